@@ -1,0 +1,17 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { TableNames } from '../../lib/tables.ts';
+import { KeyStore } from './keys.ts';
+import { RouteStore } from './routes.ts';
+import { WalletStore } from './wallets.ts';
+
+export interface Stores {
+  keys: KeyStore;
+  routes: RouteStore;
+  wallets: WalletStore;
+}
+
+export const createStores = (client: DynamoDBDocumentClient, tables: TableNames): Stores => ({
+  keys: new KeyStore(client, tables.keys),
+  routes: new RouteStore(client, tables.routes),
+  wallets: new WalletStore(client, tables),
+});

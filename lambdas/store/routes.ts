@@ -1,0 +1,42 @@
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { Route } from '../gateway/model.ts';
+
+/** The routes table: one row per client-facing model id. */
+export class RouteStore {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly table: string;
+
+  constructor(client: DynamoDBDocumentClient, table: string) {
+    this.client = client;
+    this.table = table;
+  }
+
+  async get(model: string): Promise<Route | undefined> {
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.table, Key: { model } }));
+    return Item as Route | undefined;
+  }
+
+  /** Every route; the table is small (one row per model), so a scan is the right read. */
+  async list(): Promise<Route[]> {
+    const items: Route[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(new ScanCommand({ TableName: this.table, ExclusiveStartKey: start }));
+      items.push(...((page.Items ?? []) as Route[]));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items.sort((a, b) => a.model.localeCompare(b.model));
+  }
+
+  async put(route: Route): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.table, Item: route }));
+  }
+
+  /** Returns whether a route was there to delete. */
+  async delete(model: string): Promise<boolean> {
+    const { Attributes } = await this.client.send(
+      new DeleteCommand({ TableName: this.table, Key: { model }, ReturnValues: 'ALL_OLD' }),
+    );
+    return Attributes !== undefined;
+  }
+}
