@@ -1,0 +1,272 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TABLE_NAMES, TABLE_SCHEMAS, tableEnvVar } from '../../lib/tables.ts';
+import { TollgateStack } from '../../lib/tollgate-stack.ts';
+
+interface ValidationReport {
+  pluginReports: { pluginName: string; violations: { ruleName: string; violatingConstructs: unknown[] }[] }[];
+}
+
+// Synthesis errors carry the whole report instead of depending on NODE_ENV to pick the mode.
+const IN_MEMORY = { '@aws-cdk/core:appMode': 'inmemory' };
+// Skips esbuild for apps that only check configuration.
+const NO_BUNDLING = { ...IN_MEMORY, 'aws:cdk:bundling-stacks': [] };
+
+/** The app `bin/tollgate-app.ts` builds, for the given stages, with the cdk-nag plugin registered. */
+const tollgateApp = (stages: string[], context: Record<string, unknown> = {}) => {
+  const app = new App({ context: { ...IN_MEMORY, ...context } });
+  const stacks = stages.map((stage) => new TollgateStack(app, `Tollgate-${stage}`, { stage }));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { app, stacks };
+};
+
+const keySchema = (partitionKey: { name: string }, sortKey?: { name: string }) => [
+  { AttributeName: partitionKey.name, KeyType: 'HASH' },
+  ...(sortKey ? [{ AttributeName: sortKey.name, KeyType: 'RANGE' }] : []),
+];
+
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+const proxyStatements = (template: Template): Statement[] =>
+  Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+    (policy) =>
+      (policy as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement,
+  );
+const actionsOf = (statement: Statement): string[] =>
+  Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+
+describe('TollgateStack', () => {
+  // Prepare: one app holding dev and prod side by side, synthesized (and bundled) once for the file.
+  let app: App;
+  let dev: Template;
+  let prod: Template;
+  let assemblyDir: string;
+
+  beforeAll(() => {
+    const built = tollgateApp(['dev', 'prod']);
+    app = built.app;
+    assemblyDir = app.synth().directory;
+    const [devStack, prodStack] = built.stacks as [TollgateStack, TollgateStack];
+    dev = Template.fromStack(devStack);
+    prod = Template.fromStack(prodStack);
+  });
+
+  describe('proxy function', () => {
+    it('is served from a streaming function URL that Tollgate keys, not IAM, authenticate', () => {
+      dev.resourceCountIs('AWS::Lambda::Url', 1);
+      dev.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE', InvokeMode: 'RESPONSE_STREAM' });
+    });
+
+    it('runs on Node.js 24 arm64 for up to 15 minutes with 1024 MB by default', () => {
+      dev.hasResourceProperties('AWS::Lambda::Function', {
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Timeout: 900,
+        MemorySize: 1024,
+        Handler: 'index.handler',
+      });
+    });
+
+    it('ships one ESM bundle with its source map and enables source maps at run time', () => {
+      const assets = readdirSync(assemblyDir).filter((entry) => entry.startsWith('asset.'));
+      const bundles = assets.filter((asset) => existsSync(join(assemblyDir, asset, 'index.mjs')));
+      expect(bundles).toHaveLength(1);
+      expect(readdirSync(join(assemblyDir, bundles[0] as string)).sort()).toEqual(['index.mjs', 'index.mjs.map']);
+      dev.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--enable-source-maps' }) },
+      });
+    });
+
+    it('tells the code its tables, reports topic, stage and where credentials live', () => {
+      const tableVars = Object.fromEntries(TABLE_NAMES.map((name) => [tableEnvVar(name), Match.anyValue()]));
+      dev.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: Match.objectLike({
+            ...tableVars,
+            TOLLGATE_REPORTS_TOPIC_ARN: Match.anyValue(),
+            TOLLGATE_CREDENTIALS_SOURCE: 'secretsmanager',
+            TOLLGATE_SECRET_PREFIX: 'tollgate/dev/',
+            TOLLGATE_STAGE: 'dev',
+            POWERTOOLS_SERVICE_NAME: 'tollgate-proxy',
+            POWERTOOLS_METRICS_NAMESPACE: 'Tollgate',
+          }),
+        },
+      });
+    });
+
+    it('logs as JSON to its own log group, which keeps logs for a bounded time', () => {
+      dev.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: Match.anyValue() });
+      dev.hasResourceProperties('AWS::Lambda::Function', {
+        LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: Match.stringLikeRegexp('^ProxyLogGroup') } },
+      });
+    });
+  });
+
+  describe('tables', () => {
+    it.each(TABLE_NAMES)('creates %s with the key schema and GSIs of TABLE_SCHEMAS', (name) => {
+      const schema = TABLE_SCHEMAS[name];
+      dev.hasResourceProperties('AWS::DynamoDB::Table', {
+        TableName: `tollgate-dev-${name}`,
+        KeySchema: keySchema(schema.partitionKey, schema.sortKey),
+        ...(schema.globalSecondaryIndexes.length > 0
+          ? {
+              GlobalSecondaryIndexes: schema.globalSecondaryIndexes.map((index) => ({
+                IndexName: index.indexName,
+                KeySchema: keySchema(index.partitionKey, index.sortKey),
+                Projection: { ProjectionType: 'ALL' },
+              })),
+            }
+          : { GlobalSecondaryIndexes: Match.absent() }),
+        ...(schema.timeToLiveAttribute && {
+          TimeToLiveSpecification: { AttributeName: schema.timeToLiveAttribute, Enabled: true },
+        }),
+      });
+    });
+
+    it('bills on demand with point-in-time recovery on', () => {
+      dev.resourceCountIs('AWS::DynamoDB::Table', TABLE_NAMES.length);
+      dev.allResourcesProperties('AWS::DynamoDB::Table', {
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      });
+    });
+
+    it('protects and retains prod tables, while dev tables can be torn down', () => {
+      prod.allResources('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Retain',
+        Properties: Match.objectLike({ DeletionProtectionEnabled: true }),
+      });
+      dev.allResources('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Delete',
+        Properties: Match.objectLike({ DeletionProtectionEnabled: false }),
+      });
+    });
+  });
+
+  describe('permissions', () => {
+    it('grants the proxy read and write on each table and its named indexes only', () => {
+      const dynamo = proxyStatements(dev).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+      expect(dynamo).toHaveLength(TABLE_NAMES.length);
+      for (const statement of dynamo) {
+        expect(actionsOf(statement)).toEqual(
+          expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem']),
+        );
+        expect(JSON.stringify(statement.Resource)).not.toContain('*');
+      }
+      const indexArns = JSON.stringify(dynamo.map((s) => s.Resource));
+      for (const index of TABLE_NAMES.flatMap((name) => TABLE_SCHEMAS[name].globalSecondaryIndexes)) {
+        expect(indexArns).toContain(`/index/${index.indexName}`);
+      }
+    });
+
+    it("limits GetSecretValue to secrets under the stage's prefix tollgate/<stage>/", () => {
+      const secrets = proxyStatements(dev).filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:')));
+      expect(secrets).toHaveLength(1);
+      expect(actionsOf(secrets[0] as Statement)).toEqual(['secretsmanager:GetSecretValue']);
+      expect(JSON.stringify(secrets[0]?.Resource)).toMatch(/:secret:tollgate\/dev\/\*"\]\]\}$/);
+      expect(JSON.stringify(proxyStatements(prod))).toContain(':secret:tollgate/prod/*');
+    });
+
+    it('uses no AWS managed policies (the role writes only its own log group)', () => {
+      dev.allResourcesProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+    });
+
+    it('lets the proxy publish to the reports topic', () => {
+      expect(proxyStatements(dev)).toContainEqual(
+        expect.objectContaining({ Action: 'sns:Publish', Resource: { Ref: expect.stringMatching(/^ReportsTopic/) } }),
+      );
+    });
+  });
+
+  describe('reports topic', () => {
+    it('is encrypted with a rotating customer-managed KMS key', () => {
+      dev.hasResourceProperties('AWS::SNS::Topic', {
+        KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ReportsKey'), 'Arn'] },
+      });
+      dev.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    });
+
+    it('refuses publishes that do not use TLS', () => {
+      dev.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 'sns:Publish',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      });
+    });
+  });
+
+  it('outputs the URL, the four table names, the topic ARN, the table prefix and the stage', () => {
+    dev.hasOutput('ProxyUrl', {
+      Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProxyFunctionUrl'), 'FunctionUrl'] },
+    });
+    for (const name of TABLE_NAMES) {
+      const capitalized = name.charAt(0).toUpperCase() + name.slice(1);
+      dev.hasOutput(`${capitalized}TableName`, { Value: { Ref: Match.stringLikeRegexp(`^${capitalized}Table`) } });
+    }
+    dev.hasOutput('ReportsTopicArn', { Value: { Ref: Match.stringLikeRegexp('^ReportsTopic') } });
+    dev.hasOutput('TablePrefix', { Value: 'tollgate-dev' });
+    dev.hasOutput('Stage', { Value: 'dev' });
+  });
+
+  describe('cdk-nag AwsSolutions', () => {
+    it('reports no finding: each one is fixed or acknowledged with a reason', () => {
+      // cdk-nag v3 is a policy-validation plugin: findings land in the assembly's validation report.
+      const report = JSON.parse(readFileSync(join(assemblyDir, 'validation-report.json'), 'utf8')) as ValidationReport;
+      expect(report.pluginReports.flatMap((r) => r.violations.map((v) => `${r.pluginName}: ${v.ruleName}`))).toEqual(
+        [],
+      );
+      // The same pack run directly names any finding in the failure message.
+      expect(new AwsSolutionsChecks().validateScope(app).violations.map((v) => v.ruleName)).toEqual([]);
+    });
+
+    it('fails synthesis on a finding nobody acknowledged', () => {
+      const other = new App({ context: IN_MEMORY });
+      const stack = new Stack(other, 'Wildcards');
+      new Role(stack, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') }).addToPolicy(
+        new PolicyStatement({ actions: ['s3:*'], resources: ['*'] }),
+      );
+      Validations.of(other).addPlugins(new AwsSolutionsChecks(other));
+
+      expect(() => other.synth()).toThrow(/AwsSolutions-IAM5\[Action::s3:\*\]/);
+    });
+  });
+
+  describe('stages', () => {
+    it('synthesizes dev and prod side by side in one app without physical name clashes', () => {
+      const physicalNames = (template: Template): string[] =>
+        Object.values(template.toJSON().Resources as Record<string, { Properties?: Record<string, unknown> }>)
+          .flatMap((resource) => Object.entries(resource.Properties ?? {}))
+          // Inline policy names are scoped to their role, not to the account.
+          .filter(([key, value]) => /Name$/.test(key) && key !== 'PolicyName' && typeof value === 'string')
+          .map(([, value]) => value as string);
+      const devNames = physicalNames(dev);
+      const prodNames = physicalNames(prod);
+
+      expect(devNames).toEqual(expect.arrayContaining(TABLE_NAMES.map((name) => `tollgate-dev-${name}`)));
+      expect(prodNames).toEqual(expect.arrayContaining(TABLE_NAMES.map((name) => `tollgate-prod-${name}`)));
+      expect(devNames.filter((name) => prodNames.includes(name))).toEqual([]);
+    });
+
+    it('rejects a stage that cannot be part of resource names', () => {
+      expect(() => new TollgateStack(new App(), 'Bad', { stage: 'Prod_1' })).toThrow(/Stage 'Prod_1'/);
+    });
+
+    it('takes deletion protection and proxy memory from context', () => {
+      const { stacks } = tollgateApp(['dev'], { ...NO_BUNDLING, deletionProtection: 'true', proxyMemorySize: '2048' });
+      const template = Template.fromStack(stacks[0] as TollgateStack);
+
+      template.allResourcesProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: true });
+      template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 2048 });
+    });
+  });
+});
