@@ -1,2 +1,36 @@
-// Placeholder: the proxy handler is being written (issue 2).
-export const handler = async (): Promise<{ statusCode: number; body: string }> => ({ statusCode: 200, body: '' });
+/**
+ * The proxy function's entry on AWS Lambda: wires the environment to the middy chain in app.ts.
+ * Clients are created at module init so warm invocations reuse their connections.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { tableNamesFromEnv } from '../lib/tables.ts';
+import { createProxyHandler } from './app.ts';
+import { configFromEnv } from './gateway/config.ts';
+import { envCredentials, secretsManagerCredentials } from './providers/credentials.ts';
+import { createReporter } from './reports/reporter.ts';
+import { SnsReportSink } from './reports/sns.ts';
+import { createDocumentClient, dynamoOptionsFromEnv } from './store/client.ts';
+import { createStores } from './store/index.ts';
+
+const env = process.env;
+const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'tollgate-proxy' });
+const stores = createStores(createDocumentClient(dynamoOptionsFromEnv(env)), tableNamesFromEnv(env));
+const topicArn = env.TOLLGATE_REPORTS_TOPIC_ARN;
+
+export const handler = createProxyHandler({
+  keys: stores.keys,
+  routes: stores.routes,
+  credentials:
+    env.TOLLGATE_CREDENTIALS_SOURCE === 'secretsmanager'
+      ? secretsManagerCredentials(env.TOLLGATE_SECRET_PREFIX ?? 'tollgate/')
+      : envCredentials(env),
+  reporter: createReporter(
+    topicArn
+      ? new SnsReportSink(topicArn)
+      : { publish: async (report) => logger.error('configuration report (no topic configured)', { report }) },
+    { onPublishError: (error) => logger.error('report publish failed', { error }) },
+  ),
+  logger,
+  config: configFromEnv(env),
+  env,
+});

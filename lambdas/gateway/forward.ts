@@ -1,0 +1,296 @@
+import { PassThrough } from 'node:stream';
+import { observeAnthropicEvent, anthropicStreamError } from '../protocols/anthropic-messages.ts';
+import { observeOpenAIChatEvent, openAIStreamError } from '../protocols/openai-chat.ts';
+import { createSseReader, parseEventData } from '../protocols/sse.ts';
+import { usageFromAnthropic } from '../protocols/anthropic-messages.ts';
+import { usageFromOpenAIChat } from '../protocols/openai-chat.ts';
+import type { Usage } from '../protocols/usage.ts';
+import type { CredentialSource } from '../providers/credentials.ts';
+import { OPERATION_PROTOCOL, type ProviderAdapter, type UpstreamCall } from '../providers/types.ts';
+import {
+  ConfigurationError,
+  FORWARDED_ERROR_HEADERS,
+  InvalidRequestError,
+  type Protocol,
+  UpstreamConnectionError,
+  UpstreamError,
+} from './errors.ts';
+import { isProviderKind, type Route } from './model.ts';
+import type { Operation } from '../providers/types.ts';
+import { PROVIDERS } from '../providers/index.ts';
+
+export type Outcome = 'completed' | 'client_disconnected' | 'upstream_error';
+
+/** How an upstream exchange ended; what the wallet settles on. */
+export interface Completion {
+  outcome: Outcome;
+  /** The usage the upstream reported, as far as it got; undefined when it reported none. */
+  usage: Usage | undefined;
+  /** Raw upstream usage object(s), kept for the ledger. */
+  rawUsage: unknown;
+  /** When the upstream's last byte (or failure) arrived. */
+  endedAt: number;
+}
+
+export interface StreamingResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string | PassThrough;
+}
+
+export interface Forwarded {
+  response: StreamingResponse;
+  /** Resolves once the upstream is read to its end, whether or not the client stayed. */
+  completion: Promise<Completion>;
+}
+
+export interface ForwardDeps {
+  credentials: CredentialSource;
+  env: NodeJS.ProcessEnv;
+  headersTimeoutMs: number;
+  idleTimeoutMs: number;
+}
+
+export interface ForwardRequest {
+  operation: Operation;
+  route: Route;
+  body: Record<string, unknown>;
+  clientHeaders: Readonly<Record<string, string | undefined>>;
+}
+
+const PROTOCOL_NAMES: Record<Protocol, string> = { openai: 'OpenAI', anthropic: 'Anthropic' };
+const ENDPOINTS: Record<Protocol, string> = { openai: 'POST /v1/chat/completions', anthropic: 'POST /v1/messages' };
+
+/** The adapter for a route, or the configuration error an operator must fix. */
+export const adapterFor = (route: Route): ProviderAdapter => {
+  if (!isProviderKind(route.provider)) {
+    throw new ConfigurationError(
+      'unknown_provider',
+      route.model,
+      `Model '${route.model}' is misconfigured on this gateway (unknown provider). The operator has been notified.`,
+      `Route '${route.model}' names provider '${route.provider}'; use one of openai, anthropic, openai-compatible, echo (tollgate routes set).`,
+    );
+  }
+  return PROVIDERS[route.provider];
+};
+
+const resolveBaseUrl = (route: Route, adapter: ProviderAdapter, env: NodeJS.ProcessEnv): string | undefined => {
+  const configured = route.baseUrl ?? (adapter.defaultBaseUrl && (env[adapter.defaultBaseUrl.env] || adapter.defaultBaseUrl.url));
+  if (adapter.kind === 'echo') return undefined;
+  const misconfigured = (why: string) =>
+    new ConfigurationError(
+      'bad_base_url',
+      route.model,
+      `Model '${route.model}' is misconfigured on this gateway (upstream URL). The operator has been notified.`,
+      `Route '${route.model}': ${why} (tollgate routes set ${route.model} --base-url https://…).`,
+    );
+  if (!configured) throw misconfigured('provider openai-compatible needs a base URL');
+  let url: URL;
+  try {
+    url = new URL(configured);
+  } catch {
+    throw misconfigured(`base URL '${configured}' is not a URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw misconfigured(`base URL '${configured}' is not http(s)`);
+  return configured;
+};
+
+const resolveCredential = async (route: Route, adapter: ProviderAdapter, credentials: CredentialSource) => {
+  const name = route.credential ?? adapter.defaultCredential;
+  if (name === undefined) return undefined;
+  const value = await credentials.get(name);
+  if (value === undefined) {
+    throw new ConfigurationError(
+      'missing_credential',
+      route.model,
+      `Model '${route.model}' is not available: the gateway has no credential for its provider. The operator has been notified.`,
+      `Set ${credentials.describe(name)} (provider ${route.provider}, route '${route.model}').`,
+    );
+  }
+  return value;
+};
+
+const forwardedHeaders = (headers: Headers): Record<string, string> => {
+  const picked: Record<string, string> = {};
+  for (const name of FORWARDED_ERROR_HEADERS) {
+    const value = headers.get(name);
+    if (value !== null) picked[name] = value;
+  }
+  return picked;
+};
+
+const truncate = (text: string, max = 300): string => (text.length > max ? `${text.slice(0, max)}…` : text);
+
+/** An upstream error status, as the client should see it: ours for operator faults, theirs otherwise. */
+const upstreamFailure = async (response: Response, route: Route, credentials: CredentialSource, adapter: ProviderAdapter) => {
+  let body = '';
+  try {
+    body = await response.text();
+  } catch {
+    // The status is what matters; a body cut short is passed on as far as it came.
+  }
+  const { status } = response;
+  if (status === 401 || status === 403) {
+    const name = route.credential ?? adapter.defaultCredential ?? '(none)';
+    return new ConfigurationError(
+      'upstream_auth',
+      route.model,
+      `The upstream provider refused the gateway's own credential for model '${route.model}' (HTTP ${status}). This is not a problem with your API key; the operator has been notified.`,
+      `Provider ${route.provider} answered ${status} to ${credentials.describe(name)}: ${truncate(body)}`,
+    );
+  }
+  if (status === 404) {
+    return new ConfigurationError(
+      'upstream_model_not_found',
+      route.model,
+      `Model '${route.model}' is misconfigured on this gateway (the upstream does not know it). The operator has been notified.`,
+      `Provider ${route.provider} answered 404 for upstream model '${route.upstreamModel ?? route.model}': ${truncate(body)} (tollgate routes set ${route.model} --upstream-model …).`,
+    );
+  }
+  return new UpstreamError(status, body, forwardedHeaders(response.headers));
+};
+
+/** Reads usage from a non-stream answer's body. */
+const usageOfBody = (protocol: Protocol, text: string): { usage: Usage | undefined; raw: unknown } => {
+  const parsed = parseEventData(text);
+  const raw = parsed?.usage;
+  if (!raw || typeof raw !== 'object') return { usage: undefined, raw: undefined };
+  return { usage: protocol === 'anthropic' ? usageFromAnthropic(raw) : usageFromOpenAIChat(raw), raw };
+};
+
+class IdleTimeout extends Error {}
+
+/**
+ * Calls the route's upstream and hands back the response to stream to the client, plus a promise of
+ * how the exchange ended. Errors before the response starts throw (the error middleware renders
+ * them); after the first byte they become the protocol's in-stream error event. The upstream is read
+ * to its end even when the client hangs up, so its final usage is known (DESIGN §4).
+ */
+export const forward = async (request: ForwardRequest, deps: ForwardDeps): Promise<Forwarded> => {
+  const { operation, route, body, clientHeaders } = request;
+  const protocol = OPERATION_PROTOCOL[operation];
+  const adapter = adapterFor(route);
+  if (adapter.protocol !== undefined && adapter.protocol !== protocol) {
+    const error = new InvalidRequestError(
+      `Model '${route.model}' is served over the ${PROTOCOL_NAMES[adapter.protocol]} protocol; call ${ENDPOINTS[adapter.protocol]} for it.`,
+    );
+    error.param = 'model';
+    throw error;
+  }
+  const baseUrl = resolveBaseUrl(route, adapter, deps.env);
+  const credential = await resolveCredential(route, adapter, deps.credentials);
+  const stream = body.stream === true;
+  const abort = new AbortController();
+  const headersTimer = setTimeout(() => abort.abort(new IdleTimeout('upstream headers timeout')), deps.headersTimeoutMs);
+  const call: UpstreamCall = {
+    operation,
+    route,
+    body: { ...body, model: route.upstreamModel ?? route.model },
+    stream,
+    credential,
+    baseUrl,
+    clientHeaders,
+    signal: abort.signal,
+  };
+
+  let upstream: Response;
+  try {
+    upstream = await adapter.send(call);
+  } catch (error) {
+    throw new UpstreamConnectionError(error);
+  } finally {
+    clearTimeout(headersTimer);
+  }
+  if (!upstream.ok) throw await upstreamFailure(upstream, route, deps.credentials, adapter);
+
+  const contentType = upstream.headers.get('content-type') ?? (stream ? 'text/event-stream' : 'application/json');
+  if (!stream || !upstream.body || !contentType.includes('text/event-stream')) {
+    let text: string;
+    try {
+      text = await upstream.text();
+    } catch (error) {
+      throw new UpstreamConnectionError(error);
+    }
+    const { usage, raw } = usageOfBody(protocol, text);
+    return {
+      response: { statusCode: upstream.status, headers: { 'content-type': contentType }, body: text },
+      completion: Promise.resolve({ outcome: 'completed', usage, rawUsage: raw, endedAt: Date.now() }),
+    };
+  }
+
+  const out = new PassThrough();
+  const completion = pump(upstream.body, out, protocol, abort, deps.idleTimeoutMs);
+  return {
+    response: {
+      statusCode: upstream.status,
+      headers: { 'content-type': contentType, 'cache-control': 'no-cache' },
+      body: out,
+    },
+    completion,
+  };
+};
+
+/** Waits until `out` can take more, or is gone. */
+const writable = (out: PassThrough): Promise<void> =>
+  new Promise((done) => {
+    const finish = () => {
+      out.off('drain', finish);
+      out.off('close', finish);
+      done();
+    };
+    out.once('drain', finish);
+    out.once('close', finish);
+  });
+
+const pump = async (
+  body: ReadableStream<Uint8Array>,
+  out: PassThrough,
+  protocol: Protocol,
+  abort: AbortController,
+  idleTimeoutMs: number,
+): Promise<Completion> => {
+  let usage: Usage | undefined;
+  const rawUsage: unknown[] = [];
+  const reader = createSseReader((event) => {
+    const data = parseEventData(event.data);
+    if (data?.usage !== undefined) rawUsage.push(data.usage);
+    if (protocol === 'anthropic') {
+      if (event.event === 'message_start') rawUsage.push((data?.message as { usage?: unknown } | undefined)?.usage);
+      usage = observeAnthropicEvent(event, data, usage);
+    } else {
+      usage = observeOpenAIChatEvent(event, data) ?? usage;
+    }
+  });
+  const clientGone = () => out.destroyed;
+  let idle: NodeJS.Timeout | undefined;
+  const armIdle = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => abort.abort(new IdleTimeout('upstream idle timeout')), idleTimeoutMs);
+  };
+  let outcome: Outcome = 'completed';
+  const streamReader = body.getReader();
+  try {
+    for (;;) {
+      armIdle();
+      const { done, value } = await streamReader.read();
+      if (done) break;
+      reader.feed(value);
+      if (!clientGone() && !out.write(value)) await writable(out);
+    }
+  } catch (error) {
+    outcome = 'upstream_error';
+    if (!clientGone()) {
+      const message =
+        abort.signal.reason instanceof IdleTimeout
+          ? `Upstream stream stalled for ${Math.round(idleTimeoutMs / 1000)} s and was cut`
+          : 'Upstream connection failed mid-stream';
+      out.write(protocol === 'anthropic' ? anthropicStreamError('api_error', message) : openAIStreamError('api_error', message));
+    }
+    void error;
+  } finally {
+    clearTimeout(idle);
+    if (!clientGone()) out.end();
+  }
+  if (outcome === 'completed' && clientGone()) outcome = 'client_disconnected';
+  return { outcome, usage, rawUsage: rawUsage.length === 1 ? rawUsage[0] : rawUsage, endedAt: Date.now() };
+};

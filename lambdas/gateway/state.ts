@@ -1,0 +1,37 @@
+import type { Authenticated } from './auth.ts';
+import type { Protocol } from './errors.ts';
+import type { Forwarded } from './forward.ts';
+import type { Route } from './model.ts';
+
+/** What the client asked for, by method and path. */
+export type Endpoint = 'chat' | 'messages' | 'models' | 'health';
+
+/** Per-request state the middlewares build up, in one typed place. */
+export interface GatewayState {
+  requestId: string;
+  startedAt: number;
+  /** The envelope errors are answered in. */
+  protocol: Protocol;
+  endpoint?: Endpoint;
+  auth?: Authenticated;
+  body?: Record<string, unknown>;
+  route?: Route;
+  forwarded?: Forwarded;
+}
+
+const states = new WeakMap<object, GatewayState>();
+
+/** The state of the invocation a Lambda context belongs to. */
+export const stateOf = (context: object): GatewayState => {
+  const state = states.get(context);
+  if (!state) throw new Error('request state read before the request-context middleware ran');
+  return state;
+};
+
+/** The state, or undefined when the request never got as far as opening it. */
+export const peekState = (context: object): GatewayState | undefined => states.get(context);
+
+export const setState = (context: object, state: GatewayState): GatewayState => {
+  states.set(context, state);
+  return state;
+};

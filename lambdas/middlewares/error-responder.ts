@@ -1,0 +1,56 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { ConfigurationError, renderError, toGatewayError, UpstreamError } from '../gateway/errors.ts';
+import { peekState } from '../gateway/state.ts';
+import type { Reporter } from '../reports/reporter.ts';
+import type { ProxyMiddleware, ProxyRequest } from './types.ts';
+
+export interface ErrorResponderOptions {
+  logger: Logger;
+  reporter: Reporter;
+}
+
+/**
+ * Renders every error in the client's protocol envelope (DESIGN §5). `use` it first so its
+ * `onError` runs last and sees everything. Configuration errors are reported to the operator;
+ * unknown errors answer a generic message and are logged with their cause, never sent.
+ */
+export const errorResponder = ({ logger, reporter }: ErrorResponderOptions): ProxyMiddleware => {
+  const errorResponderOnError = (request: ProxyRequest) => {
+    const { context } = request;
+    const state = peekState(context) ?? { requestId: context.awsRequestId, startedAt: Date.now(), protocol: 'openai' };
+    const error = toGatewayError(request.error);
+    const fields = {
+      requestId: state.requestId,
+      status: error.status,
+      model: state.route?.model,
+      accountId: state.auth?.key.accountId,
+      keyId: state.auth?.key.keyId,
+    };
+    if (error instanceof ConfigurationError) {
+      reporter.report({
+        kind: error.kind,
+        model: error.model,
+        ...(state.route ? { provider: state.route.provider } : {}),
+        message: error.message,
+        hint: error.hint,
+        requestId: state.requestId,
+        functionName: context.functionName,
+        time: new Date().toISOString(),
+      });
+      logger.error('configuration error', { ...fields, kind: error.kind, hint: error.hint });
+    } else if (error instanceof UpstreamError) {
+      logger.warn('upstream error passed through', fields);
+    } else if (error.status >= 500) {
+      logger.error('request failed', { ...fields, type: error.type, error: error.cause ?? error });
+    } else {
+      logger.info('request refused', { ...fields, type: error.type, message: error.message });
+    }
+    const rendered = renderError(error, state.protocol);
+    request.response = {
+      statusCode: rendered.statusCode,
+      headers: { ...rendered.headers, 'x-request-id': state.requestId },
+      body: rendered.body,
+    };
+  };
+  return { onError: errorResponderOnError };
+};

@@ -1,0 +1,53 @@
+import type { z } from 'zod';
+import { InvalidRequestError, PayloadTooLargeError } from '../gateway/errors.ts';
+import { type Endpoint, stateOf } from '../gateway/state.ts';
+import { MessagesRequest } from '../protocols/anthropic-messages.ts';
+import { ChatCompletionRequest } from '../protocols/openai-chat.ts';
+import type { ProxyMiddleware, ProxyRequest } from './types.ts';
+
+const SCHEMAS: Partial<Record<Endpoint, z.ZodType>> = { chat: ChatCompletionRequest, messages: MessagesRequest };
+
+const describeIssue = (issue: z.core.$ZodIssue): string => {
+  const path = issue.path.map(String).join('.');
+  return path ? `'${path}': ${issue.message}` : issue.message;
+};
+
+/**
+ * Reads and validates the JSON body of endpoints that take one, before any database or upstream
+ * call: over the size limit → 413 (checked before parsing), not JSON or off-schema → 400 naming
+ * the problem.
+ */
+export const parseBody = ({ maxBodyBytes }: { maxBodyBytes: number }): ProxyMiddleware => {
+  const parseBodyBefore = (request: ProxyRequest) => {
+    const state = stateOf(request.context);
+    const schema = state.endpoint && SCHEMAS[state.endpoint];
+    if (!schema) return;
+    const { body, isBase64Encoded } = request.event;
+    const size = body === undefined ? 0 : isBase64Encoded ? Math.floor((body.length * 3) / 4) : Buffer.byteLength(body);
+    if (size > maxBodyBytes) {
+      throw new PayloadTooLargeError(`Request body is ${size} bytes; the limit is ${maxBodyBytes} bytes`);
+    }
+    const text = body === undefined ? '' : isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
+    if (text.trim() === '') throw new InvalidRequestError('Request body is empty; expected a JSON object');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      throw new InvalidRequestError(`Request body is not valid JSON: ${(error as Error).message}`);
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new InvalidRequestError('Request body must be a JSON object');
+    }
+    const result = schema.safeParse(parsed);
+    if (!result.success) {
+      const [first] = result.error.issues;
+      const error = new InvalidRequestError(
+        `Invalid request: ${result.error.issues.slice(0, 3).map(describeIssue).join('; ')}`,
+      );
+      if (first && first.path.length > 0) error.param = first.path.map(String).join('.');
+      throw error;
+    }
+    state.body = parsed as Record<string, unknown>;
+  };
+  return { before: parseBodyBefore };
+};

@@ -1,0 +1,53 @@
+import type { Protocol } from '../gateway/errors.ts';
+import { NotFoundError } from '../gateway/errors.ts';
+import { type Endpoint, setState } from '../gateway/state.ts';
+import type { ProxyEvent, ProxyMiddleware, ProxyRequest } from './types.ts';
+
+const ROUTES: Record<string, { method: string; endpoint: Endpoint }> = {
+  '/v1/chat/completions': { method: 'POST', endpoint: 'chat' },
+  '/v1/messages': { method: 'POST', endpoint: 'messages' },
+  '/v1/models': { method: 'GET', endpoint: 'models' },
+  '/health': { method: 'GET', endpoint: 'health' },
+};
+
+/** Anthropic envelope for Anthropic routes and for requests that speak Anthropic; OpenAI's otherwise. */
+const protocolOf = (event: ProxyEvent, endpoint: Endpoint | undefined): Protocol => {
+  if (endpoint === 'messages') return 'anthropic';
+  if (endpoint === 'chat') return 'openai';
+  return event.headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
+};
+
+/**
+ * Opens the request's state (id, clock, protocol) and matches the path; `GET /health` answers here.
+ *
+ * @example middy(handler, { executionMode }).use(errorResponder(…)).use(requestContext())
+ */
+export const requestContext = (): ProxyMiddleware => {
+  const requestContextBefore = (request: ProxyRequest) => {
+    const { event, context } = request;
+    const path = event.rawPath.replace(/\/+$/, '') || '/';
+    const route = ROUTES[path];
+    const method = event.requestContext.http.method;
+    const endpoint = route && route.method === method ? route.endpoint : undefined;
+    const state = setState(context, {
+      requestId: context.awsRequestId,
+      startedAt: Date.now(),
+      protocol: protocolOf(event, endpoint),
+    });
+    if (!endpoint) {
+      throw new NotFoundError(
+        route ? `${method} is not supported on ${path}; use ${route.method}` : `Unknown path: ${method} ${path}`,
+      );
+    }
+    state.endpoint = endpoint;
+    if (endpoint === 'health') {
+      return {
+        statusCode: 200,
+        headers: { 'content-type': 'application/json', 'x-request-id': state.requestId },
+        body: '{"status":"ok"}',
+      };
+    }
+    return undefined;
+  };
+  return { before: requestContextBefore };
+};

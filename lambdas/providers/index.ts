@@ -1,0 +1,12 @@
+import type { ProviderKind } from '../gateway/model.ts';
+import { anthropic } from './anthropic.ts';
+import { echo } from './echo.ts';
+import { openai, openAICompatible } from './openai.ts';
+import type { ProviderAdapter } from './types.ts';
+
+export const PROVIDERS: Readonly<Record<ProviderKind, ProviderAdapter>> = {
+  openai,
+  anthropic,
+  'openai-compatible': openAICompatible({ kind: 'openai-compatible' }),
+  echo,
+};

@@ -1,0 +1,38 @@
+import type { Protocol } from '../gateway/errors.ts';
+import type { ProviderKind, Route } from '../gateway/model.ts';
+
+/** What the client asked for, by endpoint. */
+export type Operation = 'chat' | 'messages';
+
+/** The wire format each operation speaks. */
+export const OPERATION_PROTOCOL: Readonly<Record<Operation, Protocol>> = { chat: 'openai', messages: 'anthropic' };
+
+export interface UpstreamCall {
+  operation: Operation;
+  route: Route;
+  /** The request body, the route's upstream model already substituted. */
+  body: Record<string, unknown>;
+  stream: boolean;
+  /** Resolved credential, absent for providers that need none. */
+  credential: string | undefined;
+  baseUrl: string | undefined;
+  /** Client headers a provider may pass on (e.g. `anthropic-version`, `anthropic-beta`). */
+  clientHeaders: Readonly<Record<string, string | undefined>>;
+  signal: AbortSignal;
+}
+
+/**
+ * One upstream kind. Adapters build and send the upstream request; the gateway reads the answer
+ * the same way for all of them (a fetch `Response`), so the built-in echo provider answers with a
+ * synthetic `Response` and takes the very same path.
+ */
+export interface ProviderAdapter {
+  readonly kind: ProviderKind;
+  /** The protocol the upstream speaks; `undefined` when it answers in whichever the client speaks. */
+  readonly protocol: Protocol | undefined;
+  /** Environment variable (locally) or secret (on AWS) naming the credential when the route names none. */
+  readonly defaultCredential: string | undefined;
+  /** Environment variable holding the default base URL, and the official one. */
+  readonly defaultBaseUrl: { env: string; url: string } | undefined;
+  send(call: UpstreamCall): Promise<Response>;
+}

@@ -1,0 +1,26 @@
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import type { ConfigurationReport, ReportSink } from './reporter.ts';
+
+/** Publishes each report to the stack's SNS topic: a subject to triage by, a JSON body to act on. */
+export class SnsReportSink implements ReportSink {
+  private readonly topicArn: string;
+  private readonly client: SNSClient;
+
+  constructor(topicArn: string, client: SNSClient = new SNSClient({})) {
+    this.topicArn = topicArn;
+    this.client = client;
+  }
+
+  async publish(report: ConfigurationReport): Promise<void> {
+    await this.client.send(
+      new PublishCommand({
+        TopicArn: this.topicArn,
+        // SNS subjects are at most 100 printable ASCII characters.
+        Subject: `Tollgate configuration error: ${report.kind} (${report.model})`
+          .replace(/[^\x20-\x7e]/g, '?')
+          .slice(0, 100),
+        Message: JSON.stringify(report, null, 2),
+      }),
+    );
+  }
+}
