@@ -1,0 +1,27 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { GatewayConfig } from '../../lambdas/gateway/config.ts';
+import type { ConfigurationReport } from '../../lambdas/reports/reporter.ts';
+import { type LocalGateway, startLocalGateway } from '../../lambdas/runtime/local-gateway.ts';
+import type { TestDatabase } from './dynamo.ts';
+
+export interface TestGateway extends LocalGateway {
+  /** Configuration reports published so far. */
+  reports: ConfigurationReport[];
+}
+
+/** The real proxy handler behind the function-URL emulation, on the test's tables; caches off. */
+export const startTestGateway = async (
+  db: TestDatabase,
+  env: NodeJS.ProcessEnv,
+  config: Partial<GatewayConfig> = {},
+): Promise<TestGateway> => {
+  const reports: ConfigurationReport[] = [];
+  const gateway = await startLocalGateway({
+    stores: db.stores,
+    reportSink: { publish: async (report) => void reports.push(report) },
+    env,
+    config: { keyCacheTtlMs: 0, negativeKeyCacheTtlMs: 0, routeCacheTtlMs: 0, ...config },
+    logger: new Logger({ serviceName: 'tollgate-test', logLevel: 'SILENT' }),
+  });
+  return { ...gateway, reports };
+};
