@@ -42,7 +42,10 @@ const ROUTE_TABLE = 'all';
  */
 export const createProxyHandler = (deps: ProxyDeps) => {
   const { config, logger } = deps;
-  const keyCache = new TtlCache<KeyRecord>({ ttlMs: config.keyCacheTtlMs, negativeTtlMs: config.negativeKeyCacheTtlMs });
+  const keyCache = new TtlCache<KeyRecord>({
+    ttlMs: config.keyCacheTtlMs,
+    negativeTtlMs: config.negativeKeyCacheTtlMs,
+  });
   const routeCache = new TtlCache<readonly Route[]>({ ttlMs: config.routeCacheTtlMs });
   const lookupKey = (keyHash: string) => keyCache.get(keyHash, () => deps.keys.get(keyHash));
   const routes = async () => (await routeCache.get(ROUTE_TABLE, () => deps.routes.list())) ?? [];

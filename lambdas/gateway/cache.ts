@@ -13,7 +13,11 @@ export class TtlCache<V> {
   private readonly negativeTtlMs: number;
   private readonly maxEntries: number;
 
-  constructor({ ttlMs, negativeTtlMs = ttlMs, maxEntries = 10_000 }: { ttlMs: number; negativeTtlMs?: number; maxEntries?: number }) {
+  constructor({
+    ttlMs,
+    negativeTtlMs = ttlMs,
+    maxEntries = 10_000,
+  }: { ttlMs: number; negativeTtlMs?: number; maxEntries?: number }) {
     this.ttlMs = ttlMs;
     this.negativeTtlMs = negativeTtlMs;
     this.maxEntries = maxEntries;

@@ -1,11 +1,11 @@
 import { PassThrough } from 'node:stream';
-import { observeAnthropicEvent, anthropicStreamError } from '../protocols/anthropic-messages.ts';
-import { observeOpenAIChatEvent, openAIStreamError } from '../protocols/openai-chat.ts';
+import { anthropicStreamError, observeAnthropicEvent, usageFromAnthropic } from '../protocols/anthropic-messages.ts';
+import { observeOpenAIChatEvent, openAIStreamError, usageFromOpenAIChat } from '../protocols/openai-chat.ts';
 import { createSseReader, parseEventData } from '../protocols/sse.ts';
-import { usageFromAnthropic } from '../protocols/anthropic-messages.ts';
-import { usageFromOpenAIChat } from '../protocols/openai-chat.ts';
 import type { Usage } from '../protocols/usage.ts';
 import type { CredentialSource } from '../providers/credentials.ts';
+import { PROVIDERS } from '../providers/index.ts';
+import type { Operation } from '../providers/types.ts';
 import { OPERATION_PROTOCOL, type ProviderAdapter, type UpstreamCall } from '../providers/types.ts';
 import {
   ConfigurationError,
@@ -16,8 +16,6 @@ import {
   UpstreamError,
 } from './errors.ts';
 import { isProviderKind, type Route } from './model.ts';
-import type { Operation } from '../providers/types.ts';
-import { PROVIDERS } from '../providers/index.ts';
 
 export type Outcome = 'completed' | 'client_disconnected' | 'upstream_error';
 
@@ -75,7 +73,8 @@ export const adapterFor = (route: Route): ProviderAdapter => {
 };
 
 const resolveBaseUrl = (route: Route, adapter: ProviderAdapter, env: NodeJS.ProcessEnv): string | undefined => {
-  const configured = route.baseUrl ?? (adapter.defaultBaseUrl && (env[adapter.defaultBaseUrl.env] || adapter.defaultBaseUrl.url));
+  const configured =
+    route.baseUrl ?? (adapter.defaultBaseUrl && (env[adapter.defaultBaseUrl.env] || adapter.defaultBaseUrl.url));
   if (adapter.kind === 'echo') return undefined;
   const misconfigured = (why: string) =>
     new ConfigurationError(
@@ -91,7 +90,8 @@ const resolveBaseUrl = (route: Route, adapter: ProviderAdapter, env: NodeJS.Proc
   } catch {
     throw misconfigured(`base URL '${configured}' is not a URL`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw misconfigured(`base URL '${configured}' is not http(s)`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw misconfigured(`base URL '${configured}' is not http(s)`);
   return configured;
 };
 
@@ -122,7 +122,12 @@ const forwardedHeaders = (headers: Headers): Record<string, string> => {
 const truncate = (text: string, max = 300): string => (text.length > max ? `${text.slice(0, max)}…` : text);
 
 /** An upstream error status, as the client should see it: ours for operator faults, theirs otherwise. */
-const upstreamFailure = async (response: Response, route: Route, credentials: CredentialSource, adapter: ProviderAdapter) => {
+const upstreamFailure = async (
+  response: Response,
+  route: Route,
+  credentials: CredentialSource,
+  adapter: ProviderAdapter,
+) => {
   let body = '';
   try {
     body = await response.text();
@@ -181,7 +186,10 @@ export const forward = async (request: ForwardRequest, deps: ForwardDeps): Promi
   const credential = await resolveCredential(route, adapter, deps.credentials);
   const stream = body.stream === true;
   const abort = new AbortController();
-  const headersTimer = setTimeout(() => abort.abort(new IdleTimeout('upstream headers timeout')), deps.headersTimeoutMs);
+  const headersTimer = setTimeout(
+    () => abort.abort(new IdleTimeout('upstream headers timeout')),
+    deps.headersTimeoutMs,
+  );
   const call: UpstreamCall = {
     operation,
     route,
@@ -284,7 +292,9 @@ const pump = async (
         abort.signal.reason instanceof IdleTimeout
           ? `Upstream stream stalled for ${Math.round(idleTimeoutMs / 1000)} s and was cut`
           : 'Upstream connection failed mid-stream';
-      out.write(protocol === 'anthropic' ? anthropicStreamError('api_error', message) : openAIStreamError('api_error', message));
+      out.write(
+        protocol === 'anthropic' ? anthropicStreamError('api_error', message) : openAIStreamError('api_error', message),
+      );
     }
     void error;
   } finally {

@@ -1,6 +1,6 @@
+import type { Authenticated } from './auth.ts';
 import { InvalidRequestError, NotFoundError, PermissionError } from './errors.ts';
 import { type KeyRecord, keyAllowsModel, type Route } from './model.ts';
-import type { Authenticated } from './auth.ts';
 
 /** The routes this key may call, in model order. */
 export const modelsForKey = (routes: readonly Route[], key: KeyRecord): Route[] =>
@@ -19,9 +19,7 @@ export const resolveRoute = (routes: readonly Route[], auth: Authenticated, body
   const { key, suffix } = auth;
   const model = suffix?.model ?? bodyModel;
   if (!model) {
-    const error = new InvalidRequestError(
-      `You must provide a model parameter. Available: ${available(routes, key)}`,
-    );
+    const error = new InvalidRequestError(`You must provide a model parameter. Available: ${available(routes, key)}`);
     error.param = 'model';
     throw error;
   }

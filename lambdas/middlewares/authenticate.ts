@@ -8,7 +8,11 @@ import type { ProxyMiddleware, ProxyRequest } from './types.ts';
  *
  * @example .use(authenticateKey({ lookup: (hash) => keyCache.get(hash, () => keys.get(hash)) }))
  */
-export const authenticateKey = ({ lookup }: { lookup: (keyHash: string) => Promise<KeyRecord | undefined> }): ProxyMiddleware => {
+export const authenticateKey = ({
+  lookup,
+}: {
+  lookup: (keyHash: string) => Promise<KeyRecord | undefined>;
+}): ProxyMiddleware => {
   const authenticateKeyBefore = async (request: ProxyRequest) => {
     const state = stateOf(request.context);
     state.auth = await authenticate(request.event.headers, lookup);

@@ -16,7 +16,8 @@ const textOf = (content: unknown): string => {
 };
 
 /** A documented rough count: one token per 4 characters, at least 1 for anything non-empty. */
-export const estimateTokens = (text: string): number => (text.length === 0 ? 0 : Math.max(1, Math.ceil(text.length / 4)));
+export const estimateTokens = (text: string): number =>
+  text.length === 0 ? 0 : Math.max(1, Math.ceil(text.length / 4));
 
 interface EchoPlan {
   pieces: string[];
@@ -69,7 +70,12 @@ const openAIChat = (model: string, stream: boolean, includeUsage: boolean, echo:
       created,
       model,
       choices: [
-        { index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' },
+        {
+          index: 0,
+          message: { role: 'assistant', content: text, refusal: null },
+          logprobs: null,
+          finish_reason: 'stop',
+        },
       ],
       usage,
     });
@@ -134,7 +140,9 @@ const anthropicMessages = (model: string, stream: boolean, echo: EchoPlan): Resp
     }),
     event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
     event('ping', {}),
-    ...echo.pieces.map((piece) => event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: piece } })),
+    ...echo.pieces.map((piece) =>
+      event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: piece } }),
+    ),
     event('content_block_stop', { index: 0 }),
     event('message_delta', {
       delta: { stop_reason: 'end_turn', stop_sequence: null },

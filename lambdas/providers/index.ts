@@ -1,7 +1,7 @@
 import type { ProviderKind } from '../gateway/model.ts';
 import { anthropic } from './anthropic.ts';
 import { echo } from './echo.ts';
-import { openai, openAICompatible } from './openai.ts';
+import { openAICompatible, openai } from './openai.ts';
 import type { ProviderAdapter } from './types.ts';
 
 export const PROVIDERS: Readonly<Record<ProviderKind, ProviderAdapter>> = {

@@ -90,7 +90,8 @@ describe('same-protocol passthrough to OpenAI, Anthropic and OpenAI-compatible u
       body: JSON.stringify(body),
     }).then((response) => response.text());
     // Ids and timestamps differ per answer; everything else is the same bytes.
-    const normalize = (text: string) => text.replace(/"id":"[^"]*"/g, '"id":"X"').replace(/"created":\d+/g, '"created":0');
+    const normalize = (text: string) =>
+      text.replace(/"id":"[^"]*"/g, '"id":"X"').replace(/"created":\d+/g, '"created":0');
     expect(normalize(proxied)).toBe(normalize(direct));
   });
 
@@ -141,7 +142,11 @@ describe('same-protocol passthrough to OpenAI, Anthropic and OpenAI-compatible u
     expect(message.content[0]).toMatchObject({ text: 'fake reply to: suffix' });
     expect(upstream.lastRequest?.model).toBe('claude-upstream');
 
-    const wrongProvider = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: `${secret}-openai/claude-test`, maxRetries: 0 });
+    const wrongProvider = new OpenAI({
+      baseURL: `${gateway.url}/v1`,
+      apiKey: `${secret}-openai/claude-test`,
+      maxRetries: 0,
+    });
     await expect(
       wrongProvider.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'x' }] }),
     ).rejects.toBeInstanceOf(OpenAI.NotFoundError);
@@ -154,10 +159,50 @@ describe('same-protocol passthrough to OpenAI, Anthropic and OpenAI-compatible u
     );
     const limited = await createAccountWithKey(db, { models: ['gpt-test'] });
     const limitedOpenAI = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: limited.secret, maxRetries: 0 });
-    expect((await limitedOpenAI.models.list()).data).toMatchObject([{ id: 'gpt-test', object: 'model', owned_by: 'openai' }]);
+    expect((await limitedOpenAI.models.list()).data).toMatchObject([
+      { id: 'gpt-test', object: 'model', owned_by: 'openai' },
+    ]);
 
     const limitedAnthropic = new Anthropic({ baseURL: gateway.url, apiKey: limited.secret, maxRetries: 0 });
     const page = await limitedAnthropic.models.list();
     expect(page.data).toMatchObject([{ id: 'gpt-test', type: 'model' }]);
+  });
+});
+
+describe('streaming through the local function-URL emulation', () => {
+  it('delivers each upstream event as it arrives, not buffered to the end', async () => {
+    // Prepare
+    const db = await createTestDatabase();
+    const upstream = await startFakeUpstream();
+    await putRoute(db, { model: 'gpt-slow', provider: 'openai', upstreamModel: 'gpt-upstream' });
+    const { secret } = await createAccountWithKey(db);
+    const gateway = await startTestGateway(db, { OPENAI_API_KEY: 'k', OPENAI_BASE_URL: `${upstream.url}/v1` });
+    const delayMs = 40;
+    upstream.enqueue({ chunks: ['a', 'b', 'c', 'd', 'e'], chunkDelayMs: delayMs });
+    try {
+      // Act
+      const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-slow', stream: true, messages: [{ role: 'user', content: 'x' }] }),
+      });
+      const arrivals: number[] = [];
+      const decoder = new TextDecoder();
+      let text = '';
+      for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+        const piece = decoder.decode(chunk, { stream: true });
+        for (let i = 0; i < (piece.match(/\n\n/g) ?? []).length; i += 1) arrivals.push(performance.now());
+        text += piece;
+      }
+      // Assess: 8 events (role, 5 deltas, finish, [DONE]) arrived spread over the upstream's cadence.
+      // A buffering proxy would deliver them all at once; slowness can only widen the spread.
+      expect(text).toContain('data: [DONE]');
+      expect(arrivals.length).toBe(8);
+      const spread = (arrivals.at(-1) ?? 0) - (arrivals[0] ?? 0);
+      expect(spread).toBeGreaterThanOrEqual(delayMs * 5);
+    } finally {
+      await gateway.close();
+      await upstream.close();
+    }
   });
 });
