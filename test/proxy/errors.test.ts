@@ -7,6 +7,9 @@ import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 
+type OpenAIAPIError = InstanceType<typeof OpenAI.APIError>;
+type AnthropicAPIError = InstanceType<typeof Anthropic.APIError>;
+
 describe('the error contract (DESIGN §5)', () => {
   let db: TestDatabase;
   let upstream: FakeUpstream;
@@ -128,7 +131,7 @@ describe('the error contract (DESIGN §5)', () => {
       .create({ model: 'gpt-9', messages: [{ role: 'user', content: 'x' }] })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.NotFoundError);
-    expect((error as OpenAI.APIError).error).toMatchObject({
+    expect((error as OpenAIAPIError).error).toMatchObject({
       type: 'not_found_error',
       message: "No provider for model 'gpt-9'. Available: claude-ok, gpt-ok",
     });
@@ -205,8 +208,8 @@ describe('the error contract (DESIGN §5)', () => {
       await expect(chat('gpt-400')).rejects.toBeInstanceOf(OpenAI.BadRequestError);
       const overloaded = await message('claude-529').catch((e: unknown) => e);
       expect(overloaded).toBeInstanceOf(Anthropic.APIError);
-      expect((overloaded as Anthropic.APIError).status).toBe(529);
-      expect((overloaded as Anthropic.APIError).error).toMatchObject({
+      expect((overloaded as AnthropicAPIError).status).toBe(529);
+      expect((overloaded as AnthropicAPIError).error).toMatchObject({
         type: 'error',
         error: { type: 'overloaded_error' },
       });
@@ -218,8 +221,8 @@ describe('the error contract (DESIGN §5)', () => {
       const error = await chat('gpt-refused').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OpenAI.InternalServerError);
       expect(error).not.toBeInstanceOf(OpenAI.APIConnectionError);
-      expect((error as OpenAI.APIError).status).toBe(502);
-      expect((error as OpenAI.APIError).error).toMatchObject({
+      expect((error as OpenAIAPIError).status).toBe(502);
+      expect((error as OpenAIAPIError).error).toMatchObject({
         type: 'api_error',
         message: 'Upstream connection failed',
       });
@@ -227,7 +230,7 @@ describe('the error contract (DESIGN §5)', () => {
 
     it('answers 502 when the upstream resets the connection before its response', async () => {
       const error = await chat('gpt-reset').catch((e: unknown) => e);
-      expect((error as OpenAI.APIError).status).toBe(502);
+      expect((error as OpenAIAPIError).status).toBe(502);
     });
   });
 
@@ -235,7 +238,7 @@ describe('the error contract (DESIGN §5)', () => {
     it('reports a missing provider credential, naming the variable to set', async () => {
       const error = await chat('gpt-nokey').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OpenAI.InternalServerError);
-      expect((error as OpenAI.APIError).error).toMatchObject({ type: 'configuration_error' });
+      expect((error as OpenAIAPIError).error).toMatchObject({ type: 'configuration_error' });
       expect((error as Error).message).not.toMatch(/your (api )?key is invalid/i);
       const report = gateway.reports.find((r) => r.model === 'gpt-nokey');
       expect(report).toMatchObject({ kind: 'missing_credential', provider: 'openai' });
@@ -245,11 +248,11 @@ describe('the error contract (DESIGN §5)', () => {
 
     it('turns an upstream 401/403 on the operator’s credential into configuration_error', async () => {
       const error = await chat('gpt-401').catch((e: unknown) => e);
-      expect((error as OpenAI.APIError).status).toBe(500);
+      expect((error as OpenAIAPIError).status).toBe(500);
       expect((error as Error).message).toContain('not a problem with your API key');
       const anthropicError = await message('claude-403').catch((e: unknown) => e);
       expect(anthropicError).toBeInstanceOf(Anthropic.InternalServerError);
-      expect((anthropicError as Anthropic.APIError).error).toMatchObject({
+      expect((anthropicError as AnthropicAPIError).error).toMatchObject({
         type: 'error',
         error: { type: 'configuration_error' },
       });
@@ -265,7 +268,7 @@ describe('the error contract (DESIGN §5)', () => {
     it('reports an unknown provider, a missing base URL and an upstream model the provider does not know', async () => {
       for (const model of ['mystery', 'compat-nourl', 'gpt-gone']) {
         const error = await chat(model).catch((e: unknown) => e);
-        expect((error as OpenAI.APIError).status).toBe(500);
+        expect((error as OpenAIAPIError).status).toBe(500);
       }
       expect(gateway.reports.filter((r) => ['mystery', 'compat-nourl', 'gpt-gone'].includes(r.model))).toMatchObject([
         { kind: 'unknown_provider', model: 'mystery' },

@@ -1,0 +1,227 @@
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import type { Stores } from '../store/index.ts';
+import { COMMANDS, type Command, type OptionValues } from './commands.ts';
+import { type Connection, chooseTarget, connect } from './connect.ts';
+import { UsageError } from './errors.ts';
+
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: NodeJS.ProcessEnv;
+}
+
+const GLOBAL_OPTIONS: ParseArgsOptionsConfig = {
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  aws: { type: 'boolean' },
+  region: { type: 'string' },
+};
+
+const GLOBAL_HELP: [string, string][] = [
+  ['--json', 'print exactly one JSON object on stdout (errors too: {"error":{"message"}})'],
+  ['--aws', 'use DynamoDB on AWS with your AWS credentials (default credential chain)'],
+  ['--region R', 'AWS region (default: AWS_REGION)'],
+  ['-h, --help', 'show help; tollgate <command> --help for one command'],
+];
+
+const GROUPS = [...new Set(COMMANDS.map((command) => command.name.split(' ')[0] ?? ''))];
+
+/** Every option that takes a value, so that command words can be told from option values. */
+const VALUE_OPTIONS = new Set(
+  [GLOBAL_OPTIONS, ...COMMANDS.map((command) => command.options)].flatMap((options) =>
+    Object.entries(options)
+      .filter(([, option]) => option.type === 'string')
+      .map(([name]) => `--${name}`),
+  ),
+);
+
+const beforeTerminator = (argv: string[]): string[] => {
+  const end = argv.indexOf('--');
+  return end === -1 ? argv : argv.slice(0, end);
+};
+
+/** The positional words of argv, skipping option values. */
+const positionalWords = (argv: string[]): string[] => {
+  const words: string[] = [];
+  for (let index = 0; index < argv.length; index++) {
+    const token = argv[index] ?? '';
+    if (token === '--') return [...words, ...argv.slice(index + 1)];
+    if (token.startsWith('-') && token !== '-') {
+      if (VALUE_OPTIONS.has(token)) index++;
+      continue;
+    }
+    words.push(token);
+  }
+  return words;
+};
+
+const columns = (rows: [string, string][]): string[] => {
+  const width = Math.max(0, ...rows.map(([left]) => left.length));
+  return rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`.trimEnd());
+};
+
+const usageLine = (command: Command): string =>
+  ['tollgate', command.name, ...command.args.map((name) => `<${name}>`), command.synopsis ?? '']
+    .filter(Boolean)
+    .join(' ');
+
+/** The top-level help. */
+export const globalHelp = (): string =>
+  [
+    'Usage: tollgate <command> [arguments] [options]',
+    '',
+    'Operate a Tollgate gateway: accounts, keys, top-ups, balances and routes.',
+    '',
+    'Commands:',
+    ...columns(COMMANDS.map((command) => [usageLine({ ...command, synopsis: '' }), command.summary])),
+    '',
+    'Global options:',
+    ...columns(GLOBAL_HELP),
+    '',
+    'Where it connects:',
+    '  TOLLGATE_DYNAMODB_ENDPOINT set: that DynamoDB (Local), tables <TOLLGATE_TABLE_PREFIX>-keys … (default prefix',
+    '    tollgate) or as named by TOLLGATE_TABLE_KEYS, _WALLETS, _ROUTES, _LEDGER.',
+    '  --aws, or TOLLGATE_TABLE_PREFIX / TOLLGATE_TABLE_<NAME> set: DynamoDB on AWS with your AWS credentials',
+    '    (default credential chain), the table names the stack outputs.',
+    '  Otherwise: the local database in TOLLGATE_DATA_DIR (default .tollgate), the one npm start uses.',
+    '',
+    'Examples:',
+    '  tollgate accounts create acme',
+    '  tollgate topup acme 25.00 --id invoice-001',
+    '  tollgate keys create acme --name laptop',
+    '  tollgate balance acme --json',
+    '  tollgate routes list',
+    '  TOLLGATE_TABLE_PREFIX=tollgate-prod tollgate --region eu-west-1 balance acme',
+  ].join('\n');
+
+const groupHelp = (group: string): string => {
+  const commands = COMMANDS.filter((command) => command.name.startsWith(`${group} `));
+  return [
+    `Usage: tollgate ${group} <${commands.map((command) => command.name.split(' ')[1]).join('|')}> …`,
+    '',
+    'Commands:',
+    ...columns(commands.map((command) => [usageLine({ ...command, synopsis: '' }), command.summary])),
+    '',
+    `Run tollgate ${group} <command> --help for one command's options and examples.`,
+  ].join('\n');
+};
+
+/** One command's help: usage, what it does, options, examples. */
+export const commandHelp = (command: Command): string =>
+  [
+    `Usage: ${usageLine(command)}`,
+    '',
+    command.description,
+    ...(command.optionHelp.length > 0 ? ['', 'Options:', ...columns(command.optionHelp)] : []),
+    '',
+    'Global options:',
+    ...columns(GLOBAL_HELP),
+    '',
+    'Examples:',
+    ...command.examples.map((example) => `  ${example}`),
+  ].join('\n');
+
+type Resolved = { help: string } | { command: Command; words: number };
+
+const resolveCommand = (words: string[], help: boolean): Resolved => {
+  const [first, second] = words;
+  if (first === undefined) {
+    if (help) return { help: globalHelp() };
+    throw new UsageError('Missing command. Run tollgate --help for the list of commands');
+  }
+  if (first === 'help') return { help: globalHelp() };
+  const single = COMMANDS.find((command) => command.name === first);
+  if (single) return help ? { help: commandHelp(single) } : { command: single, words: 1 };
+  if (!GROUPS.includes(first)) {
+    throw new UsageError(`Unknown command '${first}'. Run tollgate --help for the list of commands`);
+  }
+  if (second === undefined) {
+    if (help) return { help: groupHelp(first) };
+    const subs = COMMANDS.filter((command) => command.name.startsWith(`${first} `)).map((c) => c.name.split(' ')[1]);
+    throw new UsageError(`Missing ${first} command: one of ${subs.join(', ')}. Run tollgate ${first} --help`);
+  }
+  const command = COMMANDS.find((candidate) => candidate.name === `${first} ${second}`);
+  if (!command) throw new UsageError(`Unknown command '${first} ${second}'. Run tollgate ${first} --help`);
+  return help ? { help: commandHelp(command) } : { command, words: 2 };
+};
+
+const parseCommandArgs = (argv: string[], command: Command): { args: string[]; values: OptionValues } => {
+  let parsed: { values: OptionValues; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { ...GLOBAL_OPTIONS, ...command.options },
+      allowPositionals: true,
+      strict: true,
+    }) as { values: OptionValues; positionals: string[] };
+  } catch (error) {
+    const message = (error as Error).message;
+    const unknown = /Unknown option '([^']+)'/.exec(message);
+    const reason = unknown ? `Unknown option '${unknown[1]}' for tollgate ${command.name}` : message;
+    throw new UsageError(`${reason}. Run tollgate ${command.name} --help`);
+  }
+  const args = parsed.positionals.slice(command.name.split(' ').length);
+  const missing = command.args.slice(args.length);
+  if (missing.length > 0) {
+    throw new UsageError(`Missing ${missing.map((name) => `<${name}>`).join(' ')}. Usage: ${usageLine(command)}`);
+  }
+  if (args.length > command.args.length) {
+    throw new UsageError(`Unexpected argument '${args[command.args.length]}'. Usage: ${usageLine(command)}`);
+  }
+  return { args, values: parsed.values };
+};
+
+/**
+ * Runs the `tollgate` CLI on `argv` (without `node` and the script) and returns the exit code:
+ * 0 on success, 2 on a usage error, 1 on any other failure.
+ *
+ * @example process.exitCode = await runCli(process.argv.slice(2));
+ */
+export const runCli = async (
+  argv: string[],
+  io: CliIo = {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    env: process.env,
+  },
+): Promise<number> => {
+  const flags = beforeTerminator(argv);
+  const json = flags.includes('--json');
+  const out = (human: () => string, machine: object): void => {
+    io.stdout(`${json ? JSON.stringify(machine) : human()}\n`);
+  };
+  if (argv.length === 0) {
+    io.stdout(`${globalHelp()}\n`);
+    return 0;
+  }
+
+  let connection: Connection | undefined;
+  try {
+    const resolved = resolveCommand(positionalWords(argv), flags.includes('--help') || flags.includes('-h'));
+    if ('help' in resolved) {
+      out(() => resolved.help, { usage: resolved.help });
+      return 0;
+    }
+    const { command } = resolved;
+    const { args, values } = parseCommandArgs(argv, command);
+    const regionFlag = values.region;
+    const target = chooseTarget(io.env, {
+      aws: values.aws === true,
+      ...(typeof regionFlag === 'string' ? { region: regionFlag } : {}),
+    });
+    const stores = async (): Promise<Stores> => {
+      connection ??= await connect(target);
+      return connection.stores;
+    };
+    const result = await command.run({ args, values, stores });
+    out(() => command.print(result), result);
+    return 0;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (json) io.stdout(`${JSON.stringify({ error: { message } })}\n`);
+    else io.stderr(`tollgate: ${message}\n`);
+    return error instanceof UsageError ? 2 : 1;
+  } finally {
+    await connection?.close();
+  }
+};

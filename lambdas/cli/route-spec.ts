@@ -1,0 +1,120 @@
+import { isProviderKind, PROVIDER_KINDS, type Prices, type Route } from '../gateway/model.ts';
+import { formatUsd } from '../gateway/money.ts';
+import { UsageError } from './errors.ts';
+import { parseAmount, parsePositiveInteger } from './validate.ts';
+
+/** Prices as decimal USD strings per million tokens, e.g. `{ input: "3.00", output: "15.00" }`. */
+export interface PriceSpec {
+  input: string;
+  output: string;
+  cacheRead?: string;
+  cacheWrite?: string;
+}
+
+/** A route as an operator writes it (CLI flags or a catalogue entry): prices are decimal strings. */
+export interface RouteSpec {
+  model: string;
+  provider: string;
+  upstreamModel?: string;
+  baseUrl?: string;
+  credential?: string;
+  prices: PriceSpec;
+  defaultMaxTokens?: number | string;
+}
+
+/** A stored route as listings print it: the {@link RouteSpec} shape plus timestamps. */
+export interface RouteView extends RouteSpec {
+  defaultMaxTokens?: number;
+  createdAt?: string;
+  updatedAt?: string;
+}
+
+const MODEL_ID = /^\S{1,256}$/;
+const CREDENTIAL_NAME = /^[A-Za-z0-9_./+=@-]{1,512}$/;
+
+const checkBaseUrl = (text: string): string => {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(
+      `Invalid base URL '${text}': give an absolute http(s) URL, e.g. https://api.groq.com/openai/v1`,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`Invalid base URL '${text}': only http and https are supported`);
+  }
+  if (url.username || url.password) {
+    throw new UsageError(`Invalid base URL '${text}': put credentials in --credential, not in the URL`);
+  }
+  return text;
+};
+
+const parsePrices = (prices: PriceSpec): Prices => {
+  const parsed: Prices = {
+    input: parseAmount(prices.input, 'input price'),
+    output: parseAmount(prices.output, 'output price'),
+  };
+  if (prices.cacheRead !== undefined) parsed.cacheRead = parseAmount(prices.cacheRead, 'cache read price');
+  if (prices.cacheWrite !== undefined) parsed.cacheWrite = parseAmount(prices.cacheWrite, 'cache write price');
+  return parsed;
+};
+
+/**
+ * Validates a route as written by an operator and converts its prices to nano-USD per million
+ * tokens, exactly. Throws {@link UsageError} naming the first problem.
+ *
+ * @example buildRoute({ model: 'gpt-5.2', provider: 'openai', prices: { input: '1.75', output: '14' } })
+ * // { model: 'gpt-5.2', provider: 'openai', prices: { input: 1750000000, output: 14000000000 } }
+ */
+export const buildRoute = (spec: RouteSpec): Route => {
+  if (!MODEL_ID.test(spec.model)) throw new UsageError(`Invalid model id '${spec.model}': 1-256 characters, no spaces`);
+  if (!isProviderKind(spec.provider)) {
+    throw new UsageError(`Unknown provider '${spec.provider}': use one of ${PROVIDER_KINDS.join(', ')}`);
+  }
+  const route: Route = { model: spec.model, provider: spec.provider, prices: parsePrices(spec.prices) };
+  if (spec.upstreamModel !== undefined) {
+    if (!MODEL_ID.test(spec.upstreamModel)) {
+      throw new UsageError(`Invalid upstream model '${spec.upstreamModel}': 1-256 characters, no spaces`);
+    }
+    route.upstreamModel = spec.upstreamModel;
+  }
+  if (spec.provider === 'echo' && (spec.baseUrl !== undefined || spec.credential !== undefined)) {
+    throw new UsageError(`Provider 'echo' is built in: it takes no base URL and no credential`);
+  }
+  if (spec.baseUrl !== undefined) route.baseUrl = checkBaseUrl(spec.baseUrl);
+  if (spec.provider === 'openai-compatible' && route.baseUrl === undefined) {
+    throw new UsageError(`Provider 'openai-compatible' needs a base URL (--base-url https://…)`);
+  }
+  if (spec.credential !== undefined) {
+    if (!CREDENTIAL_NAME.test(spec.credential)) {
+      throw new UsageError(
+        `Invalid credential name '${spec.credential}': the name of an environment variable or secret, not the key itself`,
+      );
+    }
+    route.credential = spec.credential;
+  }
+  if (spec.defaultMaxTokens !== undefined) {
+    route.defaultMaxTokens = parsePositiveInteger(String(spec.defaultMaxTokens), 'default max tokens');
+  }
+  return route;
+};
+
+/** A stored route with its prices back as decimal USD strings (the catalogue format). */
+export const routeView = (route: Route): RouteView => {
+  const prices: PriceSpec = { input: formatUsd(route.prices.input), output: formatUsd(route.prices.output) };
+  if (route.prices.cacheRead !== undefined) prices.cacheRead = formatUsd(route.prices.cacheRead);
+  if (route.prices.cacheWrite !== undefined) prices.cacheWrite = formatUsd(route.prices.cacheWrite);
+  // Spelled out in this order so that JSON output reads naturally.
+  return {
+    model: route.model,
+    provider: route.provider,
+    ...(route.upstreamModel === undefined ? {} : { upstreamModel: route.upstreamModel }),
+    ...(route.baseUrl === undefined ? {} : { baseUrl: route.baseUrl }),
+    ...(route.credential === undefined ? {} : { credential: route.credential }),
+    prices,
+    ...(route.defaultMaxTokens === undefined ? {} : { defaultMaxTokens: route.defaultMaxTokens }),
+    ...(route.createdAt === undefined ? {} : { createdAt: route.createdAt }),
+    ...(route.updatedAt === undefined ? {} : { updatedAt: route.updatedAt }),
+  };
+};

@@ -1,0 +1,66 @@
+import type { Route } from '../gateway/model.ts';
+import type { Stores } from '../store/index.ts';
+import { catalogueRoutes } from './catalogue.ts';
+import { CommandError } from './errors.ts';
+import { buildRoute, type RouteSpec, type RouteView, routeView } from './route-spec.ts';
+
+/**
+ * Creates or replaces the route for `spec.model` (every field is replaced; `createdAt` is kept).
+ *
+ * @example await setRoute(stores, { model: 'llama-3.3-70b', provider: 'openai-compatible',
+ *   baseUrl: 'https://api.groq.com/openai/v1', credential: 'GROQ_API_KEY', prices: { input: '0.59', output: '0.79' } })
+ */
+export const setRoute = async (
+  stores: Stores,
+  spec: RouteSpec,
+  now = new Date(),
+): Promise<{ route: RouteView; created: boolean }> => {
+  const route = buildRoute(spec);
+  const existing = await stores.routes.get(route.model);
+  const stamped = stamp(route, existing, now);
+  await stores.routes.put(stamped);
+  return { route: routeView(stamped), created: existing === undefined };
+};
+
+const stamp = (route: Route, existing: Route | undefined, now: Date): Route => {
+  const time = now.toISOString();
+  return existing
+    ? { ...route, createdAt: existing.createdAt ?? time, updatedAt: time }
+    : { ...route, createdAt: time };
+};
+
+/** Every route, sorted by model, prices as decimal strings: the `routes` of a catalogue. */
+export const listRoutes = async (stores: Stores): Promise<{ routes: RouteView[] }> => ({
+  routes: (await stores.routes.list()).map(routeView),
+});
+
+/** Deletes a model's route; an unknown model is an error, so typos do not pass silently. */
+export const deleteRoute = async (stores: Stores, model: string): Promise<{ model: string; deleted: true }> => {
+  if (!(await stores.routes.delete(model))) throw new CommandError(`No route for model '${model}'`);
+  return { model, deleted: true };
+};
+
+/**
+ * Creates or replaces every route of a catalogue (parsed JSON in the `lib/catalogue.json` format).
+ * The whole catalogue is validated first: on any problem nothing is written. Routes not in the
+ * catalogue are left alone.
+ *
+ * @example await importRoutes(stores, JSON.parse(readFileSync('routes.json', 'utf8')))
+ * // { imported: 12, created: 12, updated: 0, models: ['claude-haiku-4-5', …] }
+ */
+export const importRoutes = async (
+  stores: Stores,
+  catalogue: unknown,
+  now = new Date(),
+): Promise<{ imported: number; created: number; updated: number; models: string[] }> => {
+  const routes = catalogueRoutes(catalogue);
+  const existing = new Map((await stores.routes.list()).map((route) => [route.model, route]));
+  for (const route of routes) await stores.routes.put(stamp(route, existing.get(route.model), now));
+  const created = routes.filter((route) => !existing.has(route.model)).length;
+  return {
+    imported: routes.length,
+    created,
+    updated: routes.length - created,
+    models: routes.map((route) => route.model),
+  };
+};

@@ -1,0 +1,125 @@
+import { join, resolve } from 'node:path';
+import { PROVIDERS } from '../providers/index.ts';
+import { LocalReportSink } from '../reports/local.ts';
+import {
+  type LocalDatabase,
+  openLocalDatabase,
+  readGatewayInfo,
+  removeGatewayInfo,
+  writeGatewayInfo,
+} from './local-database.ts';
+import { type LocalGateway, startLocalGateway } from './local-gateway.ts';
+import { seedIfEmpty } from './seed.ts';
+
+export interface StartLocalOptions {
+  dataDir: string;
+  port: number;
+  host: string;
+  env: NodeJS.ProcessEnv;
+  print?: (line: string) => void;
+}
+
+export interface RunningLocal {
+  gateway: LocalGateway;
+  database: LocalDatabase;
+  stop(): Promise<void>;
+}
+
+/** Which providers have their default credential in the environment, for the start-up banner. */
+const providerStatus = (env: NodeJS.ProcessEnv): string[] =>
+  Object.values(PROVIDERS).flatMap((adapter) => {
+    if (!adapter.defaultCredential) return [];
+    const set = Boolean(env[adapter.defaultCredential]);
+    const base = adapter.defaultBaseUrl ? (env[adapter.defaultBaseUrl.env] ?? adapter.defaultBaseUrl.url) : '';
+    return [
+      set
+        ? `  ${adapter.kind.padEnd(10)} ready (${adapter.defaultCredential} set, ${base})`
+        : `  ${adapter.kind.padEnd(10)} no key: its models answer 500 configuration_error until you set ${adapter.defaultCredential}`,
+    ];
+  });
+
+/**
+ * `npm start`: DynamoDB Local on the data dir, tables from the shared schemas, first-start seeding,
+ * and the proxy handler behind the function-URL emulation. `stop()` ends all of it.
+ */
+export const startLocal = async ({
+  dataDir,
+  port,
+  host,
+  env,
+  print = console.log,
+}: StartLocalOptions): Promise<RunningLocal> => {
+  const dir = resolve(dataDir);
+  const running = readGatewayInfo(dir);
+  if (running && running.pid !== process.pid) {
+    try {
+      process.kill(running.pid, 0);
+      throw new Error(
+        `A local gateway (pid ${running.pid}) is already running on this data dir (${dir}, port ${running.port}). Stop it first, or set TOLLGATE_DATA_DIR to another folder.`,
+      );
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+      removeGatewayInfo(dir); // left behind by a gateway that was killed
+    }
+  }
+  print(`Starting DynamoDB Local (data in ${join(dir, 'dynamodb')})…`);
+  const database = await openLocalDatabase({ dataDir: dir });
+  let gateway: LocalGateway;
+  try {
+    const seed = await seedIfEmpty(database.stores);
+    gateway = await startLocalGateway({
+      stores: database.stores,
+      reportSink: new LocalReportSink(join(dir, 'reports.log')),
+      env,
+      host,
+      port,
+    });
+    writeGatewayInfo(dir, {
+      pid: process.pid,
+      dynamoEndpoint: database.endpoint,
+      port: gateway.port,
+      startedAt: new Date().toISOString(),
+    });
+    gateway.server.on('request', (request, response) => {
+      const started = performance.now();
+      response.once('close', () => {
+        const ms = (performance.now() - started).toFixed(1);
+        print(`${request.method} ${request.url} → ${response.statusCode} (${ms} ms)`);
+      });
+    });
+    print('');
+    print(`Tollgate is listening on ${gateway.url}`);
+    print(`  OpenAI base URL:    ${gateway.url}/v1`);
+    print(`  Anthropic base URL: ${gateway.url}`);
+    print('Providers:');
+    for (const line of providerStatus(env)) print(line);
+    print('  echo       ready (built-in, offline): model tollgate-echo');
+    if (seed.seeded) {
+      print('');
+      print(`First start: loaded ${seed.routes} routes and created account 'demo' with $5.00 of credit.`);
+      print(`Demo API key (shown once, keep it): ${seed.key}`);
+      print(`Try it:`);
+      print(`  curl ${gateway.url}/v1/chat/completions -H "Authorization: Bearer ${seed.key}" \\`);
+      print(`    -H "content-type: application/json" \\`);
+      print(`    -d '{"model":"tollgate-echo","stream":true,"messages":[{"role":"user","content":"hello tollgate"}]}'`);
+    }
+    print('');
+    print('Operator CLI: npx tollgate --help    Stop: Ctrl-C');
+  } catch (error) {
+    await database.stop();
+    throw error;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    gateway,
+    database,
+    stop: () => {
+      stopping ??= (async () => {
+        await gateway.close();
+        removeGatewayInfo(dir, process.pid);
+        await database.stop();
+      })();
+      return stopping;
+    },
+  };
+};

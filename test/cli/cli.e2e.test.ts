@@ -1,0 +1,147 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const NODE = resolve('node_modules/.bin/node');
+const CLI = resolve('bin/tollgate.ts');
+
+/** Runs the real CLI as an operator would, against this file's tables. */
+const tollgate = (db: TestDatabase, ...args: string[]): Promise<Run> =>
+  new Promise((done, fail) => {
+    const child = spawn(NODE, [CLI, ...args], {
+      env: { ...process.env, TOLLGATE_DYNAMODB_ENDPOINT: db.endpoint, TOLLGATE_TABLE_PREFIX: db.prefix },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+
+const json = (run: Run): Record<string, unknown> => {
+  const lines = run.stdout.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  return JSON.parse(lines[0] ?? '') as Record<string, unknown>;
+};
+
+// Each spawn costs ~0.3 s of Node start-up; the cases touch disjoint data, so they overlap.
+describe.concurrent('tollgate CLI (spawned)', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+
+  it('creates an account, mints a key shown once, lists it without secret or hash, and revokes it', async () => {
+    // Prepare
+    expect((await tollgate(db, 'accounts', 'create', 'acme', '--json')).code).toBe(0);
+
+    // Act
+    const created = await tollgate(db, 'keys', 'create', 'acme', '--name', 'laptop', '--json');
+    const { key, keyId } = json(created) as { key: string; keyId: string };
+    const listed = await tollgate(db, 'keys', 'list', 'acme', '--json');
+    const revoked = await tollgate(db, 'keys', 'revoke', keyId, '--json');
+    const afterRevoke = await tollgate(db, 'keys', 'list', 'acme');
+
+    // Assess
+    expect(created.code).toBe(0);
+    expect(key).toMatch(/^sk-[^-]+$/);
+    expect(keyId).toMatch(/^key_/);
+    expect(listed.code).toBe(0);
+    expect(json(listed).keys).toEqual([
+      expect.objectContaining({ keyId, name: 'laptop', prefix: key.slice(0, 9), status: 'active' }),
+    ]);
+    expect(listed.stdout).not.toContain(key);
+    const [stored] = await db.stores.keys.listByAccount('acme');
+    expect(listed.stdout).not.toContain(stored?.keyHash);
+    expect(json(revoked)).toMatchObject({ keyId, status: 'revoked' });
+    expect(afterRevoke.stdout).toMatch(new RegExp(`${keyId}.*revoked`));
+  });
+
+  it('credits a top-up once per --id, refuses the id with another amount, and shows the balance as a decimal', async () => {
+    // Prepare
+    await db.stores.wallets.create('topper');
+
+    // Act
+    const first = await tollgate(db, 'topup', 'topper', '5', '--id', 'inv-1', '--json');
+    const again = await tollgate(db, 'topup', 'topper', '5.00', '--id', 'inv-1', '--json');
+    const [conflict, balance] = await Promise.all([
+      tollgate(db, 'topup', 'topper', '7', '--id', 'inv-1'),
+      tollgate(db, 'balance', 'topper', '--json'),
+    ]);
+
+    // Assess
+    expect(json(first)).toMatchObject({ topUpId: 'inv-1', applied: true, amount_usd: '5.00', balance_usd: '5.00' });
+    expect(json(again)).toMatchObject({ topUpId: 'inv-1', applied: false, balance_usd: '5.00' });
+    expect(conflict.code).toBe(1);
+    expect(conflict.stderr).toContain('already used for a different amount');
+    expect(json(balance)).toEqual({
+      account: 'topper',
+      balance_usd: '5.00',
+      credit_limit_usd: '0.00',
+      balance_nano: 5_000_000_000,
+    });
+  });
+
+  it('sets, lists and deletes a route', async () => {
+    // Act
+    const set = await tollgate(
+      db,
+      'routes',
+      'set',
+      'cheap-model',
+      '--provider',
+      'openai',
+      '--input-price',
+      '0.075',
+      '--output-price',
+      '0.30',
+      '--json',
+    );
+    const listed = await tollgate(db, 'routes', 'list', '--json');
+    const deleted = await tollgate(db, 'routes', 'delete', 'cheap-model', '--json');
+
+    // Assess
+    expect(set.code).toBe(0);
+    expect(json(listed).routes).toEqual([
+      expect.objectContaining({ model: 'cheap-model', provider: 'openai', prices: { input: '0.075', output: '0.30' } }),
+    ]);
+    expect(json(deleted)).toEqual({ model: 'cheap-model', deleted: true });
+    expect(await db.stores.routes.get('cheap-model')).toBeUndefined();
+  });
+
+  it('exits 2 with a one-line message naming an unknown command or flag', async () => {
+    const [unknownCommand, unknownFlag] = await Promise.all([
+      tollgate(db, 'acounts', 'create', 'x'),
+      tollgate(db, 'balance', 'acme', '--colour', '--json'),
+    ]);
+
+    expect(unknownCommand.code).toBe(2);
+    expect(unknownCommand.stderr.trim().split('\n')).toEqual([expect.stringContaining("Unknown command 'acounts'")]);
+    expect(unknownFlag.code).toBe(2);
+    expect(json(unknownFlag)).toEqual({ error: { message: expect.stringContaining("'--colour'") } });
+  });
+
+  it('prints usage with examples for --help, globally and per command', async () => {
+    const [global, command] = await Promise.all([tollgate(db, '--help'), tollgate(db, 'routes', 'set', '-h')]);
+
+    expect(global.code).toBe(0);
+    expect(global.stdout).toContain('Usage: tollgate <command>');
+    expect(global.stdout).toContain('keys create <account>');
+    expect(command.code).toBe(0);
+    expect(command.stdout).toContain('Usage: tollgate routes set <model> --provider P');
+    expect(command.stdout).toContain('Secrets Manager');
+    expect(command.stdout).toMatch(/Examples:\n {2}tollgate routes set/);
+  });
+});
