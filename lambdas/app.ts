@@ -2,15 +2,19 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import type { Context } from 'aws-lambda';
+import { Billing } from './gateway/billing.ts';
 import { TtlCache } from './gateway/cache.ts';
 import type { GatewayConfig } from './gateway/config.ts';
+import { NotFoundError, UpstreamConnectionError, UpstreamError } from './gateway/errors.ts';
 import { type Completion, forward, type StreamingResponse } from './gateway/forward.ts';
 import type { KeyRecord, Route } from './gateway/model.ts';
 import { modelList } from './gateway/models.ts';
 import { modelsForKey } from './gateway/routing.ts';
 import { type GatewayState, peekState, stateOf } from './gateway/state.ts';
+import { walletPageParams, walletView } from './gateway/wallet-view.ts';
 import { authenticateKey } from './middlewares/authenticate.ts';
 import { errorResponder } from './middlewares/error-responder.ts';
+import { holdFunds } from './middlewares/hold-funds.ts';
 import { parseBody } from './middlewares/parse-body.ts';
 import { requestContext } from './middlewares/request-context.ts';
 import { routeRequest } from './middlewares/route-request.ts';
@@ -19,10 +23,12 @@ import type { CredentialSource } from './providers/credentials.ts';
 import type { Reporter } from './reports/reporter.ts';
 import type { KeyStore } from './store/keys.ts';
 import type { RouteStore } from './store/routes.ts';
+import type { WalletStore } from './store/wallets.ts';
 
 export interface ProxyDeps {
   keys: Pick<KeyStore, 'get'>;
   routes: Pick<RouteStore, 'list'>;
+  wallets: Pick<WalletStore, 'get' | 'hold' | 'settle' | 'ledger'>;
   credentials: CredentialSource;
   reporter: Reporter;
   logger: Logger;
@@ -50,20 +56,55 @@ export const createProxyHandler = (deps: ProxyDeps) => {
   const lookupKey = (keyHash: string) => keyCache.get(keyHash, () => deps.keys.get(keyHash));
   const routes = async () => (await routeCache.get(ROUTE_TABLE, () => deps.routes.list())) ?? [];
 
-  const finished = (state: GatewayState, completion: Completion) => {
-    logger.info('request completed', {
-      requestId: state.requestId,
-      accountId: state.auth?.key.accountId,
-      keyId: state.auth?.key.keyId,
-      model: state.route?.model,
-      outcome: completion.outcome,
-      usage: completion.usage,
-      durationMs: completion.endedAt - state.startedAt,
-    });
+  const billing = new Billing({
+    wallets: deps.wallets,
+    onSettleFailure: (row, settlement, error) =>
+      logger.error('settle failed; the hold stays pending for the sweeper', { row, settlement, error }),
+  });
+
+  /** After the client's response has ended: read the upstream to its end, settle, flush reports. */
+  const finish = async (state: GatewayState) => {
+    const { hold, forwarded, failure } = state;
+    if (hold) {
+      const result: Completion | { outcome: 'upstream_error' | 'rejected' } = forwarded
+        ? await forwarded.completion
+        : {
+            outcome:
+              failure instanceof UpstreamError || failure instanceof UpstreamConnectionError
+                ? 'upstream_error'
+                : 'rejected',
+          };
+      const settlement = await billing.settle(hold, result);
+      logger.info('request settled', {
+        requestId: state.requestId,
+        accountId: hold.row.accountId,
+        keyId: hold.row.keyId,
+        model: hold.row.model,
+        outcome: result.outcome,
+        hold: hold.row.hold,
+        cost: settlement?.cost,
+        usage: settlement?.usage,
+        durationMs: Date.now() - state.startedAt,
+      });
+    }
+    await deps.reporter.flush();
   };
 
-  const proxy = async (_event: ProxyEvent, context: Context): Promise<StreamingResponse> => {
+  const wallet = async (event: ProxyEvent, state: GatewayState): Promise<StreamingResponse> => {
+    const accountId = state.auth?.key.accountId ?? '';
+    const page = walletPageParams(event.queryStringParameters);
+    const [found, ledger] = await Promise.all([deps.wallets.get(accountId), deps.wallets.ledger(accountId, page)]);
+    if (!found) throw new NotFoundError(`Account '${accountId}' has no wallet`);
+    return {
+      statusCode: 200,
+      headers: { 'content-type': 'application/json', 'x-request-id': state.requestId },
+      body: JSON.stringify(walletView(found, ledger.rows, ledger.nextCursor)),
+    };
+  };
+
+  const proxy = async (event: ProxyEvent, context: Context): Promise<StreamingResponse> => {
     const state = stateOf(context);
+    if (state.endpoint === 'wallet') return wallet(event, state);
     const headers = { 'x-request-id': state.requestId };
     if (state.endpoint === 'models') {
       const { auth } = state;
@@ -77,8 +118,15 @@ export const createProxyHandler = (deps: ProxyDeps) => {
     if (!state.route || !state.body || (state.endpoint !== 'chat' && state.endpoint !== 'messages')) {
       throw new Error(`request reached the handler unrouted (${state.endpoint})`);
     }
-    const forwarded = await forward(
-      { operation: state.endpoint, route: state.route, body: state.body, clientHeaders: _event.headers },
+    const cancel = new AbortController();
+    const forwarding = forward(
+      {
+        operation: state.endpoint,
+        route: state.route,
+        body: state.body,
+        clientHeaders: event.headers,
+        signal: cancel.signal,
+      },
       {
         credentials: deps.credentials,
         env: deps.env,
@@ -86,11 +134,19 @@ export const createProxyHandler = (deps: ProxyDeps) => {
         idleTimeoutMs: config.upstreamIdleTimeoutMs,
       },
     );
+    forwarding.catch(() => undefined); // awaited below; the hold may fail first
+    // A hold that overlapped the upstream call must commit before the first byte; if it is refused,
+    // the upstream call is cancelled and the client gets the 402.
+    await state.hold?.committed.catch((error: unknown) => {
+      cancel.abort(error);
+      void forwarding.then(
+        (forwarded) => forwarded.completion,
+        () => undefined,
+      );
+      throw error;
+    });
+    const forwarded = await forwarding;
     state.forwarded = forwarded;
-    forwarded.completion.then(
-      (completion) => finished(state, completion),
-      (error: unknown) => logger.error('upstream read failed', { requestId: state.requestId, error }),
-    );
     return { ...forwarded.response, headers: { ...forwarded.response.headers, ...headers } };
   };
 
@@ -100,8 +156,8 @@ export const createProxyHandler = (deps: ProxyDeps) => {
     // Runs once the client's response has ended (or the client left): the invocation stays alive
     // until the upstream is read to its end and every report is out, off the client's clock.
     requestEnd: async (request) => {
-      await peekState(request.context)?.forwarded?.completion.catch(() => undefined);
-      await deps.reporter.flush();
+      const state = peekState(request.context);
+      if (state) await finish(state);
     },
   })
     .use(errorResponder({ logger, reporter: deps.reporter }))
@@ -109,5 +165,6 @@ export const createProxyHandler = (deps: ProxyDeps) => {
     .use(authenticateKey({ lookup: lookupKey }))
     .use(parseBody({ maxBodyBytes: config.maxBodyBytes }))
     .use(routeRequest({ routes }))
+    .use(holdFunds({ billing }))
     .handler(proxy);
 };

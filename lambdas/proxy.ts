@@ -20,6 +20,7 @@ const topicArn = env.TOLLGATE_REPORTS_TOPIC_ARN;
 export const handler = createProxyHandler({
   keys: stores.keys,
   routes: stores.routes,
+  wallets: stores.wallets,
   credentials:
     env.TOLLGATE_CREDENTIALS_SOURCE === 'secretsmanager'
       ? secretsManagerCredentials(env.TOLLGATE_SECRET_PREFIX ?? 'tollgate/')

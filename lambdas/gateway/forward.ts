@@ -1,7 +1,9 @@
 import { PassThrough } from 'node:stream';
-import { anthropicStreamError, observeAnthropicEvent, usageFromAnthropic } from '../protocols/anthropic-messages.ts';
-import { observeOpenAIChatEvent, openAIStreamError, usageFromOpenAIChat } from '../protocols/openai-chat.ts';
-import { createSseReader, parseEventData } from '../protocols/sse.ts';
+import { anthropicStreamError } from '../protocols/anthropic-messages.ts';
+import { type Observation, observeBody, streamObserver } from '../protocols/observe.ts';
+import { openAIStreamError } from '../protocols/openai-chat.ts';
+import { createSseReader, parseEventData, sseFrame } from '../protocols/sse.ts';
+import type { StreamTranslator } from '../protocols/translate/types.ts';
 import type { Usage } from '../protocols/usage.ts';
 import type { CredentialSource } from '../providers/credentials.ts';
 import { PROVIDERS } from '../providers/index.ts';
@@ -26,6 +28,8 @@ export interface Completion {
   usage: Usage | undefined;
   /** Raw upstream usage object(s), kept for the ledger. */
   rawUsage: unknown;
+  /** Characters of output seen (text, tool arguments, thinking), for estimates. */
+  outputChars: number;
   /** When the upstream's last byte (or failure) arrived. */
   endedAt: number;
 }
@@ -54,6 +58,8 @@ export interface ForwardRequest {
   route: Route;
   body: Record<string, unknown>;
   clientHeaders: Readonly<Record<string, string | undefined>>;
+  /** Aborts the upstream call (e.g. when the hold taken alongside it is refused). */
+  signal?: AbortSignal;
 }
 
 const PROTOCOL_NAMES: Record<Protocol, string> = { openai: 'OpenAI', anthropic: 'Anthropic' };
@@ -155,15 +161,32 @@ const upstreamFailure = async (
   return new UpstreamError(status, body, forwardedHeaders(response.headers));
 };
 
-/** Reads usage from a non-stream answer's body. */
-const usageOfBody = (protocol: Protocol, text: string): { usage: Usage | undefined; raw: unknown } => {
-  const parsed = parseEventData(text);
-  const raw = parsed?.usage;
-  if (!raw || typeof raw !== 'object') return { usage: undefined, raw: undefined };
-  return { usage: protocol === 'anthropic' ? usageFromAnthropic(raw) : usageFromOpenAIChat(raw), raw };
-};
-
 class IdleTimeout extends Error {}
+
+const rawUsageOf = (observation: Observation): unknown =>
+  observation.rawUsage.length === 1
+    ? observation.rawUsage[0]
+    : observation.rawUsage.length
+      ? observation.rawUsage
+      : undefined;
+
+/**
+ * OpenAI Chat streams report usage only when asked (`stream_options.include_usage`). The gateway
+ * always asks, so it can bill; a client that did not ask gets the stream without the extra
+ * usage-only chunk (and so without a shape it does not expect).
+ */
+const usageStripper = (): StreamTranslator => ({
+  push(event) {
+    const choices = event.data?.choices;
+    const usageOnly = Array.isArray(choices) && choices.length === 0 && event.data?.usage;
+    return usageOnly ? [] : [sseFrame(event.raw, event.event)];
+  },
+  end: () => [],
+  fail: (type, message) => [openAIStreamError(type, message)],
+});
+
+const wantsUsage = (body: Record<string, unknown>): boolean =>
+  (body.stream_options as { include_usage?: unknown } | null | undefined)?.include_usage === true;
 
 /**
  * Calls the route's upstream and hands back the response to stream to the client, plus a promise of
@@ -185,7 +208,16 @@ export const forward = async (request: ForwardRequest, deps: ForwardDeps): Promi
   const baseUrl = resolveBaseUrl(route, adapter, deps.env);
   const credential = await resolveCredential(route, adapter, deps.credentials);
   const stream = body.stream === true;
+  const upstreamBody: Record<string, unknown> = { ...body, model: route.upstreamModel ?? route.model };
+  let rewriter: StreamTranslator | undefined;
+  if (stream && protocol === 'openai' && !wantsUsage(body)) {
+    upstreamBody.stream_options = { ...(body.stream_options as object | undefined), include_usage: true };
+    rewriter = usageStripper();
+  }
+
   const abort = new AbortController();
+  const onCancel = () => abort.abort(request.signal?.reason);
+  request.signal?.addEventListener('abort', onCancel, { once: true });
   const headersTimer = setTimeout(
     () => abort.abort(new IdleTimeout('upstream headers timeout')),
     deps.headersTimeoutMs,
@@ -193,7 +225,7 @@ export const forward = async (request: ForwardRequest, deps: ForwardDeps): Promi
   const call: UpstreamCall = {
     operation,
     route,
-    body: { ...body, model: route.upstreamModel ?? route.model },
+    body: upstreamBody,
     stream,
     credential,
     baseUrl,
@@ -205,7 +237,8 @@ export const forward = async (request: ForwardRequest, deps: ForwardDeps): Promi
   try {
     upstream = await adapter.send(call);
   } catch (error) {
-    throw new UpstreamConnectionError(error);
+    request.signal?.removeEventListener('abort', onCancel);
+    throw request.signal?.aborted ? request.signal.reason : new UpstreamConnectionError(error);
   } finally {
     clearTimeout(headersTimer);
   }
@@ -218,16 +251,26 @@ export const forward = async (request: ForwardRequest, deps: ForwardDeps): Promi
       text = await upstream.text();
     } catch (error) {
       throw new UpstreamConnectionError(error);
+    } finally {
+      request.signal?.removeEventListener('abort', onCancel);
     }
-    const { usage, raw } = usageOfBody(protocol, text);
+    const observation = observeBody(protocol, parseEventData(text));
     return {
       response: { statusCode: upstream.status, headers: { 'content-type': contentType }, body: text },
-      completion: Promise.resolve({ outcome: 'completed', usage, rawUsage: raw, endedAt: Date.now() }),
+      completion: Promise.resolve({
+        outcome: 'completed',
+        usage: observation.usage,
+        rawUsage: rawUsageOf(observation),
+        outputChars: observation.outputChars,
+        endedAt: Date.now(),
+      }),
     };
   }
 
   const out = new PassThrough();
-  const completion = pump(upstream.body, out, protocol, abort, deps.idleTimeoutMs);
+  const completion = pump(upstream.body, out, protocol, rewriter, abort, deps.idleTimeoutMs).finally(() =>
+    request.signal?.removeEventListener('abort', onCancel),
+  );
   return {
     response: {
       statusCode: upstream.status,
@@ -250,26 +293,33 @@ const writable = (out: PassThrough): Promise<void> =>
     out.once('close', finish);
   });
 
+/**
+ * Reads the upstream to its end. Bytes go to the client as they arrive — unchanged, or re-framed
+ * per event by `rewriter` — while a parsed copy feeds the usage observer. A client that leaves
+ * stops the writing, never the reading.
+ */
 const pump = async (
   body: ReadableStream<Uint8Array>,
   out: PassThrough,
   protocol: Protocol,
+  rewriter: StreamTranslator | undefined,
   abort: AbortController,
   idleTimeoutMs: number,
 ): Promise<Completion> => {
-  let usage: Usage | undefined;
-  const rawUsage: unknown[] = [];
+  const observer = streamObserver(protocol);
+  const pendingFrames: Uint8Array[] = [];
   const reader = createSseReader((event) => {
     const data = parseEventData(event.data);
-    if (data?.usage !== undefined) rawUsage.push(data.usage);
-    if (protocol === 'anthropic') {
-      if (event.event === 'message_start') rawUsage.push((data?.message as { usage?: unknown } | undefined)?.usage);
-      usage = observeAnthropicEvent(event, data, usage);
-    } else {
-      usage = observeOpenAIChatEvent(event, data) ?? usage;
-    }
+    observer.onEvent(event, data);
+    if (rewriter) pendingFrames.push(...rewriter.push({ event: event.event, data, raw: event.data }));
   });
   const clientGone = () => out.destroyed;
+  const send = async (chunks: Uint8Array[]) => {
+    for (const chunk of chunks) {
+      if (clientGone()) return;
+      if (!out.write(chunk)) await writable(out);
+    }
+  };
   let idle: NodeJS.Timeout | undefined;
   const armIdle = () => {
     clearTimeout(idle);
@@ -283,24 +333,35 @@ const pump = async (
       const { done, value } = await streamReader.read();
       if (done) break;
       reader.feed(value);
-      if (!clientGone() && !out.write(value)) await writable(out);
+      if (rewriter) await send(pendingFrames.splice(0));
+      else await send([value]);
     }
-  } catch (error) {
+    if (rewriter) await send(rewriter.end());
+  } catch {
     outcome = 'upstream_error';
-    if (!clientGone()) {
-      const message =
-        abort.signal.reason instanceof IdleTimeout
-          ? `Upstream stream stalled for ${Math.round(idleTimeoutMs / 1000)} s and was cut`
-          : 'Upstream connection failed mid-stream';
-      out.write(
-        protocol === 'anthropic' ? anthropicStreamError('api_error', message) : openAIStreamError('api_error', message),
-      );
-    }
-    void error;
+    const message =
+      abort.signal.reason instanceof IdleTimeout
+        ? `Upstream stream stalled for ${Math.round(idleTimeoutMs / 1000)} s and was cut`
+        : 'Upstream connection failed mid-stream';
+    const failure = rewriter
+      ? rewriter.fail('api_error', message)
+      : [
+          protocol === 'anthropic'
+            ? anthropicStreamError('api_error', message)
+            : openAIStreamError('api_error', message),
+        ];
+    await send(failure);
   } finally {
     clearTimeout(idle);
     if (!clientGone()) out.end();
   }
   if (outcome === 'completed' && clientGone()) outcome = 'client_disconnected';
-  return { outcome, usage, rawUsage: rawUsage.length === 1 ? rawUsage[0] : rawUsage, endedAt: Date.now() };
+  const { observation } = observer;
+  return {
+    outcome,
+    usage: observation.usage,
+    rawUsage: rawUsageOf(observation),
+    outputChars: observation.outputChars,
+    endedAt: Date.now(),
+  };
 };

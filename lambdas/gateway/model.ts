@@ -53,11 +53,61 @@ export interface Wallet {
   balance: number;
   /** nano-USD the account may go below zero. */
   creditLimit: number;
-  /** Fraction of list price charged, 1 = no discount. */
-  discount?: number;
+  /**
+   * Always `balance + creditLimit`, kept in the row because a DynamoDB condition cannot add: a hold
+   * is the condition `spendable >= :hold`.
+   */
+  spendable: number;
+  /** Parts per million of list price charged: absent or 1_000_000 = no discount, 800_000 = 20% off. */
+  discountPpm?: number;
   createdAt: string;
   updatedAt?: string;
 }
+
+export type Outcome = 'completed' | 'client_disconnected' | 'upstream_error' | 'rejected' | 'expired_hold';
+
+/** One request's row in the ledger: a pending hold until settled, then the final usage row. */
+export interface UsageRow {
+  accountId: string;
+  /** `<ISO time>#<requestId>`: the ledger reads in time order. */
+  sk: string;
+  kind: 'usage';
+  requestId: string;
+  status: 'pending' | 'final';
+  /** nano-USD held before the upstream call. */
+  hold: number;
+  /** nano-USD charged; set when final. */
+  cost?: number;
+  model: string;
+  provider: string;
+  upstreamModel: string;
+  keyId: string;
+  at: string;
+  prices: Prices;
+  discountPpm: number;
+  outcome?: Outcome;
+  /** The usage as the upstream reported it, untouched. */
+  rawUsage?: unknown;
+  /** Normalized: input excludes cache reads and writes. */
+  usage?: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number };
+  /** True when the upstream reported no usage and the cost is the documented estimate. */
+  estimated?: boolean;
+  settledAt?: string;
+  /** Sparse index keys, present only while pending. */
+  pending?: string;
+  pendingSince?: string;
+}
+
+export interface TopUpRow {
+  accountId: string;
+  sk: string;
+  kind: 'topup';
+  topUpId: string;
+  amount: number;
+  at: string;
+}
+
+export type LedgerRow = UsageRow | TopUpRow;
 
 /** A key is usable for a model when it is live and its allow-list (if any) names the model. */
 export const keyAllowsModel = (key: KeyRecord, model: string): boolean =>

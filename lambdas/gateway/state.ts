@@ -1,10 +1,11 @@
 import type { Authenticated } from './auth.ts';
+import type { HoldHandle } from './billing.ts';
 import type { Protocol } from './errors.ts';
 import type { Forwarded } from './forward.ts';
 import type { Route } from './model.ts';
 
 /** What the client asked for, by method and path. */
-export type Endpoint = 'chat' | 'messages' | 'models' | 'health';
+export type Endpoint = 'chat' | 'messages' | 'models' | 'wallet' | 'health';
 
 /** Per-request state the middlewares build up, in one typed place. */
 export interface GatewayState {
@@ -15,8 +16,13 @@ export interface GatewayState {
   endpoint?: Endpoint;
   auth?: Authenticated;
   body?: Record<string, unknown>;
+  /** The body as sent, for the hold's input estimate. */
+  bodyText?: string;
   route?: Route;
+  hold?: HoldHandle;
   forwarded?: Forwarded;
+  /** The error the request failed with, if it did (the settle needs to know). */
+  failure?: unknown;
 }
 
 const states = new WeakMap<object, GatewayState>();

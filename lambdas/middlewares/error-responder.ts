@@ -18,6 +18,7 @@ export const errorResponder = ({ logger, reporter }: ErrorResponderOptions): Pro
   const errorResponderOnError = (request: ProxyRequest) => {
     const { context } = request;
     const state = peekState(context) ?? { requestId: context.awsRequestId, startedAt: Date.now(), protocol: 'openai' };
+    state.failure = request.error;
     const error = toGatewayError(request.error);
     const fields = {
       requestId: state.requestId,

@@ -48,6 +48,7 @@ export const parseBody = ({ maxBodyBytes }: { maxBodyBytes: number }): ProxyMidd
       throw error;
     }
     state.body = parsed as Record<string, unknown>;
+    state.bodyText = text;
   };
   return { before: parseBodyBefore };
 };

@@ -7,6 +7,7 @@ const ROUTES: Record<string, { method: string; endpoint: Endpoint }> = {
   '/v1/chat/completions': { method: 'POST', endpoint: 'chat' },
   '/v1/messages': { method: 'POST', endpoint: 'messages' },
   '/v1/models': { method: 'GET', endpoint: 'models' },
+  '/v1/wallet': { method: 'GET', endpoint: 'wallet' },
   '/health': { method: 'GET', endpoint: 'health' },
 };
 

@@ -9,7 +9,7 @@ import type { Stores } from '../store/index.ts';
 import { createFunctionUrlServer, installLambdaGlobals } from './function-url.ts';
 
 export interface LocalGatewayOptions {
-  stores: Pick<Stores, 'keys' | 'routes'>;
+  stores: Stores;
   /** Where configuration reports go (console + reports.log for `npm start`). */
   reportSink: ReportSink;
   /** Provider credentials and base URLs are read from here. */
@@ -43,6 +43,7 @@ export const startLocalGateway = async (options: LocalGatewayOptions): Promise<L
   const deps: ProxyDeps = {
     keys: options.stores.keys,
     routes: options.stores.routes,
+    wallets: options.stores.wallets,
     credentials: envCredentials(env),
     reporter: createReporter(options.reportSink, {
       onPublishError: (error) => logger.error('report publish failed', { error }),

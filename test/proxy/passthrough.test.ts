@@ -76,7 +76,12 @@ describe('same-protocol passthrough to OpenAI, Anthropic and OpenAI-compatible u
 
   it('forwards the upstream stream unchanged, byte for byte', async () => {
     const chunks = ['alpha ', 'beta ', 'gamma'];
-    const body = { model: 'gpt-test', stream: true, messages: [{ role: 'user', content: 'x' }] };
+    const body = {
+      model: 'gpt-test',
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: 'x' }],
+    };
     upstream.enqueue({ chunks });
     const direct = await fetch(`${upstream.url}/v1/chat/completions`, {
       method: 'POST',
@@ -93,6 +98,22 @@ describe('same-protocol passthrough to OpenAI, Anthropic and OpenAI-compatible u
     const normalize = (text: string) =>
       text.replace(/"id":"[^"]*"/g, '"id":"X"').replace(/"created":\d+/g, '"created":0');
     expect(normalize(proxied)).toBe(normalize(direct));
+  });
+
+  it('asks an OpenAI upstream for stream usage, and keeps the usage chunk from a client that did not ask', async () => {
+    const stream = await openai.chat.completions.create({
+      model: 'gpt-test',
+      messages: [{ role: 'user', content: 'no usage please' }],
+      stream: true,
+    });
+    const chunks: OpenAI.ChatCompletionChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    expect(upstream.lastRequest?.body).toMatchObject({ stream_options: { include_usage: true } });
+    expect(chunks.some((chunk) => chunk.choices.length === 0)).toBe(false);
+    expect(chunks.every((chunk) => !chunk.usage)).toBe(true);
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(
+      'fake reply to: no usage please',
+    );
   });
 
   it('answers an Anthropic message and streams a tool call that finalMessage() parses', async () => {

@@ -1,15 +1,21 @@
+import { auditLedger } from '../../lambdas/gateway/audit.ts';
 import { mintKey, type NewKeyOptions } from '../../lambdas/gateway/keys.ts';
-import type { Route } from '../../lambdas/gateway/model.ts';
+import type { Route, UsageRow } from '../../lambdas/gateway/model.ts';
 import type { TestDatabase } from './dynamo.ts';
 
 let counter = 0;
 
 /** A fresh account with `usd` of credit and one key; returns the key's secret and record. */
-export const createAccountWithKey = async (db: TestDatabase, options: NewKeyOptions & { usd?: number } = {}) => {
+export const createAccountWithKey = async (
+  db: TestDatabase,
+  options: NewKeyOptions & { usd?: number; nano?: number; creditLimitNano?: number; discountPpm?: number } = {},
+) => {
   counter += 1;
   const accountId = `acct-${counter}-${Math.random().toString(36).slice(2, 8)}`;
   await db.stores.wallets.create(accountId);
-  await db.stores.wallets.topUp(accountId, (options.usd ?? 5) * 1_000_000_000, `seed-${accountId}`);
+  await db.stores.wallets.topUp(accountId, options.nano ?? (options.usd ?? 5) * 1_000_000_000, `seed-${accountId}`);
+  if (options.creditLimitNano) await db.stores.wallets.setCreditLimit(accountId, options.creditLimitNano);
+  if (options.discountPpm) await db.stores.wallets.setDiscount(accountId, options.discountPpm);
   const key = mintKey(accountId, options);
   await db.stores.keys.put(key.record);
   return { accountId, secret: key.secret, record: key.record };
@@ -20,4 +26,24 @@ export const putRoute = async (db: TestDatabase, route: Partial<Route> & Pick<Ro
   const full: Route = { prices: { input: 1_000_000_000, output: 2_000_000_000 }, ...route };
   await db.stores.routes.put(full);
   return full;
+};
+
+/** Waits until the account has `count` usage rows and none is pending (settles run after the response). */
+export const settledUsage = async (db: TestDatabase, accountId: string, count: number, timeoutMs = 10_000) => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = (await db.stores.wallets.allLedgerRows(accountId)).filter((row) => row.kind === 'usage');
+    if (rows.length >= count && rows.every((row) => row.status === 'final')) return rows as UsageRow[];
+    if (Date.now() > deadline) {
+      throw new Error(`expected ${count} settled usage rows, have ${JSON.stringify(rows.map((r) => r.status))}`);
+    }
+    await new Promise((done) => setTimeout(done, 20));
+  }
+};
+
+/** Audits an account as `tollgate audit` does. */
+export const audit = async (db: TestDatabase, accountId: string) => {
+  const wallet = await db.stores.wallets.get(accountId);
+  if (!wallet) throw new Error(`no wallet ${accountId}`);
+  return auditLedger(wallet, await db.stores.wallets.allLedgerRows(accountId));
 };

@@ -1,0 +1,213 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Usage } from '../protocols/usage.ts';
+import { InsufficientFundsError, type Settlement, UnknownAccountError, type WalletStore } from '../store/wallets.ts';
+import { BillingError } from './errors.ts';
+import type { Completion } from './forward.ts';
+import type { KeyRecord, Route, UsageRow, Wallet } from './model.ts';
+import { costOf, FULL_PRICE_PPM, type HoldQuote, insufficientBalanceMessage, quoteHold } from './pricing.ts';
+
+/** A hold taken for one request. `committed` settles once DynamoDB has it (or refused it). */
+export interface HoldHandle {
+  row: UsageRow;
+  quote: HoldQuote;
+  committed: Promise<void>;
+  /** How many characters of the request the estimates were made from. */
+  bodyChars: number;
+}
+
+/** Characters per token for billing an answer whose upstream reported no usage (documented). */
+export const ESTIMATE_CHARS_PER_TOKEN = 4;
+
+/**
+ * What a finished request is charged. Usage the upstream reported is priced exactly; a failure
+ * before any output costs nothing; an answer with no usage at all is billed by the documented
+ * estimate (request characters / 4 in, answer characters / 4 out) and marked `estimated`.
+ */
+export const settlementFor = (
+  handle: HoldHandle,
+  result: Completion | { outcome: 'upstream_error' | 'rejected' },
+): Settlement => {
+  const { row } = handle;
+  if (!('usage' in result)) return { cost: 0, outcome: result.outcome };
+  let usage: Usage | undefined = result.usage;
+  let estimated = false;
+  const outputEstimate = Math.ceil(result.outputChars / ESTIMATE_CHARS_PER_TOKEN);
+  if (usage === undefined) {
+    if (result.outputChars === 0 && result.outcome === 'upstream_error') return { cost: 0, outcome: result.outcome };
+    usage = {
+      inputTokens: Math.ceil(handle.bodyChars / ESTIMATE_CHARS_PER_TOKEN),
+      outputTokens: outputEstimate,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+    };
+    estimated = true;
+  } else if (result.outcome === 'upstream_error' && outputEstimate > usage.outputTokens) {
+    // The stream broke before its final usage: the output known so far is what was streamed.
+    usage = { ...usage, outputTokens: outputEstimate };
+    estimated = true;
+  }
+  const settlement: Settlement = { cost: costOf(usage, row.prices, row.discountPpm), outcome: result.outcome, usage };
+  if (result.rawUsage !== undefined) settlement.rawUsage = result.rawUsage;
+  if (estimated) settlement.estimated = true;
+  return settlement;
+};
+
+interface Snapshot {
+  wallet: Wallet;
+  /** What this instance believes is spendable: the last read, less holds taken since. */
+  spendable: number;
+  fetchedAt: number;
+}
+
+export interface BillingOptions {
+  wallets: Pick<WalletStore, 'get' | 'hold' | 'settle'>;
+  /** A hold may overlap the upstream call when the snapshot covers this many such holds. */
+  plentyFactor?: number;
+  /** How long a wallet snapshot is trusted before it is read again (in the background). */
+  snapshotTtlMs?: number;
+  /** Waits between settle attempts when DynamoDB is failing; then the sweeper takes over. */
+  settleRetryDelaysMs?: readonly number[];
+  onSettleFailure?: (row: UsageRow, settlement: Settlement, error: unknown) => void;
+}
+
+/**
+ * The wallet side of a request (DESIGN §4): a hold before the upstream call, a settle after the
+ * final usage. Holds overlap the upstream call only when this instance's wallet snapshot shows
+ * plenty of funds; otherwise the hold commits first. Either way the first byte waits for it.
+ */
+export class Billing {
+  private readonly wallets: BillingOptions['wallets'];
+  private readonly plentyFactor: number;
+  private readonly snapshotTtlMs: number;
+  private readonly settleRetryDelaysMs: readonly number[];
+  private readonly onSettleFailure: NonNullable<BillingOptions['onSettleFailure']>;
+  private readonly snapshots = new Map<string, Snapshot>();
+  private readonly refreshing = new Map<string, Promise<void>>();
+
+  constructor(options: BillingOptions) {
+    this.wallets = options.wallets;
+    this.plentyFactor = options.plentyFactor ?? 50;
+    this.snapshotTtlMs = options.snapshotTtlMs ?? 30_000;
+    this.settleRetryDelaysMs = options.settleRetryDelaysMs ?? [200, 500, 1_000, 2_000, 4_000, 8_000];
+    this.onSettleFailure = options.onSettleFailure ?? (() => {});
+  }
+
+  private refresh(accountId: string): Promise<void> {
+    const running = this.refreshing.get(accountId);
+    if (running) return running;
+    const refreshing = this.wallets
+      .get(accountId)
+      .then((wallet) => {
+        if (wallet) this.snapshots.set(accountId, { wallet, spendable: wallet.spendable, fetchedAt: Date.now() });
+        else this.snapshots.delete(accountId);
+      })
+      .catch(() => undefined)
+      .finally(() => this.refreshing.delete(accountId));
+    this.refreshing.set(accountId, refreshing);
+    return refreshing;
+  }
+
+  /** The instance's snapshot of a wallet; read once when unknown, refreshed in the background when stale. */
+  private async snapshot(accountId: string): Promise<Snapshot | undefined> {
+    const known = this.snapshots.get(accountId);
+    if (!known) {
+      await this.refresh(accountId);
+      return this.snapshots.get(accountId);
+    }
+    if (Date.now() - known.fetchedAt > this.snapshotTtlMs) void this.refresh(accountId);
+    return known;
+  }
+
+  /**
+   * Takes the hold for a routed request. Resolves when the upstream may be called: at once when
+   * funds are plenty (await `committed` before the first byte), after the commit otherwise.
+   * Throws 402 when the wallet cannot cover the worst case.
+   */
+  async hold(input: {
+    requestId: string;
+    key: KeyRecord;
+    route: Route;
+    body: Record<string, unknown>;
+    bodyText: string;
+    at?: Date;
+  }): Promise<HoldHandle> {
+    const { requestId, key, route, body, bodyText } = input;
+    const at = (input.at ?? new Date()).toISOString();
+    const snapshot = await this.snapshot(key.accountId);
+    const discountPpm = snapshot?.wallet.discountPpm ?? FULL_PRICE_PPM;
+    const quote = quoteHold(bodyText, body, route.prices, route.defaultMaxTokens, discountPpm);
+    const row: UsageRow = {
+      accountId: key.accountId,
+      sk: `${at}#${requestId}`,
+      kind: 'usage',
+      requestId,
+      status: 'pending',
+      hold: quote.amount,
+      model: route.model,
+      provider: route.provider,
+      upstreamModel: route.upstreamModel ?? route.model,
+      keyId: key.keyId,
+      at,
+      prices: route.prices,
+      discountPpm,
+    };
+    const plenty = snapshot !== undefined && snapshot.spendable >= quote.amount * this.plentyFactor;
+    if (snapshot) snapshot.spendable -= quote.amount;
+    const committed = this.wallets.hold(row).catch((error: unknown) => {
+      if (error instanceof InsufficientFundsError) {
+        this.snapshots.set(key.accountId, {
+          wallet: error.wallet,
+          spendable: error.wallet.spendable,
+          fetchedAt: Date.now(),
+        });
+        throw new BillingError(
+          insufficientBalanceMessage(quote, route.model, error.wallet.balance, error.wallet.creditLimit),
+        );
+      }
+      if (snapshot) snapshot.spendable += quote.amount;
+      if (error instanceof UnknownAccountError) {
+        throw new BillingError(
+          `Insufficient balance: account '${key.accountId}' has no wallet. Ask the operator to create it.`,
+        );
+      }
+      throw error;
+    });
+    const handle: HoldHandle = { row, quote, committed, bodyChars: bodyText.length };
+    if (!plenty) await committed;
+    else committed.catch(() => undefined); // awaited before the first byte; never unhandled
+    return handle;
+  }
+
+  /**
+   * Settles a committed hold, retrying while DynamoDB fails; a hold that cannot be settled stays
+   * pending for the sweeper, so no money is lost or counted twice (the settle is idempotent).
+   */
+  async settle(
+    handle: HoldHandle,
+    result: Completion | { outcome: 'upstream_error' | 'rejected' },
+  ): Promise<Settlement | undefined> {
+    try {
+      await handle.committed;
+    } catch {
+      return undefined; // never held: nothing to settle
+    }
+    const settlement = settlementFor(handle, result);
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await this.wallets.settle(handle.row, settlement);
+        const snapshot = this.snapshots.get(handle.row.accountId);
+        if (snapshot) snapshot.spendable += handle.row.hold - settlement.cost;
+        void this.refresh(handle.row.accountId);
+        return settlement;
+      } catch (error) {
+        // A malformed write will not get better by waiting; a failing database may.
+        const delay = (error as Error).name === 'ValidationException' ? undefined : this.settleRetryDelaysMs[attempt];
+        if (delay === undefined) {
+          this.onSettleFailure(handle.row, settlement, error);
+          return undefined;
+        }
+        await sleep(delay);
+      }
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import type { Protocol } from '../gateway/errors.ts';
+import { observeAnthropicEvent, usageFromAnthropic } from './anthropic-messages.ts';
+import { observeOpenAIChatEvent, usageFromOpenAIChat } from './openai-chat.ts';
+import type { EventSourceMessage } from './sse.ts';
+import type { Usage } from './usage.ts';
+
+/** What the gateway learns from an upstream answer while forwarding it: usage, and how much it said. */
+export interface Observation {
+  usage: Usage | undefined;
+  /** Raw usage objects as the upstream sent them, for the ledger. */
+  rawUsage: unknown[];
+  /** Characters of generated text, tool arguments and thinking: the fallback when no usage comes. */
+  outputChars: number;
+}
+
+const length = (value: unknown): number => (typeof value === 'string' ? value.length : 0);
+
+const chatChunkChars = (data: Record<string, unknown>): number => {
+  let chars = 0;
+  for (const choice of (data.choices as { delta?: Record<string, unknown> }[] | undefined) ?? []) {
+    const delta = choice.delta ?? {};
+    chars += length(delta.content) + length(delta.reasoning_content);
+    for (const call of (delta.tool_calls as { function?: { arguments?: unknown } }[] | undefined) ?? []) {
+      chars += length(call.function?.arguments);
+    }
+  }
+  return chars;
+};
+
+const anthropicDeltaChars = (data: Record<string, unknown>): number => {
+  const delta = data.delta as Record<string, unknown> | undefined;
+  return delta ? length(delta.text) + length(delta.partial_json) + length(delta.thinking) : 0;
+};
+
+/**
+ * Watches an upstream stream's parsed events. The bytes themselves are forwarded untouched; this
+ * reads a parsed copy.
+ *
+ * @example
+ * const observer = streamObserver('anthropic');
+ * createSseReader((event) => observer.onEvent(event, parseEventData(event.data)));
+ */
+export const streamObserver = (protocol: Protocol) => {
+  const observation: Observation = { usage: undefined, rawUsage: [], outputChars: 0 };
+  const onEvent = (event: EventSourceMessage, data: Record<string, unknown> | undefined): void => {
+    if (!data) return;
+    if (protocol === 'anthropic') {
+      if (event.event === 'content_block_delta') observation.outputChars += anthropicDeltaChars(data);
+      const before = observation.usage;
+      observation.usage = observeAnthropicEvent(event, data, observation.usage);
+      if (observation.usage !== before) {
+        const message = data.message as { usage?: unknown } | undefined;
+        observation.rawUsage.push(event.event === 'message_start' ? message?.usage : data.usage);
+      }
+      return;
+    }
+    observation.outputChars += chatChunkChars(data);
+    const usage = observeOpenAIChatEvent(event, data);
+    if (usage) {
+      observation.usage = usage;
+      observation.rawUsage.push(data.usage);
+    }
+  };
+  return { observation, onEvent };
+};
+
+/** The same reading for a whole (non-stream) answer body. */
+export const observeBody = (protocol: Protocol, json: Record<string, unknown> | undefined): Observation => {
+  const raw = json?.usage;
+  const observation: Observation = { usage: undefined, rawUsage: raw ? [raw] : [], outputChars: 0 };
+  if (!json) return observation;
+  if (raw && typeof raw === 'object') {
+    observation.usage = protocol === 'anthropic' ? usageFromAnthropic(raw) : usageFromOpenAIChat(raw);
+  }
+  if (protocol === 'anthropic') {
+    for (const block of (json.content as Record<string, unknown>[] | undefined) ?? []) {
+      observation.outputChars +=
+        length(block.text) + length(block.thinking) + (block.input ? JSON.stringify(block.input).length : 0);
+    }
+  } else {
+    for (const choice of (json.choices as { message?: Record<string, unknown> }[] | undefined) ?? []) {
+      const message = choice.message ?? {};
+      observation.outputChars += length(message.content) + length(message.reasoning_content);
+      for (const call of (message.tool_calls as { function?: { arguments?: unknown } }[] | undefined) ?? []) {
+        observation.outputChars += length(call.function?.arguments);
+      }
+    }
+  }
+  return observation;
+};
