@@ -58,6 +58,7 @@ export const createProxyHandler = (deps: ProxyDeps) => {
 
   const billing = new Billing({
     wallets: deps.wallets,
+    settleRetryDelaysMs: config.settleRetryDelaysMs,
     onSettleFailure: (row, settlement, error) =>
       logger.error('settle failed; the hold stays pending for the sweeper', { row, settlement, error }),
   });

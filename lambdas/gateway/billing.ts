@@ -19,9 +19,13 @@ export interface HoldHandle {
 export const ESTIMATE_CHARS_PER_TOKEN = 4;
 
 /**
- * What a finished request is charged. Usage the upstream reported is priced exactly; a failure
- * before any output costs nothing; an answer with no usage at all is billed by the documented
- * estimate (request characters / 4 in, answer characters / 4 out) and marked `estimated`.
+ * What a finished request is charged (DESIGN §4):
+ * - usage the upstream reported is priced exactly;
+ * - an upstream failure before any usage was reported costs nothing (the hold is released);
+ * - an upstream that died mid-stream after reporting some usage (Anthropic's `message_start`) is
+ *   billed that usage, its output raised to what was streamed (characters / 4), marked `estimated`;
+ * - an answer that completed with no usage at all is billed by the documented estimate (request
+ *   characters / 4 in, answer characters / 4 out) and marked `estimated`.
  */
 export const settlementFor = (
   handle: HoldHandle,
@@ -33,7 +37,8 @@ export const settlementFor = (
   let estimated = false;
   const outputEstimate = Math.ceil(result.outputChars / ESTIMATE_CHARS_PER_TOKEN);
   if (usage === undefined) {
-    if (result.outputChars === 0 && result.outcome === 'upstream_error') return { cost: 0, outcome: result.outcome };
+    // An upstream that broke before reporting any usage is not billed: the hold goes back in full.
+    if (result.outcome === 'upstream_error') return { cost: 0, outcome: result.outcome };
     usage = {
       inputTokens: Math.ceil(handle.bodyChars / ESTIMATE_CHARS_PER_TOKEN),
       outputTokens: outputEstimate,

@@ -9,6 +9,8 @@ export interface GatewayConfig {
   upstreamHeadersTimeoutMs: number;
   /** A stream that sends nothing for this long is cut with an in-stream error. */
   upstreamIdleTimeoutMs: number;
+  /** Waits between settle attempts while DynamoDB fails; after the last, the sweeper takes over. */
+  settleRetryDelaysMs: readonly number[];
 }
 
 const seconds = (value: string | undefined, fallback: number): number => {
@@ -27,4 +29,5 @@ export const configFromEnv = (env: NodeJS.ProcessEnv = process.env): GatewayConf
   maxBodyBytes: Number(env.TOLLGATE_MAX_BODY_BYTES ?? DEFAULT_MAX_BODY_BYTES),
   upstreamHeadersTimeoutMs: seconds(env.TOLLGATE_UPSTREAM_HEADERS_TIMEOUT, 600),
   upstreamIdleTimeoutMs: seconds(env.TOLLGATE_UPSTREAM_IDLE_TIMEOUT, 120),
+  settleRetryDelaysMs: [200, 500, 1_000, 2_000, 4_000, 8_000, 15_000, 30_000],
 });

@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { DEFAULT_HOLD_EXPIRY_MS, sweepExpiredHolds } from '../gateway/sweep.ts';
 import { PROVIDERS } from '../providers/index.ts';
 import { LocalReportSink } from '../reports/local.ts';
 import {
@@ -38,6 +39,25 @@ const providerStatus = (env: NodeJS.ProcessEnv): string[] =>
     ];
   });
 
+/** The local stand-in for the sweeper function's schedule: releases holds no live request will settle. */
+const startSweeper = (
+  database: LocalDatabase,
+  env: NodeJS.ProcessEnv,
+  print: (line: string) => void,
+): NodeJS.Timeout => {
+  const everyMs = Number(env.TOLLGATE_SWEEP_INTERVAL ?? 60) * 1000;
+  const expiryMs = env.TOLLGATE_HOLD_EXPIRY ? Number(env.TOLLGATE_HOLD_EXPIRY) * 1000 : DEFAULT_HOLD_EXPIRY_MS;
+  const timer = setInterval(() => {
+    sweepExpiredHolds(database.stores.wallets, { expiryMs })
+      .then(({ released }) => {
+        if (released > 0) print(`[sweeper] released ${released} expired hold(s)`);
+      })
+      .catch((error: unknown) => print(`[sweeper] failed: ${(error as Error).message}`));
+  }, everyMs);
+  timer.unref();
+  return timer;
+};
+
 /**
  * `npm start`: DynamoDB Local on the data dir, tables from the shared schemas, first-start seeding,
  * and the proxy handler behind the function-URL emulation. `stop()` ends all of it.
@@ -65,6 +85,7 @@ export const startLocal = async ({
   print(`Starting DynamoDB Local (data in ${join(dir, 'dynamodb')})…`);
   const database = await openLocalDatabase({ dataDir: dir });
   let gateway: LocalGateway;
+  let sweeper: NodeJS.Timeout | undefined;
   try {
     const seed = await seedIfEmpty(database.stores);
     gateway = await startLocalGateway({
@@ -105,16 +126,19 @@ export const startLocal = async ({
     }
     print('');
     print('Operator CLI: npx tollgate --help    Stop: Ctrl-C');
+    sweeper = startSweeper(database, env, print);
   } catch (error) {
     await database.stop();
     throw error;
   }
   let stopping: Promise<void> | undefined;
+  const stopSweeper = sweeper;
   return {
     gateway,
     database,
     stop: () => {
       stopping ??= (async () => {
+        clearInterval(stopSweeper);
         await gateway.close();
         removeGatewayInfo(dir, process.pid);
         await database.stop();
