@@ -5,12 +5,13 @@ import type { Context } from 'aws-lambda';
 import { Billing } from './gateway/billing.ts';
 import { TtlCache } from './gateway/cache.ts';
 import type { GatewayConfig } from './gateway/config.ts';
+import { estimateCountTokens } from './gateway/count-tokens.ts';
 import { NotFoundError, UpstreamConnectionError, UpstreamError } from './gateway/errors.ts';
-import { type Completion, forward, type StreamingResponse } from './gateway/forward.ts';
+import { adapterFor, type Completion, forward, type StreamingResponse } from './gateway/forward.ts';
 import type { KeyRecord, Route } from './gateway/model.ts';
 import { modelList } from './gateway/models.ts';
 import { modelsForKey } from './gateway/routing.ts';
-import { type GatewayState, peekState, stateOf } from './gateway/state.ts';
+import { type GatewayState, isOperation, peekState, stateOf } from './gateway/state.ts';
 import { walletPageParams, walletView } from './gateway/wallet-view.ts';
 import { authenticateKey } from './middlewares/authenticate.ts';
 import { errorResponder } from './middlewares/error-responder.ts';
@@ -116,8 +117,15 @@ export const createProxyHandler = (deps: ProxyDeps) => {
         body: JSON.stringify(modelList(listed, state.protocol)),
       };
     }
-    if (!state.route || !state.body || (state.endpoint !== 'chat' && state.endpoint !== 'messages')) {
+    if (!state.route || !state.body || !isOperation(state.endpoint)) {
       throw new Error(`request reached the handler unrouted (${state.endpoint})`);
+    }
+    if (state.endpoint === 'count_tokens' && adapterFor(state.route).protocol !== 'anthropic') {
+      return {
+        statusCode: 200,
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify(estimateCountTokens(state.body)),
+      };
     }
     const cancel = new AbortController();
     const forwarding = forward(

@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { anthropicStreamError } from '../protocols/anthropic-messages.ts';
+import { type BridgeContext, bridgeFor } from '../protocols/bridges.ts';
 import { type Observation, observeBody, streamObserver } from '../protocols/observe.ts';
 import { openAIStreamError } from '../protocols/openai-chat.ts';
 import { createSseReader, parseEventData, sseFrame } from '../protocols/sse.ts';
@@ -7,16 +8,8 @@ import type { StreamTranslator } from '../protocols/translate/types.ts';
 import type { Usage } from '../protocols/usage.ts';
 import type { CredentialSource } from '../providers/credentials.ts';
 import { PROVIDERS } from '../providers/index.ts';
-import type { Operation } from '../providers/types.ts';
-import { OPERATION_PROTOCOL, type ProviderAdapter, type UpstreamCall } from '../providers/types.ts';
-import {
-  ConfigurationError,
-  FORWARDED_ERROR_HEADERS,
-  InvalidRequestError,
-  type Protocol,
-  UpstreamConnectionError,
-  UpstreamError,
-} from './errors.ts';
+import type { Operation, ProviderAdapter, UpstreamCall } from '../providers/types.ts';
+import { ConfigurationError, FORWARDED_ERROR_HEADERS, UpstreamConnectionError, UpstreamError } from './errors.ts';
 import { isProviderKind, type Route } from './model.ts';
 
 export type Outcome = 'completed' | 'client_disconnected' | 'upstream_error';
@@ -61,9 +54,6 @@ export interface ForwardRequest {
   /** Aborts the upstream call (e.g. when the hold taken alongside it is refused). */
   signal?: AbortSignal;
 }
-
-const PROTOCOL_NAMES: Record<Protocol, string> = { openai: 'OpenAI', anthropic: 'Anthropic' };
-const ENDPOINTS: Record<Protocol, string> = { openai: 'POST /v1/chat/completions', anthropic: 'POST /v1/messages' };
 
 /** The adapter for a route, or the configuration error an operator must fix. */
 export const adapterFor = (route: Route): ProviderAdapter => {
@@ -170,50 +160,31 @@ const rawUsageOf = (observation: Observation): unknown =>
       ? observation.rawUsage
       : undefined;
 
-/**
- * OpenAI Chat streams report usage only when asked (`stream_options.include_usage`). The gateway
- * always asks, so it can bill; a client that did not ask gets the stream without the extra
- * usage-only chunk (and so without a shape it does not expect).
- */
-const usageStripper = (): StreamTranslator => ({
-  push(event) {
-    const choices = event.data?.choices;
-    const usageOnly = Array.isArray(choices) && choices.length === 0 && event.data?.usage;
-    return usageOnly ? [] : [sseFrame(event.raw, event.event)];
-  },
-  end: () => [],
-  fail: (type, message) => [openAIStreamError(type, message)],
-});
-
-const wantsUsage = (body: Record<string, unknown>): boolean =>
-  (body.stream_options as { include_usage?: unknown } | null | undefined)?.include_usage === true;
+/** The in-stream error event of the client's wire format. */
+const streamError = (client: Operation, type: string, message: string): Uint8Array =>
+  client === 'messages'
+    ? anthropicStreamError(type, message)
+    : client === 'responses'
+      ? sseFrame(JSON.stringify({ type: 'error', code: type, message, param: null }), 'error')
+      : openAIStreamError(type, message);
 
 /**
  * Calls the route's upstream and hands back the response to stream to the client, plus a promise of
- * how the exchange ended. Errors before the response starts throw (the error middleware renders
- * them); after the first byte they become the protocol's in-stream error event. The upstream is read
- * to its end even when the client hangs up, so its final usage is known (DESIGN §4).
+ * how the exchange ended. The client's wire format reaches the upstream's through a bridge
+ * (protocols/bridges.ts): unchanged bytes when both speak the same, translated otherwise. Errors
+ * before the response starts throw (the error middleware renders them); after the first byte they
+ * become the protocol's in-stream error event. The upstream is read to its end even when the client
+ * hangs up, so its final usage is known (DESIGN §4).
  */
 export const forward = async (request: ForwardRequest, deps: ForwardDeps): Promise<Forwarded> => {
   const { operation, route, body, clientHeaders } = request;
-  const protocol = OPERATION_PROTOCOL[operation];
   const adapter = adapterFor(route);
-  if (adapter.protocol !== undefined && adapter.protocol !== protocol) {
-    const error = new InvalidRequestError(
-      `Model '${route.model}' is served over the ${PROTOCOL_NAMES[adapter.protocol]} protocol; call ${ENDPOINTS[adapter.protocol]} for it.`,
-    );
-    error.param = 'model';
-    throw error;
-  }
+  const bridge = bridgeFor(operation, adapter.protocol, route);
+  const context: BridgeContext = { route, body, model: route.model };
+  const upstreamBody = bridge.request(context);
   const baseUrl = resolveBaseUrl(route, adapter, deps.env);
   const credential = await resolveCredential(route, adapter, deps.credentials);
   const stream = body.stream === true;
-  const upstreamBody: Record<string, unknown> = { ...body, model: route.upstreamModel ?? route.model };
-  let rewriter: StreamTranslator | undefined;
-  if (stream && protocol === 'openai' && !wantsUsage(body)) {
-    upstreamBody.stream_options = { ...(body.stream_options as object | undefined), include_usage: true };
-    rewriter = usageStripper();
-  }
 
   const abort = new AbortController();
   const onCancel = () => abort.abort(request.signal?.reason);
@@ -223,7 +194,7 @@ export const forward = async (request: ForwardRequest, deps: ForwardDeps): Promi
     deps.headersTimeoutMs,
   );
   const call: UpstreamCall = {
-    operation,
+    operation: bridge.upstream,
     route,
     body: upstreamBody,
     stream,
@@ -242,7 +213,18 @@ export const forward = async (request: ForwardRequest, deps: ForwardDeps): Promi
   } finally {
     clearTimeout(headersTimer);
   }
-  if (!upstream.ok) throw await upstreamFailure(upstream, route, deps.credentials, adapter);
+  if (!upstream.ok) {
+    request.signal?.removeEventListener('abort', onCancel);
+    const failure = await upstreamFailure(upstream, route, deps.credentials, adapter);
+    if (failure instanceof UpstreamError && bridge.error) {
+      const translated = bridge.error(failure.status, failure.body);
+      throw new UpstreamError(translated.status, translated.body, {
+        ...failure.headers,
+        'content-type': 'application/json',
+      });
+    }
+    throw failure;
+  }
 
   const contentType = upstream.headers.get('content-type') ?? (stream ? 'text/event-stream' : 'application/json');
   if (!stream || !upstream.body || !contentType.includes('text/event-stream')) {
@@ -254,9 +236,16 @@ export const forward = async (request: ForwardRequest, deps: ForwardDeps): Promi
     } finally {
       request.signal?.removeEventListener('abort', onCancel);
     }
-    const observation = observeBody(protocol, parseEventData(text));
+    const json = parseEventData(text);
+    const observation = observeBody(bridge.upstream, json);
+    if (bridge.response && !json)
+      throw new UpstreamConnectionError(new Error('upstream answered 200 with a body that is not JSON'));
     return {
-      response: { statusCode: upstream.status, headers: { 'content-type': contentType }, body: text },
+      response: {
+        statusCode: upstream.status,
+        headers: { 'content-type': bridge.response ? 'application/json' : contentType },
+        body: bridge.response && json ? JSON.stringify(bridge.response(json, context)) : text,
+      },
       completion: Promise.resolve({
         outcome: 'completed',
         usage: observation.usage,
@@ -268,13 +257,22 @@ export const forward = async (request: ForwardRequest, deps: ForwardDeps): Promi
   }
 
   const out = new PassThrough();
-  const completion = pump(upstream.body, out, protocol, rewriter, abort, deps.idleTimeoutMs).finally(() =>
-    request.signal?.removeEventListener('abort', onCancel),
-  );
+  const rewriter = bridge.stream?.(context);
+  const completion = pump(
+    upstream.body,
+    out,
+    { client: operation, upstream: bridge.upstream },
+    rewriter,
+    abort,
+    deps.idleTimeoutMs,
+  ).finally(() => request.signal?.removeEventListener('abort', onCancel));
   return {
     response: {
       statusCode: upstream.status,
-      headers: { 'content-type': contentType, 'cache-control': 'no-cache' },
+      headers: {
+        'content-type': rewriter ? 'text/event-stream; charset=utf-8' : contentType,
+        'cache-control': 'no-cache',
+      },
       body: out,
     },
     completion,
@@ -301,12 +299,12 @@ const writable = (out: PassThrough): Promise<void> =>
 const pump = async (
   body: ReadableStream<Uint8Array>,
   out: PassThrough,
-  protocol: Protocol,
+  wire: { client: Operation; upstream: Operation },
   rewriter: StreamTranslator | undefined,
   abort: AbortController,
   idleTimeoutMs: number,
 ): Promise<Completion> => {
-  const observer = streamObserver(protocol);
+  const observer = streamObserver(wire.upstream);
   const pendingFrames: Uint8Array[] = [];
   const reader = createSseReader((event) => {
     const data = parseEventData(event.data);
@@ -343,13 +341,7 @@ const pump = async (
       abort.signal.reason instanceof IdleTimeout
         ? `Upstream stream stalled for ${Math.round(idleTimeoutMs / 1000)} s and was cut`
         : 'Upstream connection failed mid-stream';
-    const failure = rewriter
-      ? rewriter.fail('api_error', message)
-      : [
-          protocol === 'anthropic'
-            ? anthropicStreamError('api_error', message)
-            : openAIStreamError('api_error', message),
-        ];
+    const failure = rewriter ? rewriter.fail('api_error', message) : [streamError(wire.client, 'api_error', message)];
     await send(failure);
   } finally {
     clearTimeout(idle);

@@ -1,3 +1,4 @@
+import type { Operation } from '../providers/types.ts';
 import type { Authenticated } from './auth.ts';
 import type { HoldHandle } from './billing.ts';
 import type { Protocol } from './errors.ts';
@@ -5,7 +6,19 @@ import type { Forwarded } from './forward.ts';
 import type { Route } from './model.ts';
 
 /** What the client asked for, by method and path. */
-export type Endpoint = 'chat' | 'messages' | 'models' | 'wallet' | 'health';
+export type Endpoint = Operation | 'models' | 'wallet' | 'health';
+
+const OPERATIONS: ReadonlySet<string> = new Set<Operation>([
+  'chat',
+  'messages',
+  'responses',
+  'embeddings',
+  'count_tokens',
+]);
+
+/** Endpoints that call an upstream (everything but models, wallet and health). */
+export const isOperation = (endpoint: Endpoint | undefined): endpoint is Operation =>
+  endpoint !== undefined && OPERATIONS.has(endpoint);
 
 /** Per-request state the middlewares build up, in one typed place. */
 export interface GatewayState {

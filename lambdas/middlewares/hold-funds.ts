@@ -13,7 +13,8 @@ export const holdFunds = ({ billing }: { billing: Billing }): ProxyMiddleware =>
   const holdFundsBefore = async (request: ProxyRequest) => {
     const state = stateOf(request.context);
     const { auth, route, body, bodyText } = state;
-    if (!auth || !route || !body || bodyText === undefined) return;
+    // Token counting is never billed.
+    if (!auth || !route || !body || bodyText === undefined || state.endpoint === 'count_tokens') return;
     state.hold = await billing.hold({ requestId: state.requestId, key: auth.key, route, body, bodyText });
   };
   return { before: holdFundsBefore };

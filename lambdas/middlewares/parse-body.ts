@@ -1,11 +1,16 @@
 import type { z } from 'zod';
 import { InvalidRequestError, PayloadTooLargeError } from '../gateway/errors.ts';
 import { type Endpoint, stateOf } from '../gateway/state.ts';
-import { MessagesRequest } from '../protocols/anthropic-messages.ts';
-import { ChatCompletionRequest } from '../protocols/openai-chat.ts';
+import { CountTokensRequest, MessagesRequest } from '../protocols/anthropic-messages.ts';
+import { ChatCompletionRequest, EmbeddingsRequest } from '../protocols/openai-chat.ts';
 import type { ProxyMiddleware, ProxyRequest } from './types.ts';
 
-const SCHEMAS: Partial<Record<Endpoint, z.ZodType>> = { chat: ChatCompletionRequest, messages: MessagesRequest };
+const SCHEMAS: Partial<Record<Endpoint, z.ZodType>> = {
+  chat: ChatCompletionRequest,
+  messages: MessagesRequest,
+  embeddings: EmbeddingsRequest,
+  count_tokens: CountTokensRequest,
+};
 
 const describeIssue = (issue: z.core.$ZodIssue): string => {
   const path = issue.path.map(String).join('.');

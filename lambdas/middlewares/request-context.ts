@@ -6,6 +6,8 @@ import type { ProxyEvent, ProxyMiddleware, ProxyRequest } from './types.ts';
 const ROUTES: Record<string, { method: string; endpoint: Endpoint }> = {
   '/v1/chat/completions': { method: 'POST', endpoint: 'chat' },
   '/v1/messages': { method: 'POST', endpoint: 'messages' },
+  '/v1/messages/count_tokens': { method: 'POST', endpoint: 'count_tokens' },
+  '/v1/embeddings': { method: 'POST', endpoint: 'embeddings' },
   '/v1/models': { method: 'GET', endpoint: 'models' },
   '/v1/wallet': { method: 'GET', endpoint: 'wallet' },
   '/health': { method: 'GET', endpoint: 'health' },
@@ -13,8 +15,8 @@ const ROUTES: Record<string, { method: string; endpoint: Endpoint }> = {
 
 /** Anthropic envelope for Anthropic routes and for requests that speak Anthropic; OpenAI's otherwise. */
 const protocolOf = (event: ProxyEvent, endpoint: Endpoint | undefined): Protocol => {
-  if (endpoint === 'messages') return 'anthropic';
-  if (endpoint === 'chat') return 'openai';
+  if (endpoint === 'messages' || endpoint === 'count_tokens') return 'anthropic';
+  if (endpoint === 'chat' || endpoint === 'responses' || endpoint === 'embeddings') return 'openai';
   return event.headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
 };
 

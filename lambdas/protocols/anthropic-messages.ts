@@ -15,6 +15,12 @@ export const MessagesRequest = z.looseObject({
 });
 export type MessagesRequest = z.infer<typeof MessagesRequest>;
 
+/** What Tollgate needs of a count_tokens request (no max_tokens: nothing is generated). */
+export const CountTokensRequest = z.looseObject({
+  model: z.string().min(1).optional(),
+  messages: z.array(z.looseObject({ role: z.string() })).min(1),
+});
+
 interface AnthropicUsage {
   input_tokens?: unknown;
   output_tokens?: unknown;

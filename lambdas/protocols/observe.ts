@@ -1,4 +1,4 @@
-import type { Protocol } from '../gateway/errors.ts';
+import type { Operation } from '../providers/types.ts';
 import { observeAnthropicEvent, usageFromAnthropic } from './anthropic-messages.ts';
 import { observeOpenAIChatEvent, usageFromOpenAIChat } from './openai-chat.ts';
 import type { EventSourceMessage } from './sse.ts';
@@ -40,11 +40,11 @@ const anthropicDeltaChars = (data: Record<string, unknown>): number => {
  * const observer = streamObserver('anthropic');
  * createSseReader((event) => observer.onEvent(event, parseEventData(event.data)));
  */
-export const streamObserver = (protocol: Protocol) => {
+export const streamObserver = (wire: Operation) => {
   const observation: Observation = { usage: undefined, rawUsage: [], outputChars: 0 };
   const onEvent = (event: EventSourceMessage, data: Record<string, unknown> | undefined): void => {
     if (!data) return;
-    if (protocol === 'anthropic') {
+    if (wire === 'messages') {
       if (event.event === 'content_block_delta') observation.outputChars += anthropicDeltaChars(data);
       const before = observation.usage;
       observation.usage = observeAnthropicEvent(event, data, observation.usage);
@@ -65,14 +65,14 @@ export const streamObserver = (protocol: Protocol) => {
 };
 
 /** The same reading for a whole (non-stream) answer body. */
-export const observeBody = (protocol: Protocol, json: Record<string, unknown> | undefined): Observation => {
+export const observeBody = (wire: Operation, json: Record<string, unknown> | undefined): Observation => {
   const raw = json?.usage;
   const observation: Observation = { usage: undefined, rawUsage: raw ? [raw] : [], outputChars: 0 };
-  if (!json) return observation;
+  if (!json || wire === 'count_tokens') return observation;
   if (raw && typeof raw === 'object') {
-    observation.usage = protocol === 'anthropic' ? usageFromAnthropic(raw) : usageFromOpenAIChat(raw);
+    observation.usage = wire === 'messages' ? usageFromAnthropic(raw) : usageFromOpenAIChat(raw);
   }
-  if (protocol === 'anthropic') {
+  if (wire === 'messages') {
     for (const block of (json.content as Record<string, unknown>[] | undefined) ?? []) {
       observation.outputChars +=
         length(block.text) + length(block.thinking) + (block.input ? JSON.stringify(block.input).length : 0);

@@ -19,20 +19,32 @@ export const ChatCompletionRequest = z.looseObject({
 });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
 
+/** What Tollgate needs of an OpenAI Embeddings request. https://platform.openai.com/docs/api-reference/embeddings */
+export const EmbeddingsRequest = z.looseObject({
+  model: z.string().min(1).optional(),
+  input: z.union([z.string(), z.array(z.union([z.string(), z.number(), z.array(z.number())])).min(1)]),
+});
+
 interface OpenAIUsage {
   prompt_tokens?: unknown;
   completion_tokens?: unknown;
-  prompt_tokens_details?: { cached_tokens?: unknown } | null;
+  prompt_tokens_details?: { cached_tokens?: unknown; cache_write_tokens?: unknown } | null;
+  /** DeepSeek's name for cache hits. */
+  prompt_cache_hit_tokens?: unknown;
 }
 
-/** `prompt_tokens` includes `cached_tokens`: split them so each is priced once. */
+/**
+ * `prompt_tokens` includes the cached tokens (and, on upstreams that report them, cache writes):
+ * split them out so each token is priced once.
+ */
 export const usageFromOpenAIChat = (usage: OpenAIUsage): Usage => {
-  const cached = count(usage.prompt_tokens_details?.cached_tokens);
+  const cached = count(usage.prompt_tokens_details?.cached_tokens) || count(usage.prompt_cache_hit_tokens);
+  const written = count(usage.prompt_tokens_details?.cache_write_tokens);
   return {
-    inputTokens: Math.max(0, count(usage.prompt_tokens) - cached),
+    inputTokens: Math.max(0, count(usage.prompt_tokens) - cached - written),
     outputTokens: count(usage.completion_tokens),
     cacheReadTokens: cached,
-    cacheWriteTokens: 0,
+    cacheWriteTokens: written,
   };
 };
 

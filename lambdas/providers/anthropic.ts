@@ -1,6 +1,10 @@
-import type { ProviderAdapter, UpstreamCall } from './types.ts';
+import type { Operation, ProviderAdapter, UpstreamCall } from './types.ts';
 
 const DEFAULT_VERSION = '2023-06-01';
+const PATHS: Partial<Record<Operation, string>> = {
+  messages: '/v1/messages',
+  count_tokens: '/v1/messages/count_tokens',
+};
 
 /** Anthropic's Messages API; the base URL excludes `/v1`, as `ANTHROPIC_BASE_URL` does. */
 export const anthropic: ProviderAdapter = {
@@ -9,7 +13,8 @@ export const anthropic: ProviderAdapter = {
   defaultCredential: 'ANTHROPIC_API_KEY',
   defaultBaseUrl: { env: 'ANTHROPIC_BASE_URL', url: 'https://api.anthropic.com' },
   send({ operation, body, credential, baseUrl, clientHeaders, signal }: UpstreamCall) {
-    if (operation !== 'messages') throw new Error(`anthropic adapter cannot serve '${operation}'`);
+    const path = PATHS[operation];
+    if (!path) throw new Error(`anthropic adapter cannot serve '${operation}'`);
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       accept: 'application/json',
@@ -18,7 +23,7 @@ export const anthropic: ProviderAdapter = {
     const beta = clientHeaders['anthropic-beta'];
     if (beta) headers['anthropic-beta'] = beta;
     if (credential) headers['x-api-key'] = credential;
-    return fetch(`${(baseUrl ?? '').replace(/\/+$/, '')}/v1/messages`, {
+    return fetch(`${(baseUrl ?? '').replace(/\/+$/, '')}${path}`, {
       method: 'POST',
       headers,
       body: JSON.stringify(body),

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { sseFrame } from '../protocols/sse.ts';
 import type { ProviderAdapter, UpstreamCall } from './types.ts';
 
@@ -152,9 +152,39 @@ const anthropicMessages = (model: string, stream: boolean, echo: EchoPlan): Resp
   ]);
 };
 
+/** A deterministic 8-dimension unit vector from the text, so equal inputs embed equally. */
+const embed = (text: string): number[] => {
+  const digest = createHash('sha256').update(text).digest();
+  const raw = Array.from({ length: 8 }, (_, i) => digest.readInt16BE(i * 2) / 32768);
+  const norm = Math.hypot(...raw) || 1;
+  return raw.map((value) => value / norm);
+};
+
+const embeddings = (model: string, body: Record<string, unknown>): Response => {
+  const inputs = Array.isArray(body.input)
+    ? body.input.map((item) => (typeof item === 'string' ? item : JSON.stringify(item)))
+    : [String(body.input ?? '')];
+  const base64 = body.encoding_format === 'base64';
+  const promptTokens = inputs.reduce((sum, text) => sum + estimateTokens(text), 0);
+  return jsonResponse({
+    object: 'list',
+    data: inputs.map((text, index) => {
+      const vector = embed(text);
+      return {
+        object: 'embedding',
+        index,
+        embedding: base64 ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector,
+      };
+    }),
+    model,
+    usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+  });
+};
+
 /**
  * The built-in `echo` provider: answers the last user message back, in whichever protocol the
- * client speaks, with token counts (one per 4 characters in, one per word out) and no network.
+ * client speaks, with token counts (one per 4 characters in, one per word out) and no network;
+ * embeddings are a deterministic 8-dimension vector per input.
  * It is the newcomer's offline round trip and the production canary route.
  */
 export const echo: ProviderAdapter = {
@@ -164,6 +194,7 @@ export const echo: ProviderAdapter = {
   defaultBaseUrl: undefined,
   async send({ operation, body, stream }: UpstreamCall) {
     const model = String(body.model ?? 'tollgate-echo');
+    if (operation === 'embeddings') return embeddings(model, body);
     const echoPlan = plan(body);
     if (operation === 'messages') return anthropicMessages(model, stream, echoPlan);
     const options = body.stream_options as { include_usage?: unknown } | undefined;

@@ -1,9 +1,13 @@
 import type { ProviderKind } from '../gateway/model.ts';
-import type { ProviderAdapter, UpstreamCall } from './types.ts';
+import type { Operation, ProviderAdapter, UpstreamCall } from './types.ts';
 
 const joinUrl = (base: string, path: string): string => `${base.replace(/\/+$/, '')}${path}`;
 
-const PATHS = { chat: '/chat/completions' } as const;
+const PATHS: Partial<Record<Operation, string>> = {
+  chat: '/chat/completions',
+  responses: '/responses',
+  embeddings: '/embeddings',
+};
 
 /**
  * An OpenAI-protocol upstream. OpenAI itself and every compatible vendor (DeepSeek, Groq, vLLM,
@@ -26,10 +30,11 @@ export const openAICompatible = ({
   defaultCredential,
   defaultBaseUrl,
   send({ operation, body, credential, baseUrl, signal }: UpstreamCall) {
-    if (operation !== 'chat') throw new Error(`openai adapter cannot serve '${operation}'`);
+    const path = PATHS[operation];
+    if (!path) throw new Error(`openai adapter cannot serve '${operation}'`);
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (credential) headers.authorization = `Bearer ${credential}`;
-    return fetch(joinUrl(baseUrl ?? '', PATHS[operation]), {
+    return fetch(joinUrl(baseUrl ?? '', path), {
       method: 'POST',
       headers,
       body: JSON.stringify(body),

@@ -1,11 +1,17 @@
 import type { Protocol } from '../gateway/errors.ts';
 import type { ProviderKind, Route } from '../gateway/model.ts';
 
-/** What the client asked for, by endpoint. */
-export type Operation = 'chat' | 'messages';
+/** A wire format: what a client sends, or what an upstream is sent, by endpoint. */
+export type Operation = 'chat' | 'messages' | 'responses' | 'embeddings' | 'count_tokens';
 
-/** The wire format each operation speaks. */
-export const OPERATION_PROTOCOL: Readonly<Record<Operation, Protocol>> = { chat: 'openai', messages: 'anthropic' };
+/** The protocol family of each wire format: whose error envelope and whose upstreams. */
+export const OPERATION_PROTOCOL: Readonly<Record<Operation, Protocol>> = {
+  chat: 'openai',
+  responses: 'openai',
+  embeddings: 'openai',
+  messages: 'anthropic',
+  count_tokens: 'anthropic',
+};
 
 export interface UpstreamCall {
   operation: Operation;
