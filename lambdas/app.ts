@@ -156,7 +156,14 @@ export const createProxyHandler = (deps: ProxyDeps) => {
     });
     const forwarded = await forwarding;
     state.forwarded = forwarded;
-    return { ...forwarded.response, headers: { ...forwarded.response.headers, ...headers } };
+    // The gateway's own time on this request so far: before the upstream call went out, and from
+    // its headers to our response. The time spent waiting on the upstream is not ours.
+    const { sentAt, headersAt } = forwarded.timing;
+    const overheadMs = sentAt - state.startedPerf + (performance.now() - headersAt);
+    return {
+      ...forwarded.response,
+      headers: { ...forwarded.response.headers, ...headers, 'x-tollgate-overhead-ms': overheadMs.toFixed(3) },
+    };
   };
 
   return middy<ProxyEvent, StreamingResponse, Error, Context>({

@@ -1,14 +1,19 @@
 import { join } from 'node:path';
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { FunctionUrlAuthType, InvokeMode } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { contextBoolean, contextNumber } from './context.ts';
+import { contextBoolean, contextNumber, contextString } from './context.ts';
+import { METRICS_NAMESPACE, PROXY_SERVICE, SWEEPER_SERVICE } from './metrics.ts';
 import { TABLE_NAMES, TABLE_SCHEMAS, type TableName } from './tables.ts';
-import { TollgateFunction } from './tollgate-function.ts';
+import { TollgateFunction, type TollgateFunctionProps } from './tollgate-function.ts';
+import { TollgateMonitoring } from './tollgate-monitoring.ts';
 import { TollgateTable } from './tollgate-table.ts';
 
 export interface TollgateStackProps extends StackProps {
@@ -20,14 +25,38 @@ export interface TollgateStackProps extends StackProps {
   readonly proxyMemorySize?: number;
   /** Log retention of the functions. @default one month */
   readonly logRetention?: RetentionDays;
+  /**
+   * Reserved concurrency of the proxy: a cap on simultaneous requests, and so on cost; requests beyond it
+   * get 429 from Lambda. @default context `proxyReservedConcurrency`, else none (the account's pool)
+   */
+  readonly proxyReservedConcurrency?: number;
+  /** Threshold of the proxy's p99 duration alarm, in ms. @default context `durationP99AlarmMs`, else 600000 */
+  readonly durationP99AlarmMs?: number;
+  /** E-mail address subscribed to the reports topic (alarms and reports). @default context `alarmEmail`, else none */
+  readonly alarmEmail?: string;
 }
 
 const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,19}$/;
+/** The function URL's own limit: long generations stream for minutes. */
+const PROXY_TIMEOUT = Duration.minutes(15);
+/** How often the sweeper runs. A released hold waits at most this long past its expiry. */
+const SWEEP_EVERY = Duration.minutes(5);
 const capitalize = (name: string): string => name.charAt(0).toUpperCase() + name.slice(1);
+
+type LogOptions = Pick<TollgateFunctionProps, 'logRetention' | 'logRemovalPolicy'>;
+
+const positiveInteger = (name: string, value: number | undefined): number | undefined => {
+  if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
+    throw new Error(`${name} must be a positive integer, got ${value}`);
+  }
+  return value;
+};
 
 /**
  * Tollgate on AWS: the four tables, the proxy function behind a streaming function URL, the encrypted
- * reports topic, and the proxy's scoped access to provider credentials under `tollgate/<stage>/`.
+ * reports topic, the proxy's scoped access to provider credentials under `tollgate/<stage>/`, the
+ * scheduled sweeper that releases holds of requests that died, and the alarms and dashboard
+ * (`TollgateMonitoring`).
  *
  * @example
  * const app = new App();
@@ -41,6 +70,9 @@ export class TollgateStack extends Stack {
   readonly reportsTopic: Topic;
   readonly proxy: TollgateFunction;
   readonly proxyUrl: string;
+  readonly sweeper: TollgateFunction;
+  readonly sweeperSchedule: Rule;
+  readonly monitoring: TollgateMonitoring;
 
   constructor(scope: Construct, id: string, props: TollgateStackProps) {
     super(scope, id, props);
@@ -67,23 +99,39 @@ export class TollgateStack extends Stack {
     this.tables = tables as Record<TableName, TollgateTable>;
 
     this.reportsTopic = this.createReportsTopic(removalPolicy);
+    const alarmEmail = props.alarmEmail ?? contextString(this, 'alarmEmail');
+    if (alarmEmail !== undefined) {
+      if (!/^[^@\s]+@[^@\s]+$/.test(alarmEmail)) throw new Error(`alarmEmail '${alarmEmail}' is not an e-mail address`);
+      this.reportsTopic.addSubscription(new EmailSubscription(alarmEmail));
+    }
+    const reservedConcurrency = positiveInteger(
+      'proxyReservedConcurrency',
+      props.proxyReservedConcurrency ?? contextNumber(this, 'proxyReservedConcurrency'),
+    );
+    const durationP99AlarmMs = positiveInteger(
+      'durationP99AlarmMs',
+      props.durationP99AlarmMs ?? contextNumber(this, 'durationP99AlarmMs'),
+    );
+    const logs: LogOptions = {
+      ...(props.logRetention && { logRetention: props.logRetention }),
+      logRemovalPolicy: removalPolicy,
+    };
 
     this.proxy = new TollgateFunction(this, 'Proxy', {
       entry: join(import.meta.dirname, '..', 'lambdas', 'proxy.ts'),
       handler: 'handler',
       description: `Tollgate ${stage}: LLM gateway proxy (streaming function URL)`,
-      // The function URL's own limit: long generations stream for minutes.
-      timeout: Duration.minutes(15),
+      timeout: PROXY_TIMEOUT,
       memorySize: props.proxyMemorySize ?? contextNumber(this, 'proxyMemorySize') ?? 1024,
-      ...(props.logRetention && { logRetention: props.logRetention }),
-      logRemovalPolicy: removalPolicy,
+      ...(reservedConcurrency && { reservedConcurrentExecutions: reservedConcurrency }),
+      ...logs,
       environment: {
         TOLLGATE_STAGE: stage,
         TOLLGATE_REPORTS_TOPIC_ARN: this.reportsTopic.topicArn,
         TOLLGATE_CREDENTIALS_SOURCE: 'secretsmanager',
         TOLLGATE_SECRET_PREFIX: this.secretPrefix,
-        POWERTOOLS_SERVICE_NAME: 'tollgate-proxy',
-        POWERTOOLS_METRICS_NAMESPACE: 'Tollgate',
+        POWERTOOLS_SERVICE_NAME: PROXY_SERVICE,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       },
     });
     for (const table of Object.values(this.tables)) this.proxy.bindTable(table, 'readWrite');
@@ -97,7 +145,55 @@ export class TollgateStack extends Stack {
     });
     this.proxyUrl = url.url;
 
+    this.sweeper = this.createSweeper(logs);
+    this.sweeperSchedule = this.scheduleSweeper(this.sweeper);
+
+    this.monitoring = new TollgateMonitoring(this, 'Monitoring', {
+      stage,
+      topic: this.reportsTopic,
+      proxy: this.proxy,
+      sweeper: this.sweeper,
+      sweeperSchedule: this.sweeperSchedule,
+      tables: this.tables,
+      ...(durationP99AlarmMs && { durationP99AlarmMs }),
+    });
+
     this.addOutputs();
+  }
+
+  /**
+   * The sweeper releases holds older than the proxy's maximum duration plus a minute: no live request
+   * can still settle them. It needs the wallets and the ledger (its `pendingHolds` index) only.
+   */
+  private createSweeper(logs: LogOptions): TollgateFunction {
+    const sweeper = new TollgateFunction(this, 'Sweeper', {
+      entry: join(import.meta.dirname, '..', 'lambdas', 'sweeper.ts'),
+      handler: 'handler',
+      description: `Tollgate ${this.stage}: releases holds of requests that died without settling`,
+      timeout: Duration.minutes(5),
+      memorySize: 256,
+      // The schedule is the retry: a failed run is repeated by the next one, and the sweep is idempotent.
+      retryAttempts: 0,
+      maxEventAge: SWEEP_EVERY,
+      ...logs,
+      environment: {
+        TOLLGATE_STAGE: this.stage,
+        TOLLGATE_HOLD_EXPIRY: String(PROXY_TIMEOUT.toSeconds() + 60),
+        POWERTOOLS_SERVICE_NAME: SWEEPER_SERVICE,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      },
+    });
+    return sweeper.bindTable(this.tables.wallets, 'readWrite').bindTable(this.tables.ledger, 'readWrite');
+  }
+
+  private scheduleSweeper(sweeper: TollgateFunction): Rule {
+    // No dead-letter queue: a schedule event carries nothing to replay, and the next run does the work.
+    // Undeliverable events show as the rule's FailedInvocations, which an alarm watches.
+    return new Rule(this, 'SweeperSchedule', {
+      description: `Tollgate ${this.stage}: runs the sweeper every ${SWEEP_EVERY.toMinutes()} minutes`,
+      schedule: Schedule.rate(SWEEP_EVERY),
+      targets: [new LambdaFunction(sweeper, { retryAttempts: 2, maxEventAge: SWEEP_EVERY })],
+    });
   }
 
   /**
@@ -161,5 +257,7 @@ export class TollgateStack extends Stack {
       output(`${capitalize(name)}TableName`, this.tables[name].tableName, `The ${name} table`);
     }
     output('ReportsTopicArn', this.reportsTopic.topicArn, 'Configuration-error reports and alarms');
+    output('SweeperFunctionName', this.sweeper.functionName, 'The function that releases expired holds');
+    output('DashboardName', this.monitoring.dashboard.dashboardName, 'The CloudWatch dashboard');
   }
 }

@@ -35,6 +35,8 @@ export interface StreamingResponse {
 
 export interface Forwarded {
   response: StreamingResponse;
+  /** `performance.now()` when the upstream request went out and when its headers came back. */
+  timing: { sentAt: number; headersAt: number };
   /** Resolves once the upstream is read to its end, whether or not the client stayed. */
   completion: Promise<Completion>;
 }
@@ -205,6 +207,7 @@ export const forward = async (request: ForwardRequest, deps: ForwardDeps): Promi
   };
 
   let upstream: Response;
+  const sentAt = performance.now();
   try {
     upstream = await adapter.send(call);
   } catch (error) {
@@ -213,6 +216,7 @@ export const forward = async (request: ForwardRequest, deps: ForwardDeps): Promi
   } finally {
     clearTimeout(headersTimer);
   }
+  const timing = { sentAt, headersAt: performance.now() };
   if (!upstream.ok) {
     request.signal?.removeEventListener('abort', onCancel);
     const failure = await upstreamFailure(upstream, route, deps.credentials, adapter);
@@ -241,6 +245,7 @@ export const forward = async (request: ForwardRequest, deps: ForwardDeps): Promi
     if (bridge.response && !json)
       throw new UpstreamConnectionError(new Error('upstream answered 200 with a body that is not JSON'));
     return {
+      timing,
       response: {
         statusCode: upstream.status,
         headers: { 'content-type': bridge.response ? 'application/json' : contentType },
@@ -267,6 +272,7 @@ export const forward = async (request: ForwardRequest, deps: ForwardDeps): Promi
     deps.idleTimeoutMs,
   ).finally(() => request.signal?.removeEventListener('abort', onCancel));
   return {
+    timing,
     response: {
       statusCode: upstream.status,
       headers: {

@@ -24,6 +24,8 @@ export const isOperation = (endpoint: Endpoint | undefined): endpoint is Operati
 export interface GatewayState {
   requestId: string;
   startedAt: number;
+  /** `performance.now()` when the request reached the handler chain, for overhead accounting. */
+  startedPerf: number;
   /** The envelope errors are answered in. */
   protocol: Protocol;
   endpoint?: Endpoint;

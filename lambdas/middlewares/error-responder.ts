@@ -17,7 +17,12 @@ export interface ErrorResponderOptions {
 export const errorResponder = ({ logger, reporter }: ErrorResponderOptions): ProxyMiddleware => {
   const errorResponderOnError = (request: ProxyRequest) => {
     const { context } = request;
-    const state = peekState(context) ?? { requestId: context.awsRequestId, startedAt: Date.now(), protocol: 'openai' };
+    const state = peekState(context) ?? {
+      requestId: context.awsRequestId,
+      startedAt: Date.now(),
+      startedPerf: performance.now(),
+      protocol: 'openai',
+    };
     state.failure = request.error;
     const error = toGatewayError(request.error);
     const fields = {

@@ -35,6 +35,7 @@ export const requestContext = (): ProxyMiddleware => {
     const state = setState(context, {
       requestId: context.awsRequestId,
       startedAt: Date.now(),
+      startedPerf: performance.now(),
       protocol: protocolOf(event, endpoint),
     });
     if (!endpoint) {

@@ -5,39 +5,26 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TABLE_NAMES, TABLE_SCHEMAS, tableEnvVar } from '../../lib/tables.ts';
+import { LEDGER_PENDING_INDEX, TABLE_NAMES, TABLE_SCHEMAS, tableEnvVar } from '../../lib/tables.ts';
 import { TollgateStack } from '../../lib/tollgate-stack.ts';
+import { actionsOf, IN_MEMORY, NO_BUNDLING, roleStatements, type Statement, tollgateApp } from './app.ts';
 
 interface ValidationReport {
   pluginReports: { pluginName: string; violations: { ruleName: string; violatingConstructs: unknown[] }[] }[];
 }
-
-// Synthesis errors carry the whole report instead of depending on NODE_ENV to pick the mode.
-const IN_MEMORY = { '@aws-cdk/core:appMode': 'inmemory' };
-// Skips esbuild for apps that only check configuration.
-const NO_BUNDLING = { ...IN_MEMORY, 'aws:cdk:bundling-stacks': [] };
-
-/** The app `bin/tollgate-app.ts` builds, for the given stages, with the cdk-nag plugin registered. */
-const tollgateApp = (stages: string[], context: Record<string, unknown> = {}) => {
-  const app = new App({ context: { ...IN_MEMORY, ...context } });
-  const stacks = stages.map((stage) => new TollgateStack(app, `Tollgate-${stage}`, { stage }));
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return { app, stacks };
-};
 
 const keySchema = (partitionKey: { name: string }, sortKey?: { name: string }) => [
   { AttributeName: partitionKey.name, KeyType: 'HASH' },
   ...(sortKey ? [{ AttributeName: sortKey.name, KeyType: 'RANGE' }] : []),
 ];
 
-type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
-const proxyStatements = (template: Template): Statement[] =>
-  Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
-    (policy) =>
-      (policy as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement,
-  );
-const actionsOf = (statement: Statement): string[] =>
-  Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+const proxyStatements = (template: Template): Statement[] => roleStatements(template, 'Proxy');
+const sweeperStatements = (template: Template): Statement[] => roleStatements(template, 'Sweeper');
+const lambdaFunction = (template: Template, idPrefix: string): Record<string, unknown> => {
+  const found = Object.entries(template.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith(idPrefix));
+  if (!found) throw new Error(`no function ${idPrefix}`);
+  return (found[1] as { Properties: Record<string, unknown> }).Properties;
+};
 
 describe('TollgateStack', () => {
   // Prepare: one app holding dev and prod side by side, synthesized (and bundled) once for the file.
@@ -71,12 +58,15 @@ describe('TollgateStack', () => {
       });
     });
 
-    it('ships one ESM bundle with its source map and enables source maps at run time', () => {
+    it('ships one ESM bundle per function with its source map and enables source maps at run time', () => {
       const assets = readdirSync(assemblyDir).filter((entry) => entry.startsWith('asset.'));
       const bundles = assets.filter((asset) => existsSync(join(assemblyDir, asset, 'index.mjs')));
-      expect(bundles).toHaveLength(1);
-      expect(readdirSync(join(assemblyDir, bundles[0] as string)).sort()).toEqual(['index.mjs', 'index.mjs.map']);
-      dev.hasResourceProperties('AWS::Lambda::Function', {
+      // The proxy's and the sweeper's; dev and prod share each bundle.
+      expect(bundles).toHaveLength(2);
+      for (const bundle of bundles) {
+        expect(readdirSync(join(assemblyDir, bundle)).sort()).toEqual(['index.mjs', 'index.mjs.map']);
+      }
+      dev.allResourcesProperties('AWS::Lambda::Function', {
         Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--enable-source-maps' }) },
       });
     });
@@ -103,6 +93,79 @@ describe('TollgateStack', () => {
       dev.hasResourceProperties('AWS::Lambda::Function', {
         LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: Match.stringLikeRegexp('^ProxyLogGroup') } },
       });
+    });
+  });
+
+  describe('sweeper', () => {
+    it('runs on Node.js 24 arm64 for up to 5 minutes with 256 MB', () => {
+      expect(lambdaFunction(dev, 'Sweeper')).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Timeout: 300,
+        MemorySize: 256,
+        Handler: 'index.handler',
+      });
+    });
+
+    it("expires holds a minute after the proxy's 15-minute limit and names its metrics service", () => {
+      const { Variables } = lambdaFunction(dev, 'Sweeper').Environment as { Variables: Record<string, unknown> };
+      expect(Variables).toMatchObject({
+        TOLLGATE_HOLD_EXPIRY: '960',
+        POWERTOOLS_SERVICE_NAME: 'tollgate-sweeper',
+        POWERTOOLS_METRICS_NAMESPACE: 'Tollgate',
+        TOLLGATE_TABLE_WALLETS: { Ref: expect.stringMatching(/^WalletsTable/) },
+        TOLLGATE_TABLE_LEDGER: { Ref: expect.stringMatching(/^LedgerTable/) },
+      });
+      expect(Variables).not.toHaveProperty('TOLLGATE_TABLE_KEYS');
+      expect(Variables).not.toHaveProperty('TOLLGATE_TABLE_ROUTES');
+    });
+
+    it('runs every 5 minutes from an EventBridge rule that retries delivery', () => {
+      dev.resourceCountIs('AWS::Events::Rule', 1);
+      dev.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(5 minutes)',
+        State: 'ENABLED',
+        Targets: [
+          {
+            Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Sweeper'), 'Arn'] },
+            Id: Match.anyValue(),
+            RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 300 },
+          },
+        ],
+      });
+      dev.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        Principal: 'events.amazonaws.com',
+        FunctionName: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Sweeper'), 'Arn'] },
+        SourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SweeperSchedule'), 'Arn'] },
+      });
+    });
+
+    it('leaves retries of a failed run to the next scheduled run', () => {
+      dev.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: Match.stringLikeRegexp('^Sweeper') },
+        MaximumRetryAttempts: 0,
+        MaximumEventAgeInSeconds: 300,
+      });
+    });
+
+    it('may read and write the wallets and ledger tables (and its pendingHolds index) and nothing else', () => {
+      const statements = sweeperStatements(dev);
+      const dynamo = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+      expect(dynamo.map((s) => JSON.stringify(s.Resource))).toEqual([
+        expect.stringMatching(/^\{"Fn::GetAtt":\["WalletsTable[0-9A-F]+","Arn"\]\}$/),
+        expect.stringMatching(/"LedgerTable[0-9A-F]+".*\/index\/pendingHolds"/),
+      ]);
+      expect(JSON.stringify(dynamo[1]?.Resource)).toContain(`/index/${LEDGER_PENDING_INDEX}`);
+      for (const statement of dynamo) {
+        expect(actionsOf(statement)).toEqual(
+          expect.arrayContaining(['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem']),
+        );
+        expect(JSON.stringify(statement.Resource)).not.toContain('*');
+      }
+      // Besides the tables, only its own log group: no topic, no secrets.
+      const others = statements.filter((s) => !dynamo.includes(s));
+      expect(others.flatMap(actionsOf).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
     });
   });
 
@@ -216,6 +279,8 @@ describe('TollgateStack', () => {
     dev.hasOutput('ReportsTopicArn', { Value: { Ref: Match.stringLikeRegexp('^ReportsTopic') } });
     dev.hasOutput('TablePrefix', { Value: 'tollgate-dev' });
     dev.hasOutput('Stage', { Value: 'dev' });
+    dev.hasOutput('SweeperFunctionName', { Value: { Ref: Match.stringLikeRegexp('^Sweeper') } });
+    dev.hasOutput('DashboardName', { Value: { Ref: Match.stringLikeRegexp('^MonitoringDashboard') } });
   });
 
   describe('cdk-nag AwsSolutions', () => {
@@ -242,14 +307,17 @@ describe('TollgateStack', () => {
   });
 
   describe('stages', () => {
+    const NOT_PHYSICAL = new Set(['PolicyName', 'MetricName']);
+
     it('synthesizes dev and prod side by side in one app without physical name clashes', () => {
       const physicalNames = (template: Template): string[] =>
         Object.values(template.toJSON().Resources as Record<string, { Properties?: Record<string, unknown> }>)
           .flatMap((resource) => Object.entries(resource.Properties ?? {}))
-          // Inline policy names are scoped to their role, not to the account.
-          .filter(([key, value]) => /Name$/.test(key) && key !== 'PolicyName' && typeof value === 'string')
+          // Inline policy names are scoped to their role, and metric names are not resource names.
+          .filter(([key, value]) => /Name$/.test(key) && !NOT_PHYSICAL.has(key) && typeof value === 'string')
           .map(([, value]) => value as string);
       const devNames = physicalNames(dev);
+      expect(devNames).toEqual(expect.arrayContaining(['Tollgate-dev', 'Tollgate-dev-ProxyErrors']));
       const prodNames = physicalNames(prod);
 
       expect(devNames).toEqual(expect.arrayContaining(TABLE_NAMES.map((name) => `tollgate-dev-${name}`)));
