@@ -1,12 +1,20 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import type { Context } from 'aws-lambda';
+import { PROXY_METRIC_UNITS, ProxyMetric } from '../lib/metrics.ts';
 import { Billing } from './gateway/billing.ts';
 import { TtlCache } from './gateway/cache.ts';
 import type { GatewayConfig } from './gateway/config.ts';
 import { estimateCountTokens } from './gateway/count-tokens.ts';
-import { NotFoundError, UpstreamConnectionError, UpstreamError } from './gateway/errors.ts';
+import {
+  BillingError,
+  ConfigurationError,
+  NotFoundError,
+  UpstreamConnectionError,
+  UpstreamError,
+} from './gateway/errors.ts';
 import { adapterFor, type Completion, forward, type StreamingResponse } from './gateway/forward.ts';
 import type { KeyRecord, Route } from './gateway/model.ts';
 import { modelList } from './gateway/models.ts';
@@ -24,7 +32,7 @@ import type { CredentialSource } from './providers/credentials.ts';
 import type { Reporter } from './reports/reporter.ts';
 import type { KeyStore } from './store/keys.ts';
 import type { RouteStore } from './store/routes.ts';
-import type { WalletStore } from './store/wallets.ts';
+import type { Settlement, WalletStore } from './store/wallets.ts';
 
 export interface ProxyDeps {
   keys: Pick<KeyStore, 'get'>;
@@ -36,6 +44,8 @@ export interface ProxyDeps {
   config: GatewayConfig;
   /** Where default provider base URLs are read from (OPENAI_BASE_URL, ANTHROPIC_BASE_URL). */
   env: NodeJS.ProcessEnv;
+  /** Powertools Metrics (EMF) on AWS; absent locally. */
+  metrics?: Pick<Metrics, 'addMetric' | 'publishStoredMetrics'>;
 }
 
 const ROUTE_TABLE = 'all';
@@ -60,13 +70,39 @@ export const createProxyHandler = (deps: ProxyDeps) => {
   const billing = new Billing({
     wallets: deps.wallets,
     settleRetryDelaysMs: config.settleRetryDelaysMs,
-    onSettleFailure: (row, settlement, error) =>
-      logger.error('settle failed; the hold stays pending for the sweeper', { row, settlement, error }),
+    onSettleFailure: (row, settlement, error) => {
+      logger.error('settle failed; the hold stays pending for the sweeper', { row, settlement, error });
+      count(ProxyMetric.SettleFailures, 1);
+    },
   });
+
+  const count = (name: ProxyMetric, value: number) => deps.metrics?.addMetric(name, PROXY_METRIC_UNITS[name], value);
+
+  /** One request's metrics (DESIGN §7): its status, what failed, upstream latency, our overhead, money. */
+  const measure = (state: GatewayState, settlement: Settlement | undefined) => {
+    if (!deps.metrics) return;
+    const failure = state.failure;
+    const status = state.status ?? 200;
+    count(ProxyMetric.Requests, 1);
+    if (status >= 500) count(ProxyMetric.Errors5xx, 1);
+    if (failure instanceof ConfigurationError) count(ProxyMetric.ConfigurationErrors, 1);
+    if (failure instanceof UpstreamConnectionError) count(ProxyMetric.UpstreamConnectionFailures, 1);
+    if (failure instanceof BillingError) count(ProxyMetric.HoldsRefused, 1);
+    if (state.forwarded)
+      count(ProxyMetric.UpstreamTtfbMs, state.forwarded.timing.headersAt - state.forwarded.timing.sentAt);
+    if (state.overheadMs !== undefined) count(ProxyMetric.OverheadMs, state.overheadMs);
+    if (settlement?.usage) {
+      const { inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens } = settlement.usage;
+      count(ProxyMetric.TokensBilled, inputTokens + outputTokens + cacheReadTokens + cacheWriteTokens);
+    }
+    if (settlement) count(ProxyMetric.CostBilledNanoUsd, settlement.cost);
+    deps.metrics.publishStoredMetrics();
+  };
 
   /** After the client's response has ended: read the upstream to its end, settle, flush reports. */
   const finish = async (state: GatewayState) => {
     const { hold, forwarded, failure } = state;
+    let settlement: Settlement | undefined;
     if (hold) {
       const result: Completion | { outcome: 'upstream_error' | 'rejected' } = forwarded
         ? await forwarded.completion
@@ -76,7 +112,7 @@ export const createProxyHandler = (deps: ProxyDeps) => {
                 ? 'upstream_error'
                 : 'rejected',
           };
-      const settlement = await billing.settle(hold, result);
+      settlement = await billing.settle(hold, result);
       logger.info('request settled', {
         requestId: state.requestId,
         accountId: hold.row.accountId,
@@ -89,6 +125,7 @@ export const createProxyHandler = (deps: ProxyDeps) => {
         durationMs: Date.now() - state.startedAt,
       });
     }
+    measure(state, settlement);
     await deps.reporter.flush();
   };
 
@@ -160,6 +197,8 @@ export const createProxyHandler = (deps: ProxyDeps) => {
     // its headers to our response. The time spent waiting on the upstream is not ours.
     const { sentAt, headersAt } = forwarded.timing;
     const overheadMs = sentAt - state.startedPerf + (performance.now() - headersAt);
+    state.overheadMs = overheadMs;
+    state.status = forwarded.response.statusCode;
     return {
       ...forwarded.response,
       headers: { ...forwarded.response.headers, ...headers, 'x-tollgate-overhead-ms': overheadMs.toFixed(3) },

@@ -3,6 +3,8 @@
  * Clients are created at module init so warm invocations reuse their connections.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { METRICS_NAMESPACE, PROXY_METRIC_UNITS, PROXY_SERVICE, ProxyMetric } from '../lib/metrics.ts';
 import { tableNamesFromEnv } from '../lib/tables.ts';
 import { createProxyHandler } from './app.ts';
 import { configFromEnv } from './gateway/config.ts';
@@ -13,7 +15,11 @@ import { createDocumentClient, dynamoOptionsFromEnv } from './store/client.ts';
 import { createStores } from './store/index.ts';
 
 const env = process.env;
-const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'tollgate-proxy' });
+const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? PROXY_SERVICE });
+const metrics = new Metrics({
+  namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
+  serviceName: env.POWERTOOLS_SERVICE_NAME ?? PROXY_SERVICE,
+});
 const stores = createStores(createDocumentClient(dynamoOptionsFromEnv(env)), tableNamesFromEnv(env));
 const topicArn = env.TOLLGATE_REPORTS_TOPIC_ARN;
 
@@ -26,12 +32,17 @@ export const handler = createProxyHandler({
       ? secretsManagerCredentials(env.TOLLGATE_SECRET_PREFIX ?? 'tollgate/')
       : envCredentials(env),
   reporter: createReporter(
-    topicArn
-      ? new SnsReportSink(topicArn)
-      : { publish: async (report) => logger.error('configuration report (no topic configured)', { report }) },
+    {
+      async publish(report) {
+        if (topicArn) await new SnsReportSink(topicArn).publish(report);
+        else logger.error('configuration report (no topic configured)', { report });
+        metrics.addMetric(ProxyMetric.ReportsPublished, PROXY_METRIC_UNITS.ReportsPublished, 1);
+      },
+    },
     { onPublishError: (error) => logger.error('report publish failed', { error }) },
   ),
   logger,
   config: configFromEnv(env),
   env,
+  metrics,
 });

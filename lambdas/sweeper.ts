@@ -3,18 +3,27 @@
  * request will settle. Locally, `npm start` runs the same sweep on a timer.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { METRICS_NAMESPACE, SWEEPER_METRIC_UNITS, SWEEPER_SERVICE, SweeperMetric } from '../lib/metrics.ts';
 import { tableNamesFromEnv } from '../lib/tables.ts';
 import { DEFAULT_HOLD_EXPIRY_MS, sweepExpiredHolds } from './gateway/sweep.ts';
 import { createDocumentClient, dynamoOptionsFromEnv } from './store/client.ts';
 import { createStores } from './store/index.ts';
 
 const env = process.env;
-const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'tollgate-sweeper' });
+const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? SWEEPER_SERVICE });
+const metrics = new Metrics({
+  namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
+  serviceName: env.POWERTOOLS_SERVICE_NAME ?? SWEEPER_SERVICE,
+});
 const { wallets } = createStores(createDocumentClient(dynamoOptionsFromEnv(env)), tableNamesFromEnv(env));
 const expiryMs = env.TOLLGATE_HOLD_EXPIRY ? Number(env.TOLLGATE_HOLD_EXPIRY) * 1000 : DEFAULT_HOLD_EXPIRY_MS;
 
 export const handler = async (): Promise<{ released: number; alreadySettled: number }> => {
   const result = await sweepExpiredHolds(wallets, { expiryMs });
+  metrics.addMetric(SweeperMetric.ExpiredHolds, SWEEPER_METRIC_UNITS.ExpiredHolds, result.released);
+  metrics.addMetric(SweeperMetric.HoldsReleased, SWEEPER_METRIC_UNITS.HoldsReleased, result.released);
+  metrics.publishStoredMetrics();
   if (result.released > 0) logger.warn('released expired holds', { ...result });
   else logger.info('sweep done', { ...result });
   return result;

@@ -38,6 +38,10 @@ export interface GatewayState {
   forwarded?: Forwarded;
   /** The error the request failed with, if it did (the settle needs to know). */
   failure?: unknown;
+  /** The status answered to the client. */
+  status?: number;
+  /** The gateway's own time on the request (see `x-tollgate-overhead-ms`). */
+  overheadMs?: number;
 }
 
 const states = new WeakMap<object, GatewayState>();

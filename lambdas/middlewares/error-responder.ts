@@ -52,6 +52,7 @@ export const errorResponder = ({ logger, reporter }: ErrorResponderOptions): Pro
       logger.info('request refused', { ...fields, type: error.type, message: error.message });
     }
     const rendered = renderError(error, state.protocol);
+    state.status = rendered.statusCode;
     request.response = {
       statusCode: rendered.statusCode,
       headers: { ...rendered.headers, 'x-request-id': state.requestId },

@@ -16,6 +16,7 @@ export interface LocalGatewayOptions {
   env?: NodeJS.ProcessEnv;
   config?: Partial<GatewayConfig>;
   logger?: Logger;
+  metrics?: ProxyDeps['metrics'];
   host?: string;
   /** 0: a free port. */
   port?: number;
@@ -51,6 +52,7 @@ export const startLocalGateway = async (options: LocalGatewayOptions): Promise<L
     logger,
     config: { ...configFromEnv(env), ...options.config },
     env,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   };
   const server = createFunctionUrlServer({ handler: createProxyHandler(deps), functionName: 'tollgate-proxy-local' });
   await new Promise<void>((listening, failed) => {

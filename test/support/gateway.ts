@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { GatewayConfig } from '../../lambdas/gateway/config.ts';
 import type { ConfigurationReport } from '../../lambdas/reports/reporter.ts';
-import { type LocalGateway, startLocalGateway } from '../../lambdas/runtime/local-gateway.ts';
+import { type LocalGateway, type LocalGatewayOptions, startLocalGateway } from '../../lambdas/runtime/local-gateway.ts';
 import type { TestDatabase } from './dynamo.ts';
 
 export interface TestGateway extends LocalGateway {
@@ -14,6 +14,7 @@ export const startTestGateway = async (
   db: TestDatabase,
   env: NodeJS.ProcessEnv,
   config: Partial<GatewayConfig> = {},
+  extra: Pick<LocalGatewayOptions, 'metrics' | 'logger'> = {},
 ): Promise<TestGateway> => {
   const reports: ConfigurationReport[] = [];
   const gateway = await startLocalGateway({
@@ -21,7 +22,8 @@ export const startTestGateway = async (
     reportSink: { publish: async (report) => void reports.push(report) },
     env,
     config: { keyCacheTtlMs: 0, negativeKeyCacheTtlMs: 0, routeCacheTtlMs: 0, ...config },
-    logger: new Logger({ serviceName: 'tollgate-test', logLevel: 'SILENT' }),
+    logger: extra.logger ?? new Logger({ serviceName: 'tollgate-test', logLevel: 'SILENT' }),
+    ...(extra.metrics ? { metrics: extra.metrics } : {}),
   });
   return { ...gateway, reports };
 };
