@@ -141,6 +141,41 @@ export const createProxyHandler = (deps: ProxyDeps) => {
     };
   };
 
+  /**
+   * Forwards to the chosen route, then to its fallbacks in order while an upstream answers 429 or
+   * 5xx or cannot be reached — all before the first byte, so the client sees one answer. The hold
+   * is billed at the route that answered (`x-tollgate-route` names it).
+   */
+  const forwardWithFallbacks = async (event: ProxyEvent, state: GatewayState, signal: AbortSignal) => {
+    const operation = state.endpoint;
+    const { body } = state;
+    if (!state.route || !body || !isOperation(operation)) throw new Error('request reached forwarding unrouted');
+    const chain = [state.route, ...(state.fallbacks ?? [])];
+    for (let index = 0; ; index += 1) {
+      const route = chain[index] as Route;
+      try {
+        const forwarded = await forward(
+          { operation, route, body, clientHeaders: event.headers, signal },
+          {
+            credentials: deps.credentials,
+            env: deps.env,
+            headersTimeoutMs: config.upstreamHeadersTimeoutMs,
+            idleTimeoutMs: config.upstreamIdleTimeoutMs,
+          },
+        );
+        if (state.hold) state.hold.answeredBy = route;
+        state.answeredBy = route;
+        return forwarded;
+      } catch (error) {
+        const retryable =
+          error instanceof UpstreamConnectionError ||
+          (error instanceof UpstreamError && (error.status === 429 || error.status >= 500));
+        if (!retryable || index === chain.length - 1 || signal.aborted) throw error;
+        logger.warn('falling back', { requestId: state.requestId, from: route.model, to: chain[index + 1]?.model });
+      }
+    }
+  };
+
   const proxy = async (event: ProxyEvent, context: Context): Promise<StreamingResponse> => {
     const state = stateOf(context);
     if (state.endpoint === 'wallet') return wallet(event, state);
@@ -165,21 +200,7 @@ export const createProxyHandler = (deps: ProxyDeps) => {
       };
     }
     const cancel = new AbortController();
-    const forwarding = forward(
-      {
-        operation: state.endpoint,
-        route: state.route,
-        body: state.body,
-        clientHeaders: event.headers,
-        signal: cancel.signal,
-      },
-      {
-        credentials: deps.credentials,
-        env: deps.env,
-        headersTimeoutMs: config.upstreamHeadersTimeoutMs,
-        idleTimeoutMs: config.upstreamIdleTimeoutMs,
-      },
-    );
+    const forwarding = forwardWithFallbacks(event, state, cancel.signal);
     forwarding.catch(() => undefined); // awaited below; the hold may fail first
     // A hold that overlapped the upstream call must commit before the first byte; if it is refused,
     // the upstream call is cancelled and the client gets the 402.
@@ -201,7 +222,12 @@ export const createProxyHandler = (deps: ProxyDeps) => {
     state.status = forwarded.response.statusCode;
     return {
       ...forwarded.response,
-      headers: { ...forwarded.response.headers, ...headers, 'x-tollgate-overhead-ms': overheadMs.toFixed(3) },
+      headers: {
+        ...forwarded.response.headers,
+        ...headers,
+        'x-tollgate-route': state.answeredBy?.model ?? state.route.model,
+        'x-tollgate-overhead-ms': overheadMs.toFixed(3),
+      },
     };
   };
 

@@ -8,7 +8,9 @@ import { costOf, FULL_PRICE_PPM, type HoldQuote, insufficientBalanceMessage, quo
 
 /** A hold taken for one request. `committed` settles once DynamoDB has it (or refused it). */
 export interface HoldHandle {
+  /** The pending row; `answeredBy` replaces its route fields when a fallback route answered. */
   row: UsageRow;
+  answeredBy?: Route;
   quote: HoldQuote;
   committed: Promise<void>;
   /** How many characters of the request the estimates were made from. */
@@ -31,14 +33,25 @@ export const settlementFor = (
   handle: HoldHandle,
   result: Completion | { outcome: 'upstream_error' | 'rejected' },
 ): Settlement => {
-  const { row } = handle;
-  if (!('usage' in result)) return { cost: 0, outcome: result.outcome };
+  const { row, answeredBy } = handle;
+  const billed: Partial<Settlement> =
+    answeredBy && answeredBy.model !== row.model
+      ? {
+          fallbackFrom: row.model,
+          model: answeredBy.model,
+          provider: answeredBy.provider,
+          upstreamModel: answeredBy.upstreamModel ?? answeredBy.model,
+          prices: answeredBy.prices,
+        }
+      : {};
+  const prices = billed.prices ?? row.prices;
+  if (!('usage' in result)) return { ...billed, cost: 0, outcome: result.outcome };
   let usage: Usage | undefined = result.usage;
   let estimated = false;
   const outputEstimate = Math.ceil(result.outputChars / ESTIMATE_CHARS_PER_TOKEN);
   if (usage === undefined) {
     // An upstream that broke before reporting any usage is not billed: the hold goes back in full.
-    if (result.outcome === 'upstream_error') return { cost: 0, outcome: result.outcome };
+    if (result.outcome === 'upstream_error') return { ...billed, cost: 0, outcome: result.outcome };
     usage = {
       inputTokens: Math.ceil(handle.bodyChars / ESTIMATE_CHARS_PER_TOKEN),
       outputTokens: outputEstimate,
@@ -51,7 +64,12 @@ export const settlementFor = (
     usage = { ...usage, outputTokens: outputEstimate };
     estimated = true;
   }
-  const settlement: Settlement = { cost: costOf(usage, row.prices, row.discountPpm), outcome: result.outcome, usage };
+  const settlement: Settlement = {
+    ...billed,
+    cost: costOf(usage, prices, row.discountPpm),
+    outcome: result.outcome,
+    usage,
+  };
   if (result.rawUsage !== undefined) settlement.rawUsage = result.rawUsage;
   if (estimated) settlement.estimated = true;
   return settlement;
@@ -132,6 +150,8 @@ export class Billing {
     requestId: string;
     key: KeyRecord;
     route: Route;
+    /** Fallback routes that may answer instead: the hold covers the dearest of them. */
+    fallbacks?: readonly Route[];
     body: Record<string, unknown>;
     bodyText: string;
     at?: Date;
@@ -140,7 +160,15 @@ export class Billing {
     const at = (input.at ?? new Date()).toISOString();
     const snapshot = await this.snapshot(key.accountId);
     const discountPpm = snapshot?.wallet.discountPpm ?? FULL_PRICE_PPM;
-    const quote = quoteHold(bodyText, body, route.prices, route.defaultMaxTokens, discountPpm);
+    const candidates = [route, ...(input.fallbacks ?? [])];
+    const dearest = (pick: (r: Route) => number | undefined) => Math.max(...candidates.map((r) => pick(r) ?? 0));
+    const quotePrices = {
+      input: dearest((r) => r.prices.input),
+      output: dearest((r) => r.prices.output),
+      cacheWrite: dearest((r) => r.prices.cacheWrite),
+    };
+    const maxTokens = Math.max(...candidates.map((r) => r.defaultMaxTokens ?? 0)) || undefined;
+    const quote = quoteHold(bodyText, body, quotePrices, maxTokens, discountPpm);
     const row: UsageRow = {
       accountId: key.accountId,
       sk: `${at}#${requestId}`,

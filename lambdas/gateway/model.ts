@@ -28,6 +28,11 @@ export interface Route {
   prices: Prices;
   /** Max output tokens assumed when the request names none. */
   defaultMaxTokens?: number;
+  /**
+   * Models of other routes tried in order when this one's upstream answers 429 or 5xx, or cannot
+   * be reached, before the first byte reached the client.
+   */
+  fallbacks?: string[];
   createdAt?: string;
   updatedAt?: string;
 }
@@ -92,6 +97,8 @@ export interface UsageRow {
   usage?: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number };
   /** True when the upstream reported no usage and the cost is the documented estimate. */
   estimated?: boolean;
+  /** The route first chosen, when a fallback route answered instead (model/prices are the answering one's). */
+  fallbackFrom?: string;
   settledAt?: string;
   /** Sparse index keys, present only while pending. */
   pending?: string;

@@ -34,7 +34,11 @@ export interface GatewayState {
   /** The body as sent, for the hold's input estimate. */
   bodyText?: string;
   route?: Route;
+  /** Routes to try, in order, when the chosen one's upstream fails before the first byte. */
+  fallbacks?: Route[];
   hold?: HoldHandle;
+  /** The route whose upstream answered (a fallback, or `route`). */
+  answeredBy?: Route;
   forwarded?: Forwarded;
   /** The error the request failed with, if it did (the settle needs to know). */
   failure?: unknown;

@@ -15,7 +15,14 @@ export const holdFunds = ({ billing }: { billing: Billing }): ProxyMiddleware =>
     const { auth, route, body, bodyText } = state;
     // Token counting is never billed.
     if (!auth || !route || !body || bodyText === undefined || state.endpoint === 'count_tokens') return;
-    state.hold = await billing.hold({ requestId: state.requestId, key: auth.key, route, body, bodyText });
+    state.hold = await billing.hold({
+      requestId: state.requestId,
+      key: auth.key,
+      route,
+      fallbacks: state.fallbacks ?? [],
+      body,
+      bodyText,
+    });
   };
   return { before: holdFundsBefore };
 };

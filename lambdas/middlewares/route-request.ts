@@ -12,7 +12,12 @@ export const routeRequest = ({ routes }: { routes: () => Promise<readonly Route[
     const state = stateOf(request.context);
     if (!state.body || !state.auth) return;
     const model = typeof state.body.model === 'string' ? state.body.model : undefined;
-    state.route = resolveRoute(await routes(), state.auth, model);
+    const table = await routes();
+    state.route = resolveRoute(table, state.auth, model);
+    state.fallbacks = (state.route.fallbacks ?? []).flatMap((fallback) => {
+      const found = table.find((candidate) => candidate.model === fallback && candidate.model !== state.route?.model);
+      return found ? [found] : [];
+    });
   };
   return { before: routeRequestBefore };
 };

@@ -36,7 +36,9 @@ export interface TopUpResult {
 
 /** What a settle writes onto a pending usage row. */
 export type Settlement = Required<Pick<UsageRow, 'cost' | 'outcome'>> &
-  Pick<UsageRow, 'usage' | 'rawUsage' | 'estimated'>;
+  Pick<UsageRow, 'usage' | 'rawUsage' | 'estimated' | 'fallbackFrom'> &
+  /** Set when a fallback route answered: the row records the route that was billed. */
+  Partial<Pick<UsageRow, 'model' | 'provider' | 'upstreamModel' | 'prices'>>;
 
 export interface LedgerPage {
   rows: LedgerRow[];
@@ -291,6 +293,11 @@ export class WalletStore {
       usage: settlement.usage,
       rawUsage: settlement.rawUsage,
       estimated: settlement.estimated,
+      fallbackFrom: settlement.fallbackFrom,
+      model: settlement.model,
+      provider: settlement.provider,
+      upstreamModel: settlement.upstreamModel,
+      prices: settlement.prices,
     };
     const names: Record<string, string> = { '#status': 'status' };
     const values: Record<string, unknown> = { ':pending': 'pending' };
