@@ -18,6 +18,7 @@ import {
 import { adapterFor, type Completion, forward, type StreamingResponse } from './gateway/forward.ts';
 import type { KeyRecord, Route } from './gateway/model.ts';
 import { modelList } from './gateway/models.ts';
+import { windowStart } from './gateway/rate-limit.ts';
 import { modelsForKey } from './gateway/routing.ts';
 import { type GatewayState, isOperation, peekState, stateOf } from './gateway/state.ts';
 import { walletPageParams, walletView } from './gateway/wallet-view.ts';
@@ -25,11 +26,13 @@ import { authenticateKey } from './middlewares/authenticate.ts';
 import { errorResponder } from './middlewares/error-responder.ts';
 import { holdFunds } from './middlewares/hold-funds.ts';
 import { parseBody } from './middlewares/parse-body.ts';
+import { rateLimit } from './middlewares/rate-limit.ts';
 import { requestContext } from './middlewares/request-context.ts';
 import { routeRequest } from './middlewares/route-request.ts';
 import type { ProxyEvent } from './middlewares/types.ts';
 import type { CredentialSource } from './providers/credentials.ts';
 import type { Reporter } from './reports/reporter.ts';
+import type { CounterStore } from './store/counters.ts';
 import type { KeyStore } from './store/keys.ts';
 import type { RouteStore } from './store/routes.ts';
 import type { Settlement, WalletStore } from './store/wallets.ts';
@@ -38,6 +41,7 @@ export interface ProxyDeps {
   keys: Pick<KeyStore, 'get'>;
   routes: Pick<RouteStore, 'list'>;
   wallets: Pick<WalletStore, 'get' | 'hold' | 'settle' | 'ledger'>;
+  counters: Pick<CounterStore, 'countRequest' | 'countTokens'>;
   credentials: CredentialSource;
   reporter: Reporter;
   logger: Logger;
@@ -124,6 +128,19 @@ export const createProxyHandler = (deps: ProxyDeps) => {
         usage: settlement?.usage,
         durationMs: Date.now() - state.startedAt,
       });
+    }
+    const key = state.auth?.key;
+    if (settlement?.usage && key?.tpm !== undefined) {
+      const { inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens } = settlement.usage;
+      await deps.counters
+        .countTokens(
+          key.keyId,
+          windowStart(state.startedAt),
+          inputTokens + outputTokens + cacheReadTokens + cacheWriteTokens,
+        )
+        .catch((error: unknown) =>
+          logger.warn('token count for the rate limit failed', { requestId: state.requestId, error }),
+        );
     }
     measure(state, settlement);
     await deps.reporter.flush();
@@ -246,6 +263,7 @@ export const createProxyHandler = (deps: ProxyDeps) => {
     .use(authenticateKey({ lookup: lookupKey }))
     .use(parseBody({ maxBodyBytes: config.maxBodyBytes }))
     .use(routeRequest({ routes }))
+    .use(rateLimit({ counters: deps.counters }))
     .use(holdFunds({ billing }))
     .handler(proxy);
 };

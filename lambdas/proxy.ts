@@ -27,6 +27,7 @@ export const handler = createProxyHandler({
   keys: stores.keys,
   routes: stores.routes,
   wallets: stores.wallets,
+  counters: stores.counters,
   credentials:
     env.TOLLGATE_CREDENTIALS_SOURCE === 'secretsmanager'
       ? secretsManagerCredentials(env.TOLLGATE_SECRET_PREFIX ?? 'tollgate/')

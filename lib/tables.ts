@@ -28,7 +28,7 @@ export interface TableSchema {
   readonly timeToLiveAttribute?: string;
 }
 
-export type TableName = 'keys' | 'wallets' | 'routes' | 'ledger';
+export type TableName = 'keys' | 'wallets' | 'routes' | 'ledger' | 'counters';
 
 export const KEYS_BY_ACCOUNT_INDEX = 'byAccount';
 export const KEYS_BY_KEY_ID_INDEX = 'byKeyId';
@@ -69,6 +69,14 @@ export const TABLE_SCHEMAS: Readonly<Record<TableName, TableSchema>> = {
         sortKey: { name: 'pendingSince', type: 'S' },
       },
     ],
+  },
+  // Per-key rate-limit windows: one small row per key and minute, shared by every Lambda instance,
+  // gone by TTL soon after its minute.
+  counters: {
+    name: 'counters',
+    partitionKey: { name: 'counter', type: 'S' },
+    globalSecondaryIndexes: [],
+    timeToLiveAttribute: 'expiresAt',
   },
 };
 

@@ -50,6 +50,10 @@ export interface KeyRecord {
   createdAt: string;
   /** First characters of the secret, for telling keys apart in listings. */
   prefix: string;
+  /** Requests per minute this key may make, across every instance; absent = unlimited. */
+  rpm?: number;
+  /** Tokens (input + output + cache) per minute this key may use; absent = unlimited. */
+  tpm?: number;
 }
 
 export interface Wallet {

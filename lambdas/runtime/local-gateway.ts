@@ -45,6 +45,7 @@ export const startLocalGateway = async (options: LocalGatewayOptions): Promise<L
     keys: options.stores.keys,
     routes: options.stores.routes,
     wallets: options.stores.wallets,
+    counters: options.stores.counters,
     credentials: envCredentials(env),
     reporter: createReporter(options.reportSink, {
       onPublishError: (error) => logger.error('report publish failed', { error }),

@@ -4,6 +4,7 @@ import {
   DescribeTableCommand,
   type DynamoDBClient,
   ResourceNotFoundException,
+  UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { TABLE_NAMES, TABLE_SCHEMAS, type TableNames, type TableSchema } from '../../lib/tables.ts';
 
@@ -48,7 +49,16 @@ export const ensureTables = async (client: DynamoDBClient, tables: TableNames): 
       await client.send(new DescribeTableCommand({ TableName: tableName }));
     } catch (error) {
       if (!(error instanceof ResourceNotFoundException)) throw error;
-      await client.send(new CreateTableCommand(createTableInput(TABLE_SCHEMAS[name], tableName)));
+      const schema = TABLE_SCHEMAS[name];
+      await client.send(new CreateTableCommand(createTableInput(schema, tableName)));
+      if (schema.timeToLiveAttribute) {
+        await client.send(
+          new UpdateTimeToLiveCommand({
+            TableName: tableName,
+            TimeToLiveSpecification: { AttributeName: schema.timeToLiveAttribute, Enabled: true },
+          }),
+        );
+      }
       created.push(tableName);
     }
   }
