@@ -1,57 +1,16 @@
 import { readFile } from 'node:fs/promises';
-import type { ParseArgsOptionsConfig } from 'node:util';
-import type { Stores } from '../store/index.ts';
-import { createAccount, getBalance, topUp } from './accounts.ts';
+import { createAccount, topUp } from './accounts.ts';
 import { catalogueRoutes } from './catalogue.ts';
-import { CommandError, UsageError } from './errors.ts';
+import { arg, type Command, type CommandContext, defineCommand, requireFlags, str } from './command.ts';
+import { CommandError } from './errors.ts';
 import { table, usd } from './format.ts';
 import { createKey, type KeySummary, listKeys, revokeKey } from './keys.ts';
 import { buildRoute, type RouteSpec, type RouteView } from './route-spec.ts';
 import { deleteRoute, importRoutes, listRoutes, setRoute } from './routes.ts';
 import { checkAccountId, parseAmount } from './validate.ts';
+import { accountsSetCommand, auditCommand, balanceCommand, sweepCommand, usageCommand } from './wallet-commands.ts';
 
-export type OptionValues = Record<string, string | boolean | undefined>;
-
-export interface CommandContext {
-  /** The command's positional arguments, in the order of {@link Command.args}. */
-  args: string[];
-  values: OptionValues;
-  /** Connects on first call: commands validate their input before, so a typo costs no connection. */
-  stores(): Promise<Stores>;
-}
-
-/** A command of the CLI; `print` renders `run`'s result for people (`--json` prints it as is). */
-export interface Command {
-  /** One or two words: `balance`, `keys create`. */
-  name: string;
-  summary: string;
-  /** Positional argument names, all required, e.g. `['account']`. */
-  args: string[];
-  /** The part of the usage line after the name and args. */
-  synopsis?: string;
-  description: string;
-  options: ParseArgsOptionsConfig;
-  /** Help lines for the options, `[flag, explanation]`. */
-  optionHelp: [string, string][];
-  examples: string[];
-  run(context: CommandContext): Promise<object>;
-  print(result: object): string;
-}
-
-interface CommandSpec<Result extends object> extends Omit<Command, 'run' | 'print'> {
-  run(context: CommandContext): Promise<Result>;
-  print(result: Result): string;
-}
-
-/** Ties a command's `print` to its `run`'s result type. */
-const defineCommand = <Result extends object>(spec: CommandSpec<Result>): Command => spec;
-
-const str = (values: OptionValues, name: string): string | undefined => {
-  const value = values[name];
-  return typeof value === 'string' ? value : undefined;
-};
-
-const arg = (context: CommandContext, index: number): string => context.args[index] ?? '';
+export type { Command, CommandContext, OptionValues } from './command.ts';
 
 const keyRows = (keys: KeySummary[]): string[][] =>
   keys.map((key) => [
@@ -99,11 +58,6 @@ const routeSpecFrom = (context: CommandContext): RouteSpec => {
   return spec;
 };
 
-const requireFlags = (values: OptionValues, flags: string[], usage: string): void => {
-  const missing = flags.filter((flag) => str(values, flag) === undefined).map((flag) => `--${flag}`);
-  if (missing.length > 0) throw new UsageError(`Missing ${missing.join(', ')}. Usage: ${usage}`);
-};
-
 export const COMMANDS: readonly Command[] = [
   defineCommand({
     name: 'accounts create',
@@ -121,6 +75,7 @@ export const COMMANDS: readonly Command[] = [
     print: (r) =>
       `Created account ${r.account} (balance ${usd(r.balance_usd)}). Top it up with: tollgate topup ${r.account} 10.00`,
   }),
+  accountsSetCommand,
   defineCommand({
     name: 'keys create',
     summary: 'Mint a key for an account; the secret is shown once',
@@ -201,20 +156,10 @@ export const COMMANDS: readonly Command[] = [
         ? `Credited ${usd(r.amount_usd)} to ${r.account} (top-up ${r.topUpId}). Balance: ${usd(r.balance_usd)}`
         : `Top-up ${r.topUpId} was already applied; nothing changed. Balance of ${r.account}: ${usd(r.balance_usd)}`,
   }),
-  defineCommand({
-    name: 'balance',
-    summary: "Show an account's balance",
-    args: ['account'],
-    description: "Shows the account's balance and credit limit in USD.",
-    options: {},
-    optionHelp: [],
-    examples: ['tollgate balance acme', 'tollgate balance acme --json'],
-    run: async (context) => {
-      checkAccountId(arg(context, 0));
-      return getBalance(await context.stores(), arg(context, 0));
-    },
-    print: (r) => `${r.account}: balance ${usd(r.balance_usd)}, credit limit ${usd(r.credit_limit_usd)}`,
-  }),
+  balanceCommand,
+  usageCommand,
+  auditCommand,
+  sweepCommand,
   defineCommand({
     name: 'routes set',
     summary: 'Create or replace the route of a model',

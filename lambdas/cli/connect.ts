@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TABLE_NAMES, type TableNames, tableEnvVar, tableNamesFromEnv } from '../../lib/tables.ts';
 import { openLocalDatabase } from '../runtime/local-database.ts';
 import { ensureTables } from '../store/bootstrap.ts';
@@ -43,6 +44,9 @@ export const chooseTarget = (env: NodeJS.ProcessEnv, flags: TargetFlags = {}): T
 export interface Connection {
   stores: Stores;
   target: Target;
+  /** For the few operator reads the stores do not offer (a scan of every wallet). */
+  client: DynamoDBDocumentClient;
+  tables: TableNames;
   close(): Promise<void>;
 }
 
@@ -50,7 +54,7 @@ export interface Connection {
 export const connect = async (target: Target): Promise<Connection> => {
   if (target.kind === 'local') {
     const db = await openLocalDatabase({ dataDir: target.dataDir });
-    return { stores: db.stores, target, close: db.stop };
+    return { stores: db.stores, target, client: db.client, tables: db.tables, close: db.stop };
   }
   if (target.kind === 'endpoint') {
     // Any DynamoDB Local works: create the tables if this one has none yet.
@@ -73,6 +77,8 @@ export const connect = async (target: Target): Promise<Connection> => {
   return {
     stores: createStores(client, target.tables),
     target,
+    client,
+    tables: target.tables,
     close: async () => client.destroy(),
   };
 };

@@ -12,3 +12,22 @@ export const table = (headers: readonly string[], rows: readonly (readonly strin
 };
 
 export const usd = (decimal: string): string => (decimal.startsWith('-') ? `-$${decimal.slice(1)}` : `$${decimal}`);
+
+const PPM = 1_000_000;
+
+/** Parts per million as a decimal, trailing zeros dropped: 800_000 → "0.8", 1_000_000 → "1". */
+export const formatPpm = (ppm: number): string => {
+  const fraction = (ppm % PPM).toString().padStart(6, '0').replace(/0+$/, '');
+  const whole = (ppm - (ppm % PPM)) / PPM;
+  return fraction === '' ? `${whole}` : `${whole}.${fraction}`;
+};
+
+/** A discount for people: "none", or "0.8 of list price (20% off)". */
+export const describeDiscount = (ppm: number): string => {
+  if (ppm >= PPM) return 'none';
+  // Percent off = (1 − fraction) × 100 = (PPM − ppm) / 10_000, with up to four decimals.
+  const off = PPM - ppm;
+  const decimals = (off % 10_000).toString().padStart(4, '0').replace(/0+$/, '');
+  const percent = `${(off - (off % 10_000)) / 10_000}${decimals === '' ? '' : `.${decimals}`}`;
+  return `${formatPpm(ppm)} of list price (${percent}% off)`;
+};

@@ -1,8 +1,10 @@
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import type { Stores } from '../store/index.ts';
-import { COMMANDS, type Command, type OptionValues } from './commands.ts';
+import type { Command, OptionValues } from './command.ts';
+import { COMMANDS } from './commands.ts';
 import { type Connection, chooseTarget, connect } from './connect.ts';
 import { UsageError } from './errors.ts';
+import { scanAccountIds } from './scan.ts';
 
 export interface CliIo {
   stdout(text: string): void;
@@ -61,7 +63,13 @@ const columns = (rows: [string, string][]): string[] => {
 };
 
 const usageLine = (command: Command): string =>
-  ['tollgate', command.name, ...command.args.map((name) => `<${name}>`), command.synopsis ?? '']
+  [
+    'tollgate',
+    command.name,
+    ...command.args.map((name) => `<${name}>`),
+    ...(command.optionalArgs ?? []).map((name) => `[<${name}>]`),
+    command.synopsis ?? '',
+  ]
     .filter(Boolean)
     .join(' ');
 
@@ -70,7 +78,7 @@ export const globalHelp = (): string =>
   [
     'Usage: tollgate <command> [arguments] [options]',
     '',
-    'Operate a Tollgate gateway: accounts, keys, top-ups, balances and routes.',
+    'Operate a Tollgate gateway: accounts, keys, top-ups, balances, usage, audits and routes.',
     '',
     'Commands:',
     ...columns(COMMANDS.map((command) => [usageLine({ ...command, synopsis: '' }), command.summary])),
@@ -89,7 +97,10 @@ export const globalHelp = (): string =>
     '  tollgate accounts create acme',
     '  tollgate topup acme 25.00 --id invoice-001',
     '  tollgate keys create acme --name laptop',
+    '  tollgate accounts set acme --credit-limit 50 --discount 0.8',
     '  tollgate balance acme --json',
+    '  tollgate usage acme --since 2026-11-01',
+    '  tollgate audit --all',
     '  tollgate routes list',
     '  TOLLGATE_TABLE_PREFIX=tollgate-prod tollgate --region eu-west-1 balance acme',
   ].join('\n');
@@ -165,8 +176,9 @@ const parseCommandArgs = (argv: string[], command: Command): { args: string[]; v
   if (missing.length > 0) {
     throw new UsageError(`Missing ${missing.map((name) => `<${name}>`).join(' ')}. Usage: ${usageLine(command)}`);
   }
-  if (args.length > command.args.length) {
-    throw new UsageError(`Unexpected argument '${args[command.args.length]}'. Usage: ${usageLine(command)}`);
+  const most = command.args.length + (command.optionalArgs?.length ?? 0);
+  if (args.length > most) {
+    throw new UsageError(`Unexpected argument '${args[most]}'. Usage: ${usageLine(command)}`);
   }
   return { args, values: parsed.values };
 };
@@ -209,13 +221,20 @@ export const runCli = async (
       aws: values.aws === true,
       ...(typeof regionFlag === 'string' ? { region: regionFlag } : {}),
     });
-    const stores = async (): Promise<Stores> => {
+    const open = async (): Promise<Connection> => {
       connection ??= await connect(target);
-      return connection.stores;
+      return connection;
     };
-    const result = await command.run({ args, values, stores });
-    out(() => command.print(result), result);
-    return 0;
+    const stores = async (): Promise<Stores> => (await open()).stores;
+    const accountIds = async (): Promise<string[]> => {
+      const { client, tables } = await open();
+      return scanAccountIds(client, tables.wallets);
+    };
+    const result = await command.run({ args, values, stores, accountIds });
+    // A result can fail the command and still be printed whole (an audit that found a difference).
+    const failure = command.failure?.(result);
+    out(() => command.print(result), failure === undefined ? result : { ...result, error: { message: failure } });
+    return failure === undefined ? 0 : 1;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (json) io.stdout(`${JSON.stringify({ error: { message } })}\n`);

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
 
@@ -89,8 +90,43 @@ describe.concurrent('tollgate CLI (spawned)', () => {
     expect(json(balance)).toEqual({
       account: 'topper',
       balance_usd: '5.00',
-      credit_limit_usd: '0.00',
       balance_nano: 5_000_000_000,
+      credit_limit_usd: '0.00',
+      credit_limit_nano: 0,
+      available_usd: '5.00',
+      available_nano: 5_000_000_000,
+      discount: '1',
+      discount_ppm: 1_000_000,
+    });
+  });
+
+  it('exits 0 on an audit that balances and 1 on one that does not, printing one JSON object either way', async () => {
+    // Prepare
+    await db.stores.wallets.create('audited');
+    await db.stores.wallets.topUp('audited', 3_000_000_000);
+    const before = await tollgate(db, 'audit', 'audited', '--json');
+    await db.client.send(
+      new UpdateCommand({
+        TableName: db.tables.wallets,
+        Key: { accountId: 'audited' },
+        UpdateExpression: 'SET balance = balance - :d',
+        ExpressionAttributeValues: { ':d': 1_000_000_000 },
+      }),
+    );
+
+    // Act
+    const after = await tollgate(db, 'audit', 'audited', '--json');
+
+    // Assess
+    expect(before.code).toBe(0);
+    expect(json(before)).toMatchObject({ ok: true, balance_usd: '3.00', difference_usd: '0.00' });
+    expect(after.code).toBe(1);
+    expect(json(after)).toMatchObject({
+      ok: false,
+      expected_balance_usd: '3.00',
+      balance_usd: '2.00',
+      difference_usd: '-1.00',
+      error: { message: expect.stringMatching(/^AUDIT FAILED: /) },
     });
   });
 

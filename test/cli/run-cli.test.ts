@@ -51,6 +51,29 @@ describe('tollgate argument handling', () => {
     expect(group.stdout).toContain('tollgate keys revoke <keyId>');
   });
 
+  it('lists the wallet commands and explains each with examples', async () => {
+    const global = await run('--help');
+    for (const line of ['accounts set <account>', 'usage <account>', 'audit [<account>]', 'sweep']) {
+      expect(global.stdout).toContain(`tollgate ${line}`);
+    }
+    const usage = await run('usage', '--help');
+    expect(usage.stdout).toContain('Usage: tollgate usage <account> [--since ISO-8601] [--limit N] [--cursor C]');
+    expect(usage.stdout).toMatch(/Examples:\n {2}tollgate usage acme/);
+    expect((await run('accounts', 'set', '-h')).stdout).toContain('0.8 = 20% off');
+    expect((await run('sweep', '--help')).stdout).toContain('--older-than SECONDS');
+  });
+
+  it.each([
+    [['audit', 'a', 'b'], "Unexpected argument 'b'"],
+    [['usage', 'acme', '--limit', '5000'], 'at most 1000'],
+    [['usage', 'acme', '--since', 'last week'], "Invalid --since 'last week'"],
+    [['sweep', '--older-than', '-5'], "'--older-than'"],
+  ])('exits 2 on %j before connecting', async (argv, message) => {
+    const result = await run(...argv);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+  });
+
   it('wraps help in one JSON object with --json', async () => {
     const result = await run('balance', '--help', '--json');
     expect(JSON.parse(result.stdout)).toEqual({ usage: expect.stringContaining('Usage: tollgate balance <account>') });

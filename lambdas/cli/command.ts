@@ -1,0 +1,63 @@
+import type { ParseArgsOptionsConfig } from 'node:util';
+import type { Stores } from '../store/index.ts';
+import { UsageError } from './errors.ts';
+
+export type OptionValues = Record<string, string | boolean | undefined>;
+
+export interface CommandContext {
+  /** The command's positional arguments, in the order of {@link Command.args} then {@link Command.optionalArgs}. */
+  args: string[];
+  values: OptionValues;
+  /** Connects on first call: commands validate their input before, so a typo costs no connection. */
+  stores(): Promise<Stores>;
+  /** Every account id, sorted (a scan of the wallets table); connects like {@link stores}. */
+  accountIds(): Promise<string[]>;
+}
+
+/** A command of the CLI; `print` renders `run`'s result for people (`--json` prints it as is). */
+export interface Command {
+  /** One or two words: `balance`, `keys create`. */
+  name: string;
+  summary: string;
+  /** Positional argument names, all required, e.g. `['account']`. */
+  args: string[];
+  /** Positional argument names that may follow the required ones, e.g. `['account']` of `audit`. */
+  optionalArgs?: string[];
+  /** The part of the usage line after the name and args. */
+  synopsis?: string;
+  description: string;
+  options: ParseArgsOptionsConfig;
+  /** Help lines for the options, `[flag, explanation]`. */
+  optionHelp: [string, string][];
+  examples: string[];
+  run(context: CommandContext): Promise<object>;
+  print(result: object): string;
+  /**
+   * A result that is printed but still fails the command (exit 1), e.g. an audit that found a
+   * difference: the message goes into the JSON output as `error.message`.
+   */
+  failure?(result: object): string | undefined;
+}
+
+interface CommandSpec<Result extends object> extends Omit<Command, 'run' | 'print' | 'failure'> {
+  run(context: CommandContext): Promise<Result>;
+  print(result: Result): string;
+  failure?(result: Result): string | undefined;
+}
+
+/** Ties a command's `print` (and `failure`) to its `run`'s result type. */
+export const defineCommand = <Result extends object>(spec: CommandSpec<Result>): Command => spec as Command;
+
+/** A string option's value, or undefined when the option was not given. */
+export const str = (values: OptionValues, name: string): string | undefined => {
+  const value = values[name];
+  return typeof value === 'string' ? value : undefined;
+};
+
+/** A positional argument, or '' when absent (only optional arguments can be). */
+export const arg = (context: CommandContext, index: number): string => context.args[index] ?? '';
+
+export const requireFlags = (values: OptionValues, flags: string[], usage: string): void => {
+  const missing = flags.filter((flag) => str(values, flag) === undefined).map((flag) => `--${flag}`);
+  if (missing.length > 0) throw new UsageError(`Missing ${missing.join(', ')}. Usage: ${usage}`);
+};
