@@ -3,7 +3,8 @@ import { anthropicStreamError } from '../protocols/anthropic-messages.ts';
 import { type BridgeContext, bridgeFor } from '../protocols/bridges.ts';
 import { type Observation, observeBody, streamObserver } from '../protocols/observe.ts';
 import { openAIStreamError } from '../protocols/openai-chat.ts';
-import { createSseReader, parseEventData, sseFrame } from '../protocols/sse.ts';
+import { responsesStreamError } from '../protocols/openai-responses.ts';
+import { createSseReader, parseEventData } from '../protocols/sse.ts';
 import type { StreamTranslator } from '../protocols/translate/types.ts';
 import type { Usage } from '../protocols/usage.ts';
 import type { CredentialSource } from '../providers/credentials.ts';
@@ -162,12 +163,12 @@ const rawUsageOf = (observation: Observation): unknown =>
       ? observation.rawUsage
       : undefined;
 
-/** The in-stream error event of the client's wire format. */
-const streamError = (client: Operation, type: string, message: string): Uint8Array =>
+/** The in-stream error event of the client's wire format (Responses: continuing its sequence). */
+const streamError = (client: Operation, type: string, message: string, lastSequenceNumber: number): Uint8Array =>
   client === 'messages'
     ? anthropicStreamError(type, message)
     : client === 'responses'
-      ? sseFrame(JSON.stringify({ type: 'error', code: type, message, param: null }), 'error')
+      ? responsesStreamError(type, message, lastSequenceNumber + 1)
       : openAIStreamError(type, message);
 
 /**
@@ -347,7 +348,9 @@ const pump = async (
       abort.signal.reason instanceof IdleTimeout
         ? `Upstream stream stalled for ${Math.round(idleTimeoutMs / 1000)} s and was cut`
         : 'Upstream connection failed mid-stream';
-    const failure = rewriter ? rewriter.fail('api_error', message) : [streamError(wire.client, 'api_error', message)];
+    const failure = rewriter
+      ? rewriter.fail('api_error', message)
+      : [streamError(wire.client, 'api_error', message, observer.observation.lastSequenceNumber)];
     await send(failure);
   } finally {
     clearTimeout(idle);

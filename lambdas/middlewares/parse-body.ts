@@ -3,12 +3,14 @@ import { InvalidRequestError, PayloadTooLargeError } from '../gateway/errors.ts'
 import { type Endpoint, stateOf } from '../gateway/state.ts';
 import { CountTokensRequest, MessagesRequest } from '../protocols/anthropic-messages.ts';
 import { ChatCompletionRequest, EmbeddingsRequest } from '../protocols/openai-chat.ts';
+import { ResponsesRequest } from '../protocols/openai-responses.ts';
 import type { ProxyMiddleware, ProxyRequest } from './types.ts';
 
 const SCHEMAS: Partial<Record<Endpoint, z.ZodType>> = {
   chat: ChatCompletionRequest,
   messages: MessagesRequest,
   embeddings: EmbeddingsRequest,
+  responses: ResponsesRequest,
   count_tokens: CountTokensRequest,
 };
 

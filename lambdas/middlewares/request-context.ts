@@ -8,6 +8,7 @@ const ROUTES: Record<string, { method: string; endpoint: Endpoint }> = {
   '/v1/messages': { method: 'POST', endpoint: 'messages' },
   '/v1/messages/count_tokens': { method: 'POST', endpoint: 'count_tokens' },
   '/v1/embeddings': { method: 'POST', endpoint: 'embeddings' },
+  '/v1/responses': { method: 'POST', endpoint: 'responses' },
   '/v1/models': { method: 'GET', endpoint: 'models' },
   '/v1/wallet': { method: 'GET', endpoint: 'wallet' },
   '/health': { method: 'GET', endpoint: 'health' },

@@ -15,6 +15,12 @@ import {
   messagesRequestToChat,
   openAIErrorToAnthropic,
 } from './translate/messages-via-chat.ts';
+import {
+  anthropicErrorToResponses,
+  createMessagesToResponsesStream,
+  messagesResponseToResponses,
+  responsesRequestToMessages,
+} from './translate/responses-via-messages.ts';
 import type { StreamTranslator, TranslatedError } from './translate/types.ts';
 
 export interface BridgeContext {
@@ -99,6 +105,18 @@ const messagesViaChat: Bridge = {
   error: openAIErrorToAnthropic,
 };
 
+const responsesViaMessages: Bridge = {
+  upstream: 'messages',
+  request: (context) =>
+    responsesRequestToMessages(context.body, {
+      upstreamModel: upstreamModel(context),
+      defaultMaxTokens: defaultMaxTokens(context),
+    }),
+  response: (json, context) => messagesResponseToResponses(json, { model: context.model, request: context.body }),
+  stream: (context) => createMessagesToResponsesStream({ model: context.model, request: context.body }),
+  error: anthropicErrorToResponses,
+};
+
 const refuse = (client: Operation, route: Route, served: string): never => {
   const error = new InvalidRequestError(
     `Model '${route.model}' cannot serve ${client === 'embeddings' ? 'embeddings' : `'${client}' requests`}: ${served}.`,
@@ -126,6 +144,9 @@ export const bridgeFor = (client: Operation, upstream: Protocol | undefined, rou
       return messagesViaChat;
     case 'responses/openai':
       return passthrough('responses');
+    case 'responses/anthropic':
+    case 'responses/any':
+      return responsesViaMessages;
     case 'embeddings/openai':
     case 'embeddings/any':
       return passthrough('embeddings');

@@ -1,6 +1,12 @@
 import type { Operation } from '../providers/types.ts';
 import { observeAnthropicEvent, usageFromAnthropic } from './anthropic-messages.ts';
 import { observeOpenAIChatEvent, usageFromOpenAIChat } from './openai-chat.ts';
+import {
+  observeResponsesEvent,
+  responsesBodyChars,
+  responsesEventChars,
+  usageFromOpenAIResponses,
+} from './openai-responses.ts';
 import type { EventSourceMessage } from './sse.ts';
 import type { Usage } from './usage.ts';
 
@@ -11,6 +17,8 @@ export interface Observation {
   rawUsage: unknown[];
   /** Characters of generated text, tool arguments and thinking: the fallback when no usage comes. */
   outputChars: number;
+  /** Responses streams: the last `sequence_number` seen, so an error we add continues the sequence. */
+  lastSequenceNumber: number;
 }
 
 const length = (value: unknown): number => (typeof value === 'string' ? value.length : 0);
@@ -41,7 +49,7 @@ const anthropicDeltaChars = (data: Record<string, unknown>): number => {
  * createSseReader((event) => observer.onEvent(event, parseEventData(event.data)));
  */
 export const streamObserver = (wire: Operation) => {
-  const observation: Observation = { usage: undefined, rawUsage: [], outputChars: 0 };
+  const observation: Observation = { usage: undefined, rawUsage: [], outputChars: 0, lastSequenceNumber: -1 };
   const onEvent = (event: EventSourceMessage, data: Record<string, unknown> | undefined): void => {
     if (!data) return;
     if (wire === 'messages') {
@@ -51,6 +59,16 @@ export const streamObserver = (wire: Operation) => {
       if (observation.usage !== before) {
         const message = data.message as { usage?: unknown } | undefined;
         observation.rawUsage.push(event.event === 'message_start' ? message?.usage : data.usage);
+      }
+      return;
+    }
+    if (wire === 'responses') {
+      observation.outputChars += responsesEventChars(data);
+      if (typeof data.sequence_number === 'number') observation.lastSequenceNumber = data.sequence_number;
+      const usage = observeResponsesEvent(event, data);
+      if (usage) {
+        observation.usage = usage;
+        observation.rawUsage.push((data.response as { usage?: unknown } | undefined)?.usage);
       }
       return;
     }
@@ -67,10 +85,24 @@ export const streamObserver = (wire: Operation) => {
 /** The same reading for a whole (non-stream) answer body. */
 export const observeBody = (wire: Operation, json: Record<string, unknown> | undefined): Observation => {
   const raw = json?.usage;
-  const observation: Observation = { usage: undefined, rawUsage: raw ? [raw] : [], outputChars: 0 };
+  const observation: Observation = {
+    usage: undefined,
+    rawUsage: raw ? [raw] : [],
+    outputChars: 0,
+    lastSequenceNumber: -1,
+  };
   if (!json || wire === 'count_tokens') return observation;
   if (raw && typeof raw === 'object') {
-    observation.usage = wire === 'messages' ? usageFromAnthropic(raw) : usageFromOpenAIChat(raw);
+    observation.usage =
+      wire === 'messages'
+        ? usageFromAnthropic(raw)
+        : wire === 'responses'
+          ? usageFromOpenAIResponses(raw)
+          : usageFromOpenAIChat(raw);
+  }
+  if (wire === 'responses') {
+    observation.outputChars = responsesBodyChars(json);
+    return observation;
   }
   if (wire === 'messages') {
     for (const block of (json.content as Record<string, unknown>[] | undefined) ?? []) {
