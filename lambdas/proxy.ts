@@ -22,6 +22,7 @@ const metrics = new Metrics({
 });
 const stores = createStores(createDocumentClient(dynamoOptionsFromEnv(env)), tableNamesFromEnv(env));
 const topicArn = env.TOLLGATE_REPORTS_TOPIC_ARN;
+const sns = topicArn ? new SnsReportSink(topicArn) : undefined;
 
 export const handler = createProxyHandler({
   keys: stores.keys,
@@ -35,7 +36,7 @@ export const handler = createProxyHandler({
   reporter: createReporter(
     {
       async publish(report) {
-        if (topicArn) await new SnsReportSink(topicArn).publish(report);
+        if (sns) await sns.publish(report);
         else logger.error('configuration report (no topic configured)', { report });
         metrics.addMetric(ProxyMetric.ReportsPublished, PROXY_METRIC_UNITS.ReportsPublished, 1);
       },
