@@ -89,6 +89,25 @@ export class UpstreamConnectionError extends GatewayError {
   }
 }
 
+/** The gateway's own database could not answer (DynamoDB down, throttled or unreachable). */
+export class ServiceUnavailableError extends GatewayError {
+  readonly status = 503;
+  readonly type = 'api_error';
+  constructor(cause?: unknown) {
+    super("The gateway's database is unavailable right now; nothing was charged. Retry shortly.", { cause });
+    this.headers['retry-after'] = '5';
+  }
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
+
+/** An AWS SDK service error, or a network failure reaching it: the store is unavailable, not the request wrong. */
+const isStoreFailure = (error: unknown): boolean => {
+  if (error === null || typeof error !== 'object') return false;
+  const { $metadata, code, name } = error as { $metadata?: unknown; code?: unknown; name?: unknown };
+  return $metadata !== undefined || (typeof code === 'string' && NETWORK_CODES.has(code)) || name === 'TimeoutError';
+};
+
 /** Anything we did not expect: rendered generically, the original kept as `cause` for the logs. */
 export class InternalError extends GatewayError {
   readonly status = 500;
@@ -139,8 +158,10 @@ export const FORWARDED_ERROR_HEADERS = [
   'x-request-id',
 ] as const;
 
-export const toGatewayError = (error: unknown): GatewayError | UpstreamError =>
-  error instanceof GatewayError || error instanceof UpstreamError ? error : new InternalError(error);
+export const toGatewayError = (error: unknown): GatewayError | UpstreamError => {
+  if (error instanceof GatewayError || error instanceof UpstreamError) return error;
+  return isStoreFailure(error) ? new ServiceUnavailableError(error) : new InternalError(error);
+};
 
 /** The JSON body of an error in the client's protocol. */
 export const errorBody = (error: GatewayError, protocol: Protocol): Record<string, unknown> => {

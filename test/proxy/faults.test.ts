@@ -122,6 +122,17 @@ describe('faults: the database fails while money is held', () => {
       });
       await dynamo.stop();
       await response.text();
+      // While the database is down, new requests answer a clean 503 that says so.
+      const refused = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt', messages: [{ role: 'user', content: 'x' }] }),
+      });
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect(await refused.json()).toMatchObject({
+        error: { type: 'api_error', message: expect.stringContaining('database is unavailable') },
+      });
       await new Promise((done) => setTimeout(done, 1_000)); // every settle attempt has failed by now
       await startDynamo();
       const pending = await usageRow(accountId)();
