@@ -1,12 +1,12 @@
-import type { z } from 'zod';
 import { InvalidRequestError, PayloadTooLargeError } from '../gateway/errors.ts';
 import { type Endpoint, stateOf } from '../gateway/state.ts';
 import { CountTokensRequest, MessagesRequest } from '../protocols/anthropic-messages.ts';
 import { ChatCompletionRequest, EmbeddingsRequest } from '../protocols/openai-chat.ts';
 import { ResponsesRequest } from '../protocols/openai-responses.ts';
+import type { z } from '../protocols/zod.ts';
 import type { ProxyMiddleware, ProxyRequest } from './types.ts';
 
-const SCHEMAS: Partial<Record<Endpoint, z.ZodType>> = {
+const SCHEMAS: Partial<Record<Endpoint, z.ZodMiniType>> = {
   chat: ChatCompletionRequest,
   messages: MessagesRequest,
   embeddings: EmbeddingsRequest,

@@ -1,24 +1,24 @@
-import { z } from 'zod';
 import type { EventSourceMessage } from './sse.ts';
 import { sseFrame } from './sse.ts';
 import { count, type Usage } from './usage.ts';
+import * as zm from './zod.ts';
 
 /**
  * What Tollgate needs of an Anthropic Messages request; every other field passes through as sent.
  * https://docs.anthropic.com/en/api/messages
  */
-export const MessagesRequest = z.looseObject({
-  model: z.string().min(1).optional(),
-  messages: z.array(z.looseObject({ role: z.string() })).min(1),
-  max_tokens: z.number().int().positive(),
-  stream: z.boolean().optional(),
+export const MessagesRequest = zm.looseObject({
+  model: zm.optional(zm.nonEmpty()),
+  messages: zm.messageList(),
+  max_tokens: zm.positiveInt(),
+  stream: zm.optional(zm.boolean()),
 });
-export type MessagesRequest = z.infer<typeof MessagesRequest>;
+export type MessagesRequest = zm.z.infer<typeof MessagesRequest>;
 
 /** What Tollgate needs of a count_tokens request (no max_tokens: nothing is generated). */
-export const CountTokensRequest = z.looseObject({
-  model: z.string().min(1).optional(),
-  messages: z.array(z.looseObject({ role: z.string() })).min(1),
+export const CountTokensRequest = zm.looseObject({
+  model: zm.optional(zm.nonEmpty()),
+  messages: zm.messageList(),
 });
 
 interface AnthropicUsage {

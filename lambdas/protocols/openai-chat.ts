@@ -1,28 +1,26 @@
-import { z } from 'zod';
 import type { EventSourceMessage } from './sse.ts';
 import { sseFrame } from './sse.ts';
 import { count, type Usage } from './usage.ts';
-
-const positiveInt = z.number().int().positive();
+import * as zm from './zod.ts';
 
 /**
  * What Tollgate needs of an OpenAI Chat Completions request; every other field passes through as sent.
  * https://platform.openai.com/docs/api-reference/chat/create
  */
-export const ChatCompletionRequest = z.looseObject({
-  model: z.string().min(1).optional(),
-  messages: z.array(z.looseObject({ role: z.string() })).min(1),
-  stream: z.boolean().nullish(),
-  max_tokens: positiveInt.nullish(),
-  max_completion_tokens: positiveInt.nullish(),
-  stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
+export const ChatCompletionRequest = zm.looseObject({
+  model: zm.optional(zm.nonEmpty()),
+  messages: zm.messageList(),
+  stream: zm.nullish(zm.boolean()),
+  max_tokens: zm.nullish(zm.positiveInt()),
+  max_completion_tokens: zm.nullish(zm.positiveInt()),
+  stream_options: zm.nullish(zm.looseObject({ include_usage: zm.optional(zm.boolean()) })),
 });
-export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
+export type ChatCompletionRequest = zm.z.infer<typeof ChatCompletionRequest>;
 
 /** What Tollgate needs of an OpenAI Embeddings request. https://platform.openai.com/docs/api-reference/embeddings */
-export const EmbeddingsRequest = z.looseObject({
-  model: z.string().min(1).optional(),
-  input: z.union([z.string(), z.array(z.union([z.string(), z.number(), z.array(z.number())])).min(1)]),
+export const EmbeddingsRequest = zm.looseObject({
+  model: zm.optional(zm.nonEmpty()),
+  input: zm.union([zm.string(), zm.nonEmptyList(zm.union([zm.string(), zm.number(), zm.array(zm.number())]))]),
 });
 
 interface OpenAIUsage {

@@ -1,20 +1,20 @@
-import { z } from 'zod';
 import type { EventSourceMessage } from './sse.ts';
 import { sseFrame } from './sse.ts';
 import { count, type Usage } from './usage.ts';
+import * as zm from './zod.ts';
 
 /**
  * What Tollgate needs of an OpenAI Responses request; every other field passes through as sent.
  * `input` is optional because OpenAI accepts a request built from a stored `prompt` alone.
  * https://platform.openai.com/docs/api-reference/responses/create
  */
-export const ResponsesRequest = z.looseObject({
-  model: z.string().min(1).optional(),
-  input: z.union([z.string(), z.array(z.looseObject({}))]).optional(),
-  stream: z.boolean().nullish(),
-  max_output_tokens: z.number().int().positive().nullish(),
+export const ResponsesRequest = zm.looseObject({
+  model: zm.optional(zm.nonEmpty()),
+  input: zm.optional(zm.union([zm.string(), zm.array(zm.looseObject({}))])),
+  stream: zm.nullish(zm.boolean()),
+  max_output_tokens: zm.nullish(zm.positiveInt()),
 });
-export type ResponsesRequest = z.infer<typeof ResponsesRequest>;
+export type ResponsesRequest = zm.z.infer<typeof ResponsesRequest>;
 
 interface ResponsesUsage {
   input_tokens?: unknown;

@@ -1,8 +1,5 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent } from 'node:https';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 export interface DynamoOptions {
   /** DynamoDB Local's URL; absent on AWS. */
@@ -17,12 +14,8 @@ export interface DynamoOptions {
 export const createDocumentClient = ({ endpoint, region }: DynamoOptions = {}): DynamoDBDocumentClient => {
   const config: DynamoDBClientConfig = {
     region: region ?? process.env.AWS_REGION ?? 'us-east-1',
-    requestHandler: new NodeHttpHandler({
-      httpAgent: new HttpAgent({ keepAlive: true }),
-      httpsAgent: new Agent({ keepAlive: true }),
-      connectionTimeout: 2_000,
-      requestTimeout: 5_000,
-    }),
+    // The SDK's Node handler keeps connections alive by default; bound how long a call may hang.
+    requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 },
     maxAttempts: 3,
   };
   if (endpoint) {

@@ -8,6 +8,12 @@ import {
 import { KEYS_BY_ACCOUNT_INDEX, KEYS_BY_KEY_ID_INDEX } from '../../lib/tables.ts';
 import type { KeyRecord } from '../gateway/model.ts';
 
+/** The fields of a key an operator may change after minting it. */
+export type KeyChangeField = 'name' | 'models' | 'expiresAt' | 'rpm' | 'tpm';
+
+/** New values for some of a key's fields; `null` removes the field (no limit, every model, no expiry). */
+export type KeyChanges = { [Field in KeyChangeField]?: NonNullable<KeyRecord[Field]> | null };
+
 /** The keys table: one row per key, addressed by the SHA-256 of its secret. */
 export class KeyStore {
   private readonly client: DynamoDBDocumentClient;
@@ -75,5 +81,56 @@ export class KeyStore {
       }),
     );
     return Attributes as KeyRecord;
+  }
+
+  /**
+   * Sets and removes fields of the key with this id in one conditional update; returns the updated
+   * record, or undefined if no key has that id.
+   *
+   * @example await keys.update('key_0123456789abcdef', { rpm: 60, tpm: null }) // 60 requests a minute, no token limit
+   */
+  async update(keyId: string, changes: KeyChanges): Promise<KeyRecord | undefined> {
+    const key = await this.findByKeyId(keyId);
+    if (!key) return undefined;
+    const fields = (Object.keys(changes) as KeyChangeField[]).filter((field) => changes[field] !== undefined);
+    if (fields.length === 0) return key;
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const set: string[] = [];
+    const remove: string[] = [];
+    for (const field of fields) {
+      names[`#${field}`] = field;
+      const value = changes[field];
+      if (value === null) {
+        remove.push(`#${field}`);
+      } else {
+        values[`:${field}`] = value;
+        set.push(`#${field} = :${field}`);
+      }
+    }
+    const expression = [
+      set.length > 0 ? `SET ${set.join(', ')}` : '',
+      remove.length > 0 ? `REMOVE ${remove.join(', ')}` : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { keyHash: key.keyHash },
+          UpdateExpression: expression,
+          // Without it an update would create a stray row for a key removed since the lookup.
+          ConditionExpression: 'attribute_exists(keyHash)',
+          ExpressionAttributeNames: names,
+          ...(set.length > 0 ? { ExpressionAttributeValues: values } : {}),
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Attributes as KeyRecord;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return undefined;
+      throw error;
+    }
   }
 }
