@@ -47,7 +47,7 @@ export interface LedgerPage {
 }
 
 const PENDING = 'hold';
-const TRANSACT_ATTEMPTS = 12;
+const TRANSACT_ATTEMPTS = 30;
 
 /** Ledger sort keys of real rows start with the ISO time; guard rows (`idem#…`) sort after '9'. */
 const LEDGER_MIN_SK = '0';
@@ -86,7 +86,7 @@ export class WalletStore {
         return;
       } catch (error) {
         if (!isConflict(error) || attempt >= TRANSACT_ATTEMPTS) throw error;
-        await sleep(Math.random() * Math.min(200, 5 * 2 ** attempt));
+        await sleep(Math.random() * Math.min(250, 5 * 2 ** attempt));
       }
     }
   }

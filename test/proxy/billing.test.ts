@@ -193,7 +193,8 @@ describe('billing: holds, exact settles, 402, races', () => {
       });
       const hold = quoteHold(body, JSON.parse(body), PRICES, 1000).amount;
       const { accountId, secret } = await createAccountWithKey(db, { nano: hold * 10 });
-      upstream.script(() => ({ ttfbMs: 300, chunkDelayMs: 20, usage: { inputTokens: 10, outputTokens: 20 } }));
+      // The upstream answers only after 3 s, so no settle can return money while the 50 holds race.
+      upstream.script(() => ({ ttfbMs: 3_000, chunkDelayMs: 10, usage: { inputTokens: 10, outputTokens: 20 } }));
       // Act
       const responses = await Promise.all(
         Array.from({ length: 50 }, () =>
@@ -207,6 +208,7 @@ describe('billing: holds, exact settles, 402, races', () => {
       // Assess
       const served = responses.filter((r) => r.status === 200);
       const refused = responses.filter((r) => r.status === 402);
+      expect(responses.filter((r) => r.status !== 200 && r.status !== 402)).toEqual([]);
       expect(served.length + refused.length).toBe(50);
       expect(served.length).toBeLessThanOrEqual(10);
       expect(served.length).toBeGreaterThan(0);
