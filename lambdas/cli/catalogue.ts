@@ -19,6 +19,7 @@ const catalogueRouteSchema = z.strictObject({
     cacheWrite: decimal.optional(),
   }),
   defaultMaxTokens: z.number().int().positive().optional(),
+  fallbacks: z.array(z.string()).optional(),
   // Present in `tollgate routes list --json` output, so that output imports as is.
   createdAt: z.string().optional(),
   updatedAt: z.string().optional(),
@@ -45,6 +46,7 @@ const toSpec = (entry: z.infer<typeof catalogueRouteSchema>): RouteSpec => {
   if (entry.baseUrl !== undefined) spec.baseUrl = entry.baseUrl;
   if (entry.credential !== undefined) spec.credential = entry.credential;
   if (entry.defaultMaxTokens !== undefined) spec.defaultMaxTokens = entry.defaultMaxTokens;
+  if (entry.fallbacks !== undefined) spec.fallbacks = entry.fallbacks;
   return spec;
 };
 

@@ -37,12 +37,18 @@ export interface Command {
    * difference: the message goes into the JSON output as `error.message`.
    */
   failure?(result: object): string | undefined;
+  /**
+   * Problems worth a look that do not fail the command (a fallback with no route yet): printed to
+   * stderr as `tollgate: warning: …`; with `--json` they stay in the result object.
+   */
+  warnings?(result: object): string[];
 }
 
-interface CommandSpec<Result extends object> extends Omit<Command, 'run' | 'print' | 'failure'> {
+interface CommandSpec<Result extends object> extends Omit<Command, 'run' | 'print' | 'failure' | 'warnings'> {
   run(context: CommandContext): Promise<Result>;
   print(result: Result): string;
   failure?(result: Result): string | undefined;
+  warnings?(result: Result): string[];
 }
 
 /** Ties a command's `print` (and `failure`) to its `run`'s result type. */

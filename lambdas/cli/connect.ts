@@ -6,37 +6,67 @@ import { ensureTables } from '../store/bootstrap.ts';
 import { createDocumentClient } from '../store/client.ts';
 import { createStores, type Stores } from '../store/index.ts';
 import { UsageError } from './errors.ts';
+import type { StackLookup } from './stack.ts';
+
+/** Table names given up front, or read from a deployed stack's outputs when connecting. */
+export type TableSource = { tables: TableNames } | { stack: StackLookup };
 
 export type Target =
-  | { kind: 'endpoint'; endpoint: string; tables: TableNames; region?: string }
-  | { kind: 'aws'; region: string; tables: TableNames }
+  | ({ kind: 'endpoint'; endpoint: string; region?: string } & TableSource)
+  | ({ kind: 'aws'; region: string } & TableSource)
   | { kind: 'local'; dataDir: string };
 
 export interface TargetFlags {
   aws?: boolean;
   region?: string;
+  /** A deployed Tollgate stack whose outputs name the tables. */
+  stack?: string;
 }
 
+// A stack name, or the stack id (an ARN) CloudFormation also accepts.
+const STACK_NAME = /^(?:[A-Za-z][-A-Za-z0-9]{0,127}|arn:[\x21-\x7e]+)$/;
+
+const stackLookup = (env: NodeJS.ProcessEnv, stack: string, region: string | undefined): StackLookup => {
+  // DescribeStacks without a name would describe every stack of the account.
+  if (!STACK_NAME.test(stack)) {
+    throw new UsageError(
+      `Invalid stack name '${stack}': letters, digits and '-', starting with a letter (e.g. Tollgate-prod)`,
+    );
+  }
+  if (!region) throw new UsageError(`Which AWS region is stack '${stack}' in? Pass --region or set AWS_REGION`);
+  const lookup: StackLookup = { stack, region };
+  const endpoint = env.AWS_ENDPOINT_URL_CLOUDFORMATION ?? env.AWS_ENDPOINT_URL;
+  if (endpoint) lookup.endpoint = endpoint;
+  // The SDK reads process.env itself; passing them on makes the CLI's own env (tests, embedding) count.
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN } = env;
+  if (accessKeyId && secretAccessKey) {
+    lookup.credentials = {
+      accessKeyId,
+      secretAccessKey,
+      ...(AWS_SESSION_TOKEN ? { sessionToken: AWS_SESSION_TOKEN } : {}),
+    };
+  }
+  return lookup;
+};
+
 /**
- * Where the CLI's data lives, from the environment and flags:
- * `TOLLGATE_DYNAMODB_ENDPOINT` → that DynamoDB (Local); else `--aws`, `TOLLGATE_TABLE_PREFIX` or any
- * `TOLLGATE_TABLE_<NAME>` → DynamoDB on AWS with the operator's credentials; else the local database
- * in `$TOLLGATE_DATA_DIR` (default `.tollgate`).
+ * Where the CLI's data lives, from the environment and flags. The database:
+ * `TOLLGATE_DYNAMODB_ENDPOINT` → that DynamoDB (Local); else `--stack`, `--aws`, `TOLLGATE_TABLE_PREFIX`
+ * or any `TOLLGATE_TABLE_<NAME>` → DynamoDB on AWS with the operator's credentials; else the local
+ * database in `$TOLLGATE_DATA_DIR` (default `.tollgate`). The table names: `--stack`'s outputs when
+ * given (over any `TOLLGATE_TABLE_*`), else from the environment.
  */
 export const chooseTarget = (env: NodeJS.ProcessEnv, flags: TargetFlags = {}): Target => {
   const region = flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  const source: TableSource =
+    flags.stack === undefined ? { tables: tableNamesFromEnv(env) } : { stack: stackLookup(env, flags.stack, region) };
   if (env.TOLLGATE_DYNAMODB_ENDPOINT) {
-    return {
-      kind: 'endpoint',
-      endpoint: env.TOLLGATE_DYNAMODB_ENDPOINT,
-      tables: tableNamesFromEnv(env),
-      ...(region ? { region } : {}),
-    };
+    return { kind: 'endpoint', endpoint: env.TOLLGATE_DYNAMODB_ENDPOINT, ...source, ...(region ? { region } : {}) };
   }
   const tablesNamed = env.TOLLGATE_TABLE_PREFIX !== undefined || TABLE_NAMES.some((name) => env[tableEnvVar(name)]);
-  if (flags.aws || tablesNamed) {
+  if (flags.aws || flags.stack !== undefined || tablesNamed) {
     if (!region) throw new UsageError('Which AWS region? Pass --region or set AWS_REGION');
-    return { kind: 'aws', region, tables: tableNamesFromEnv(env) };
+    return { kind: 'aws', region, ...source };
   }
   return { kind: 'local', dataDir: env.TOLLGATE_DATA_DIR ?? '.tollgate' };
 };
@@ -50,12 +80,17 @@ export interface Connection {
   close(): Promise<void>;
 }
 
-/** Opens the target's stores; `close()` releases the client (and a DynamoDB Local it started). */
+/**
+ * Opens the target's stores, reading a stack's outputs first where the target names one; `close()`
+ * releases the client (and a DynamoDB Local it started).
+ */
 export const connect = async (target: Target): Promise<Connection> => {
   if (target.kind === 'local') {
     const db = await openLocalDatabase({ dataDir: target.dataDir });
     return { stores: db.stores, target, client: db.client, tables: db.tables, close: db.stop };
   }
+  // Loaded on demand: the CloudFormation client costs start-up time to every other command.
+  const tables = 'stack' in target ? await (await import('./stack.ts')).stackTableNames(target.stack) : target.tables;
   if (target.kind === 'endpoint') {
     // Any DynamoDB Local works: create the tables if this one has none yet.
     const raw = new DynamoDBClient({
@@ -64,7 +99,7 @@ export const connect = async (target: Target): Promise<Connection> => {
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
     try {
-      await ensureTables(raw, target.tables);
+      await ensureTables(raw, tables);
     } finally {
       raw.destroy();
     }
@@ -75,10 +110,10 @@ export const connect = async (target: Target): Promise<Connection> => {
       : { region: target.region },
   );
   return {
-    stores: createStores(client, target.tables),
+    stores: createStores(client, tables),
     target,
     client,
-    tables: target.tables,
+    tables,
     close: async () => client.destroy(),
   };
 };

@@ -17,11 +17,13 @@ const GLOBAL_OPTIONS: ParseArgsOptionsConfig = {
   help: { type: 'boolean', short: 'h' },
   aws: { type: 'boolean' },
   region: { type: 'string' },
+  stack: { type: 'string' },
 };
 
 const GLOBAL_HELP: [string, string][] = [
   ['--json', 'print exactly one JSON object on stdout (errors too: {"error":{"message"}})'],
   ['--aws', 'use DynamoDB on AWS with your AWS credentials (default credential chain)'],
+  ['--stack NAME', 'use the tables that the deployed CloudFormation stack NAME outputs (implies --aws)'],
   ['--region R', 'AWS region (default: AWS_REGION)'],
   ['-h, --help', 'show help; tollgate <command> --help for one command'],
 ];
@@ -86,22 +88,31 @@ export const globalHelp = (): string =>
     'Global options:',
     ...columns(GLOBAL_HELP),
     '',
-    'Where it connects:',
-    '  TOLLGATE_DYNAMODB_ENDPOINT set: that DynamoDB (Local), tables <TOLLGATE_TABLE_PREFIX>-keys … (default prefix',
-    '    tollgate) or as named by TOLLGATE_TABLE_KEYS, _WALLETS, _ROUTES, _LEDGER.',
-    '  --aws, or TOLLGATE_TABLE_PREFIX / TOLLGATE_TABLE_<NAME> set: DynamoDB on AWS with your AWS credentials',
-    '    (default credential chain), the table names the stack outputs.',
+    'Where it connects (the first that applies):',
+    '  TOLLGATE_DYNAMODB_ENDPOINT set: that DynamoDB (Local), even with --stack or --aws.',
+    '  --stack, --aws, or TOLLGATE_TABLE_PREFIX / TOLLGATE_TABLE_<NAME> set: DynamoDB on AWS with your AWS',
+    '    credentials (default credential chain) in --region or AWS_REGION.',
     '  Otherwise: the local database in TOLLGATE_DATA_DIR (default .tollgate), the one npm start uses.',
+    '',
+    'Which tables:',
+    "  --stack NAME: the stack's outputs KeysTableName, WalletsTableName, RoutesTableName, LedgerTableName,",
+    '    CountersTableName (or <TablePrefix>-<table>), read with CloudFormation DescribeStacks; they win over',
+    '    TOLLGATE_TABLE_*. AWS_ENDPOINT_URL_CLOUDFORMATION points DescribeStacks at another endpoint.',
+    '  Otherwise: <TOLLGATE_TABLE_PREFIX>-keys … (default prefix tollgate), or as named by TOLLGATE_TABLE_KEYS,',
+    '    _WALLETS, _ROUTES, _LEDGER, _COUNTERS.',
     '',
     'Examples:',
     '  tollgate accounts create acme',
     '  tollgate topup acme 25.00 --id invoice-001',
-    '  tollgate keys create acme --name laptop',
+    '  tollgate keys create acme --name laptop --rpm 60',
+    '  tollgate keys set key_0123456789abcdef --tpm 200000 --rpm none',
     '  tollgate accounts set acme --credit-limit 50 --discount 0.8',
     '  tollgate balance acme --json',
     '  tollgate usage acme --since 2026-11-01',
     '  tollgate audit --all',
+    '  tollgate routes set gpt-5.2 --provider openai --input-price 1.75 --output-price 14 --fallbacks claude-sonnet-4-6',
     '  tollgate routes list',
+    '  tollgate --stack Tollgate-prod --region eu-west-1 balance acme',
     '  TOLLGATE_TABLE_PREFIX=tollgate-prod tollgate --region eu-west-1 balance acme',
   ].join('\n');
 
@@ -216,10 +227,11 @@ export const runCli = async (
     }
     const { command } = resolved;
     const { args, values } = parseCommandArgs(argv, command);
-    const regionFlag = values.region;
+    const { region, stack } = values;
     const target = chooseTarget(io.env, {
       aws: values.aws === true,
-      ...(typeof regionFlag === 'string' ? { region: regionFlag } : {}),
+      ...(typeof region === 'string' ? { region } : {}),
+      ...(typeof stack === 'string' ? { stack } : {}),
     });
     const open = async (): Promise<Connection> => {
       connection ??= await connect(target);
@@ -234,6 +246,7 @@ export const runCli = async (
     // A result can fail the command and still be printed whole (an audit that found a difference).
     const failure = command.failure?.(result);
     out(() => command.print(result), failure === undefined ? result : { ...result, error: { message: failure } });
+    if (!json) for (const warning of command.warnings?.(result) ?? []) io.stderr(`tollgate: warning: ${warning}\n`);
     return failure === undefined ? 0 : 1;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

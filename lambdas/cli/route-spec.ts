@@ -20,6 +20,8 @@ export interface RouteSpec {
   credential?: string;
   prices: PriceSpec;
   defaultMaxTokens?: number | string;
+  /** Models of other routes tried in order when this one's upstream fails before answering. */
+  fallbacks?: string[];
 }
 
 /** A stored route as listings print it: the {@link RouteSpec} shape plus timestamps. */
@@ -97,8 +99,32 @@ export const buildRoute = (spec: RouteSpec): Route => {
   if (spec.defaultMaxTokens !== undefined) {
     route.defaultMaxTokens = parsePositiveInteger(String(spec.defaultMaxTokens), 'default max tokens');
   }
+  if (spec.fallbacks !== undefined && spec.fallbacks.length > 0) route.fallbacks = checkFallbacks(spec);
   return route;
 };
+
+const checkFallbacks = ({ model, fallbacks = [] }: RouteSpec): string[] => {
+  const seen = new Set<string>();
+  for (const fallback of fallbacks) {
+    if (!MODEL_ID.test(fallback))
+      throw new UsageError(`Invalid fallback model '${fallback}': 1-256 characters, no spaces`);
+    if (fallback === model) throw new UsageError(`Invalid fallback '${fallback}': a route cannot fall back to itself`);
+    if (seen.has(fallback)) throw new UsageError(`Invalid fallbacks: '${fallback}' is listed twice`);
+    seen.add(fallback);
+  }
+  return fallbacks;
+};
+
+/**
+ * Warnings for fallbacks that name no route among `known` models: the gateway skips them, which
+ * is fine while their route is still to be added, but usually a typo.
+ */
+export const fallbackWarnings = (route: Route, known: ReadonlySet<string>): string[] =>
+  (route.fallbacks ?? [])
+    .filter((fallback) => !known.has(fallback))
+    .map(
+      (fallback) => `Route ${route.model}: fallback '${fallback}' has no route yet; requests skip it until one is set`,
+    );
 
 /** A stored route with its prices back as decimal USD strings (the catalogue format). */
 export const routeView = (route: Route): RouteView => {
@@ -114,6 +140,7 @@ export const routeView = (route: Route): RouteView => {
     ...(route.credential === undefined ? {} : { credential: route.credential }),
     prices,
     ...(route.defaultMaxTokens === undefined ? {} : { defaultMaxTokens: route.defaultMaxTokens }),
+    ...(route.fallbacks === undefined || route.fallbacks.length === 0 ? {} : { fallbacks: route.fallbacks }),
     ...(route.createdAt === undefined ? {} : { createdAt: route.createdAt }),
     ...(route.updatedAt === undefined ? {} : { updatedAt: route.updatedAt }),
   };

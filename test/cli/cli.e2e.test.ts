@@ -1,8 +1,11 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tableOutputKey } from '../../lambdas/cli/stack.ts';
+import { TABLE_NAMES } from '../../lib/tables.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
+import { type FakeCloudFormation, startFakeCloudFormation } from './fake-cloudformation.ts';
 
 interface Run {
   code: number | null;
@@ -13,12 +16,10 @@ interface Run {
 const NODE = resolve('node_modules/.bin/node');
 const CLI = resolve('bin/tollgate.ts');
 
-/** Runs the real CLI as an operator would, against this file's tables. */
-const tollgate = (db: TestDatabase, ...args: string[]): Promise<Run> =>
+/** Runs the real CLI as an operator would, with this environment added to the test's. */
+const spawnCli = (env: NodeJS.ProcessEnv, args: string[]): Promise<Run> =>
   new Promise((done, fail) => {
-    const child = spawn(NODE, [CLI, ...args], {
-      env: { ...process.env, TOLLGATE_DYNAMODB_ENDPOINT: db.endpoint, TOLLGATE_TABLE_PREFIX: db.prefix },
-    });
+    const child = spawn(NODE, [CLI, ...args], { env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -30,6 +31,10 @@ const tollgate = (db: TestDatabase, ...args: string[]): Promise<Run> =>
     child.on('error', fail);
     child.on('close', (code) => done({ code, stdout, stderr }));
   });
+
+/** Runs the real CLI against this file's tables. */
+const tollgate = (db: TestDatabase, ...args: string[]): Promise<Run> =>
+  spawnCli({ TOLLGATE_DYNAMODB_ENDPOINT: db.endpoint, TOLLGATE_TABLE_PREFIX: db.prefix }, args);
 
 const json = (run: Run): Record<string, unknown> => {
   const lines = run.stdout.trim().split('\n');
@@ -153,7 +158,7 @@ describe.concurrent('tollgate CLI (spawned)', () => {
     expect(json(listed).routes).toEqual([
       expect.objectContaining({ model: 'cheap-model', provider: 'openai', prices: { input: '0.075', output: '0.30' } }),
     ]);
-    expect(json(deleted)).toEqual({ model: 'cheap-model', deleted: true });
+    expect(json(deleted)).toEqual({ model: 'cheap-model', deleted: true, warnings: [] });
     expect(await db.stores.routes.get('cheap-model')).toBeUndefined();
   });
 
@@ -179,5 +184,50 @@ describe.concurrent('tollgate CLI (spawned)', () => {
     expect(command.stdout).toContain('Usage: tollgate routes set <model> --provider P');
     expect(command.stdout).toContain('Secrets Manager');
     expect(command.stdout).toMatch(/Examples:\n {2}tollgate routes set/);
+  });
+});
+
+describe('tollgate --stack (spawned)', () => {
+  let db: TestDatabase;
+  let cfn: FakeCloudFormation;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const outputs = Object.fromEntries(TABLE_NAMES.map((name) => [tableOutputKey(name), db.tables[name]]));
+    cfn = await startFakeCloudFormation({ 'Tollgate-e2e': outputs });
+  });
+  afterAll(async () => {
+    await cfn.close();
+  });
+
+  it('finds the tables through the stack, mints and limits a key, and routes with a fallback', async () => {
+    // Prepare: the DynamoDB endpoint override still applies; the stack's outputs name the tables.
+    const env = {
+      TOLLGATE_DYNAMODB_ENDPOINT: db.endpoint,
+      AWS_ENDPOINT_URL_CLOUDFORMATION: cfn.endpoint,
+      AWS_ACCESS_KEY_ID: 'AKIDTEST',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
+    const cli = (...args: string[]) => spawnCli(env, ['--stack', 'Tollgate-e2e', '--region', 'eu-west-1', ...args]);
+    await db.stores.wallets.create('stacked');
+
+    // Act
+    const created = await cli('keys', 'create', 'stacked', '--rpm', '60', '--json');
+    const { keyId } = json(created) as { keyId: string };
+    const changed = await cli('keys', 'set', keyId, '--rpm', 'none', '--tpm', '1000', '--json');
+    const routed = await cli(
+      ...['routes', 'set', 'main', '--provider', 'echo', '--input-price', '1', '--output-price', '2'],
+      ...['--fallbacks', 'spare'],
+    );
+
+    // Assess
+    expect(created.code).toBe(0);
+    expect(json(changed)).toMatchObject({ keyId, account: 'stacked', tpm: 1000 });
+    expect(json(changed)).not.toHaveProperty('rpm');
+    expect(await db.stores.keys.findByKeyId(keyId)).toMatchObject({ tpm: 1000 });
+    expect(routed.code).toBe(0);
+    expect(routed.stderr).toContain("tollgate: warning: Route main: fallback 'spare' has no route yet");
+    expect(await db.stores.routes.get('main')).toMatchObject({ fallbacks: ['spare'] });
+    expect(cfn.requests.every((request) => request.StackName === 'Tollgate-e2e')).toBe(true);
   });
 });

@@ -172,7 +172,7 @@ describe('route commands', () => {
 
   it('deletes a route, and refuses to delete one that does not exist', async () => {
     await setRoute(db.stores, { model: 'doomed', provider: 'echo', prices: { input: '1', output: '2' } });
-    expect(await deleteRoute(db.stores, 'doomed')).toEqual({ model: 'doomed', deleted: true });
+    expect(await deleteRoute(db.stores, 'doomed')).toEqual({ model: 'doomed', deleted: true, warnings: [] });
     await expect(deleteRoute(db.stores, 'doomed')).rejects.toThrow(CommandError);
   });
 });

@@ -21,7 +21,7 @@ const run = async (...argv: string[]) => {
 
 describe('tollgate argument handling', () => {
   it.each([
-    [['keys'], 'Missing keys command: one of create, list, revoke'],
+    [['keys'], 'Missing keys command: one of create, list, set, revoke'],
     [['keys', 'create'], 'Missing <account>'],
     [['balance', 'acme', 'extra'], "Unexpected argument 'extra'"],
     [['routes', 'set', 'm', '--provider', 'openai'], 'Missing --input-price, --output-price'],

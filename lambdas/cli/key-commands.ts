@@ -1,0 +1,163 @@
+import { arg, type Command, defineCommand, str } from './command.ts';
+import { table } from './format.ts';
+import {
+  type CreateKeyOptions,
+  createKey,
+  type KeySettings,
+  type KeySummary,
+  listKeys,
+  parseCreateKeyOptions,
+  parseKeySettings,
+  revokeKey,
+  updateKey,
+} from './keys.ts';
+import { checkAccountId } from './validate.ts';
+
+/** Said wherever a key changes: the gateway's key cache (DESIGN §6) holds a key for 30 s. */
+const CACHE_NOTE = 'A running gateway caches keys for 30 s per instance, so changes apply within about 30 s.';
+
+const RATE_HELP: [string, string][] = [
+  ['--rpm N', 'at most N requests per minute, across every gateway instance'],
+  ['--tpm N', 'at most N tokens (input + output + cache) per minute; counted as requests settle'],
+];
+
+const limit = (value: number | undefined): string => value?.toLocaleString('en-US') ?? 'unlimited';
+
+const keyRows = (keys: KeySummary[]): string[][] =>
+  keys.map((key) => [
+    key.keyId,
+    key.name ?? '',
+    `${key.prefix}…`,
+    key.models?.join(',') ?? '(all)',
+    limit(key.rpm),
+    limit(key.tpm),
+    key.createdAt,
+    key.expiresAt ?? 'never',
+    key.status,
+  ]);
+
+const describeKey = (key: KeySummary): string =>
+  [
+    `models ${key.models?.join(',') ?? '(all)'}`,
+    `rpm ${limit(key.rpm)}`,
+    `tpm ${limit(key.tpm)}`,
+    `expires ${key.expiresAt ?? 'never'}`,
+    `status ${key.status}`,
+  ].join(', ');
+
+const given = <Field extends string>(
+  values: Parameters<typeof str>[0],
+  fields: readonly Field[],
+): Partial<Record<Field, string>> => {
+  const options: Partial<Record<Field, string>> = {};
+  for (const field of fields) {
+    const value = str(values, field);
+    if (value !== undefined) options[field] = value;
+  }
+  return options;
+};
+
+export const keysCreateCommand: Command = defineCommand({
+  name: 'keys create',
+  summary: 'Mint a key for an account; the secret is shown once',
+  args: ['account'],
+  synopsis: '[--name N] [--models m1,m2] [--expires ISO-8601] [--rpm N] [--tpm N]',
+  description:
+    'Mints a key (sk-…) for an existing account. The secret is printed once and only its SHA-256 hash is stored: copy it now. Change its limits, models, expiry or name later with tollgate keys set.',
+  options: {
+    name: { type: 'string' },
+    models: { type: 'string' },
+    expires: { type: 'string' },
+    rpm: { type: 'string' },
+    tpm: { type: 'string' },
+  },
+  optionHelp: [
+    ['--name N', 'a label to tell keys apart'],
+    ['--models m1,m2', 'allow only these models (default: every routed model)'],
+    ['--expires ISO-8601', 'refuse the key from this date or time on, e.g. 2027-01-31 or 2027-01-31T12:00:00Z'],
+    ...RATE_HELP.map(([flag, help]): [string, string] => [flag, `${help} (default: no limit)`]),
+  ],
+  examples: [
+    'tollgate keys create acme --name laptop',
+    'tollgate keys create acme --name ci --models gpt-5-mini,claude-haiku-4-5 --expires 2027-01-31',
+    'tollgate keys create acme --name batch --rpm 60 --tpm 200000',
+  ],
+  run: async (context) => {
+    const options: CreateKeyOptions = given(context.values, ['name', 'models', 'expires', 'rpm', 'tpm'] as const);
+    checkAccountId(arg(context, 0));
+    parseCreateKeyOptions(options);
+    return createKey(await context.stores(), arg(context, 0), options);
+  },
+  print: (r) => {
+    const name = r.name ? ` (${r.name})` : '';
+    const limits =
+      r.rpm === undefined && r.tpm === undefined ? '' : ` Limits: rpm ${limit(r.rpm)}, tpm ${limit(r.tpm)}.`;
+    return `Created key ${r.keyId}${name} for ${r.account}.${limits} Copy the secret now, it is not shown again:\n${r.key}`;
+  },
+});
+
+export const keysListCommand: Command = defineCommand({
+  name: 'keys list',
+  summary: "List an account's keys and their limits (never the secrets)",
+  args: ['account'],
+  description:
+    "Lists the account's keys with their model allow-list, per-minute limits (RPM requests, TPM tokens) and status: active, revoked or expired. Secrets are never shown.",
+  options: {},
+  optionHelp: [],
+  examples: ['tollgate keys list acme', 'tollgate keys list acme --json'],
+  run: async (context) => {
+    checkAccountId(arg(context, 0));
+    return listKeys(await context.stores(), arg(context, 0));
+  },
+  print: (r) => {
+    if (r.keys.length === 0) return `No keys for ${r.account}. Create one with: tollgate keys create ${r.account}`;
+    return table(['KEY ID', 'NAME', 'PREFIX', 'MODELS', 'RPM', 'TPM', 'CREATED', 'EXPIRES', 'STATUS'], keyRows(r.keys));
+  },
+});
+
+export const keysSetCommand: Command = defineCommand({
+  name: 'keys set',
+  summary: "Change a key's rate limits, models, expiry or name",
+  args: ['keyId'],
+  synopsis: '[--rpm N|none] [--tpm N|none] [--models m1,m2|all] [--expires ISO-8601|never] [--name N]',
+  description: `Changes a key by its id (key_…, as keys list shows it); what is not given is kept. Over a limit, the gateway answers 429 rate_limit_error with retry-after until the minute ends. ${CACHE_NOTE}`,
+  options: {
+    rpm: { type: 'string' },
+    tpm: { type: 'string' },
+    models: { type: 'string' },
+    expires: { type: 'string' },
+    name: { type: 'string' },
+  },
+  optionHelp: [
+    ...RATE_HELP.map(([flag, help]): [string, string] => [`${flag}|none`, `${help}; none removes the limit`]),
+    ['--models m1,m2|all', 'allow only these models; all allows every routed model'],
+    ['--expires ISO-8601|never', 'refuse the key from this date or time on; never removes the expiry'],
+    ['--name N', 'a new label'],
+  ],
+  examples: [
+    'tollgate keys set key_0123456789abcdef --rpm 60 --tpm 200000',
+    'tollgate keys set key_0123456789abcdef --tpm none',
+    'tollgate keys set key_0123456789abcdef --models all --expires never --json',
+  ],
+  run: async (context) => {
+    const settings: KeySettings = given(context.values, ['rpm', 'tpm', 'models', 'expires', 'name'] as const);
+    parseKeySettings(settings);
+    return updateKey(await context.stores(), arg(context, 0), settings);
+  },
+  print: (r) => {
+    const name = r.name ? ` (${r.name})` : '';
+    return `Updated ${r.keyId}${name} of ${r.account}: ${describeKey(r)}. ${CACHE_NOTE}`;
+  },
+});
+
+export const keysRevokeCommand: Command = defineCommand({
+  name: 'keys revoke',
+  summary: 'Revoke a key by its id',
+  args: ['keyId'],
+  description: `Revokes a key by its id (key_…, as keys list shows it). Requests with it are refused from then on. ${CACHE_NOTE}`,
+  options: {},
+  optionHelp: [],
+  examples: ['tollgate keys revoke key_0123456789abcdef'],
+  run: async (context) => revokeKey(await context.stores(), arg(context, 0)),
+  print: (r) => `Revoked ${r.keyId} (${r.account}) at ${r.revokedAt ?? ''}`,
+});

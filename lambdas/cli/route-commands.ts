@@ -1,0 +1,187 @@
+import { readFile } from 'node:fs/promises';
+import { catalogueRoutes } from './catalogue.ts';
+import { arg, type Command, type CommandContext, defineCommand, requireFlags, str } from './command.ts';
+import { CommandError, UsageError } from './errors.ts';
+import { table, usd } from './format.ts';
+import { buildRoute, type RouteSpec, type RouteView } from './route-spec.ts';
+import { deleteRoute, importRoutes, listRoutes, setRoute } from './routes.ts';
+
+const routeRows = (routes: RouteView[]): string[][] =>
+  routes.map((route) => [
+    route.model,
+    route.provider,
+    route.upstreamModel ?? '',
+    usd(route.prices.input),
+    usd(route.prices.output),
+    route.prices.cacheRead ? usd(route.prices.cacheRead) : '',
+    route.prices.cacheWrite ? usd(route.prices.cacheWrite) : '',
+    route.defaultMaxTokens?.toString() ?? '',
+    route.fallbacks?.join(',') ?? '',
+    [route.baseUrl, route.credential && `credential ${route.credential}`].filter(Boolean).join(' '),
+  ]);
+
+const routeSpecFrom = (context: CommandContext): RouteSpec => {
+  const { values } = context;
+  const spec: RouteSpec = {
+    model: arg(context, 0),
+    provider: str(values, 'provider') ?? '',
+    prices: { input: str(values, 'input-price') ?? '', output: str(values, 'output-price') ?? '' },
+  };
+  const cacheRead = str(values, 'cache-read-price');
+  const cacheWrite = str(values, 'cache-write-price');
+  const upstreamModel = str(values, 'upstream-model');
+  const baseUrl = str(values, 'base-url');
+  const credential = str(values, 'credential');
+  const defaultMaxTokens = str(values, 'default-max-tokens');
+  const fallbacks = str(values, 'fallbacks');
+  if (cacheRead !== undefined) spec.prices.cacheRead = cacheRead;
+  if (cacheWrite !== undefined) spec.prices.cacheWrite = cacheWrite;
+  if (upstreamModel !== undefined) spec.upstreamModel = upstreamModel;
+  if (baseUrl !== undefined) spec.baseUrl = baseUrl;
+  if (credential !== undefined) spec.credential = credential;
+  if (defaultMaxTokens !== undefined) spec.defaultMaxTokens = defaultMaxTokens;
+  if (fallbacks !== undefined) {
+    // Not parseList: it would drop a duplicate, which buildRoute refuses as a likely typo.
+    spec.fallbacks = fallbacks
+      .split(',')
+      .map((model) => model.trim())
+      .filter((model) => model !== '');
+    if (spec.fallbacks.length === 0) {
+      throw new UsageError(`Invalid --fallbacks '${fallbacks}': give at least one model, comma-separated`);
+    }
+  }
+  return spec;
+};
+
+const FALLBACKS_HELP =
+  'models of other routes tried in order when the upstream answers 429 or 5xx or cannot be reached, before the first byte; billed at the route that answered, and a request holds funds for the dearest';
+
+export const routesSetCommand: Command = defineCommand({
+  name: 'routes set',
+  summary: 'Create or replace the route of a model',
+  args: ['model'],
+  synopsis:
+    '--provider P --input-price USD --output-price USD [--upstream-model M] [--base-url URL] [--credential NAME] [--cache-read-price USD] [--cache-write-price USD] [--default-max-tokens N] [--fallbacks m1,m2]',
+  description:
+    'Routes a client-facing model id to an upstream provider, with its prices in USD per million tokens (exact decimals). Every field is replaced; omitted options are cleared. A fallback that has no route yet is written with a warning: requests skip it until its route is set. A running gateway caches routes for 30 s.',
+  options: {
+    provider: { type: 'string' },
+    'upstream-model': { type: 'string' },
+    'base-url': { type: 'string' },
+    credential: { type: 'string' },
+    'input-price': { type: 'string' },
+    'output-price': { type: 'string' },
+    'cache-read-price': { type: 'string' },
+    'cache-write-price': { type: 'string' },
+    'default-max-tokens': { type: 'string' },
+    fallbacks: { type: 'string' },
+  },
+  optionHelp: [
+    ['--provider P', 'openai, anthropic, openai-compatible (needs --base-url) or echo (built in, no network)'],
+    ['--input-price USD', 'USD per million input tokens, e.g. 3.00'],
+    ['--output-price USD', 'USD per million output tokens, e.g. 15.00'],
+    ['--cache-read-price USD', 'USD per million cached input tokens read'],
+    ['--cache-write-price USD', 'USD per million tokens written to the prompt cache (Anthropic)'],
+    ['--upstream-model M', 'the model id sent upstream (default: the model id itself)'],
+    [
+      '--base-url URL',
+      'upstream base URL, http(s): OpenAI-style ends in /v1 (https://api.groq.com/openai/v1), Anthropic-style does not (default for openai/anthropic: OPENAI_BASE_URL / ANTHROPIC_BASE_URL, then the official URL)',
+    ],
+    [
+      '--credential NAME',
+      'the NAME of the upstream API key, never the key itself: locally an environment variable of the gateway, on AWS a Secrets Manager secret (default for openai/anthropic: OPENAI_API_KEY / ANTHROPIC_API_KEY)',
+    ],
+    ['--default-max-tokens N', 'max output tokens assumed (and held for) when a request names none'],
+    ['--fallbacks m1,m2', FALLBACKS_HELP],
+  ],
+  examples: [
+    'tollgate routes set claude-sonnet-4-6 --provider anthropic --input-price 3 --output-price 15 --cache-read-price 0.30 --cache-write-price 3.75',
+    'tollgate routes set llama-3.3-70b --provider openai-compatible --base-url https://api.groq.com/openai/v1 --credential GROQ_API_KEY --upstream-model llama-3.3-70b-versatile --input-price 0.59 --output-price 0.79',
+    'tollgate routes set gpt-5.2 --provider openai --input-price 1.75 --output-price 14 --fallbacks claude-sonnet-4-6,llama-3.3-70b',
+  ],
+  run: async (context) => {
+    requireFlags(
+      context.values,
+      ['provider', 'input-price', 'output-price'],
+      'tollgate routes set <model> --provider P --input-price USD --output-price USD [options]',
+    );
+    const spec = routeSpecFrom(context);
+    buildRoute(spec);
+    return setRoute(await context.stores(), spec);
+  },
+  print: ({ route, created }) => {
+    const upstream = route.upstreamModel ? ` as ${route.upstreamModel}` : '';
+    const fallbacks = route.fallbacks ? `; falls back to ${route.fallbacks.join(', then ')}` : '';
+    return `${created ? 'Created' : 'Replaced'} route ${route.model} → ${route.provider}${upstream}: ${usd(route.prices.input)} in / ${usd(route.prices.output)} out per 1M tokens${fallbacks}`;
+  },
+  warnings: (r) => r.warnings,
+});
+
+export const routesListCommand: Command = defineCommand({
+  name: 'routes list',
+  summary: 'List the routes, their prices and fallbacks',
+  args: [],
+  description:
+    'Lists every route with its prices in USD per million tokens and its fallbacks in the order tried. The --json output is a catalogue: routes import reads it back.',
+  options: {},
+  optionHelp: [],
+  examples: ['tollgate routes list', 'tollgate routes list --json > routes.json'],
+  run: async (context) => listRoutes(await context.stores()),
+  print: ({ routes }) => {
+    if (routes.length === 0) return 'No routes. Add some with: tollgate routes import lib/catalogue.json';
+    return table(
+      [
+        'MODEL',
+        'PROVIDER',
+        'UPSTREAM',
+        'IN/1M',
+        'OUT/1M',
+        'CACHE READ',
+        'CACHE WRITE',
+        'MAX TOKENS',
+        'FALLBACKS',
+        'UPSTREAM SETUP',
+      ],
+      routeRows(routes),
+    );
+  },
+});
+
+export const routesDeleteCommand: Command = defineCommand({
+  name: 'routes delete',
+  summary: 'Delete the route of a model',
+  args: ['model'],
+  description:
+    'Deletes the route of a model; requests for it are then answered 404, and routes that list it as a fallback skip it (with a warning naming them).',
+  options: {},
+  optionHelp: [],
+  examples: ['tollgate routes delete gpt-5-mini'],
+  run: async (context) => deleteRoute(await context.stores(), arg(context, 0)),
+  print: (r) => `Deleted route ${r.model}`,
+  warnings: (r) => r.warnings,
+});
+
+export const routesImportCommand: Command = defineCommand({
+  name: 'routes import',
+  summary: 'Create or replace routes from a catalogue file',
+  args: ['file'],
+  description:
+    'Creates or replaces every route of a JSON catalogue in the format of lib/catalogue.json ({"routes": [{"model", "provider", "prices": {"input": "3.00", …}, "fallbacks": ["other-model"], …}]}). The whole file is checked first; on any problem nothing is written. Routes not in the file are left alone. A fallback that names neither a route of the file nor an existing route is imported with a warning.',
+  options: {},
+  optionHelp: [],
+  examples: ['tollgate routes import lib/catalogue.json', 'tollgate routes import routes.json --json'],
+  run: async (context) => {
+    const file = arg(context, 0);
+    let json: unknown;
+    try {
+      json = JSON.parse(await readFile(file, 'utf8'));
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+      throw new CommandError(`Cannot read catalogue '${file}': ${reason}`);
+    }
+    catalogueRoutes(json);
+    return importRoutes(await context.stores(), json);
+  },
+  print: (r) => `Imported ${r.imported} routes (${r.created} created, ${r.updated} replaced): ${r.models.join(', ')}`,
+  warnings: (r) => r.warnings,
+});
