@@ -100,7 +100,7 @@ describe('POST /v1/responses (Codex and the OpenAI SDK)', () => {
       })
       .finalResponse();
     expect(second.status).toBe('completed');
-    const sent = upstream.lastRequest?.body as { messages: { role: string; content: unknown }[] };
+    const sent = (upstream.lastRequest?.body ?? { messages: [] }) as { messages: { role: string; content: unknown }[] };
     expect(sent.messages.at(-1)).toMatchObject({
       role: 'user',
       content: [{ type: 'tool_result', content: 'sunny, 21°C' }],

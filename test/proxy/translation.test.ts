@@ -118,7 +118,8 @@ describe('any model through either protocol', () => {
         .finalMessage();
       expect(second.content[0]).toMatchObject({ type: 'text' });
       expect(second.stop_reason).toBe('end_turn');
-      const sentMessages = (upstream.lastRequest?.body as { messages: Record<string, unknown>[] }).messages;
+      const sentMessages =
+        (upstream.lastRequest?.body as { messages: Record<string, unknown>[] } | undefined)?.messages ?? [];
       expect(sentMessages.at(-2)).toMatchObject({
         role: 'assistant',
         tool_calls: [{ id: toolUse.id, type: 'function', function: { name: 'get_weather' } }],
@@ -188,7 +189,9 @@ describe('any model through either protocol', () => {
         })
         .finalChatCompletion();
       expect(second.choices[0]?.message.content).toContain('fake reply');
-      const sent = upstream.lastRequest?.body as { messages: { role: string; content: unknown }[] };
+      const sent = (upstream.lastRequest?.body ?? { messages: [] }) as {
+        messages: { role: string; content: unknown }[];
+      };
       expect(sent.messages.at(-2)).toMatchObject({
         role: 'assistant',
         content: [{ type: 'tool_use', name: 'get_weather', input: { city: 'Paris' } }],
