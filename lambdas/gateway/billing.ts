@@ -169,6 +169,17 @@ export class Billing {
     };
     const maxTokens = Math.max(...candidates.map((r) => r.defaultMaxTokens ?? 0)) || undefined;
     const quote = quoteHold(bodyText, body, quotePrices, maxTokens, discountPpm);
+    if (!Number.isSafeInteger(quote.amount)) {
+      // A max output no wallet could ever cover (billions of tokens): refuse it as such.
+      throw new BillingError(
+        insufficientBalanceMessage(
+          quote,
+          route.model,
+          snapshot?.wallet.balance ?? 0,
+          snapshot?.wallet.creditLimit ?? 0,
+        ),
+      );
+    }
     const row: UsageRow = {
       accountId: key.accountId,
       sk: `${at}#${requestId}`,

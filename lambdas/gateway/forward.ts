@@ -155,6 +155,7 @@ const upstreamFailure = async (
 };
 
 class IdleTimeout extends Error {}
+class TruncatedStream extends Error {}
 
 const rawUsageOf = (observation: Observation): unknown =>
   observation.rawUsage.length === 1
@@ -232,19 +233,29 @@ export const forward = async (request: ForwardRequest, deps: ForwardDeps): Promi
   }
 
   const contentType = upstream.headers.get('content-type') ?? (stream ? 'text/event-stream' : 'application/json');
-  if (!stream || !upstream.body || !contentType.includes('text/event-stream')) {
+  const eventStream = contentType.includes('text/event-stream');
+  if (stream && !eventStream) {
+    // Asked for a stream, answered with something else (an HTML error page, a proxy's body…):
+    // nothing sensible can be streamed to the client.
+    abort.abort(new Error('not an event stream'));
+    request.signal?.removeEventListener('abort', onCancel);
+    throw new UpstreamConnectionError(new Error(`upstream answered a stream request with ${contentType}`));
+  }
+  if (!stream || !upstream.body) {
     let text: string;
+    // A whole answer must arrive within the idle timeout once its headers are in.
+    const bodyTimer = setTimeout(() => abort.abort(new IdleTimeout('upstream body timeout')), deps.idleTimeoutMs);
     try {
       text = await upstream.text();
     } catch (error) {
       throw new UpstreamConnectionError(error);
     } finally {
+      clearTimeout(bodyTimer);
       request.signal?.removeEventListener('abort', onCancel);
     }
     const json = parseEventData(text);
     const observation = observeBody(bridge.upstream, json);
-    if (bridge.response && !json)
-      throw new UpstreamConnectionError(new Error('upstream answered 200 with a body that is not JSON'));
+    if (!json) throw new UpstreamConnectionError(new Error('upstream answered 200 with a body that is not JSON'));
     return {
       timing,
       response: {
@@ -341,13 +352,18 @@ const pump = async (
       if (rewriter) await send(pendingFrames.splice(0));
       else await send([value]);
     }
+    const { observation } = observer;
+    // A stream that ended without its final event (or was never SSE at all) did not complete.
+    if (!observation.finished && !observation.failed) throw new TruncatedStream();
     if (rewriter) await send(rewriter.end());
-  } catch {
+  } catch (error) {
     outcome = 'upstream_error';
     const message =
-      abort.signal.reason instanceof IdleTimeout
-        ? `Upstream stream stalled for ${Math.round(idleTimeoutMs / 1000)} s and was cut`
-        : 'Upstream connection failed mid-stream';
+      error instanceof TruncatedStream
+        ? 'Upstream stream ended before its final event'
+        : abort.signal.reason instanceof IdleTimeout
+          ? `Upstream stream stalled for ${(idleTimeoutMs / 1000).toFixed(idleTimeoutMs < 10_000 ? 1 : 0)} s and was cut`
+          : 'Upstream connection failed mid-stream';
     const failure = rewriter
       ? rewriter.fail('api_error', message)
       : [streamError(wire.client, 'api_error', message, observer.observation.lastSequenceNumber)];
@@ -356,8 +372,10 @@ const pump = async (
     clearTimeout(idle);
     if (!clientGone()) out.end();
   }
-  if (outcome === 'completed' && clientGone()) outcome = 'client_disconnected';
   const { observation } = observer;
+  // The upstream's own in-stream error ends the answer early: it did not complete.
+  if (outcome === 'completed' && observation.failed) outcome = 'upstream_error';
+  if (outcome === 'completed' && clientGone()) outcome = 'client_disconnected';
   return {
     outcome,
     usage: observation.usage,

@@ -23,6 +23,7 @@ export const costOf = (usage: Usage, prices: Prices, discountPpm: number = FULL_
     BigInt(usage.cacheWriteTokens) * BigInt(prices.cacheWrite ?? prices.input);
   const numerator = units * BigInt(discountPpm);
   const denominator = MILLION * BigInt(FULL_PRICE_PPM);
+  // Beyond 2^53 nano-USD ($9M) a number is no longer exact: callers refuse such amounts.
   return Number((numerator + denominator - 1n) / denominator);
 };
 
@@ -91,7 +92,9 @@ export const insufficientBalanceMessage = (
   balance: number,
   creditLimit: number,
 ): string =>
-  `Insufficient balance: this request may cost up to $${formatUsd(quote.amount)} ` +
+  `Insufficient balance: this request may cost up to ${
+    Number.isSafeInteger(quote.amount) ? `$${formatUsd(quote.amount)}` : 'more than any balance can hold'
+  } ` +
   `(about ${quote.inputTokens} input tokens and up to ${quote.maxOutputTokens} output tokens of ${model}), ` +
   `but the balance is $${formatUsd(balance)}${creditLimit > 0 ? ` with a credit limit of $${formatUsd(creditLimit)}` : ''}. ` +
   'Top up the account or lower max_tokens.';

@@ -49,7 +49,7 @@ export const errorResponder = ({ logger, reporter }: ErrorResponderOptions): Pro
     } else if (error.status >= 500) {
       logger.error('request failed', { ...fields, type: error.type, error: error.cause ?? error });
     } else {
-      logger.info('request refused', { ...fields, type: error.type, message: error.message });
+      logger.info('request refused', { ...fields, type: error.type, reason: error.message });
     }
     const rendered = renderError(error, state.protocol);
     state.status = rendered.statusCode;

@@ -14,6 +14,23 @@ const SCHEMAS: Partial<Record<Endpoint, z.ZodMiniType>> = {
   count_tokens: CountTokensRequest,
 };
 
+/** Far deeper than any real request (tool schemas nest a few dozen levels), far below what breaks JSON.stringify. */
+export const MAX_DEPTH = 256;
+
+/** Whether a parsed JSON value nests deeper than `limit`, checked without recursion. */
+const depthExceeds = (root: unknown, limit: number): boolean => {
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop() as [unknown, number];
+    if (depth > limit) return true;
+    if (value !== null && typeof value === 'object') {
+      for (const child of Object.values(value))
+        if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+};
+
 const describeIssue = (issue: z.core.$ZodIssue): string => {
   const path = issue.path.map(String).join('.');
   return path ? `'${path}': ${issue.message}` : issue.message;
@@ -40,10 +57,15 @@ export const parseBody = ({ maxBodyBytes }: { maxBodyBytes: number }): ProxyMidd
     try {
       parsed = JSON.parse(text);
     } catch (error) {
-      throw new InvalidRequestError(`Request body is not valid JSON: ${(error as Error).message}`);
+      // V8 quotes a piece of the body in its message: keep the position, never the content.
+      const why = (error as Error).message.replace(/"[^"]*"/g, '…');
+      throw new InvalidRequestError(`Request body is not valid JSON: ${why}`);
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw new InvalidRequestError('Request body must be a JSON object');
+    }
+    if (depthExceeds(parsed, MAX_DEPTH)) {
+      throw new InvalidRequestError(`Request body is nested more than ${MAX_DEPTH} levels deep`);
     }
     const result = schema.safeParse(parsed);
     if (!result.success) {

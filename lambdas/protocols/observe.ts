@@ -19,7 +19,16 @@ export interface Observation {
   outputChars: number;
   /** Responses streams: the last `sequence_number` seen, so an error we add continues the sequence. */
   lastSequenceNumber: number;
+  /** The upstream sent its own in-stream error event: the answer did not complete. */
+  failed: boolean;
+  /** The stream's final event arrived (`[DONE]`, a finish reason, `message_stop`, `response.completed`…). */
+  finished: boolean;
 }
+
+const FINAL_RESPONSES_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
+
+const chatFinished = (data: Record<string, unknown>): boolean =>
+  ((data.choices as { finish_reason?: unknown }[] | undefined) ?? []).some((choice) => choice.finish_reason);
 
 const length = (value: unknown): number => (typeof value === 'string' ? value.length : 0);
 
@@ -49,9 +58,32 @@ const anthropicDeltaChars = (data: Record<string, unknown>): number => {
  * createSseReader((event) => observer.onEvent(event, parseEventData(event.data)));
  */
 export const streamObserver = (wire: Operation) => {
-  const observation: Observation = { usage: undefined, rawUsage: [], outputChars: 0, lastSequenceNumber: -1 };
+  const observation: Observation = {
+    usage: undefined,
+    rawUsage: [],
+    outputChars: 0,
+    lastSequenceNumber: -1,
+    failed: false,
+    finished: false,
+  };
   const onEvent = (event: EventSourceMessage, data: Record<string, unknown> | undefined): void => {
+    if (event.data === '[DONE]') observation.finished = true;
     if (!data) return;
+    if (
+      (wire === 'messages' && event.event === 'message_stop') ||
+      (wire === 'responses' && typeof data.type === 'string' && FINAL_RESPONSES_EVENTS.has(data.type)) ||
+      (wire === 'chat' && chatFinished(data))
+    ) {
+      observation.finished = true;
+    }
+    if (
+      event.event === 'error' ||
+      data.type === 'error' ||
+      data.type === 'response.failed' ||
+      (wire === 'chat' && data.error)
+    ) {
+      observation.failed = true;
+    }
     if (wire === 'messages') {
       if (event.event === 'content_block_delta') observation.outputChars += anthropicDeltaChars(data);
       const before = observation.usage;
@@ -90,6 +122,8 @@ export const observeBody = (wire: Operation, json: Record<string, unknown> | und
     rawUsage: raw ? [raw] : [],
     outputChars: 0,
     lastSequenceNumber: -1,
+    failed: false,
+    finished: true,
   };
   if (!json || wire === 'count_tokens') return observation;
   if (raw && typeof raw === 'object') {
