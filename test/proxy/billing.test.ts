@@ -5,7 +5,7 @@ import { quoteHold } from '../../lambdas/gateway/pricing.ts';
 import { audit, createAccountWithKey, putRoute, settledUsage } from '../support/accounts.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.ts';
-import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { providerEnv, startTestGateway, type TestGateway } from '../support/gateway.ts';
 
 // $3 in, $15 out, $0.30 cache read, $3.75 cache write per million tokens, in nano-USD per million.
 const PRICES = { input: 3_000_000_000, output: 15_000_000_000, cacheRead: 300_000_000, cacheWrite: 3_750_000_000 };
@@ -27,12 +27,7 @@ describe('billing: holds, exact settles, 402, races', () => {
     upstream = await startFakeUpstream();
     await putRoute(db, { model: 'gpt-priced', provider: 'openai', prices: PRICES, defaultMaxTokens: 1000 });
     await putRoute(db, { model: 'claude-priced', provider: 'anthropic', prices: PRICES });
-    gateway = await startTestGateway(db, {
-      OPENAI_API_KEY: 'k',
-      OPENAI_BASE_URL: `${upstream.url}/v1`,
-      ANTHROPIC_API_KEY: 'k',
-      ANTHROPIC_BASE_URL: upstream.url,
-    });
+    gateway = await startTestGateway(db, providerEnv(upstream));
   });
   beforeEach(() => upstream.reset());
   afterAll(async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { audit, createAccountWithKey, putRoute, settledUsage } from '../support/accounts.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.ts';
-import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { providerEnv, startTestGateway, type TestGateway } from '../support/gateway.ts';
 
 const CHEAP = { input: 1_000_000_000, output: 2_000_000_000 };
 const DEAR = { input: 5_000_000_000, output: 10_000_000_000 };
@@ -50,12 +50,7 @@ describe('fallback routes', () => {
       prices: CHEAP,
       fallbacks: ['backup'],
     });
-    gateway = await startTestGateway(db, {
-      OPENAI_API_KEY: 'k',
-      OPENAI_BASE_URL: `${upstream.url}/v1`,
-      ANTHROPIC_API_KEY: 'k',
-      ANTHROPIC_BASE_URL: upstream.url,
-    });
+    gateway = await startTestGateway(db, providerEnv(upstream));
   });
   beforeEach(() => upstream.reset());
   afterAll(async () => {

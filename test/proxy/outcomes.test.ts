@@ -3,7 +3,7 @@ import { sweepExpiredHolds } from '../../lambdas/gateway/sweep.ts';
 import { audit, createAccountWithKey, putRoute, settledUsage } from '../support/accounts.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.ts';
-import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { providerEnv, startTestGateway, type TestGateway } from '../support/gateway.ts';
 
 // $1 in, $2 out per million tokens.
 const PRICES = { input: 1_000_000_000, output: 2_000_000_000 };
@@ -47,12 +47,7 @@ describe('outcomes that must still be billed right', () => {
         });
       }
     }
-    gateway = await startTestGateway(db, {
-      OPENAI_API_KEY: 'k',
-      OPENAI_BASE_URL: `${upstream.url}/v1`,
-      ANTHROPIC_API_KEY: 'k',
-      ANTHROPIC_BASE_URL: upstream.url,
-    });
+    gateway = await startTestGateway(db, providerEnv(upstream));
   });
   beforeEach(() => upstream.reset());
   afterAll(async () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAccountWithKey, putRoute, settledUsage } from '../support/accounts.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.ts';
-import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { providerEnv, startTestGateway, type TestGateway } from '../support/gateway.ts';
 
 const PRICES = { input: 3_000_000_000, output: 15_000_000_000, cacheRead: 300_000_000, cacheWrite: 3_750_000_000 };
 const WEATHER: OpenAI.Responses.FunctionTool = {
@@ -31,12 +31,7 @@ describe('POST /v1/responses (Codex and the OpenAI SDK)', () => {
     await putRoute(db, { model: 'claude-x', provider: 'anthropic', upstreamModel: 'claude-upstream', prices: PRICES });
     await putRoute(db, { model: 'claude-tools', provider: 'anthropic', upstreamModel: 'tool-call', prices: PRICES });
     await putRoute(db, { model: 'tollgate-echo', provider: 'echo' });
-    gateway = await startTestGateway(db, {
-      OPENAI_API_KEY: 'k',
-      OPENAI_BASE_URL: `${upstream.url}/v1`,
-      ANTHROPIC_API_KEY: 'k',
-      ANTHROPIC_BASE_URL: upstream.url,
-    });
+    gateway = await startTestGateway(db, providerEnv(upstream));
   });
   beforeEach(() => upstream.reset());
   afterAll(async () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAccountWithKey, putRoute, settledUsage } from '../support/accounts.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.ts';
-import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { providerEnv, startTestGateway, type TestGateway } from '../support/gateway.ts';
 
 const PRICES = { input: 3_000_000_000, output: 15_000_000_000, cacheRead: 300_000_000, cacheWrite: 3_750_000_000 };
 const WEATHER_TOOL_OPENAI: OpenAI.ChatCompletionTool = {
@@ -52,12 +52,7 @@ describe('any model through either protocol', () => {
       prices: { input: 20_000_000, output: 0 },
     });
     ({ secret, accountId } = await createAccountWithKey(db));
-    gateway = await startTestGateway(db, {
-      OPENAI_API_KEY: 'k',
-      OPENAI_BASE_URL: `${upstream.url}/v1`,
-      ANTHROPIC_API_KEY: 'k',
-      ANTHROPIC_BASE_URL: upstream.url,
-    });
+    gateway = await startTestGateway(db, providerEnv(upstream));
     openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: secret, maxRetries: 0 });
     anthropic = new Anthropic({ baseURL: gateway.url, apiKey: secret, maxRetries: 0 });
   });

@@ -27,3 +27,11 @@ export const startTestGateway = async (
   });
   return { ...gateway, reports };
 };
+
+/** The environment that points both providers at a fake upstream, with throwaway keys. */
+export const providerEnv = (upstream: { url: string }): NodeJS.ProcessEnv => ({
+  OPENAI_API_KEY: 'k',
+  OPENAI_BASE_URL: `${upstream.url}/v1`,
+  ANTHROPIC_API_KEY: 'k',
+  ANTHROPIC_BASE_URL: upstream.url,
+});
