@@ -197,7 +197,12 @@ export class Billing {
     };
     const plenty = snapshot !== undefined && snapshot.spendable >= quote.amount * this.plentyFactor;
     if (snapshot) snapshot.spendable -= quote.amount;
-    const committed = this.wallets.hold(row).catch((error: unknown) => {
+    // With plenty of funds the hold's write starts a timer tick later, so the upstream request goes
+    // out first instead of queueing behind the SDK's work (the first byte still waits for it).
+    const write = plenty
+      ? new Promise<void>((tick) => setTimeout(tick, 0)).then(() => this.wallets.hold(row))
+      : this.wallets.hold(row);
+    const committed = write.catch((error: unknown) => {
       if (error instanceof InsufficientFundsError) {
         this.snapshots.set(key.accountId, {
           wallet: error.wallet,
@@ -239,9 +244,9 @@ export class Billing {
     for (let attempt = 0; ; attempt += 1) {
       try {
         await this.wallets.settle(handle.row, settlement);
+        // The snapshot follows locally; it is read again only once stale (see `snapshot`).
         const snapshot = this.snapshots.get(handle.row.accountId);
         if (snapshot) snapshot.spendable += handle.row.hold - settlement.cost;
-        void this.refresh(handle.row.accountId);
         return settlement;
       } catch (error) {
         // A malformed write will not get better by waiting; a failing database may.

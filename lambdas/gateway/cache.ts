@@ -7,7 +7,7 @@
  * const key = await keys.get(hash, () => store.get(hash));
  */
 export class TtlCache<V> {
-  private readonly entries = new Map<string, { value: V | undefined; expires: number }>();
+  private readonly entries = new Map<string, { value: V | undefined; expires: number; ttl: number }>();
   private readonly pending = new Map<string, Promise<V | undefined>>();
   private readonly ttlMs: number;
   private readonly negativeTtlMs: number;
@@ -27,16 +27,23 @@ export class TtlCache<V> {
   async get(key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
     const now = Date.now();
     const hit = this.entries.get(key);
-    if (hit && hit.expires > now) return hit.value;
-    const inFlight = this.pending.get(key);
-    if (inFlight) return inFlight;
+    if (hit && hit.expires > now) {
+      // In the last fifth of its life a busy entry is reloaded in the background, so steady
+      // traffic never waits on the database; an entry still never outlives its TTL.
+      if (hit.expires - now < hit.ttl / 5 && !this.pending.has(key)) void this.load(key, load).catch(() => undefined);
+      return hit.value;
+    }
+    return this.pending.get(key) ?? this.load(key, load);
+  }
+
+  private load(key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
     const loading = load().then(
       (value) => {
         this.pending.delete(key);
         const ttl = value === undefined ? this.negativeTtlMs : this.ttlMs;
         if (ttl > 0) {
           if (this.entries.size >= this.maxEntries) this.entries.clear();
-          this.entries.set(key, { value, expires: Date.now() + ttl });
+          this.entries.set(key, { value, expires: Date.now() + ttl, ttl });
         }
         return value;
       },

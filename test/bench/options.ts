@@ -1,0 +1,116 @@
+import { parseArgs } from 'node:util';
+
+/** What one bench run does; every field has a flag (`--ttfb-ms 20`…). */
+export interface BenchOptions {
+  /** Upstream delay before its status line. */
+  ttfbMs: number;
+  /** Upstream delay between SSE events. */
+  chunkMs: number;
+  /** Content pieces per streamed answer (the stream has 4 more events: role, finish, usage, [DONE]). */
+  chunks: number;
+  /** Requests per target in the non-streamed latency series. */
+  requests: number;
+  /** Requests per target in the streamed series (each lasts ttfb + ~(chunks + 3) × chunk-ms). */
+  streamRequests: number;
+  /** Warm-up requests per target before anything is measured. */
+  warmup: number;
+  /** Idle time after each measured request (after Tollgate's, once its settle has reached DynamoDB). */
+  pauseMs: number;
+  /** Concurrency levels of the throughput series. */
+  concurrency: number[];
+  /** Time per target and concurrency level in the throughput series. */
+  throughputMs: number;
+  /** Megabytes streamed through Tollgate for the memory check. */
+  memoryMb: number;
+  /** How many times that volume is streamed (memory that keeps growing pass after pass is a leak). */
+  memoryPasses: number;
+  /** Fresh processes timed importing the bundle. */
+  coldStarts: number;
+  quick: boolean;
+  /** Added to every DynamoDB request on its way to DynamoDB Local (the network a real table is behind). */
+  dynamoDelayMs: number;
+  /** Write a V8 CPU profile of the gateway process during the non-stream series to bench-results/. */
+  profile: boolean;
+}
+
+const HELP = `npm run bench -- [flags]
+
+  --ttfb-ms <ms>          upstream time to first byte (default 20)
+  --chunk-ms <ms>         upstream delay between stream events (default 5)
+  --chunks <n>            content chunks per streamed answer (default 20)
+  --requests <n>          requests per target, non-streamed series (default 400)
+  --stream-requests <n>   requests per target, streamed series (default requests / 2)
+  --warmup <n>            warm-up requests per target (default 50)
+  --pause-ms <ms>         idle time after each measured request (default 2)
+  --concurrency <list>    throughput concurrency levels (default 1,16,64)
+  --throughput-ms <ms>    time per target and level in the throughput series (default 2000)
+  --memory-mb <n>         megabytes streamed through Tollgate for the RSS check (default 100)
+  --memory-passes <n>     how many times (default 3)
+  --cold-starts <n>       fresh processes importing the bundle (default 5)
+  --quick                 a fast smoke run (few requests, short series)
+  --dynamo-delay-ms <ms>  delay each DynamoDB request by this much (default 0: DynamoDB Local as is)
+  --profile               CPU-profile the gateway during the non-stream series (bench-results/*.cpuprofile;
+                          the profiler slows the gateway, so that series' numbers are not comparable)
+  --help`;
+
+const integer = (name: string, value: string | undefined, fallback: number, min = 0): number => {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min)
+    throw new RangeError(`--${name} expects an integer ≥ ${min}, got '${value}'`);
+  return parsed;
+};
+
+/**
+ * Reads the bench's flags; `--quick` changes only the defaults, so `--quick --requests 100` works.
+ *
+ * @example
+ * const options = parseBenchOptions(process.argv.slice(2));
+ */
+export const parseBenchOptions = (argv: string[]): BenchOptions | 'help' => {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      'ttfb-ms': { type: 'string' },
+      'chunk-ms': { type: 'string' },
+      chunks: { type: 'string' },
+      requests: { type: 'string' },
+      'stream-requests': { type: 'string' },
+      warmup: { type: 'string' },
+      'pause-ms': { type: 'string' },
+      concurrency: { type: 'string' },
+      'throughput-ms': { type: 'string' },
+      'memory-mb': { type: 'string' },
+      'memory-passes': { type: 'string' },
+      'cold-starts': { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
+      'dynamo-delay-ms': { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) return 'help';
+  const quick = values.quick === true;
+  const requests = integer('requests', values.requests, quick ? 40 : 400, 1);
+  const concurrency = (values.concurrency ?? '1,16,64').split(',').map((part) => integer('concurrency', part, 1, 1));
+  return {
+    ttfbMs: integer('ttfb-ms', values['ttfb-ms'], 20),
+    chunkMs: integer('chunk-ms', values['chunk-ms'], 5),
+    chunks: integer('chunks', values.chunks, 20, 1),
+    requests,
+    streamRequests: integer('stream-requests', values['stream-requests'], Math.max(1, Math.ceil(requests / 2)), 1),
+    warmup: integer('warmup', values.warmup, quick ? 10 : 50),
+    pauseMs: integer('pause-ms', values['pause-ms'], 2),
+    concurrency,
+    throughputMs: integer('throughput-ms', values['throughput-ms'], quick ? 400 : 2000, 100),
+    memoryMb: integer('memory-mb', values['memory-mb'], quick ? 20 : 100, 1),
+    memoryPasses: integer('memory-passes', values['memory-passes'], quick ? 2 : 3, 1),
+    coldStarts: integer('cold-starts', values['cold-starts'], quick ? 2 : 5, 1),
+    quick,
+    dynamoDelayMs: integer('dynamo-delay-ms', values['dynamo-delay-ms'], 0),
+    profile: values.profile === true,
+  };
+};
+
+export const BENCH_HELP = HELP;

@@ -1,0 +1,335 @@
+/** The bench's results: their shape (also the JSON file's), the PASS/FAIL checks and the printed table. */
+import { atMost, type Check, type DynamoResult, type LatencyResult, TARGETS } from './analyze.ts';
+import type { ColdStart } from './cold-start.ts';
+import type { BenchOptions } from './options.ts';
+import type { PerTarget, Throughput } from './series.ts';
+import type { Summary } from './stats.ts';
+
+export interface MemoryPass {
+  status: number;
+  streamedMb: number;
+  seconds: number;
+  mbPerSecond: number;
+  rssStartMb: number;
+  rssPeakMb: number;
+  rssEndMb: number;
+  deltaPeakMb: number;
+  deltaEndMb: number;
+  samples: number;
+  /** JS heap in use after a full GC, before and after the stream: growth here would be a leak. */
+  heapUsedMb: [number, number];
+  /** Memory of Buffers and other objects outside the JS heap, before and after. */
+  externalMb: [number, number];
+  /** The most memory outside the JS heap seen while streaming (Buffers, garbage not yet collected included). */
+  peakExternalMb: number;
+}
+
+export interface MemoryResult {
+  tollgate: MemoryPass[];
+  /** The same streams through the minimal proxy: the floor for one Node hop. */
+  minimal: MemoryPass[];
+}
+
+/** The worst growth of one pass (peak − its start), and what is still held after the last (end − first start). */
+const memoryGrowth = (passes: readonly MemoryPass[]) => ({
+  worstPeakMb: Math.max(...passes.map((pass) => pass.deltaPeakMb)),
+  retainedMb: (passes.at(-1)?.rssEndMb ?? Number.NaN) - (passes[0]?.rssStartMb ?? Number.NaN),
+});
+
+export interface BenchResults {
+  startedAt: string;
+  durationS: number;
+  machine: {
+    cpu: string;
+    cores: number;
+    memoryGb: number;
+    node: string;
+    platform: string;
+    loadAvgStart: number[];
+    loadAvgEnd: number[];
+  };
+  options: BenchOptions;
+  nonStream: LatencyResult;
+  stream: LatencyResult;
+  anthropicStream: LatencyResult;
+  throughput: PerTarget<Throughput>[];
+  dynamo: {
+    nonStream: DynamoResult;
+    stream: DynamoResult;
+    anthropicStream: DynamoResult;
+    throughput: {
+      requests: number;
+      calls: Record<string, number>;
+      callsPerRequest: number;
+      latency: Record<string, Summary>;
+    };
+    /** TCP connections the gateway opened to DynamoDB over the whole run (keep-alive keeps this small). */
+    connections: number;
+  };
+  coldStart: ColdStart & { initP50: number; initNoSourceMapsP50: number; processP50: number };
+  memory: MemoryResult;
+  checks: Check[];
+}
+
+const KB = 1024;
+
+/** The issue's targets, each over the minimal proxy (the floor), all from the same run. */
+export const buildChecks = (results: Omit<BenchResults, 'checks'>): Check[] => {
+  const { nonStream, stream, coldStart, memory, dynamo } = results;
+  const mb = results.options.memoryMb;
+  const tollgateMemory = memoryGrowth(memory.tollgate);
+  const minimalMemory = memoryGrowth(memory.minimal);
+  const over = (pick: PerTarget<Summary>, key: 'p50' | 'p99') => pick.tollgate[key] - pick.minimal[key];
+  const frames = results.options.chunks + 4;
+  const roundTrips =
+    dynamo.nonStream.requestsWithRoundTripBeforeUpstream + dynamo.stream.requestsWithRoundTripBeforeUpstream;
+  const checked = dynamo.nonStream.matched + dynamo.stream.matched;
+  const checks: Check[] = [
+    atMost('non-stream latency p50, Tollgate − minimal', over(nonStream.total, 'p50'), 0.5, 'ms'),
+    atMost('non-stream latency p99, Tollgate − minimal', over(nonStream.total, 'p99'), 1.5, 'ms'),
+    atMost('stream TTFB p50, Tollgate − minimal', over(stream.ttfb, 'p50'), 0.5, 'ms'),
+    atMost('stream TTFB p99, Tollgate − minimal', over(stream.ttfb, 'p99'), 1.5, 'ms'),
+    atMost('inter-chunk delay p99, Tollgate − minimal', over(stream.gaps, 'p99'), 1, 'ms'),
+    {
+      name: 'nothing buffered (body chunks per stream, Tollgate vs minimal)',
+      value: stream.chunksPerResponse.tollgate,
+      target: `= ${stream.chunksPerResponse.minimal} (upstream writes ${frames})`,
+      pass: stream.chunksPerResponse.tollgate >= stream.chunksPerResponse.minimal,
+      unit: 'chunks',
+    },
+    {
+      ...atMost('requests with a DynamoDB round-trip before the upstream call', roundTrips, 0, 'requests'),
+      note: `of ${checked} warm requests; ${describeCounts(
+        addCounts(dynamo.nonStream.roundTripsBeforeUpstream, dynamo.stream.roundTripsBeforeUpstream),
+      )}`,
+    },
+    atMost('proxy bundle (minified)', coldStart.bundleBytes / KB, 250, 'KB'),
+    atMost('module init p50 (fresh process, --enable-source-maps)', coldStart.initP50, 100, 'ms'),
+    atMost(
+      `RSS growth while ${mb} MB stream through (worst pass, peak − start)`,
+      tollgateMemory.worstPeakMb,
+      10,
+      'MB',
+      `minimal proxy ${minimalMemory.worstPeakMb.toFixed(1)} MB`,
+    ),
+    atMost(
+      `RSS retained after ${memory.tollgate.length} × ${mb} MB (end − start)`,
+      tollgateMemory.retainedMb,
+      10,
+      'MB',
+      `minimal proxy ${minimalMemory.retainedMb.toFixed(1)} MB`,
+    ),
+  ];
+  for (const pass of memory.tollgate) {
+    if (pass.status !== 200) {
+      checks.push({ name: 'memory stream answered 200', value: pass.status, target: '200', pass: false, unit: '' });
+    }
+  }
+  return checks;
+};
+
+// ─── rendering ──────────────────────────────────────────────────────────────────────────────────
+
+const ms = (value: number | undefined): string =>
+  value === undefined || Number.isNaN(value) ? 'n/a' : value.toFixed(2);
+const signed = (value: number): string => (Number.isNaN(value) ? 'n/a' : `${value >= 0 ? '+' : ''}${value.toFixed(2)}`);
+
+/** Columns padded to their widest cell; the first left-aligned, the rest right-aligned. */
+const table = (rows: string[][]): string[] => {
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.forEach((cell, index) => {
+      widths[index] = Math.max(widths[index] ?? 0, cell.length);
+    });
+  }
+  return rows.map((row) =>
+    row
+      .map((cell, index) => (index === 0 ? cell.padEnd(widths[index] ?? 0) : cell.padStart(widths[index] ?? 0)))
+      .join('  ')
+      .trimEnd(),
+  );
+};
+
+/** `GetItem bench-keys 3, Scan bench-routes 3`, most frequent first. */
+const describeCounts = (counts: Record<string, number>): string => {
+  const entries = Object.entries(counts).sort((a, b) => b[1] - a[1]);
+  if (entries.length === 0) return 'none';
+  return entries.map(([op, count]) => `${op} ×${count}`).join(', ');
+};
+
+const addCounts = (...all: Record<string, number>[]): Record<string, number> => {
+  const sum: Record<string, number> = {};
+  for (const counts of all) for (const [op, count] of Object.entries(counts)) sum[op] = (sum[op] ?? 0) + count;
+  return sum;
+};
+
+const latencyRows = (
+  label: string,
+  values: PerTarget<Summary> | undefined,
+  keys: ('p50' | 'p99')[] = ['p50', 'p99'],
+) =>
+  values === undefined
+    ? []
+    : keys.map((key) => [
+        `${label} ${key}`,
+        ...TARGETS.map((name) => ms(values[name][key])),
+        signed(values.minimal[key] - values.direct[key]),
+        signed(values.tollgate[key] - values.minimal[key]),
+      ]);
+
+/** Tollgate-only rows: its way to the upstream split at the gateway's own marks. */
+const gatewayRows = (result: LatencyResult): string[][] => {
+  const path = result.gateway;
+  if (!path) return [];
+  const row = (label: string, summary: Summary) => [label, '', '', `${ms(summary.p50)} / ${ms(summary.p99)}`, '', ''];
+  return [
+    row('    tollgate: client → gateway p50/p99', path.toGateway),
+    row('    tollgate: gateway → fetch() p50/p99', path.toUpstreamCall),
+    row('    tollgate: fetch() → upstream p50/p99', path.upstreamCallToArrival),
+  ];
+};
+
+const describeLatency = (latency: Record<string, Summary>): string =>
+  Object.entries(latency)
+    .sort((a, b) => b[1].count - a[1].count)
+    .map(([op, summary]) => `${op} ${ms(summary.p50)}/${ms(summary.p99)}`)
+    .join(', ');
+
+const dynamoLine = (label: string, result: DynamoResult): string =>
+  `  ${label}: ${result.callsPerRequest.toFixed(2)} calls/request over ${result.requests} requests (${describeCounts(result.calls)}); ` +
+  `sent before the gateway called the upstream ${(result.startedBeforeUpstream / Math.max(1, result.matched)).toFixed(2)}/request, ` +
+  `answered before it in ${result.requestsWithRoundTripBeforeUpstream} of ${result.matched} requests` +
+  (result.requestsWithRoundTripBeforeUpstream > 0 ? ` (${describeCounts(result.roundTripsBeforeUpstream)})` : '');
+
+/**
+ * The report as printed: latency over the floor, throughput, overhead, DynamoDB calls, cold start,
+ * memory, then every check with PASS/FAIL.
+ */
+export const renderReport = (results: BenchResults): string => {
+  const { machine, options, nonStream, stream, anthropicStream, memory, coldStart } = results;
+  const lines: string[] = [];
+  const load = (values: number[]) => values.map((value) => value.toFixed(2)).join(' ');
+  lines.push(
+    '',
+    `Tollgate benchmark — ${results.startedAt}, ${results.durationS.toFixed(0)} s`,
+    `machine: ${machine.cores} × ${machine.cpu}, ${machine.memoryGb.toFixed(0)} GB, Node ${machine.node}, ${machine.platform}; load average ${load(machine.loadAvgStart)} → ${load(machine.loadAvgEnd)}`,
+    `upstream: TTFB ${options.ttfbMs} ms, ${options.chunks} content chunks ${options.chunkMs} ms apart (${options.chunks + 4} SSE events); ` +
+      `${options.requests} non-stream + ${options.streamRequests} stream requests per target, alternating (the next sent ${options.pauseMs} ms after the previous ended and Tollgate's settle reached DynamoDB)`,
+    '',
+    'Latency at concurrency 1 (ms)',
+  );
+  const chunkRow = (label: string, result: LatencyResult) => [
+    label,
+    ...TARGETS.map((name) => String(result.chunksPerResponse[name])),
+    '',
+    '',
+  ];
+  const errorRow = (label: string, result: LatencyResult) => [
+    label,
+    ...TARGETS.map((name) => String(result.errors[name])),
+    '',
+    '',
+  ];
+  lines.push(
+    ...table([
+      ['', 'direct', 'minimal', 'tollgate', 'minimal−direct', 'tollgate−minimal'],
+      ...latencyRows('non-stream total', nonStream.total),
+      ...latencyRows('  of which client → upstream', nonStream.path?.toUpstream),
+      ...latencyRows('  of which upstream → client', nonStream.path?.fromUpstream),
+      ...gatewayRows(nonStream),
+      ...latencyRows('stream TTFB', stream.ttfb),
+      ...latencyRows('  of which client → upstream', stream.path?.toUpstream),
+      ...latencyRows('  of which upstream → 1st byte', stream.path?.fromUpstream),
+      ...gatewayRows(stream),
+      ...latencyRows(`stream inter-chunk (cadence ${options.chunkMs})`, stream.gaps),
+      ...latencyRows('stream total', stream.total),
+      chunkRow('stream body chunks (median)', stream),
+      ...latencyRows('anthropic stream TTFB', anthropicStream.ttfb),
+      ...latencyRows('anthropic inter-chunk', anthropicStream.gaps),
+      errorRow('errors (non-stream / stream)', {
+        ...nonStream,
+        errors: {
+          direct: nonStream.errors.direct + stream.errors.direct + anthropicStream.errors.direct,
+          minimal: nonStream.errors.minimal + stream.errors.minimal + anthropicStream.errors.minimal,
+          tollgate: nonStream.errors.tollgate + stream.errors.tollgate + anthropicStream.errors.tollgate,
+        },
+      }),
+    ]).map((line) => `  ${line}`),
+  );
+
+  lines.push('', 'Throughput, non-stream (requests/s; errors in brackets when any)');
+  lines.push(
+    ...table([
+      ['', 'direct', 'minimal', 'tollgate', 'tollgate/minimal'],
+      ...results.throughput.map((row) => [
+        `concurrency ${row.direct.concurrency}`,
+        ...TARGETS.map(
+          (name) => `${row[name].perSecond.toFixed(0)}${row[name].errors > 0 ? ` [${row[name].errors}]` : ''}`,
+        ),
+        `${((row.tollgate.perSecond / row.minimal.perSecond) * 100).toFixed(0)}%`,
+      ]),
+    ]).map((line) => `  ${line}`),
+  );
+
+  lines.push('', "Tollgate's in-process overhead, x-tollgate-overhead-ms (ms)");
+  const overhead = (label: string, summary: Summary | null) =>
+    summary ? [label, ms(summary.p50), ms(summary.p99), ms(summary.max)] : [label, 'n/a', 'n/a', 'n/a'];
+  lines.push(
+    ...table([
+      ['', 'p50', 'p99', 'max'],
+      overhead('non-stream', nonStream.overhead),
+      overhead('stream', stream.overhead),
+      overhead('anthropic stream', anthropicStream.overhead),
+    ]).map((line) => `  ${line}`),
+  );
+
+  lines.push('', 'DynamoDB calls per Tollgate request (counted on the wire, settles included)');
+  lines.push(dynamoLine('non-stream', results.dynamo.nonStream));
+  lines.push(dynamoLine('stream', results.dynamo.stream));
+  lines.push(dynamoLine('anthropic stream', results.dynamo.anthropicStream));
+  const load64 = results.dynamo.throughput;
+  lines.push(
+    `  throughput series: ${load64.callsPerRequest.toFixed(2)} calls/request over ${load64.requests} requests (${describeCounts(load64.calls)})`,
+    `  call latency p50/p99 ms, concurrency 1: ${describeLatency(results.dynamo.nonStream.latency)}`,
+    `  call latency p50/p99 ms, throughput series: ${describeLatency(load64.latency)}`,
+    `  connections the gateway opened to DynamoDB in the whole run: ${results.dynamo.connections}`,
+  );
+
+  lines.push('', 'Cold start');
+  lines.push(
+    `  bundle ${(coldStart.bundleBytes / KB).toFixed(1)} KB minified (+ ${(coldStart.sourceMapBytes / KB).toFixed(0)} KB source map); largest: ${coldStart.largest
+      .map((entry) => `${entry.name} ${(entry.bytes / KB).toFixed(0)} KB`)
+      .join(', ')}`,
+  );
+  lines.push(
+    `  module init p50 ${ms(coldStart.initP50)} ms with --enable-source-maps (as deployed), ${ms(coldStart.initNoSourceMapsP50)} ms without; ` +
+      `process start → handler ready p50 ${ms(coldStart.processP50)} ms (${coldStart.initMs.length} fresh processes)`,
+  );
+
+  lines.push('', 'Memory (RSS of the process in the path; start/end after a full GC)');
+  const pass = (label: string, run: MemoryPass) =>
+    `  ${label}: ${run.streamedMb.toFixed(0)} MB in ${run.seconds.toFixed(2)} s (${run.mbPerSecond.toFixed(0)} MB/s), ` +
+    `RSS ${run.rssStartMb.toFixed(1)} → peak ${run.rssPeakMb.toFixed(1)} (${signed(run.deltaPeakMb)}) → end ${run.rssEndMb.toFixed(1)} MB (${signed(run.deltaEndMb)}); ` +
+    `JS heap ${run.heapUsedMb[0].toFixed(1)} → ${run.heapUsedMb[1].toFixed(1)} MB, off-heap peak ${run.peakExternalMb.toFixed(1)} MB`;
+  memory.tollgate.forEach((run, index) => {
+    lines.push(pass(`tollgate, stream ${index + 1}`, run));
+  });
+  memory.minimal.forEach((run, index) => {
+    lines.push(pass(`minimal,  stream ${index + 1}`, run));
+  });
+
+  lines.push('', 'Targets');
+  lines.push(
+    ...table([
+      ['', 'value', 'target', 'result'],
+      ...results.checks.map((check) => [
+        check.name,
+        `${Number.isInteger(check.value) ? check.value : check.value.toFixed(2)} ${check.unit}`.trim(),
+        check.target,
+        check.pass ? 'PASS' : 'FAIL',
+      ]),
+    ]).map((line) => `  ${line}`),
+  );
+  for (const check of results.checks) if (check.note) lines.push(`  · ${check.name}: ${check.note}`);
+  return lines.join('\n');
+};

@@ -1,0 +1,134 @@
+/**
+ * `npm run bench` — how much latency Tollgate adds over the floor (one extra Node hop), measured in
+ * one run against a fake upstream on 127.0.0.1: direct, through a minimal keep-alive proxy, and
+ * through the real proxy handler (local function-URL emulation, DynamoDB Local, default caches),
+ * requests alternating between the three. Also: throughput at several concurrencies, DynamoDB calls
+ * per request, Tollgate's in-process overhead header, RSS while 100 MB stream through, bundle size
+ * and module-init time. Prints a table and writes bench-results/bench-<time>.json.
+ *
+ * A benchmark, not a test: a missed target prints FAIL and the exit code stays 0.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { send } from './client.ts';
+import { type ColdStart, coldStartSummary, measureColdStart } from './cold-start.ts';
+import { measuredSeries, measureMemory, measureThroughput } from './measure.ts';
+import { BENCH_HELP, type BenchOptions, parseBenchOptions } from './options.ts';
+import { type BenchResults, buildChecks, renderReport } from './report.ts';
+import { chatSpec, log, messagesSpec, startRig } from './rig.ts';
+import { alternate } from './series.ts';
+
+const RESULTS_DIR = join(new URL('../../', import.meta.url).pathname, 'bench-results');
+
+// ─── teardown: everything started is stopped, also on Ctrl-C and on errors ──────────────────────
+
+const stops: (() => Promise<unknown>)[] = [];
+let stopping: Promise<void> | undefined;
+let interrupted = false;
+const stopAll = (): Promise<void> => {
+  stopping ??= (async () => {
+    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
+  })();
+  return stopping;
+};
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    log(`${signal}: stopping everything…`);
+    void stopAll().finally(() => process.exit(code));
+  });
+}
+
+// ─── the run ────────────────────────────────────────────────────────────────────────────────────
+
+const run = async (options: BenchOptions): Promise<BenchResults> => {
+  const startedAt = new Date();
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const loadAvgStart = loadavg();
+  const rig = await startRig(options, (stop) => stops.push(stop));
+  const tollgate = rig.targets.find((target) => target.name === 'tollgate');
+  if (!tollgate) throw new Error('no tollgate target');
+
+  log(`warming up: ${options.warmup} requests per target…`);
+  await alternate(rig.targets, chatSpec(false), options.warmup);
+  await alternate(rig.targets, chatSpec(true), Math.max(2, Math.ceil(options.warmup / 10)));
+  await alternate(rig.targets, messagesSpec(), 2);
+  const warm = await send(tollgate, chatSpec(false));
+  if (warm.status !== 200) throw new Error(`Tollgate answered ${warm.status} after warm-up; see its output above`);
+
+  if (options.profile) await rig.gateway.call('startProfile');
+  const nonStream = await measuredSeries(rig, 'non-stream, concurrency 1', chatSpec(false), options.requests);
+  const profile = join(RESULTS_DIR, `gateway-${startedAt.toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
+  if (options.profile) {
+    await rig.gateway.call('stopProfile', { file: profile });
+    log(`CPU profile of the gateway during the non-stream series: ${profile}`);
+  }
+  const stream = await measuredSeries(rig, 'stream, concurrency 1', chatSpec(true), options.streamRequests);
+  const anthropicRounds = Math.max(1, Math.ceil(options.streamRequests / 8));
+  const anthropic = await measuredSeries(rig, 'anthropic stream, concurrency 1', messagesSpec(), anthropicRounds);
+  const load = await measureThroughput(rig);
+  const memory = await measureMemory(rig);
+  const connections = await rig.counter.call<number>('connections');
+
+  log('stopping the gateway, proxies and DynamoDB Local…');
+  await stopAll();
+  log(`cold start: building the bundle and importing it in ${options.coldStarts} fresh processes…`);
+  const cold: ColdStart = await measureColdStart(options.coldStarts);
+
+  const results: Omit<BenchResults, 'checks'> = {
+    startedAt: startedAt.toISOString(),
+    durationS: (Date.now() - startedAt.getTime()) / 1000,
+    machine: {
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: cpus().length,
+      memoryGb: totalmem() / 1024 ** 3,
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+      loadAvgStart,
+      loadAvgEnd: loadavg(),
+    },
+    options,
+    nonStream: nonStream.latency,
+    stream: stream.latency,
+    anthropicStream: anthropic.latency,
+    throughput: load.results,
+    dynamo: {
+      nonStream: nonStream.dynamo,
+      stream: stream.dynamo,
+      anthropicStream: anthropic.dynamo,
+      throughput: load.dynamo,
+      connections,
+    },
+    coldStart: { ...cold, ...coldStartSummary(cold) },
+    memory,
+  };
+  return { ...results, checks: buildChecks(results) };
+};
+
+const main = async (): Promise<void> => {
+  const options = parseBenchOptions(process.argv.slice(2));
+  if (options === 'help') {
+    console.log(BENCH_HELP);
+    return;
+  }
+  const results = await run(options);
+  console.log(renderReport(results));
+  const file = join(RESULTS_DIR, `bench-${results.startedAt.replace(/[:.]/g, '-')}.json`);
+  await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nResults written to ${file}`);
+};
+
+try {
+  await main();
+} catch (error) {
+  // After Ctrl-C the run fails on its stopped children: that is not news.
+  if (!interrupted) console.error('[bench] failed:', error);
+  process.exitCode = 1;
+} finally {
+  await stopAll();
+}
+process.exit();
