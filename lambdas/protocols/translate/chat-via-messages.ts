@@ -8,22 +8,47 @@
  * says why (`logprobs` and `n` are refused rather than ignored; images, tools and thinking map fully).
  */
 import { randomUUID } from 'node:crypto';
-import { InvalidRequestError } from '../../gateway/errors.ts';
 import { openAIStreamError } from '../openai-chat.ts';
 import { sseFrame } from '../sse.ts';
-import { count } from '../usage.ts';
-import type { StreamTranslator, TranslatedError, UpstreamEvent } from './types.ts';
+import { invalid, isRecord, type Json, nowSeconds, positiveInt, records, text } from './shared.ts';
+import type { StreamTranslator, UpstreamEvent } from './types.ts';
+import {
+  type AnthropicUsageFields,
+  anthropicTool,
+  anthropicToolChoice,
+  continuesToolLoop,
+  type FinishReason,
+  finishReasonFor,
+  forcesTool,
+  imageFromUrl,
+  isAdaptiveOnlyModel,
+  limitCacheBreakpoints,
+  MIN_THINKING_BUDGET,
+  mergeAnthropicUsage,
+  messagesBody,
+  openAITokenCounts,
+  parseDataUrl,
+  pushTurn,
+  type Reasoning,
+  reasoningFromEffort,
+  streamErrorOf,
+  type Turn,
+  textBlock,
+  toolId,
+  toolInput,
+  toolResultsFirst,
+  withCache,
+} from './via-messages.ts';
 
-type Json = Record<string, unknown>;
-
-const isRecord = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
-const invalid = (message: string, param: string): InvalidRequestError => {
-  const error = new InvalidRequestError(message);
-  error.param = param;
-  return error;
-};
+// Shared with the Responses translation; exported from here as before.
+export {
+  ADAPTIVE_EFFORTS,
+  anthropicErrorToOpenAI,
+  finishReasonFor,
+  isAdaptiveOnlyModel,
+  MAX_ANTHROPIC_TEMPERATURE,
+  THINKING_BUDGETS,
+} from './via-messages.ts';
 
 // ─── drop rules ──────────────────────────────────────────────────────────────────────────────────
 
@@ -96,48 +121,6 @@ const TRANSLATED_CHAT_FIELDS = new Set([
 export const droppedChatFields = (body: Record<string, unknown>): string[] =>
   Object.keys(body).filter((field) => !TRANSLATED_CHAT_FIELDS.has(field));
 
-/** Anthropic accepts temperature in [0, 1]; OpenAI's [0, 2] is clamped (as Anthropic's compatibility layer does). */
-export const MAX_ANTHROPIC_TEMPERATURE = 1;
-
-/**
- * `reasoning_effort` → `thinking.budget_tokens` for models that take a manual thinking budget.
- * `none` sends no thinking config. The budget is then capped at `max_tokens − 1024`, so the answer
- * keeps at least 1024 tokens (thinking counts toward `max_tokens` on both sides); below Anthropic's
- * 1024 minimum, thinking stays off.
- */
-export const THINKING_BUDGETS = {
-  minimal: 1024,
-  low: 4096,
-  medium: 8192,
-  high: 16_384,
-  xhigh: 24_576,
-  max: 32_768,
-} as const;
-
-/** Anthropic's smallest thinking budget, also the output kept for the answer. */
-const MIN_THINKING_BUDGET = 1024;
-
-/** `reasoning_effort` → `output_config.effort` (with adaptive thinking) for adaptive-only models. */
-export const ADAPTIVE_EFFORTS = {
-  minimal: 'low',
-  low: 'low',
-  medium: 'medium',
-  high: 'high',
-  xhigh: 'xhigh',
-  max: 'max',
-} as const;
-
-type Effort = keyof typeof THINKING_BUDGETS;
-const isEffort = (value: unknown): value is Effort =>
-  typeof value === 'string' && Object.hasOwn(THINKING_BUDGETS, value);
-
-/**
- * Models that take adaptive thinking only and reject `budget_tokens`, `temperature` and `top_p` with a
- * 400: Claude Opus 4.7 and later, Mythos, Fable and the Claude 5 families. Older models take a budget.
- */
-export const isAdaptiveOnlyModel = (model: string): boolean =>
-  /claude-(?:opus-4-(?:[7-9]|\d{2,})|mythos|fable|(?:opus|sonnet|haiku)-(?:[5-9]|\d{2,}))(?!\d)/.test(model);
-
 // ─── request ─────────────────────────────────────────────────────────────────────────────────────
 
 export interface ChatToMessagesOptions {
@@ -149,36 +132,10 @@ export interface ChatToMessagesOptions {
   adaptiveOnly?: boolean;
 }
 
-const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
-const MAX_CACHE_BREAKPOINTS = 4;
-
-interface Turn {
-  role: 'user' | 'assistant';
-  content: Json[];
-}
-
-/** `data:<type>;base64,<data>` → its parts. */
-const parseDataUrl = (url: string): { mediaType: string; data: string } | undefined => {
-  const match = /^data:([^;,]+)(?:;[^;,=]+=[^;,]*)*;base64,(.*)$/s.exec(url);
-  return match?.[1] && match[2] !== undefined ? { mediaType: match[1].toLowerCase(), data: match[2] } : undefined;
-};
-
-/** OpenRouter-style `cache_control` on a part, or OpenAI's `prompt_cache_breakpoint`, as an Anthropic breakpoint. */
-const withCache = (block: Json, part: Json): Json => {
-  const control = part.cache_control;
-  if (isRecord(control) && control.type === 'ephemeral') {
-    block.cache_control =
-      control.ttl === '1h' || control.ttl === '5m' ? { type: 'ephemeral', ttl: control.ttl } : { type: 'ephemeral' };
-  } else if (isRecord(part.prompt_cache_breakpoint)) {
-    block.cache_control = { type: 'ephemeral' };
-  }
-  return block;
-};
-
 /** Text-only content (system, developer, tool, assistant): a string or text parts; blank texts dropped. */
 const textBlocks = (content: unknown, where: string, allowRefusal = false): Json[] => {
   if (content === undefined || content === null) return [];
-  if (typeof content === 'string') return content.trim().length > 0 ? [{ type: 'text', text: content }] : [];
+  if (typeof content === 'string') return textBlock(content, {});
   if (!Array.isArray(content)) throw invalid(`${where}.content must be a string or an array of parts`, where);
   const blocks: Json[] = [];
   content.forEach((part: unknown, index) => {
@@ -187,7 +144,7 @@ const textBlocks = (content: unknown, where: string, allowRefusal = false): Json
     const value =
       part.type === 'text' ? text(part.text) : allowRefusal && part.type === 'refusal' ? text(part.refusal) : undefined;
     if (value === undefined) throw invalid(`${at}: content part type '${String(part.type)}' is not allowed here`, at);
-    if (value.trim().length > 0) blocks.push(withCache({ type: 'text', text: value }, part));
+    blocks.push(...textBlock(value, part));
   });
   return blocks;
 };
@@ -195,15 +152,7 @@ const textBlocks = (content: unknown, where: string, allowRefusal = false): Json
 const imageBlock = (part: Json, at: string): Json => {
   const url = isRecord(part.image_url) ? text(part.image_url.url) : undefined;
   if (!url) throw invalid(`${at}.image_url.url is required`, at);
-  const data = parseDataUrl(url);
-  if (data) {
-    if (!IMAGE_TYPES.has(data.mediaType)) {
-      throw invalid(`${at}: image type '${data.mediaType}' is not supported by this model (jpeg, png, gif, webp)`, at);
-    }
-    return withCache({ type: 'image', source: { type: 'base64', media_type: data.mediaType, data: data.data } }, part);
-  }
-  if (!/^https?:\/\//i.test(url)) throw invalid(`${at}: an image must be an http(s) URL or a base64 data URL`, at);
-  return withCache({ type: 'image', source: { type: 'url', url } }, part);
+  return imageFromUrl(url, part, at);
 };
 
 const fileBlock = (part: Json, at: string): Json => {
@@ -238,23 +187,6 @@ const userBlocks = (content: unknown, where: string): Json[] => {
   });
 };
 
-/** Anthropic tool ids must match `^[a-zA-Z0-9_-]+$`; other vendors' ids are made to fit, the same way both ends. */
-const toolId = (id: string): string => id.replace(/[^a-zA-Z0-9_-]/g, '_');
-
-const toolInput = (args: unknown, at: string): Json => {
-  if (args === undefined || args === null || (typeof args === 'string' && args.trim() === '')) return {};
-  let parsed: unknown = args;
-  if (typeof args === 'string') {
-    try {
-      parsed = JSON.parse(args);
-    } catch {
-      throw invalid(`${at}.arguments is not valid JSON; Anthropic needs a tool call's input as a JSON object`, at);
-    }
-  }
-  if (!isRecord(parsed)) throw invalid(`${at}.arguments must be a JSON object`, at);
-  return parsed;
-};
-
 /** What the translation of the message list needs to remember across messages. */
 interface MessageState {
   system: Json[];
@@ -262,14 +194,6 @@ interface MessageState {
   /** Legacy `function_call` turns get synthetic ids; the next `function` message with that name answers it. */
   legacyCalls: Map<string, string>;
 }
-
-const pushTurn = (state: MessageState, role: Turn['role'], blocks: Json[]): void => {
-  if (blocks.length === 0) return;
-  const last = state.turns.at(-1);
-  // Anthropic needs alternating roles: adjacent same-role turns (e.g. consecutive tool results) merge.
-  if (last?.role === role) last.content.push(...blocks);
-  else state.turns.push({ role, content: [...blocks] });
-};
 
 const assistantBlocks = (message: Json, where: string, state: MessageState, index: number): Json[] => {
   const blocks = textBlocks(message.content, where, true);
@@ -319,12 +243,6 @@ const toolResult = (toolUseId: string, content: unknown, where: string, isError:
   return block;
 };
 
-/** Anthropic wants a user turn's tool_result blocks before anything else in it. */
-const toolResultsFirst = (blocks: Json[]): Json[] => [
-  ...blocks.filter((block) => block.type === 'tool_result'),
-  ...blocks.filter((block) => block.type !== 'tool_result'),
-];
-
 /** Adds one Chat message to the Messages conversation being built. */
 const addMessage = (state: MessageState, message: unknown, index: number): void => {
   const where = `messages[${index}]`;
@@ -336,21 +254,21 @@ const addMessage = (state: MessageState, message: unknown, index: number): void 
       state.system.push(...textBlocks(message.content, where));
       return;
     case 'user':
-      pushTurn(state, 'user', userBlocks(message.content, where));
+      pushTurn(state.turns, 'user', userBlocks(message.content, where));
       return;
     case 'assistant':
-      pushTurn(state, 'assistant', assistantBlocks(message, where, state, index));
+      pushTurn(state.turns, 'assistant', assistantBlocks(message, where, state, index));
       return;
     case 'tool': {
       if (typeof message.tool_call_id !== 'string') throw invalid(`${where}.tool_call_id is required`, where);
-      pushTurn(state, 'user', [toolResult(message.tool_call_id, message.content, where, message.is_error)]);
+      pushTurn(state.turns, 'user', [toolResult(message.tool_call_id, message.content, where, message.is_error)]);
       return;
     }
     case 'function': {
       const name = text(message.name) ?? '';
       const id = state.legacyCalls.get(name);
       if (!id) throw invalid(`${where}: no earlier assistant function_call named '${name}'`, where);
-      pushTurn(state, 'user', [toolResult(id, message.content, where, false)]);
+      pushTurn(state.turns, 'user', [toolResult(id, message.content, where, false)]);
       return;
     }
     default:
@@ -372,19 +290,9 @@ const translateMessages = (messages: unknown): { system: Json[]; turns: Turn[] }
   return { system: state.system, turns };
 };
 
-interface ToolsAndChoice {
-  tools: Json[];
-  choice: Json | undefined;
-}
-
 const functionTool = (fn: unknown, at: string): Json => {
   if (!isRecord(fn) || typeof fn.name !== 'string') throw invalid(`${at} must be a function with a name`, at);
-  const tool: Json = {
-    name: fn.name,
-    input_schema: isRecord(fn.parameters) ? { type: 'object', ...fn.parameters } : { type: 'object', properties: {} },
-  };
-  if (typeof fn.description === 'string' && fn.description.length > 0) tool.description = fn.description;
-  return tool;
+  return anthropicTool(fn.name, fn);
 };
 
 const namedChoice = (choice: Json, at: string): string => {
@@ -396,7 +304,7 @@ const namedChoice = (choice: Json, at: string): string => {
 };
 
 /** tools/functions and tool_choice/function_call: auto/none/required/named → auto/none/any/tool. */
-const translateTools = (body: Json): ToolsAndChoice => {
+const translateTools = (body: Json): { tools: Json[]; choice: Json | undefined } => {
   let tools: Json[] = [];
   if (Array.isArray(body.tools)) {
     tools = body.tools.map((tool: unknown, index) => {
@@ -408,49 +316,22 @@ const translateTools = (body: Json): ToolsAndChoice => {
   } else if (Array.isArray(body.functions)) {
     tools = body.functions.map((fn: unknown, index) => functionTool(fn, `functions[${index}]`));
   }
-  if (tools.length === 0) return { tools, choice: undefined };
-
-  const requested = body.tool_choice ?? body.function_call;
   const param = body.tool_choice !== undefined ? 'tool_choice' : 'function_call';
-  let choice: Json | undefined;
-  if (requested === 'none') choice = { type: 'none' };
-  else if (requested === 'auto') choice = { type: 'auto' };
-  else if (requested === 'required') choice = { type: 'any' };
-  else if (isRecord(requested) && requested.type === 'allowed_tools') {
-    // Anthropic cannot restrict a call to a subset of the tools, so only that subset is offered.
-    const allowed = isRecord(requested.allowed_tools) ? requested.allowed_tools : {};
-    const names = new Set(
-      (Array.isArray(allowed.tools) ? allowed.tools : []).map((entry: unknown) =>
+  return anthropicToolChoice(body.tool_choice ?? body.function_call, tools, body.parallel_tool_calls, {
+    param,
+    allowed: (choice) => {
+      const allowed = isRecord(choice.allowed_tools) ? choice.allowed_tools : {};
+      const names = (Array.isArray(allowed.tools) ? allowed.tools : []).map((entry: unknown) =>
         isRecord(entry) && isRecord(entry.function) ? entry.function.name : undefined,
-      ),
-    );
-    tools = tools.filter((tool) => names.has(tool.name));
-    if (tools.length === 0) throw invalid('tool_choice.allowed_tools names none of the tools', param);
-    choice = { type: allowed.mode === 'required' ? 'any' : 'auto' };
-  } else if (isRecord(requested)) {
+      );
+      return { names: new Set(names), mode: allowed.mode };
+    },
+    noneAllowed: 'tool_choice.allowed_tools names none of the tools',
     // function_call: {name} (legacy) or tool_choice: {type: 'function', function: {name}}.
-    const name =
-      param === 'function_call' && typeof requested.name === 'string' ? requested.name : namedChoice(requested, param);
-    choice = { type: 'tool', name };
-  } else if (requested !== undefined && requested !== null) {
-    throw invalid(`${param} '${String(requested)}' is not supported`, param);
-  }
-  if (body.parallel_tool_calls === false && choice?.type !== 'none') {
-    choice = { ...(choice ?? { type: 'auto' }), disable_parallel_tool_use: true };
-  }
-  return { tools, choice };
+    named: (choice) =>
+      param === 'function_call' && typeof choice.name === 'string' ? choice.name : namedChoice(choice, param),
+  });
 };
-
-/** Keeps the last four cache breakpoints in prompt order (tools, system, messages); Anthropic refuses a fifth. */
-const limitCacheBreakpoints = (groups: Json[][]): void => {
-  const marked = groups.flat().filter((block) => block.cache_control !== undefined);
-  for (const block of marked.slice(0, Math.max(0, marked.length - MAX_CACHE_BREAKPOINTS))) delete block.cache_control;
-};
-
-interface Reasoning {
-  thinking?: Json;
-  effort?: string;
-}
 
 /** Anthropic's own compatibility extension: a `thinking` object in the Chat body, checked and kept. */
 const explicitThinking = (thinking: Json, maxTokens: number): Json => {
@@ -476,12 +357,7 @@ const explicitThinking = (thinking: Json, maxTokens: number): Json => {
 
 const resolveReasoning = (body: Json, maxTokens: number, adaptiveOnly: boolean): Reasoning => {
   if (isRecord(body.thinking)) return { thinking: explicitThinking(body.thinking, maxTokens) };
-  const effort = body.reasoning_effort;
-  if (effort === undefined || effort === null || effort === 'none') return {};
-  if (!isEffort(effort)) throw invalid(`reasoning_effort '${String(effort)}' is not supported`, 'reasoning_effort');
-  if (adaptiveOnly) return { thinking: { type: 'adaptive' }, effort: ADAPTIVE_EFFORTS[effort] };
-  const budget = Math.min(THINKING_BUDGETS[effort], maxTokens - MIN_THINKING_BUDGET);
-  return budget >= MIN_THINKING_BUDGET ? { thinking: { type: 'enabled', budget_tokens: budget } } : {};
+  return reasoningFromEffort(body.reasoning_effort, 'reasoning_effort', maxTokens, adaptiveOnly);
 };
 
 /**
@@ -489,14 +365,8 @@ const resolveReasoning = (body: Json, maxTokens: number, adaptiveOnly: boolean):
  * start with a thinking block") when continuing a tool loop whose assistant turn came without its
  * signed thinking block, which an OpenAI client never has. Thinking is left off in both cases.
  */
-const thinkingAllowed = (choice: Json | undefined, turns: Turn[]): boolean => {
-  if (choice?.type === 'any' || choice?.type === 'tool') return false;
-  const last = turns.at(-1);
-  return !(last?.role === 'user' && last.content.some((block) => block.type === 'tool_result'));
-};
-
-const positiveInt = (value: unknown): number | undefined =>
-  typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
+const thinkingAllowed = (choice: Json | undefined, turns: Turn[]): boolean =>
+  !forcesTool(choice) && !continuesToolLoop(turns);
 
 /** Requests Tollgate cannot serve through Messages: refused rather than answered differently. */
 const refuseUnservable = (body: Json): void => {
@@ -534,91 +404,54 @@ export const chatRequestToMessages = (
   const { tools, choice } = translateTools(body);
   limitCacheBreakpoints([tools, system, ...turns.map((turn) => turn.content)]);
 
-  const out: Json = { model: options.upstreamModel, max_tokens: maxTokens };
-  if (system.length > 0) out.system = system;
-  out.messages = turns;
-  if (tools.length > 0) out.tools = tools;
-  if (choice) out.tool_choice = choice;
-
   const stop = typeof body.stop === 'string' ? [body.stop] : Array.isArray(body.stop) ? body.stop : [];
-  const sequences = stop.filter((entry): entry is string => typeof entry === 'string' && entry.trim().length > 0);
-  if (sequences.length > 0) out.stop_sequences = sequences;
+  const stopSequences = stop.filter((entry): entry is string => typeof entry === 'string' && entry.trim().length > 0);
 
   const adaptiveOnly = options.adaptiveOnly ?? isAdaptiveOnlyModel(options.upstreamModel);
   const reasoning = resolveReasoning(body, maxTokens, adaptiveOnly);
   const thinkingOn = reasoning.thinking !== undefined && reasoning.thinking.type !== 'disabled';
-  if (reasoning.thinking && (!thinkingOn || thinkingAllowed(choice, turns))) out.thinking = reasoning.thinking;
-  const outputConfig: Json = {};
-  if (reasoning.effort) outputConfig.effort = reasoning.effort;
+  const thinking = !thinkingOn || thinkingAllowed(choice, turns) ? reasoning.thinking : undefined;
   const format = isRecord(body.response_format) ? body.response_format : undefined;
-  if (format?.type === 'json_schema' && isRecord(format.json_schema) && isRecord(format.json_schema.schema)) {
-    outputConfig.format = { type: 'json_schema', schema: format.json_schema.schema };
-  }
-  if (Object.keys(outputConfig).length > 0) out.output_config = outputConfig;
+  const schema =
+    format?.type === 'json_schema' && isRecord(format.json_schema) && isRecord(format.json_schema.schema)
+      ? format.json_schema.schema
+      : undefined;
 
-  // Sampling parameters: refused by adaptive-only models, and by every model while thinking.
-  if (!adaptiveOnly && !(thinkingOn && out.thinking)) {
-    if (typeof body.temperature === 'number') {
-      out.temperature = Math.min(MAX_ANTHROPIC_TEMPERATURE, Math.max(0, body.temperature));
-    } else if (typeof body.top_p === 'number') {
-      out.top_p = body.top_p;
-    }
-  }
-
-  const user = text(body.safety_identifier) ?? text(body.user);
-  if (user) out.metadata = { user_id: user };
-  if (typeof body.stream === 'boolean') out.stream = body.stream;
-  return out;
+  return messagesBody({
+    model: options.upstreamModel,
+    maxTokens,
+    system,
+    turns,
+    tools,
+    choice,
+    stopSequences,
+    thinking,
+    effort: reasoning.effort,
+    schema,
+    // Sampling parameters: refused by adaptive-only models, and by every model while thinking.
+    sampling: !adaptiveOnly && !(thinkingOn && thinking),
+    request: body,
+  });
 };
 
 // ─── response ────────────────────────────────────────────────────────────────────────────────────
-
-type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
-
-const FINISH_REASONS: Readonly<Record<string, FinishReason>> = {
-  end_turn: 'stop',
-  stop_sequence: 'stop',
-  pause_turn: 'stop',
-  max_tokens: 'length',
-  model_context_window_exceeded: 'length',
-  tool_use: 'tool_calls',
-  refusal: 'content_filter',
-};
-
-/** Anthropic `stop_reason` → OpenAI `finish_reason` (anything unknown ends as `stop`). */
-export const finishReasonFor = (stopReason: unknown): FinishReason =>
-  (typeof stopReason === 'string' ? FINISH_REASONS[stopReason] : undefined) ?? 'stop';
-
-interface AnthropicUsageFields {
-  input_tokens?: unknown;
-  output_tokens?: unknown;
-  cache_read_input_tokens?: unknown;
-  cache_creation_input_tokens?: unknown;
-  output_tokens_details?: unknown;
-}
 
 /**
  * Anthropic usage → OpenAI usage. `prompt_tokens` = input + cache reads + cache writes (OpenAI's
  * count includes cached input; Anthropic's `input_tokens` does not), `cached_tokens` = cache reads.
  */
 export const chatUsageFromAnthropic = (usage: AnthropicUsageFields): Json => {
-  const cacheRead = count(usage.cache_read_input_tokens);
-  const cacheWrite = count(usage.cache_creation_input_tokens);
-  const prompt = count(usage.input_tokens) + cacheRead + cacheWrite;
-  const completion = count(usage.output_tokens);
-  const promptDetails: Json = { cached_tokens: cacheRead };
-  if (cacheWrite > 0) promptDetails.cache_write_tokens = cacheWrite;
-  const details = isRecord(usage.output_tokens_details) ? usage.output_tokens_details : {};
+  const tokens = openAITokenCounts(usage);
+  const promptDetails: Json = { cached_tokens: tokens.cacheRead };
+  if (tokens.cacheWrite > 0) promptDetails.cache_write_tokens = tokens.cacheWrite;
   return {
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: prompt + completion,
+    prompt_tokens: tokens.input,
+    completion_tokens: tokens.output,
+    total_tokens: tokens.input + tokens.output,
     prompt_tokens_details: promptDetails,
-    completion_tokens_details: { reasoning_tokens: count(details.thinking_tokens) },
+    completion_tokens_details: { reasoning_tokens: tokens.reasoning },
   };
 };
-
-const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
 export interface MessagesToChatOptions {
   /** The model id the client asked for (not the upstream's). */
@@ -640,7 +473,7 @@ export const messagesResponseToChat = (
   message: Record<string, unknown>,
   options: MessagesToChatOptions,
 ): Record<string, unknown> => {
-  const blocks = Array.isArray(message.content) ? message.content.filter(isRecord) : [];
+  const blocks = records(message.content);
   const texts = blocks.filter((block) => block.type === 'text').map((block) => text(block.text) ?? '');
   const reasoning = blocks.map((block) => (block.type === 'thinking' ? (text(block.thinking) ?? '') : '')).join('');
   const toolCalls = blocks
@@ -726,21 +559,6 @@ export const createMessagesToChatStream = (options: MessagesToChatStreamOptions)
     finished = true;
     return [openAIStreamError(type, message)];
   };
-  /** Later usage wins field by field: message_delta's counts are cumulative, and null means "unchanged". */
-  const mergeUsage = (next: unknown): void => {
-    if (!isRecord(next)) return;
-    const merged: AnthropicUsageFields = { ...usage };
-    for (const key of [
-      'input_tokens',
-      'output_tokens',
-      'cache_read_input_tokens',
-      'cache_creation_input_tokens',
-    ] as const) {
-      if (typeof next[key] === 'number') merged[key] = next[key];
-    }
-    if (isRecord(next.output_tokens_details)) merged.output_tokens_details = next.output_tokens_details;
-    usage = merged;
-  };
 
   const blockStart = (data: Json): Uint8Array[] => {
     const block = isRecord(data.content_block) ? data.content_block : {};
@@ -790,7 +608,7 @@ export const createMessagesToChatStream = (options: MessagesToChatStreamOptions)
         case 'message_start': {
           const message = isRecord(data.message) ? data.message : {};
           if (!started) id ??= text(message.id);
-          mergeUsage(message.usage);
+          usage = mergeAnthropicUsage(usage, message.usage);
           return begin([]);
         }
         case 'content_block_start':
@@ -799,14 +617,14 @@ export const createMessagesToChatStream = (options: MessagesToChatStreamOptions)
           return blockDelta(data);
         case 'message_delta': {
           if (isRecord(data.delta) && data.delta.stop_reason !== undefined) stopReason = data.delta.stop_reason;
-          mergeUsage(data.usage);
+          usage = mergeAnthropicUsage(usage, data.usage);
           return [];
         }
         case 'message_stop':
           return finish();
         case 'error': {
-          const error = isRecord(data.error) ? data.error : {};
-          return failWith(openAIErrorType(text(error.type), undefined), text(error.message) ?? 'Upstream error');
+          const error = streamErrorOf(data);
+          return failWith(error.type, error.message);
         }
         default:
           // ping, content_block_stop and event types added later: nothing to send.
@@ -823,71 +641,4 @@ export const createMessagesToChatStream = (options: MessagesToChatStreamOptions)
       return failWith(type, message);
     },
   };
-};
-
-// ─── errors ──────────────────────────────────────────────────────────────────────────────────────
-
-/** Anthropic error types an OpenAI client sees under the same name (Tollgate's error vocabulary). */
-const KEPT_ERROR_TYPES = new Set([
-  'invalid_request_error',
-  'authentication_error',
-  'billing_error',
-  'permission_error',
-  'not_found_error',
-  'rate_limit_error',
-  'api_error',
-  'overloaded_error',
-]);
-
-const RENAMED_ERROR_TYPES: Readonly<Record<string, string>> = {
-  request_too_large: 'invalid_request_error',
-  conflict_error: 'invalid_request_error',
-  memory_precondition_failed_error: 'invalid_request_error',
-  memory_path_conflict_error: 'invalid_request_error',
-  timeout_error: 'api_error',
-};
-
-const typeForStatus = (status: number | undefined): string => {
-  if (status === undefined || status >= 500) return status === 529 ? 'overloaded_error' : 'api_error';
-  const byStatus: Record<number, string> = {
-    401: 'authentication_error',
-    402: 'billing_error',
-    403: 'permission_error',
-    404: 'not_found_error',
-    429: 'rate_limit_error',
-  };
-  return byStatus[status] ?? 'invalid_request_error';
-};
-
-const openAIErrorType = (anthropicType: string | undefined, status: number | undefined): string => {
-  if (anthropicType && KEPT_ERROR_TYPES.has(anthropicType)) return anthropicType;
-  return (anthropicType && RENAMED_ERROR_TYPES[anthropicType]) ?? typeForStatus(status);
-};
-
-/**
- * Renders an Anthropic error response (status and raw body) in the OpenAI envelope
- * `{"error":{"message","type","param","code"}}`, status kept (529 stays 529). The type keeps
- * Anthropic's name where Tollgate uses it too; `code` carries Anthropic's `details.error_code`.
- *
- * @example
- * anthropicErrorToOpenAI(529, '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}');
- * // { status: 529, body: '{"error":{"message":"Overloaded","type":"overloaded_error","param":null,"code":null}}' }
- */
-export const anthropicErrorToOpenAI = (status: number, body: string): TranslatedError => {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    // Not JSON (a proxy's HTML page, a cut body): the status decides.
-  }
-  const error = isRecord(parsed) && isRecord(parsed.error) ? parsed.error : {};
-  const detail = isRecord(error.details) ? text(error.details.error_code) : undefined;
-  const raw = body.trim();
-  const message =
-    text(error.message) ??
-    (raw && !raw.startsWith('<')
-      ? `Upstream error (HTTP ${status}): ${raw.slice(0, 300)}`
-      : `Upstream error (HTTP ${status})`);
-  const inner = { message, type: openAIErrorType(text(error.type), status), param: null, code: detail ?? null };
-  return { status, body: JSON.stringify({ error: inner }) };
 };

@@ -31,14 +31,8 @@ import { InvalidRequestError } from '../../gateway/errors.ts';
 import { anthropicStreamError } from '../anthropic-messages.ts';
 import { sseFrame } from '../sse.ts';
 import { count } from '../usage.ts';
+import { isRecord, type Json, parseJson, records, text } from './shared.ts';
 import type { StreamTranslator, TranslatedError, UpstreamEvent } from './types.ts';
-
-type Json = Record<string, unknown>;
-
-const isRecord = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
-const records = (value: unknown): Json[] => (Array.isArray(value) ? value.filter(isRecord) : []);
 
 // ─── drop rules ──────────────────────────────────────────────────────────────────────────────────
 
@@ -458,12 +452,8 @@ const messageId = (id: unknown): string => {
 
 const parseToolInput = (args: unknown): unknown => {
   if (typeof args !== 'string' || args.trim() === '') return {};
-  try {
-    const parsed: unknown = JSON.parse(args);
-    return isRecord(parsed) ? parsed : {};
-  } catch {
-    return {};
-  }
+  const parsed = parseJson(args);
+  return isRecord(parsed) ? parsed : {};
 };
 
 /** Reasoning text, where an OpenAI-compatible upstream returns it (DeepSeek, vLLM, OpenRouter…). */
@@ -869,12 +859,7 @@ const errorTypeFor = (
  * // { status: 429, body: '{"type":"error","error":{"type":"rate_limit_error","message":"Rate limit reached"},"request_id":null}' }
  */
 export const openAIErrorToAnthropic = (status: number, body: string): TranslatedError => {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    parsed = undefined;
-  }
+  const parsed = parseJson(body);
   const error = isRecord(parsed) ? (isRecord(parsed.error) ? parsed.error : parsed) : {};
   const code = text(error.code);
   const raw = body.trim();

@@ -5,7 +5,8 @@
  *
  * Pure functions, no I/O. Field by field against `openai` v7 (`resources/responses/responses.d.ts`)
  * and `@anthropic-ai/sdk` v1 (`resources/messages`). The conventions (temperature clamp, thinking
- * budgets, adaptive-only models, tool ids, cache breakpoints) are those of `chat-via-messages.ts`.
+ * budgets, adaptive-only models, tool ids, cache breakpoints) are those of `chat-via-messages.ts`,
+ * shared through `via-messages.ts`.
  *
  * What an Anthropic route cannot serve is refused with a 400 naming the field, never answered
  * differently: conversation state kept by OpenAI (`previous_response_id`, `conversation`,
@@ -17,28 +18,36 @@
  * restored verbatim (Anthropic verifies the signature, so a client cannot forge one).
  */
 import { randomUUID } from 'node:crypto';
-import { InvalidRequestError } from '../../gateway/errors.ts';
+import type { InvalidRequestError } from '../../gateway/errors.ts';
 import { sseFrame } from '../sse.ts';
-import { count } from '../usage.ts';
-import {
-  ADAPTIVE_EFFORTS,
-  anthropicErrorToOpenAI,
-  isAdaptiveOnlyModel,
-  MAX_ANTHROPIC_TEMPERATURE,
-  THINKING_BUDGETS,
-} from './chat-via-messages.ts';
+import { invalid, isRecord, type Json, nowSeconds, parseJson, positiveInt, records, text } from './shared.ts';
 import type { StreamTranslator, TranslatedError, UpstreamEvent } from './types.ts';
-
-type Json = Record<string, unknown>;
-
-const isRecord = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
-const invalid = (message: string, param: string): InvalidRequestError => {
-  const error = new InvalidRequestError(message);
-  error.param = param;
-  return error;
-};
+import {
+  type AnthropicUsageFields,
+  anthropicErrorToOpenAI,
+  anthropicTool,
+  anthropicToolChoice,
+  continuesToolLoop,
+  finishReasonFor,
+  forcesTool,
+  imageFromUrl,
+  isAdaptiveOnlyModel,
+  limitCacheBreakpoints,
+  mergeAnthropicUsage,
+  messagesBody,
+  openAITokenCounts,
+  parseDataUrl,
+  pushTurn,
+  type Reasoning,
+  reasoningFromEffort,
+  streamErrorOf,
+  type Turn,
+  textBlock,
+  toolId,
+  toolInput,
+  toolResultsFirst,
+  withCache,
+} from './via-messages.ts';
 
 /** Where a refused feature can be served instead. */
 const ELSEWHERE = 'served on OpenAI-protocol routes';
@@ -124,12 +133,7 @@ const encodeThinking = (block: Json): string =>
 /** The signed block inside a reasoning item's `encrypted_content`, if Tollgate wrote it. */
 const decodeThinking = (value: unknown): Json | undefined => {
   if (typeof value !== 'string' || !value.startsWith(THINKING_PREFIX)) return undefined;
-  let block: unknown;
-  try {
-    block = JSON.parse(Buffer.from(value.slice(THINKING_PREFIX.length), 'base64').toString('utf8'));
-  } catch {
-    return undefined;
-  }
+  const block = parseJson(Buffer.from(value.slice(THINKING_PREFIX.length), 'base64').toString('utf8'));
   if (!isRecord(block)) return undefined;
   const signed = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
   if (block.type === 'thinking' && typeof block.thinking === 'string' && signed(block.signature)) {
@@ -155,58 +159,23 @@ export interface ResponsesToMessagesOptions {
   adaptiveOnly?: boolean;
 }
 
-const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
-const MAX_CACHE_BREAKPOINTS = 4;
-const MIN_THINKING_BUDGET = 1024;
-
-interface Turn {
-  role: 'user' | 'assistant';
-  content: Json[];
-}
-
-/** `data:<type>;base64,<data>` → its parts. */
-const parseDataUrl = (url: string): { mediaType: string; data: string } | undefined => {
-  const match = /^data:([^;,]+)(?:;[^;,=]+=[^;,]*)*;base64,(.*)$/s.exec(url);
-  return match?.[1] && match[2] !== undefined ? { mediaType: match[1].toLowerCase(), data: match[2] } : undefined;
-};
-
-/** OpenAI's `prompt_cache_breakpoint` (or OpenRouter-style `cache_control`) on a part, as an Anthropic breakpoint. */
-const withCache = (block: Json, part: Json): Json => {
-  const control = part.cache_control;
-  if (isRecord(control) && control.type === 'ephemeral') {
-    block.cache_control =
-      control.ttl === '1h' || control.ttl === '5m' ? { type: 'ephemeral', ttl: control.ttl } : { type: 'ephemeral' };
-  } else if (isRecord(part.prompt_cache_breakpoint)) {
-    block.cache_control = { type: 'ephemeral' };
-  }
-  return block;
-};
-
-const textBlock = (value: string, part: Json): Json[] =>
-  value.trim().length > 0 ? [withCache({ type: 'text', text: value }, part)] : [];
-
-const imageBlock = (part: Json, at: string): Json => {
+/** `file_id` names a file stored on OpenAI: refused. */
+const refuseStoredFile = (part: Json, at: string): void => {
   if (typeof part.file_id === 'string' && part.file_id.length > 0) {
     throw invalid(`${at}: file_id refers to a file stored on OpenAI, which this model cannot read (${ELSEWHERE})`, at);
   }
+};
+
+const imageBlock = (part: Json, at: string): Json => {
+  refuseStoredFile(part, at);
   const url = text(part.image_url);
   if (!url) throw invalid(`${at}.image_url is required`, at);
-  const data = parseDataUrl(url);
-  if (data) {
-    if (!IMAGE_TYPES.has(data.mediaType)) {
-      throw invalid(`${at}: image type '${data.mediaType}' is not supported by this model (jpeg, png, gif, webp)`, at);
-    }
-    return withCache({ type: 'image', source: { type: 'base64', media_type: data.mediaType, data: data.data } }, part);
-  }
-  if (!/^https?:\/\//i.test(url)) throw invalid(`${at}: an image must be an http(s) URL or a base64 data URL`, at);
-  return withCache({ type: 'image', source: { type: 'url', url } }, part);
+  return imageFromUrl(url, part, at);
 };
 
 /** `input_file`: inline PDFs and plain text (file_data), or a PDF URL (file_url). */
 const fileBlock = (part: Json, at: string): Json => {
-  if (typeof part.file_id === 'string' && part.file_id.length > 0) {
-    throw invalid(`${at}: file_id refers to a file stored on OpenAI, which this model cannot read (${ELSEWHERE})`, at);
-  }
+  refuseStoredFile(part, at);
   const filename = text(part.filename);
   let block: Json | undefined;
   const fileData = text(part.file_data);
@@ -254,31 +223,6 @@ const contentBlocks = (content: unknown, at: string, role: PartRole): Json[] => 
   if (typeof content === 'string') return textBlock(content, {});
   if (!Array.isArray(content)) throw invalid(`${at}.content must be a string or an array of parts`, `${at}.content`);
   return content.flatMap((part: unknown, index) => partBlocks(part, `${at}.content[${index}]`, role));
-};
-
-/** Anthropic tool ids must match `^[a-zA-Z0-9_-]+$`; other vendors' ids are made to fit, the same way both ends. */
-const toolId = (id: string): string => id.replace(/[^a-zA-Z0-9_-]/g, '_');
-
-const toolInput = (args: unknown, at: string): Json => {
-  if (args === undefined || args === null || (typeof args === 'string' && args.trim() === '')) return {};
-  let parsed: unknown = args;
-  if (typeof args === 'string') {
-    try {
-      parsed = JSON.parse(args);
-    } catch {
-      throw invalid(`${at}.arguments is not valid JSON; Anthropic needs a tool call's input as a JSON object`, at);
-    }
-  }
-  if (!isRecord(parsed)) throw invalid(`${at}.arguments must be a JSON object`, at);
-  return parsed;
-};
-
-const pushTurn = (turns: Turn[], role: Turn['role'], blocks: Json[]): void => {
-  if (blocks.length === 0) return;
-  const last = turns.at(-1);
-  // Anthropic needs alternating roles: adjacent same-role items (a call and its siblings, consecutive outputs) merge.
-  if (last?.role === role) last.content.push(...blocks);
-  else turns.push({ role, content: [...blocks] });
 };
 
 const toolResult = (item: Json, at: string): Json => {
@@ -349,12 +293,6 @@ const addItem = (system: Json[], turns: Turn[], item: unknown, index: number): v
   }
 };
 
-/** Anthropic wants a user turn's tool_result blocks before anything else in it. */
-const toolResultsFirst = (blocks: Json[]): Json[] => [
-  ...blocks.filter((block) => block.type === 'tool_result'),
-  ...blocks.filter((block) => block.type !== 'tool_result'),
-];
-
 const translateInput = (body: Json): { system: Json[]; turns: Turn[] } => {
   const system: Json[] = [];
   const turns: Turn[] = [];
@@ -389,7 +327,7 @@ const translateTools = (body: Json): { tools: Json[]; choice: Json | undefined }
   if (body.tools !== undefined && body.tools !== null && !Array.isArray(body.tools)) {
     throw invalid('tools must be an array', 'tools');
   }
-  let tools = ((body.tools as unknown[] | undefined) ?? []).map((tool: unknown, index): Json => {
+  const tools = ((body.tools as unknown[] | undefined) ?? []).map((tool: unknown, index): Json => {
     const at = `tools[${index}]`;
     if (!isRecord(tool)) throw invalid(`${at} must be an object`, at);
     if (tool.type !== 'function') {
@@ -400,70 +338,32 @@ const translateTools = (body: Json): { tools: Json[]; choice: Json | undefined }
       );
     }
     if (typeof tool.name !== 'string' || tool.name.length === 0) throw invalid(`${at}.name is required`, at);
-    const out: Json = {
-      name: tool.name,
-      input_schema: isRecord(tool.parameters)
-        ? { type: 'object', ...tool.parameters }
-        : { type: 'object', properties: {} },
-    };
-    if (typeof tool.description === 'string' && tool.description.length > 0) out.description = tool.description;
-    return out;
+    return anthropicTool(tool.name, tool);
   });
-  if (tools.length === 0) return { tools, choice: undefined };
-
-  const requested = body.tool_choice;
-  let choice: Json | undefined;
-  if (requested === 'none') choice = { type: 'none' };
-  else if (requested === 'auto') choice = { type: 'auto' };
-  else if (requested === 'required') choice = { type: 'any' };
-  else if (isRecord(requested) && requested.type === 'allowed_tools') {
-    // Anthropic cannot restrict a call to a subset of the tools, so only that subset is offered.
-    const names = new Set(
-      (Array.isArray(requested.tools) ? requested.tools : []).map((entry: unknown) =>
+  return anthropicToolChoice(body.tool_choice, tools, body.parallel_tool_calls, {
+    param: 'tool_choice',
+    allowed: (choice) => {
+      const names = (Array.isArray(choice.tools) ? choice.tools : []).map((entry: unknown) =>
         isRecord(entry) && entry.type === 'function' ? entry.name : undefined,
-      ),
-    );
-    tools = tools.filter((tool) => names.has(tool.name));
-    if (tools.length === 0) throw invalid('tool_choice.tools names none of the function tools', 'tool_choice');
-    choice = { type: requested.mode === 'required' ? 'any' : 'auto' };
-  } else if (isRecord(requested)) {
-    choice = { type: 'tool', name: namedFunction(requested, 'tool_choice') };
-  } else if (requested !== undefined && requested !== null) {
-    throw invalid(`tool_choice '${String(requested)}' is not supported`, 'tool_choice');
-  }
-  if (body.parallel_tool_calls === false && choice?.type !== 'none') {
-    choice = { ...(choice ?? { type: 'auto' }), disable_parallel_tool_use: true };
-  }
-  return { tools, choice };
+      );
+      return { names: new Set(names), mode: choice.mode };
+    },
+    noneAllowed: 'tool_choice.tools names none of the function tools',
+    named: (choice) => namedFunction(choice, 'tool_choice'),
+  });
 };
-
-/** Keeps the last four cache breakpoints in prompt order (tools, system, messages); Anthropic refuses a fifth. */
-const limitCacheBreakpoints = (groups: Json[][]): void => {
-  const marked = groups.flat().filter((block) => block.cache_control !== undefined);
-  for (const block of marked.slice(0, Math.max(0, marked.length - MAX_CACHE_BREAKPOINTS))) delete block.cache_control;
-};
-
-type Effort = keyof typeof THINKING_BUDGETS;
-const isEffort = (value: unknown): value is Effort =>
-  typeof value === 'string' && Object.hasOwn(THINKING_BUDGETS, value);
 
 /**
- * `reasoning.effort` → a thinking budget (capped at `max_tokens − 1024`, off below Anthropic's 1024
- * minimum), or adaptive thinking with `output_config.effort` on adaptive-only models. `none` and no
- * effort send no thinking config: Claude does not think unless asked.
+ * `reasoning.effort` → a thinking budget or adaptive thinking ({@link reasoningFromEffort}). `none`
+ * and no effort send no thinking config: Claude does not think unless asked.
  */
-const resolveReasoning = (
-  body: Json,
-  maxTokens: number,
-  adaptiveOnly: boolean,
-): { thinking?: Json; effort?: string } => {
-  const effort = isRecord(body.reasoning) ? body.reasoning.effort : undefined;
-  if (effort === undefined || effort === null || effort === 'none') return {};
-  if (!isEffort(effort)) throw invalid(`reasoning.effort '${String(effort)}' is not supported`, 'reasoning.effort');
-  if (adaptiveOnly) return { thinking: { type: 'adaptive' }, effort: ADAPTIVE_EFFORTS[effort] };
-  const budget = Math.min(THINKING_BUDGETS[effort], maxTokens - MIN_THINKING_BUDGET);
-  return budget >= MIN_THINKING_BUDGET ? { thinking: { type: 'enabled', budget_tokens: budget } } : {};
-};
+const resolveReasoning = (body: Json, maxTokens: number, adaptiveOnly: boolean): Reasoning =>
+  reasoningFromEffort(
+    isRecord(body.reasoning) ? body.reasoning.effort : undefined,
+    'reasoning.effort',
+    maxTokens,
+    adaptiveOnly,
+  );
 
 /**
  * Anthropic refuses thinking with a forced tool choice, and when a tool loop continues from an
@@ -471,9 +371,8 @@ const resolveReasoning = (
  * reasoning item, or one OpenAI encrypted). Thinking is left off in both cases.
  */
 const thinkingAllowed = (choice: Json | undefined, turns: Turn[]): boolean => {
-  if (choice?.type === 'any' || choice?.type === 'tool') return false;
-  const last = turns.at(-1);
-  if (!(last?.role === 'user' && last.content.some((block) => block.type === 'tool_result'))) return true;
+  if (forcesTool(choice)) return false;
+  if (!continuesToolLoop(turns)) return true;
   const assistant = turns.findLast((turn) => turn.role === 'assistant');
   return assistant === undefined || isThinkingBlock(assistant.content[0]);
 };
@@ -490,9 +389,6 @@ const withoutThinking = (turns: Turn[]): Turn[] => {
   }
   return out;
 };
-
-const positiveInt = (value: unknown): number | undefined =>
-  typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
 
 const present = (value: unknown): boolean => value !== undefined && value !== null && value !== false && value !== '';
 
@@ -568,46 +464,25 @@ export const responsesRequestToMessages = (
   if (turns.length === 0) throw invalid('input must contain at least one user or assistant message', 'input');
   limitCacheBreakpoints([tools, system, ...turns.map((turn) => turn.content)]);
 
-  const out: Json = { model: options.upstreamModel, max_tokens: maxTokens };
-  if (system.length > 0) out.system = system;
-  out.messages = turns;
-  if (tools.length > 0) out.tools = tools;
-  if (choice) out.tool_choice = choice;
-  if (thinkingOn) out.thinking = reasoning.thinking;
-
-  const outputConfig: Json = {};
-  // Effort also steers adaptive-only models' answers when thinking had to stay off.
-  if (reasoning.effort) outputConfig.effort = reasoning.effort;
   const format = isRecord(body.text) && isRecord(body.text.format) ? body.text.format : undefined;
-  if (format?.type === 'json_schema' && isRecord(format.schema)) {
-    outputConfig.format = { type: 'json_schema', schema: format.schema };
-  }
-  if (Object.keys(outputConfig).length > 0) out.output_config = outputConfig;
-
-  // Sampling parameters: refused by adaptive-only models, and by every model while thinking.
-  if (!adaptiveOnly && !thinkingOn) {
-    if (typeof body.temperature === 'number') {
-      out.temperature = Math.min(MAX_ANTHROPIC_TEMPERATURE, Math.max(0, body.temperature));
-    } else if (typeof body.top_p === 'number') {
-      out.top_p = body.top_p;
-    }
-  }
-
-  const user = text(body.safety_identifier) ?? text(body.user);
-  if (user) out.metadata = { user_id: user };
-  if (typeof body.stream === 'boolean') out.stream = body.stream;
-  return out;
+  return messagesBody({
+    model: options.upstreamModel,
+    maxTokens,
+    system,
+    turns,
+    tools,
+    choice,
+    stopSequences: [],
+    thinking: thinkingOn ? reasoning.thinking : undefined,
+    effort: reasoning.effort,
+    schema: format?.type === 'json_schema' && isRecord(format.schema) ? format.schema : undefined,
+    // Sampling parameters: refused by adaptive-only models, and by every model while thinking.
+    sampling: !adaptiveOnly && !thinkingOn,
+    request: body,
+  });
 };
 
 // ─── response ────────────────────────────────────────────────────────────────────────────────────
-
-interface AnthropicUsageFields {
-  input_tokens?: unknown;
-  output_tokens?: unknown;
-  cache_read_input_tokens?: unknown;
-  cache_creation_input_tokens?: unknown;
-  output_tokens_details?: unknown;
-}
 
 /**
  * Anthropic usage → Responses usage: `input_tokens` = input + cache reads + cache writes (OpenAI's
@@ -619,17 +494,13 @@ interface AnthropicUsageFields {
  * responsesUsageFromAnthropic({ input_tokens: 10, cache_read_input_tokens: 100, output_tokens: 20 }).input_tokens; // 110
  */
 export const responsesUsageFromAnthropic = (usage: AnthropicUsageFields): Json => {
-  const cacheRead = count(usage.cache_read_input_tokens);
-  const cacheWrite = count(usage.cache_creation_input_tokens);
-  const input = count(usage.input_tokens) + cacheRead + cacheWrite;
-  const output = count(usage.output_tokens);
-  const details = isRecord(usage.output_tokens_details) ? usage.output_tokens_details : {};
+  const tokens = openAITokenCounts(usage);
   return {
-    input_tokens: input,
-    input_tokens_details: { cached_tokens: cacheRead, cache_write_tokens: cacheWrite },
-    output_tokens: output,
-    output_tokens_details: { reasoning_tokens: count(details.thinking_tokens) },
-    total_tokens: input + output,
+    input_tokens: tokens.input,
+    input_tokens_details: { cached_tokens: tokens.cacheRead, cache_write_tokens: tokens.cacheWrite },
+    output_tokens: tokens.output,
+    output_tokens_details: { reasoning_tokens: tokens.reasoning },
+    total_tokens: tokens.input + tokens.output,
   };
 };
 
@@ -637,14 +508,11 @@ type Status = 'completed' | 'incomplete' | 'failed' | 'in_progress';
 
 /** Anthropic `stop_reason` → the Responses status and `incomplete_details`. */
 const outcomeFor = (stopReason: unknown): { status: Status; incomplete: Json | null } => {
-  if (stopReason === 'max_tokens' || stopReason === 'model_context_window_exceeded') {
-    return { status: 'incomplete', incomplete: { reason: 'max_output_tokens' } };
-  }
-  if (stopReason === 'refusal') return { status: 'incomplete', incomplete: { reason: 'content_filter' } };
+  const reason = finishReasonFor(stopReason);
+  if (reason === 'length') return { status: 'incomplete', incomplete: { reason: 'max_output_tokens' } };
+  if (reason === 'content_filter') return { status: 'incomplete', incomplete: { reason: 'content_filter' } };
   return { status: 'completed', incomplete: null };
 };
-
-const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
 export interface MessagesToResponsesOptions {
   /** The model id the client asked for (not the upstream's). */
@@ -768,7 +636,7 @@ export const messagesResponseToResponses = (
 ): Record<string, unknown> => {
   const ids = idsFor(message.id);
   const outcome = outcomeFor(message.stop_reason);
-  const blocks = Array.isArray(message.content) ? message.content.filter(isRecord) : [];
+  const blocks = records(message.content);
   const output: Json[] = [];
   blocks.forEach((block, index) => {
     const last = index === blocks.length - 1;
@@ -873,21 +741,6 @@ export const createMessagesToResponsesStream = (options: MessagesToResponsesOpti
       emit('response.created', { response: snapshot('in_progress') }),
       emit('response.in_progress', { response: snapshot('in_progress') }),
     ];
-  };
-  /** Later usage wins field by field: message_delta's counts are cumulative, and null means "unchanged". */
-  const mergeUsage = (next: unknown): void => {
-    if (!isRecord(next)) return;
-    const merged: AnthropicUsageFields = { ...usage };
-    for (const key of [
-      'input_tokens',
-      'output_tokens',
-      'cache_read_input_tokens',
-      'cache_creation_input_tokens',
-    ] as const) {
-      if (typeof next[key] === 'number') merged[key] = next[key];
-    }
-    if (isRecord(next.output_tokens_details)) merged.output_tokens_details = next.output_tokens_details;
-    usage = merged;
   };
 
   const itemFor = (item: OpenItem, status: Status): Json => {
@@ -1077,7 +930,7 @@ export const createMessagesToResponsesStream = (options: MessagesToResponsesOpti
         case 'message_start': {
           const message = isRecord(data.message) ? data.message : {};
           if (!started) ids ??= idsFor(message.id);
-          mergeUsage(message.usage);
+          usage = mergeAnthropicUsage(usage, message.usage);
           return begin();
         }
         case 'content_block_start':
@@ -1088,18 +941,15 @@ export const createMessagesToResponsesStream = (options: MessagesToResponsesOpti
           return [...begin(), ...blockStop()];
         case 'message_delta': {
           if (isRecord(data.delta) && data.delta.stop_reason !== undefined) stopReason = data.delta.stop_reason;
-          mergeUsage(data.usage);
+          usage = mergeAnthropicUsage(usage, data.usage);
           return [];
         }
         case 'message_stop':
           return finish();
         case 'error': {
-          const error = isRecord(data.error) ? data.error : {};
           // The same error vocabulary as the Chat translation (overloaded_error stays overloaded_error…).
-          const translated = JSON.parse(anthropicErrorToOpenAI(500, JSON.stringify({ error })).body) as {
-            error: { type: string };
-          };
-          return failWith(translated.error.type, text(error.message) ?? 'Upstream error');
+          const error = streamErrorOf(data);
+          return failWith(error.type, error.message);
         }
         default:
           // ping and event types added later: nothing to send.
