@@ -49,8 +49,12 @@ describe('TtlCache', () => {
 
     const off = new TtlCache<string>({ ttlMs: 0 });
     let offCalls = 0;
-    await off.get('k', async () => `${(offCalls += 1)}`);
-    await off.get('k', async () => `${(offCalls += 1)}`);
+    const count = async () => {
+      offCalls += 1;
+      return `${offCalls}`;
+    };
+    await off.get('k', count);
+    await off.get('k', count);
     expect(offCalls).toBe(2);
   });
 });
