@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidRequestError } from '../../lambdas/gateway/errors.ts';
-import { createSseReader, parseEventData } from '../../lambdas/protocols/sse.ts';
 import {
   chatResponseToMessages,
   createChatToMessagesStream,
@@ -14,21 +12,12 @@ import {
 } from '../../lambdas/protocols/translate/messages-via-chat.ts';
 import type { UpstreamEvent } from '../../lambdas/protocols/translate/types.ts';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.ts';
+import { fixture as readFixture, translateStream, upstreamEvents } from '../support/translators.ts';
 
 type Json = Record<string, unknown>;
 
-const fixture = (name: string): string =>
-  readFileSync(new URL(`../fixtures/messages-via-chat/${name}`, import.meta.url), 'utf8');
-
-/** Parses SSE text with the code base's one decoder, as the gateway does. */
-const sseEvents = (bytes: Uint8Array | string): UpstreamEvent[] => {
-  const events: UpstreamEvent[] = [];
-  const reader = createSseReader((event) =>
-    events.push({ event: event.event, data: parseEventData(event.data), raw: event.data }),
-  );
-  reader.feed(typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes);
-  return events;
-};
+const fixture = (name: string): string => readFixture('messages-via-chat', name);
+const sseEvents = upstreamEvents;
 
 const concat = (frames: Uint8Array[]): Uint8Array => {
   const out = new Uint8Array(frames.reduce((size, frame) => size + frame.length, 0));
@@ -986,17 +975,7 @@ const startBridge = async (upstream: FakeUpstream): Promise<{ url: string; close
       }
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       const translator = createChatToMessagesStream({ model, inputTokensEstimate: 7 });
-      const reader = createSseReader((event) => {
-        for (const frame of translator.push({
-          event: event.event,
-          data: parseEventData(event.data),
-          raw: event.data,
-        })) {
-          res.write(frame);
-        }
-      });
-      for await (const chunk of answer.body ?? []) reader.feed(chunk);
-      for (const frame of translator.end()) res.write(frame);
+      if (answer.body) for await (const frame of translateStream(answer.body, translator)) res.write(frame);
       res.end();
     })().catch(() => res.destroy());
   });

@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
 import OpenAI from 'openai';
 import type { FunctionTool, ResponseInputItem } from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GatewayError, InvalidRequestError, renderError } from '../../lambdas/gateway/errors.ts';
-import { createSseReader, parseEventData } from '../../lambdas/protocols/sse.ts';
 import {
   anthropicErrorToResponses,
   createMessagesToResponsesStream,
@@ -12,28 +10,13 @@ import {
   type ResponsesToMessagesOptions,
   responsesRequestToMessages,
 } from '../../lambdas/protocols/translate/responses-via-messages.ts';
-import type { StreamTranslator, UpstreamEvent } from '../../lambdas/protocols/translate/types.ts';
+import type { UpstreamEvent } from '../../lambdas/protocols/translate/types.ts';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.ts';
+import { fixture as readFixture, translate, translateStream, upstreamEvents } from '../support/translators.ts';
 
 type Json = Record<string, unknown>;
 
-const fixture = (name: string): string =>
-  readFileSync(new URL(`../fixtures/responses-via-messages/${name}`, import.meta.url), 'utf8');
-
-/** Parses SSE text with the gateway's one decoder, as the gateway hands events to a translator. */
-const upstreamEvents = (sse: string): UpstreamEvent[] => {
-  const events: UpstreamEvent[] = [];
-  const reader = createSseReader((event) =>
-    events.push({ event: event.event, data: parseEventData(event.data), raw: event.data }),
-  );
-  reader.feed(new TextEncoder().encode(sse));
-  return events;
-};
-
-const translate = (translator: StreamTranslator, events: UpstreamEvent[]): string[] =>
-  [...events.flatMap((event) => translator.push(event)), ...translator.end()].map((frame) =>
-    new TextDecoder().decode(frame),
-  );
+const fixture = (name: string): string => readFixture('responses-via-messages', name);
 
 const REQUEST: Json = { model: 'my-claude', input: 'hello', stream: true };
 
@@ -1208,19 +1191,6 @@ const translatingFetch =
     if (messages.stream === true && response.body) return sse(response.body);
     return Response.json(messagesResponseToResponses((await response.json()) as Json, { model, request }));
   };
-
-const translateStream = (body: ReadableStream<Uint8Array>, translator: StreamTranslator): ReadableStream<Uint8Array> =>
-  new ReadableStream({
-    async start(controller) {
-      const reader = createSseReader((event) => {
-        const frames = translator.push({ event: event.event, data: parseEventData(event.data), raw: event.data });
-        for (const frame of frames) controller.enqueue(frame);
-      });
-      for await (const chunk of body) reader.feed(chunk);
-      for (const frame of translator.end()) controller.enqueue(frame);
-      controller.close();
-    },
-  });
 
 describe('translated answers through the real OpenAI SDK', () => {
   let upstream: FakeUpstream;

@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import { createSseReader, parseEventData } from '../../lambdas/protocols/sse.ts';
+import type { StreamTranslator, UpstreamEvent } from '../../lambdas/protocols/translate/types.ts';
+
+/** A recorded fixture under test/fixtures/<dir>/. */
+export const fixture = (dir: string, name: string): string =>
+  readFileSync(new URL(`../fixtures/${dir}/${name}`, import.meta.url), 'utf8');
+
+/** Parses SSE with the gateway's one decoder, as the gateway hands events to a translator. */
+export const upstreamEvents = (sse: Uint8Array | string): UpstreamEvent[] => {
+  const events: UpstreamEvent[] = [];
+  const reader = createSseReader((event) =>
+    events.push({ event: event.event, data: parseEventData(event.data), raw: event.data }),
+  );
+  reader.feed(typeof sse === 'string' ? new TextEncoder().encode(sse) : sse);
+  return events;
+};
+
+/** Every frame a translator writes for `events`, then its end, as text. */
+export const translate = (translator: StreamTranslator, events: UpstreamEvent[]): string[] =>
+  [...events.flatMap((event) => translator.push(event)), ...translator.end()].map((frame) =>
+    new TextDecoder().decode(frame),
+  );
+
+/** An upstream SSE body run through a translator as it arrives, as the gateway streams it. */
+export const translateStream = (
+  body: ReadableStream<Uint8Array>,
+  translator: StreamTranslator,
+): ReadableStream<Uint8Array> =>
+  new ReadableStream({
+    async start(controller) {
+      const reader = createSseReader((event) => {
+        const frames = translator.push({ event: event.event, data: parseEventData(event.data), raw: event.data });
+        for (const frame of frames) controller.enqueue(frame);
+      });
+      for await (const chunk of body) reader.feed(chunk);
+      for (const frame of translator.end()) controller.enqueue(frame);
+      controller.close();
+    },
+  });
