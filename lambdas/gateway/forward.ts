@@ -8,6 +8,7 @@ import { createSseReader, parseEventData } from '../protocols/sse.ts';
 import type { StreamTranslator } from '../protocols/translate/types.ts';
 import type { Usage } from '../protocols/usage.ts';
 import type { CredentialSource } from '../providers/credentials.ts';
+import type { UpstreamResponse } from '../providers/http.ts';
 import { PROVIDERS } from '../providers/index.ts';
 import type { Operation, ProviderAdapter, UpstreamCall } from '../providers/types.ts';
 import { ConfigurationError, FORWARDED_ERROR_HEADERS, UpstreamConnectionError, UpstreamError } from './errors.ts';
@@ -109,7 +110,7 @@ const resolveCredential = async (route: Route, adapter: ProviderAdapter, credent
   return value;
 };
 
-const forwardedHeaders = (headers: Headers): Record<string, string> => {
+const forwardedHeaders = (headers: UpstreamResponse['headers']): Record<string, string> => {
   const picked: Record<string, string> = {};
   for (const name of FORWARDED_ERROR_HEADERS) {
     const value = headers.get(name);
@@ -122,7 +123,7 @@ const truncate = (text: string, max = 300): string => (text.length > max ? `${te
 
 /** An upstream error status, as the client should see it: ours for operator faults, theirs otherwise. */
 const upstreamFailure = async (
-  response: Response,
+  response: UpstreamResponse,
   route: Route,
   credentials: CredentialSource,
   adapter: ProviderAdapter,
@@ -208,7 +209,7 @@ export const forward = async (request: ForwardRequest, deps: ForwardDeps): Promi
     signal: abort.signal,
   };
 
-  let upstream: Response;
+  let upstream: UpstreamResponse;
   const sentAt = performance.now();
   try {
     upstream = await adapter.send(call);
@@ -241,7 +242,7 @@ export const forward = async (request: ForwardRequest, deps: ForwardDeps): Promi
     request.signal?.removeEventListener('abort', onCancel);
     throw new UpstreamConnectionError(new Error(`upstream answered a stream request with ${contentType}`));
   }
-  if (!stream || !upstream.body) {
+  if (!stream) {
     let text: string;
     // A whole answer must arrive within the idle timeout once its headers are in.
     const bodyTimer = setTimeout(() => abort.abort(new IdleTimeout('upstream body timeout')), deps.idleTimeoutMs);
@@ -315,7 +316,7 @@ const writable = (out: PassThrough): Promise<void> =>
  * stops the writing, never the reading.
  */
 const pump = async (
-  body: ReadableStream<Uint8Array>,
+  body: AsyncIterable<Uint8Array>,
   out: PassThrough,
   wire: { client: Operation; upstream: Operation },
   rewriter: StreamTranslator | undefined,
@@ -342,12 +343,10 @@ const pump = async (
     idle = setTimeout(() => abort.abort(new IdleTimeout('upstream idle timeout')), idleTimeoutMs);
   };
   let outcome: Outcome = 'completed';
-  const streamReader = body.getReader();
   try {
-    for (;;) {
+    armIdle();
+    for await (const value of body) {
       armIdle();
-      const { done, value } = await streamReader.read();
-      if (done) break;
       reader.feed(value);
       if (rewriter) await send(pendingFrames.splice(0));
       else await send([value]);

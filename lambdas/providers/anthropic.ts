@@ -1,3 +1,4 @@
+import { postJson } from './http.ts';
 import type { Operation, ProviderAdapter, UpstreamCall } from './types.ts';
 
 const DEFAULT_VERSION = '2023-06-01';
@@ -23,11 +24,6 @@ export const anthropic: ProviderAdapter = {
     const beta = clientHeaders['anthropic-beta'];
     if (beta) headers['anthropic-beta'] = beta;
     if (credential) headers['x-api-key'] = credential;
-    return fetch(`${(baseUrl ?? '').replace(/\/+$/, '')}${path}`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify(body),
-      signal,
-    });
+    return postJson(`${(baseUrl ?? '').replace(/\/+$/, '')}${path}`, headers, JSON.stringify(body), signal);
   },
 };

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { sseFrame } from '../protocols/sse.ts';
+import { fromFetchResponse } from './http.ts';
 import type { ProviderAdapter, UpstreamCall } from './types.ts';
 
 /** Text of a message's content, whichever protocol's shape it has (string, or text parts/blocks). */
@@ -194,10 +195,10 @@ export const echo: ProviderAdapter = {
   defaultBaseUrl: undefined,
   async send({ operation, body, stream }: UpstreamCall) {
     const model = String(body.model ?? 'tollgate-echo');
-    if (operation === 'embeddings') return embeddings(model, body);
+    if (operation === 'embeddings') return fromFetchResponse(embeddings(model, body));
     const echoPlan = plan(body);
-    if (operation === 'messages') return anthropicMessages(model, stream, echoPlan);
+    if (operation === 'messages') return fromFetchResponse(anthropicMessages(model, stream, echoPlan));
     const options = body.stream_options as { include_usage?: unknown } | undefined;
-    return openAIChat(model, stream, options?.include_usage === true, echoPlan);
+    return fromFetchResponse(openAIChat(model, stream, options?.include_usage === true, echoPlan));
   },
 };

@@ -1,4 +1,5 @@
 import type { ProviderKind } from '../gateway/model.ts';
+import { postJson } from './http.ts';
 import type { Operation, ProviderAdapter, UpstreamCall } from './types.ts';
 
 const joinUrl = (base: string, path: string): string => `${base.replace(/\/+$/, '')}${path}`;
@@ -34,12 +35,7 @@ export const openAICompatible = ({
     if (!path) throw new Error(`openai adapter cannot serve '${operation}'`);
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (credential) headers.authorization = `Bearer ${credential}`;
-    return fetch(joinUrl(baseUrl ?? '', path), {
-      method: 'POST',
-      headers,
-      body: JSON.stringify(body),
-      signal,
-    });
+    return postJson(joinUrl(baseUrl ?? '', path), headers, JSON.stringify(body), signal);
   },
 });
 

@@ -1,5 +1,6 @@
 import type { Protocol } from '../gateway/errors.ts';
 import type { ProviderKind, Route } from '../gateway/model.ts';
+import type { UpstreamResponse } from './http.ts';
 
 /** A wire format: what a client sends, or what an upstream is sent, by endpoint. */
 export type Operation = 'chat' | 'messages' | 'responses' | 'embeddings' | 'count_tokens';
@@ -40,5 +41,5 @@ export interface ProviderAdapter {
   readonly defaultCredential: string | undefined;
   /** Environment variable holding the default base URL, and the official one. */
   readonly defaultBaseUrl: { env: string; url: string } | undefined;
-  send(call: UpstreamCall): Promise<Response>;
+  send(call: UpstreamCall): Promise<UpstreamResponse>;
 }

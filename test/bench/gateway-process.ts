@@ -3,6 +3,7 @@
  * (`startLocalGateway`), with the default configuration (cache TTLs and all), so its event loop
  * and its RSS are its own.
  */
+import { subscribe } from 'node:diagnostics_channel';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { startLocalGateway } from '../../lambdas/runtime/local-gateway.ts';
@@ -32,13 +33,12 @@ const mark = (kind: GatewayMark['kind']): void => {
   if (marks.length > KEEP_MARKS) marks.splice(0, marks.length - KEEP_MARKS);
 };
 
-// The adapters call the global fetch at call time: wrapping it here timestamps every upstream call
-// without touching the gateway's code.
-const upstreamFetch = globalThis.fetch;
-globalThis.fetch = ((input, init) => {
-  mark('fetch');
-  return upstreamFetch(input, init);
-}) as typeof fetch;
+// Node announces every outgoing HTTP request on a diagnostics channel: the upstream calls (paths
+// under /v1/) are timestamped here without touching the gateway's code; DynamoDB's go to '/'.
+subscribe('http.client.request.start', (message) => {
+  const { request } = message as { request: { path?: string } };
+  if (request.path?.startsWith('/v1/')) mark('fetch');
+});
 
 let profiler: Session | undefined;
 let reports = 0;
