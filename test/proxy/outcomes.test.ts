@@ -181,25 +181,30 @@ describe('outcomes that must still be billed right', () => {
   });
 
   describe('the sweeper', () => {
-    it('releases a hold no request will settle, exactly once', async () => {
-      // Prepare: a hold as a request that died would leave it.
-      const { accountId, record } = await createAccountWithKey(db);
-      const at = new Date(Date.now() - 20 * 60_000).toISOString();
-      await db.stores.wallets.hold({
+    /** A pending hold as a request leaves it in the ledger, taken at `atMs`. */
+    const pendingHold = (accountId: string, keyId: string, requestId: string, hold: number, atMs: number) => {
+      const at = new Date(atMs).toISOString();
+      return db.stores.wallets.hold({
         accountId,
-        sk: `${at}#dead-request`,
+        sk: `${at}#${requestId}`,
         kind: 'usage',
-        requestId: 'dead-request',
+        requestId,
         status: 'pending',
-        hold: 123_456,
+        hold,
         model: 'gpt',
         provider: 'openai',
         upstreamModel: 'gpt',
-        keyId: record.keyId,
+        keyId,
         at,
         prices: PRICES,
         discountPpm: 1_000_000,
       });
+    };
+
+    it('releases a hold no request will settle, exactly once', async () => {
+      // Prepare: a hold as a request that died would leave it.
+      const { accountId, record } = await createAccountWithKey(db);
+      await pendingHold(accountId, record.keyId, 'dead-request', 123_456, Date.now() - 20 * 60_000);
       expect((await db.stores.wallets.get(accountId))?.balance).toBe(FIVE_USD - 123_456);
       // Act
       const first = await sweepExpiredHolds(db.stores.wallets);
@@ -215,22 +220,7 @@ describe('outcomes that must still be billed right', () => {
 
     it('leaves a young hold alone', async () => {
       const { accountId, record } = await createAccountWithKey(db);
-      const at = new Date().toISOString();
-      await db.stores.wallets.hold({
-        accountId,
-        sk: `${at}#live-request`,
-        kind: 'usage',
-        requestId: 'live-request',
-        status: 'pending',
-        hold: 1_000,
-        model: 'gpt',
-        provider: 'openai',
-        upstreamModel: 'gpt',
-        keyId: record.keyId,
-        at,
-        prices: PRICES,
-        discountPpm: 1_000_000,
-      });
+      await pendingHold(accountId, record.keyId, 'live-request', 1_000, Date.now());
       await sweepExpiredHolds(db.stores.wallets);
       const rows = await db.stores.wallets.allLedgerRows(accountId);
       expect(rows.find((row) => row.kind === 'usage')).toMatchObject({ status: 'pending' });
