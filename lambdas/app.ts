@@ -4,19 +4,12 @@ import middy from '@middy/core';
 import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import type { Context } from 'aws-lambda';
 import { PROXY_METRIC_UNITS, ProxyMetric } from '../lib/metrics.ts';
+import { BillingError, ConfigurationError, NotFoundError, UpstreamConnectionError, UpstreamError } from './errors.ts';
 import { Billing } from './gateway/billing.ts';
 import { TtlCache } from './gateway/cache.ts';
 import type { GatewayConfig } from './gateway/config.ts';
 import { estimateCountTokens } from './gateway/count-tokens.ts';
-import {
-  BillingError,
-  ConfigurationError,
-  NotFoundError,
-  UpstreamConnectionError,
-  UpstreamError,
-} from './gateway/errors.ts';
 import { adapterFor, type Completion, forward, type StreamingResponse } from './gateway/forward.ts';
-import type { KeyRecord, Route } from './gateway/model.ts';
 import { modelList } from './gateway/models.ts';
 import { windowStart } from './gateway/rate-limit.ts';
 import { modelsForKey } from './gateway/routing.ts';
@@ -36,6 +29,7 @@ import type { CounterStore } from './store/counters.ts';
 import type { KeyStore } from './store/keys.ts';
 import type { RouteStore } from './store/routes.ts';
 import type { Settlement, WalletStore } from './store/wallets.ts';
+import type { KeyRecord, Route } from './vocabulary.ts';
 
 export interface ProxyDeps {
   keys: Pick<KeyStore, 'get'>;

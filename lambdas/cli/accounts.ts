@@ -1,11 +1,11 @@
-import type { Wallet } from '../gateway/model.ts';
 import { formatUsd } from '../gateway/money.ts';
 import { FULL_PRICE_PPM } from '../gateway/pricing.ts';
+import { CommandError, UsageError } from '../services/errors.ts';
+import { checkAccountId, parseAmount, parseDiscount } from '../services/validate.ts';
 import type { Stores } from '../store/index.ts';
 import { AccountExistsError, TopUpConflictError, UnknownAccountError } from '../store/wallets.ts';
-import { CommandError, UsageError } from './errors.ts';
+import type { Wallet } from '../vocabulary.ts';
 import { formatPpm } from './format.ts';
-import { checkAccountId, parseAmount, parseDiscount } from './validate.ts';
 
 export interface AccountCreated {
   account: string;

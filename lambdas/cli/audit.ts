@@ -1,10 +1,10 @@
 import { type AuditResult, auditLedger } from '../gateway/audit.ts';
-import type { LedgerRow, Wallet } from '../gateway/model.ts';
 import { formatUsd } from '../gateway/money.ts';
+import { CommandError } from '../services/errors.ts';
+import { checkAccountId } from '../services/validate.ts';
 import type { Stores } from '../store/index.ts';
-import { CommandError } from './errors.ts';
+import type { LedgerRow, Wallet } from '../vocabulary.ts';
 import { usd } from './format.ts';
-import { checkAccountId } from './validate.ts';
 
 /** One account's audit: every amount as an exact USD string with nano-USD alongside. */
 export interface AccountAudit {

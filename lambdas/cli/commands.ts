@@ -1,9 +1,9 @@
+import { checkAccountId, parseAmount } from '../services/validate.ts';
 import { createAccount, topUp } from './accounts.ts';
 import { arg, type Command, defineCommand, str } from './command.ts';
 import { usd } from './format.ts';
 import { keysCreateCommand, keysListCommand, keysRevokeCommand, keysSetCommand } from './key-commands.ts';
 import { routesDeleteCommand, routesImportCommand, routesListCommand, routesSetCommand } from './route-commands.ts';
-import { checkAccountId, parseAmount } from './validate.ts';
 import { accountsSetCommand, auditCommand, balanceCommand, sweepCommand, usageCommand } from './wallet-commands.ts';
 
 export type { Command, CommandContext, OptionValues } from './command.ts';

@@ -1,3 +1,4 @@
+import { checkAccountId } from '../services/validate.ts';
 import { arg, type Command, defineCommand, str } from './command.ts';
 import { table } from './format.ts';
 import {
@@ -11,7 +12,6 @@ import {
   revokeKey,
   updateKey,
 } from './keys.ts';
-import { checkAccountId } from './validate.ts';
 
 /** Said wherever a key changes: the gateway's key cache (DESIGN §6) holds a key for 30 s. */
 const CACHE_NOTE = 'A running gateway caches keys for 30 s per instance, so changes apply within about 30 s.';

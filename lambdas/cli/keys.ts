@@ -1,10 +1,10 @@
 import { keyRefusal, mintKey, type NewKeyOptions } from '../gateway/keys.ts';
-import type { KeyRecord } from '../gateway/model.ts';
+import { CommandError, UsageError } from '../services/errors.ts';
+import { parseExpiry, parseList, parsePositiveInteger } from '../services/validate.ts';
 import type { Stores } from '../store/index.ts';
 import type { KeyChanges } from '../store/keys.ts';
+import type { KeyRecord } from '../vocabulary.ts';
 import { requireAccount } from './accounts.ts';
-import { CommandError, UsageError } from './errors.ts';
-import { parseExpiry, parseList, parsePositiveInteger } from './validate.ts';
 
 export interface CreateKeyOptions {
   name?: string;

@@ -1,10 +1,10 @@
-import type { LedgerRow, Outcome, UsageRow } from '../gateway/model.ts';
 import { formatUsd } from '../gateway/money.ts';
 import { FULL_PRICE_PPM } from '../gateway/pricing.ts';
+import { checkAccountId, parseCursor, parseLimit, parseSince } from '../services/validate.ts';
 import type { Stores } from '../store/index.ts';
+import type { LedgerRow, Outcome, UsageRow } from '../vocabulary.ts';
 import { requireAccount } from './accounts.ts';
 import { formatPpm } from './format.ts';
-import { checkAccountId, parseCursor, parseLimit, parseSince } from './validate.ts';
 
 export const USAGE_LIMIT_DEFAULT = 50;
 export const USAGE_LIMIT_MAX = 1_000;

@@ -1,9 +1,9 @@
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import { UsageError } from '../services/errors.ts';
 import type { Stores } from '../store/index.ts';
 import type { Command, OptionValues } from './command.ts';
 import { COMMANDS } from './commands.ts';
 import { type Connection, chooseTarget, connect } from './connect.ts';
-import { UsageError } from './errors.ts';
 import { scanAccountIds } from './scan.ts';
 
 export interface CliIo {

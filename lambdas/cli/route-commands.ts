@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { catalogueRoutes } from './catalogue.ts';
+import { catalogueRoutes } from '../services/catalogue.ts';
+import { CommandError, UsageError } from '../services/errors.ts';
+import { buildRoute, type RouteSpec, type RouteView } from '../services/route-spec.ts';
 import { arg, type Command, type CommandContext, defineCommand, requireFlags, str } from './command.ts';
-import { CommandError, UsageError } from './errors.ts';
 import { table, usd } from './format.ts';
-import { buildRoute, type RouteSpec, type RouteView } from './route-spec.ts';
 import { deleteRoute, importRoutes, listRoutes, setRoute } from './routes.ts';
 
 const routeRows = (routes: RouteView[]): string[][] =>

@@ -1,8 +1,8 @@
-import type { Route } from '../gateway/model.ts';
+import { catalogueRoutes } from '../services/catalogue.ts';
+import { CommandError } from '../services/errors.ts';
+import { buildRoute, fallbackWarnings, type RouteSpec, type RouteView, routeView } from '../services/route-spec.ts';
 import type { Stores } from '../store/index.ts';
-import { catalogueRoutes } from './catalogue.ts';
-import { CommandError } from './errors.ts';
-import { buildRoute, fallbackWarnings, type RouteSpec, type RouteView, routeView } from './route-spec.ts';
+import type { Route } from '../vocabulary.ts';
 
 /**
  * Creates or replaces the route for `spec.model` (every field is replaced; `createdAt` is kept).

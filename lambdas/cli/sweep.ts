@@ -1,6 +1,6 @@
 import { DEFAULT_HOLD_EXPIRY_MS, sweepExpiredHolds } from '../gateway/sweep.ts';
+import { parsePositiveInteger } from '../services/validate.ts';
 import type { Stores } from '../store/index.ts';
-import { parsePositiveInteger } from './validate.ts';
 
 export const DEFAULT_OLDER_THAN_SECONDS = DEFAULT_HOLD_EXPIRY_MS / 1_000;
 

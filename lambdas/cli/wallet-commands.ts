@@ -1,3 +1,5 @@
+import { UsageError } from '../services/errors.ts';
+import { checkAccountId } from '../services/validate.ts';
 import { checkAccountSettings, getBalance, setAccount, type WalletSummary } from './accounts.ts';
 import {
   type AccountAudit,
@@ -8,7 +10,6 @@ import {
   auditOfAllFailure,
 } from './audit.ts';
 import { arg, type Command, defineCommand, str } from './command.ts';
-import { UsageError } from './errors.ts';
 import { describeDiscount, table, usd } from './format.ts';
 import {
   checkUsageOptions,
@@ -19,7 +20,6 @@ import {
   type UsageListing,
 } from './ledger.ts';
 import { DEFAULT_OLDER_THAN_SECONDS, parseOlderThan, sweepHolds } from './sweep.ts';
-import { checkAccountId } from './validate.ts';
 
 const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
 

@@ -1,4 +1,4 @@
-import type { LedgerRow, Wallet } from './model.ts';
+import type { LedgerRow, Wallet } from '../vocabulary.ts';
 
 export interface AuditResult {
   accountId: string;

@@ -1,6 +1,6 @@
-import { AuthenticationError } from './errors.ts';
+import { AuthenticationError } from '../errors.ts';
+import type { KeyRecord } from '../vocabulary.ts';
 import { hashKey, keyRefusal, parsePresentedKey } from './keys.ts';
-import type { KeyRecord } from './model.ts';
 
 export interface Authenticated {
   key: KeyRecord;

@@ -1,9 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Usage } from '../protocols/usage.ts';
+import { BillingError } from '../errors.ts';
 import { InsufficientFundsError, type Settlement, UnknownAccountError, type WalletStore } from '../store/wallets.ts';
-import { BillingError } from './errors.ts';
+import type { KeyRecord, Route, Usage, UsageRow, Wallet } from '../vocabulary.ts';
 import type { Completion } from './forward.ts';
-import type { KeyRecord, Route, UsageRow, Wallet } from './model.ts';
 import { costOf, FULL_PRICE_PPM, type HoldQuote, insufficientBalanceMessage, quoteHold } from './pricing.ts';
 
 /** A hold taken for one request. `committed` settles once DynamoDB has it (or refused it). */

@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import { ConfigurationError, FORWARDED_ERROR_HEADERS, UpstreamConnectionError, UpstreamError } from '../errors.ts';
 import { anthropicStreamError } from '../protocols/anthropic-messages.ts';
 import { type BridgeContext, bridgeFor } from '../protocols/bridges.ts';
 import { type Observation, observeBody, streamObserver } from '../protocols/observe.ts';
@@ -6,19 +7,15 @@ import { openAIStreamError } from '../protocols/openai-chat.ts';
 import { responsesStreamError } from '../protocols/openai-responses.ts';
 import { createSseReader, parseEventData } from '../protocols/sse.ts';
 import type { StreamTranslator } from '../protocols/translate/types.ts';
-import type { Usage } from '../protocols/usage.ts';
 import type { CredentialSource } from '../providers/credentials.ts';
 import type { UpstreamResponse } from '../providers/http.ts';
 import { PROVIDERS } from '../providers/index.ts';
-import type { Operation, ProviderAdapter, UpstreamCall } from '../providers/types.ts';
-import { ConfigurationError, FORWARDED_ERROR_HEADERS, UpstreamConnectionError, UpstreamError } from './errors.ts';
-import { isProviderKind, type Route } from './model.ts';
-
-export type Outcome = 'completed' | 'client_disconnected' | 'upstream_error';
+import type { ProviderAdapter, UpstreamCall } from '../providers/types.ts';
+import { isProviderKind, type Operation, type Route, type StreamOutcome, type Usage } from '../vocabulary.ts';
 
 /** How an upstream exchange ended; what the wallet settles on. */
 export interface Completion {
-  outcome: Outcome;
+  outcome: StreamOutcome;
   /** The usage the upstream reported, as far as it got; undefined when it reported none. */
   usage: Usage | undefined;
   /** Raw upstream usage object(s), kept for the ledger. */
@@ -342,7 +339,7 @@ const pump = async (
     clearTimeout(idle);
     idle = setTimeout(() => abort.abort(new IdleTimeout('upstream idle timeout')), idleTimeoutMs);
   };
-  let outcome: Outcome = 'completed';
+  let outcome: StreamOutcome = 'completed';
   try {
     armIdle();
     for await (const value of body) {

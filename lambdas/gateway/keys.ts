@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { KeyRecord } from './model.ts';
+import type { KeyRecord } from '../vocabulary.ts';
 
 /** SHA-256 of a key secret, hex: the only form in which a key is stored. */
 export const hashKey = (secret: string): string => createHash('sha256').update(secret).digest('hex');

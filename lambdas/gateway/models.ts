@@ -1,5 +1,4 @@
-import type { Protocol } from './errors.ts';
-import type { Route } from './model.ts';
+import type { Protocol, Route } from '../vocabulary.ts';
 
 const epochSeconds = (iso: string | undefined): number => (iso ? Math.floor(Date.parse(iso) / 1000) || 0 : 0);
 

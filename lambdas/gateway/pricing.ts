@@ -1,5 +1,4 @@
-import type { Usage } from '../protocols/usage.ts';
-import type { Prices } from './model.ts';
+import type { Prices, Usage } from '../vocabulary.ts';
 import { formatUsd } from './money.ts';
 
 /** A discount is parts per million of list price: 1_000_000 is full price, 800_000 is 20% off. */

@@ -1,6 +1,6 @@
+import { RateLimitError } from '../errors.ts';
 import type { WindowCount } from '../store/counters.ts';
-import { RateLimitError } from './errors.ts';
-import type { KeyRecord } from './model.ts';
+import type { KeyRecord } from '../vocabulary.ts';
 
 export const WINDOW_MS = 60_000;
 

@@ -1,6 +1,10 @@
+import { InvalidRequestError, NotFoundError, PermissionError } from '../errors.ts';
+import type { KeyRecord, Route } from '../vocabulary.ts';
 import type { Authenticated } from './auth.ts';
-import { InvalidRequestError, NotFoundError, PermissionError } from './errors.ts';
-import { type KeyRecord, keyAllowsModel, type Route } from './model.ts';
+
+/** A key is usable for a model when its allow-list (if any) names the model. */
+export const keyAllowsModel = (key: KeyRecord, model: string): boolean =>
+  key.models === undefined || key.models.length === 0 || key.models.includes(model);
 
 /** The routes this key may call, in model order. */
 export const modelsForKey = (routes: readonly Route[], key: KeyRecord): Route[] =>

@@ -1,9 +1,7 @@
-import type { Operation } from '../providers/types.ts';
+import type { Operation, Protocol, Route } from '../vocabulary.ts';
 import type { Authenticated } from './auth.ts';
 import type { HoldHandle } from './billing.ts';
-import type { Protocol } from './errors.ts';
 import type { Forwarded } from './forward.ts';
-import type { Route } from './model.ts';
 
 /** What the client asked for, by method and path. */
 export type Endpoint = Operation | 'models' | 'wallet' | 'health';

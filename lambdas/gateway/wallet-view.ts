@@ -1,5 +1,5 @@
-import { InvalidRequestError } from './errors.ts';
-import type { LedgerRow, Wallet } from './model.ts';
+import { InvalidRequestError } from '../errors.ts';
+import type { LedgerRow, Wallet } from '../vocabulary.ts';
 import { formatUsd } from './money.ts';
 import { FULL_PRICE_PPM } from './pricing.ts';
 

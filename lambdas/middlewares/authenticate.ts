@@ -1,6 +1,6 @@
 import { authenticate } from '../gateway/auth.ts';
-import type { KeyRecord } from '../gateway/model.ts';
 import { stateOf } from '../gateway/state.ts';
+import type { KeyRecord } from '../vocabulary.ts';
 import type { ProxyMiddleware, ProxyRequest } from './types.ts';
 
 /**

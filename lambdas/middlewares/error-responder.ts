@@ -1,5 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { ConfigurationError, renderError, toGatewayError, UpstreamError } from '../gateway/errors.ts';
+import { ConfigurationError, renderError, toGatewayError, UpstreamError } from '../errors.ts';
 import { peekState } from '../gateway/state.ts';
 import type { Reporter } from '../reports/reporter.ts';
 import type { ProxyMiddleware, ProxyRequest } from './types.ts';

@@ -1,4 +1,4 @@
-import { InvalidRequestError, PayloadTooLargeError } from '../gateway/errors.ts';
+import { InvalidRequestError, PayloadTooLargeError } from '../errors.ts';
 import { type Endpoint, stateOf } from '../gateway/state.ts';
 import { CountTokensRequest, MessagesRequest } from '../protocols/anthropic-messages.ts';
 import { ChatCompletionRequest, EmbeddingsRequest } from '../protocols/openai-chat.ts';

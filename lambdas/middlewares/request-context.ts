@@ -1,6 +1,6 @@
-import type { Protocol } from '../gateway/errors.ts';
-import { NotFoundError } from '../gateway/errors.ts';
+import { NotFoundError } from '../errors.ts';
 import { type Endpoint, setState } from '../gateway/state.ts';
+import type { Protocol } from '../vocabulary.ts';
 import type { ProxyEvent, ProxyMiddleware, ProxyRequest } from './types.ts';
 
 const ROUTES: Record<string, { method: string; endpoint: Endpoint }> = {

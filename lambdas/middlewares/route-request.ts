@@ -1,6 +1,6 @@
-import type { Route } from '../gateway/model.ts';
 import { resolveRoute } from '../gateway/routing.ts';
 import { stateOf } from '../gateway/state.ts';
+import type { Route } from '../vocabulary.ts';
 import type { ProxyMiddleware, ProxyRequest } from './types.ts';
 
 /**

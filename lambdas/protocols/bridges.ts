@@ -1,6 +1,5 @@
-import { InvalidRequestError, type Protocol } from '../gateway/errors.ts';
-import type { Route } from '../gateway/model.ts';
-import type { Operation } from '../providers/types.ts';
+import { InvalidRequestError } from '../errors.ts';
+import type { Operation, Protocol, Route } from '../vocabulary.ts';
 import { openAIStreamError } from './openai-chat.ts';
 import { sseFrame } from './sse.ts';
 import {

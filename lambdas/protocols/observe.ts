@@ -1,4 +1,4 @@
-import type { Operation } from '../providers/types.ts';
+import type { Operation, Usage } from '../vocabulary.ts';
 import { observeAnthropicEvent, usageFromAnthropic } from './anthropic-messages.ts';
 import { observeOpenAIChatEvent, usageFromOpenAIChat } from './openai-chat.ts';
 import {
@@ -8,7 +8,6 @@ import {
   usageFromOpenAIResponses,
 } from './openai-responses.ts';
 import type { EventSourceMessage } from './sse.ts';
-import type { Usage } from './usage.ts';
 
 /** What the gateway learns from an upstream answer while forwarding it: usage, and how much it said. */
 export interface Observation {

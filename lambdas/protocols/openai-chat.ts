@@ -1,6 +1,7 @@
+import type { Usage } from '../vocabulary.ts';
 import type { EventSourceMessage } from './sse.ts';
 import { sseFrame } from './sse.ts';
-import { count, type Usage } from './usage.ts';
+import { count } from './usage.ts';
 import * as zm from './zod.ts';
 
 /**

@@ -1,5 +1,6 @@
+import type { Operation } from '../vocabulary.ts';
 import { postJson } from './http.ts';
-import type { Operation, ProviderAdapter, UpstreamCall } from './types.ts';
+import type { ProviderAdapter, UpstreamCall } from './types.ts';
 
 const DEFAULT_VERSION = '2023-06-01';
 const PATHS: Partial<Record<Operation, string>> = {

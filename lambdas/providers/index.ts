@@ -1,4 +1,4 @@
-import type { ProviderKind } from '../gateway/model.ts';
+import type { ProviderKind } from '../vocabulary.ts';
 import { anthropic } from './anthropic.ts';
 import { echo } from './echo.ts';
 import { openAICompatible, openai } from './openai.ts';

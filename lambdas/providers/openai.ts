@@ -1,6 +1,6 @@
-import type { ProviderKind } from '../gateway/model.ts';
+import type { Operation, ProviderKind } from '../vocabulary.ts';
 import { postJson } from './http.ts';
-import type { Operation, ProviderAdapter, UpstreamCall } from './types.ts';
+import type { ProviderAdapter, UpstreamCall } from './types.ts';
 
 const joinUrl = (base: string, path: string): string => `${base.replace(/\/+$/, '')}${path}`;
 

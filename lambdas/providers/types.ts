@@ -1,18 +1,5 @@
-import type { Protocol } from '../gateway/errors.ts';
-import type { ProviderKind, Route } from '../gateway/model.ts';
+import type { Operation, Protocol, ProviderKind, Route } from '../vocabulary.ts';
 import type { UpstreamResponse } from './http.ts';
-
-/** A wire format: what a client sends, or what an upstream is sent, by endpoint. */
-export type Operation = 'chat' | 'messages' | 'responses' | 'embeddings' | 'count_tokens';
-
-/** The protocol family of each wire format: whose error envelope and whose upstreams. */
-export const OPERATION_PROTOCOL: Readonly<Record<Operation, Protocol>> = {
-  chat: 'openai',
-  responses: 'openai',
-  embeddings: 'openai',
-  messages: 'anthropic',
-  count_tokens: 'anthropic',
-};
 
 export interface UpstreamCall {
   operation: Operation;

@@ -1,4 +1,4 @@
-import type { ConfigurationErrorKind } from '../gateway/errors.ts';
+import type { ConfigurationErrorKind } from '../errors.ts';
 
 /** A configuration error an operator must act on (DESIGN §5, 500 rows). */
 export interface ConfigurationReport {

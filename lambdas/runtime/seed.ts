@@ -1,6 +1,6 @@
-import { catalogueRoutes, DEFAULT_CATALOGUE } from '../cli/catalogue.ts';
 import { mintKey } from '../gateway/keys.ts';
 import { parseUsd } from '../gateway/money.ts';
+import { catalogueRoutes, DEFAULT_CATALOGUE } from '../services/catalogue.ts';
 import type { Stores } from '../store/index.ts';
 import { AccountExistsError } from '../store/wallets.ts';
 

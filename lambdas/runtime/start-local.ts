@@ -8,7 +8,7 @@ import {
   readGatewayInfo,
   removeGatewayInfo,
   writeGatewayInfo,
-} from './local-database.ts';
+} from '../store/local-database.ts';
 import { type LocalGateway, startLocalGateway } from './local-gateway.ts';
 import { seedIfEmpty } from './seed.ts';
 

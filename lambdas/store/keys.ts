@@ -6,7 +6,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { KEYS_BY_ACCOUNT_INDEX, KEYS_BY_KEY_ID_INDEX } from '../../lib/tables.ts';
-import type { KeyRecord } from '../gateway/model.ts';
+import type { KeyRecord } from '../vocabulary.ts';
 
 /** The fields of a key an operator may change after minting it. */
 export type KeyChangeField = 'name' | 'models' | 'expiresAt' | 'rpm' | 'tpm';

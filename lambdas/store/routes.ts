@@ -1,5 +1,5 @@
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { Route } from '../gateway/model.ts';
+import type { Route } from '../vocabulary.ts';
 
 /** The routes table: one row per client-facing model id. */
 export class RouteStore {

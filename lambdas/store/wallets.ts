@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { LEDGER_PENDING_INDEX, type TableNames } from '../../lib/tables.ts';
-import type { LedgerRow, UsageRow, Wallet } from '../gateway/model.ts';
+import type { LedgerRow, UsageRow, Wallet } from '../vocabulary.ts';
 
 export class AccountExistsError extends Error {}
 export class UnknownAccountError extends Error {}

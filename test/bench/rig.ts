@@ -3,7 +3,7 @@
  * minimal proxy and the gateway, each child in its own process; the three targets the client
  * alternates between; and the requests it sends.
  */
-import { type DynamoDbLocal, startDynamoDbLocal } from '../../lambdas/runtime/dynamodb-local.ts';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../../lambdas/store/dynamodb-local.ts';
 import { makeTarget, type RequestSpec, type Target } from './client.ts';
 import type { DynamoCall } from './dynamo-counter.ts';
 import type { GatewayMark, GatewayStart } from './gateway-process.ts';

@@ -1,10 +1,11 @@
 /** The bench's database: tables from the shared schemas, one well-funded account, its key and the routes. */
+
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mintKey } from '../../lambdas/gateway/keys.ts';
-import type { Route } from '../../lambdas/gateway/model.ts';
 import { ensureTables } from '../../lambdas/store/bootstrap.ts';
 import { createDocumentClient } from '../../lambdas/store/client.ts';
 import { createStores } from '../../lambdas/store/index.ts';
+import type { Route } from '../../lambdas/vocabulary.ts';
 import { tableNamesFromEnv } from '../../lib/tables.ts';
 
 export const BENCH_TABLE_PREFIX = 'bench';

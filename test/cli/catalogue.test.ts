@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getBalance } from '../../lambdas/cli/accounts.ts';
-import { catalogueRoutes, DEFAULT_CATALOGUE } from '../../lambdas/cli/catalogue.ts';
-import { CommandError } from '../../lambdas/cli/errors.ts';
 import { importRoutes, listRoutes } from '../../lambdas/cli/routes.ts';
 import { hashKey } from '../../lambdas/gateway/keys.ts';
 import { seedIfEmpty } from '../../lambdas/runtime/seed.ts';
+import { catalogueRoutes, DEFAULT_CATALOGUE } from '../../lambdas/services/catalogue.ts';
+import { CommandError } from '../../lambdas/services/errors.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
 
 describe('default catalogue (lib/catalogue.json)', () => {

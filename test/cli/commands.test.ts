@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createAccount, getBalance, topUp } from '../../lambdas/cli/accounts.ts';
-import { CommandError, UsageError } from '../../lambdas/cli/errors.ts';
 import { createKey, listKeys, revokeKey } from '../../lambdas/cli/keys.ts';
-import type { RouteSpec } from '../../lambdas/cli/route-spec.ts';
 import { deleteRoute, listRoutes, setRoute } from '../../lambdas/cli/routes.ts';
+import { CommandError, UsageError } from '../../lambdas/services/errors.ts';
+import type { RouteSpec } from '../../lambdas/services/route-spec.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
 
 describe('account commands', () => {

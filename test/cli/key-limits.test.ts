@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from '../../lambdas/cli/accounts.ts';
-import { CommandError, UsageError } from '../../lambdas/cli/errors.ts';
 import { createKey, listKeys, parseKeySettings, revokeKey, updateKey } from '../../lambdas/cli/keys.ts';
+import { CommandError, UsageError } from '../../lambdas/services/errors.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
 import { runOn, runWithEnv } from './in-process.ts';
 

@@ -8,7 +8,7 @@ import {
   readGatewayInfo,
   removeGatewayInfo,
   writeGatewayInfo,
-} from '../../lambdas/runtime/local-database.ts';
+} from '../../lambdas/store/local-database.ts';
 
 // Each case starts Java; allow for a loaded machine.
 describe('openLocalDatabase', { timeout: 60_000 }, () => {

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { catalogueRoutes } from '../../lambdas/cli/catalogue.ts';
-import { CommandError, UsageError } from '../../lambdas/cli/errors.ts';
-import type { RouteSpec } from '../../lambdas/cli/route-spec.ts';
 import { deleteRoute, importRoutes, listRoutes, setRoute } from '../../lambdas/cli/routes.ts';
+import { catalogueRoutes } from '../../lambdas/services/catalogue.ts';
+import { CommandError, UsageError } from '../../lambdas/services/errors.ts';
+import type { RouteSpec } from '../../lambdas/services/route-spec.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
 import { runOn, runWithEnv } from './in-process.ts';
 

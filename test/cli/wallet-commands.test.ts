@@ -2,13 +2,13 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createAccount, getBalance, setAccount, topUp } from '../../lambdas/cli/accounts.ts';
 import { auditAccount, auditAccounts } from '../../lambdas/cli/audit.ts';
-import { CommandError, UsageError } from '../../lambdas/cli/errors.ts';
 import { describeDiscount, formatPpm } from '../../lambdas/cli/format.ts';
 import { listUsage, type UsageEntry } from '../../lambdas/cli/ledger.ts';
 import { runCli } from '../../lambdas/cli/main.ts';
 import { sweepHolds } from '../../lambdas/cli/sweep.ts';
-import { parseDiscount } from '../../lambdas/cli/validate.ts';
-import type { UsageRow } from '../../lambdas/gateway/model.ts';
+import { CommandError, UsageError } from '../../lambdas/services/errors.ts';
+import { parseDiscount } from '../../lambdas/services/validate.ts';
+import type { UsageRow } from '../../lambdas/vocabulary.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
 
 /** A pending usage row as the proxy writes it: $3 / $15 per million tokens, full price. */

@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsStreaming, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidRequestError } from '../../lambdas/gateway/errors.ts';
+import { InvalidRequestError } from '../../lambdas/errors.ts';
 import {
   anthropicErrorToOpenAI,
   type ChatToMessagesOptions,

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidRequestError } from '../../lambdas/gateway/errors.ts';
+import { InvalidRequestError } from '../../lambdas/errors.ts';
 import {
   chatResponseToMessages,
   createChatToMessagesStream,

@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import type { FunctionTool, ResponseInputItem } from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { GatewayError, InvalidRequestError, renderError } from '../../lambdas/gateway/errors.ts';
+import { GatewayError, InvalidRequestError, renderError } from '../../lambdas/errors.ts';
 import {
   anthropicErrorToResponses,
   createMessagesToResponsesStream,

@@ -1,7 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../lambdas/runtime/dynamodb-local.ts';
+import { freePort } from '../../lambdas/store/dynamodb-local.ts';
 import { createAccountWithKey, putRoute } from '../support/accounts.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.ts';

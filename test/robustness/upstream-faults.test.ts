@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { UsageRow } from '../../lambdas/gateway/model.ts';
-import { freePort } from '../../lambdas/runtime/dynamodb-local.ts';
+import { freePort } from '../../lambdas/store/dynamodb-local.ts';
+import type { UsageRow } from '../../lambdas/vocabulary.ts';
 import { audit, createAccountWithKey, putRoute, settledUsage } from '../support/accounts.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
 import { type FakeUpstream, type Scenario, startFakeUpstream } from '../support/fake-upstream.ts';

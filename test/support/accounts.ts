@@ -1,6 +1,6 @@
 import { auditLedger } from '../../lambdas/gateway/audit.ts';
 import { mintKey, type NewKeyOptions } from '../../lambdas/gateway/keys.ts';
-import type { Route, UsageRow } from '../../lambdas/gateway/model.ts';
+import type { Route, UsageRow } from '../../lambdas/vocabulary.ts';
 import type { TestDatabase } from './dynamo.ts';
 
 let counter = 0;

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../../lambdas/runtime/dynamodb-local.ts';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../../lambdas/store/dynamodb-local.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -8,6 +8,7 @@
  * could not be given without changing the question is refused with a 400 instead (see
  * {@link messagesRequestToChat}).
  */
+
 import { randomUUID } from 'node:crypto';
 import type {
   ContentBlock,
@@ -27,7 +28,7 @@ import type {
   ChatCompletionToolChoiceOption,
 } from 'openai/resources/chat/completions';
 import type { ReasoningEffort } from 'openai/resources/shared';
-import { InvalidRequestError } from '../../gateway/errors.ts';
+import { InvalidRequestError } from '../../errors.ts';
 import { anthropicStreamError } from '../anthropic-messages.ts';
 import { sseFrame } from '../sse.ts';
 import { count } from '../usage.ts';

@@ -17,8 +17,9 @@
  * item whose `encrypted_content` carries the signed block, and a reasoning item sent back with it is
  * restored verbatim (Anthropic verifies the signature, so a client cannot forge one).
  */
+
 import { randomUUID } from 'node:crypto';
-import type { InvalidRequestError } from '../../gateway/errors.ts';
+import type { InvalidRequestError } from '../../errors.ts';
 import { sseFrame } from '../sse.ts';
 import { invalid, isRecord, type Json, nowSeconds, parseJson, positiveInt, records, text } from './shared.ts';
 import type { StreamTranslator, TranslatedError, UpstreamEvent } from './types.ts';

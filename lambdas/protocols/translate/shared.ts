@@ -1,8 +1,8 @@
+import { InvalidRequestError } from '../../errors.ts';
 /**
  * Helpers every translator uses. Bodies and upstream answers reach a translator as parsed JSON that
  * nothing has validated field by field, so each field is checked where it is read.
  */
-import { InvalidRequestError } from '../../gateway/errors.ts';
 
 export type Json = Record<string, unknown>;
 

@@ -2,8 +2,7 @@
  * The error contract (DESIGN §5). One subclass a row; {@link renderError} writes any of them in the
  * client's protocol envelope. Upstream errors are carried as they came ({@link UpstreamError}).
  */
-
-export type Protocol = 'openai' | 'anthropic';
+import type { Protocol } from './vocabulary.ts';
 
 export type ErrorType =
   | 'invalid_request_error'

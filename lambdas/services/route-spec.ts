@@ -1,5 +1,5 @@
-import { isProviderKind, PROVIDER_KINDS, type Prices, type Route } from '../gateway/model.ts';
 import { formatUsd } from '../gateway/money.ts';
+import { isProviderKind, PROVIDER_KINDS, type Prices, type Route } from '../vocabulary.ts';
 import { UsageError } from './errors.ts';
 import { parseAmount, parsePositiveInteger } from './validate.ts';
 

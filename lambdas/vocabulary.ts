@@ -1,4 +1,28 @@
-/** The gateway's records, as stored and as the domain sees them. No AWS types here. */
+/**
+ * The gateway's shared words: protocols, wire formats, provider kinds, usage, outcomes, money and the
+ * records every layer passes around. A leaf: it imports nothing of ours, so any folder may import it.
+ */
+
+/** The protocol family of an error envelope and of an upstream. */
+export type Protocol = 'openai' | 'anthropic';
+
+/** A wire format: what a client sends, or what an upstream is sent, by endpoint. */
+export type Operation = 'chat' | 'messages' | 'responses' | 'embeddings' | 'count_tokens';
+
+/** An amount of money in nano-USD (1e-9 USD): always an integer, never a float. */
+export type Nano = number;
+
+/**
+ * One usage shape for every protocol (DESIGN §4). `inputTokens` excludes cache reads and writes, so
+ * each token is priced exactly once: OpenAI's `prompt_tokens` includes its cached tokens and is
+ * normalized down; Anthropic's `input_tokens` already excludes them.
+ */
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+}
 
 export const PROVIDER_KINDS = ['openai', 'anthropic', 'openai-compatible', 'echo'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
@@ -73,7 +97,15 @@ export interface Wallet {
   updatedAt?: string;
 }
 
+/**
+ * How a request ended, as its ledger row records it: `completed`; `client_disconnected` (the upstream
+ * was still read to its end and billed); `upstream_error`; `rejected` (failed before any upstream
+ * answer); `expired_hold` (released or charged by the sweeper).
+ */
 export type Outcome = 'completed' | 'client_disconnected' | 'upstream_error' | 'rejected' | 'expired_hold';
+
+/** How an upstream exchange itself ended (a subset of {@link Outcome}). */
+export type StreamOutcome = Extract<Outcome, 'completed' | 'client_disconnected' | 'upstream_error'>;
 
 /** One request's row in the ledger: a pending hold until settled, then the final usage row. */
 export interface UsageRow {
@@ -119,7 +151,3 @@ export interface TopUpRow {
 }
 
 export type LedgerRow = UsageRow | TopUpRow;
-
-/** A key is usable for a model when it is live and its allow-list (if any) names the model. */
-export const keyAllowsModel = (key: KeyRecord, model: string): boolean =>
-  key.models === undefined || key.models.length === 0 || key.models.includes(model);

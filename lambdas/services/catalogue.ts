@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import defaultCatalogue from '../../lib/catalogue.json' with { type: 'json' };
-import type { Route } from '../gateway/model.ts';
+import type { Route } from '../vocabulary.ts';
 import { CommandError, UsageError } from './errors.ts';
 import { buildRoute, type RouteSpec } from './route-spec.ts';
 

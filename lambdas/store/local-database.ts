@@ -3,10 +3,10 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type TableNames, tableNamesFromEnv } from '../../lib/tables.ts';
-import { ensureTables } from '../store/bootstrap.ts';
-import { createDocumentClient } from '../store/client.ts';
-import { createStores, type Stores } from '../store/index.ts';
+import { ensureTables } from './bootstrap.ts';
+import { createDocumentClient } from './client.ts';
 import { startDynamoDbLocal } from './dynamodb-local.ts';
+import { createStores, type Stores } from './index.ts';
 
 /** What a running local gateway (`npm start`) publishes in `<dataDir>/gateway.json`. */
 export interface GatewayInfo {
