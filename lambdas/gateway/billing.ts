@@ -6,7 +6,7 @@ import type { Completion } from './forward.ts';
 import { costOf, FULL_PRICE_PPM, type HoldQuote, insufficientBalanceMessage, quoteHold } from './pricing.ts';
 
 /** A hold taken for one request. `committed` settles once DynamoDB has it (or refused it). */
-export interface HoldHandle {
+export interface Hold {
   /** The pending row; `answeredBy` replaces its route fields when a fallback route answered. */
   row: UsageRow;
   answeredBy?: Route;
@@ -29,7 +29,7 @@ export const ESTIMATE_CHARS_PER_TOKEN = 4;
  *   characters / 4 in, answer characters / 4 out) and marked `estimated`.
  */
 export const settlementFor = (
-  handle: HoldHandle,
+  handle: Hold,
   result: Completion | { outcome: 'upstream_error' | 'rejected' },
 ): Settlement => {
   const { row, answeredBy } = handle;
@@ -87,8 +87,8 @@ export interface BillingOptions {
   plentyFactor?: number;
   /** How long a wallet snapshot is trusted before it is read again (in the background). */
   snapshotTtlMs?: number;
-  /** Waits between settle attempts when DynamoDB is failing; then the sweeper takes over. */
-  settleRetryDelaysMs?: readonly number[];
+  /** Waits between settle attempts when DynamoDB is failing; then the sweeper takes over (config.ts). */
+  settleRetryDelaysMs: readonly number[];
   onSettleFailure?: (row: UsageRow, settlement: Settlement, error: unknown) => void;
 }
 
@@ -110,7 +110,7 @@ export class Billing {
     this.wallets = options.wallets;
     this.plentyFactor = options.plentyFactor ?? 50;
     this.snapshotTtlMs = options.snapshotTtlMs ?? 30_000;
-    this.settleRetryDelaysMs = options.settleRetryDelaysMs ?? [200, 500, 1_000, 2_000, 4_000, 8_000];
+    this.settleRetryDelaysMs = options.settleRetryDelaysMs;
     this.onSettleFailure = options.onSettleFailure ?? (() => {});
   }
 
@@ -154,7 +154,7 @@ export class Billing {
     body: Record<string, unknown>;
     bodyText: string;
     at?: Date;
-  }): Promise<HoldHandle> {
+  }): Promise<Hold> {
     const { requestId, key, route, body, bodyText } = input;
     const at = (input.at ?? new Date()).toISOString();
     const snapshot = await this.snapshot(key.accountId);
@@ -220,7 +220,7 @@ export class Billing {
       }
       throw error;
     });
-    const handle: HoldHandle = { row, quote, committed, bodyChars: bodyText.length };
+    const handle: Hold = { row, quote, committed, bodyChars: bodyText.length };
     if (!plenty) await committed;
     else committed.catch(() => undefined); // awaited before the first byte; never unhandled
     return handle;
@@ -231,7 +231,7 @@ export class Billing {
    * pending for the sweeper, so no money is lost or counted twice (the settle is idempotent).
    */
   async settle(
-    handle: HoldHandle,
+    handle: Hold,
     result: Completion | { outcome: 'upstream_error' | 'rejected' },
   ): Promise<Settlement | undefined> {
     try {

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { ConfigurationError, FORWARDED_ERROR_HEADERS, UpstreamConnectionError, UpstreamError } from '../errors.ts';
 import { anthropicStreamError } from '../protocols/anthropic-messages.ts';
-import { type BridgeContext, bridgeFor } from '../protocols/bridges.ts';
+import { type Bridge, type BridgeContext, bridgeFor } from '../protocols/bridges.ts';
 import { type Observation, observeBody, streamObserver } from '../protocols/observe.ts';
 import { openAIStreamError } from '../protocols/openai-chat.ts';
 import { responsesStreamError } from '../protocols/openai-responses.ts';
@@ -170,119 +170,110 @@ const streamError = (client: Operation, type: string, message: string, lastSeque
       ? responsesStreamError(type, message, lastSequenceNumber + 1)
       : openAIStreamError(type, message);
 
-/**
- * Calls the route's upstream and hands back the response to stream to the client, plus a promise of
- * how the exchange ended. The client's wire format reaches the upstream's through a bridge
- * (protocols/bridges.ts): unchanged bytes when both speak the same, translated otherwise. Errors
- * before the response starts throw (the error middleware renders them); after the first byte they
- * become the protocol's in-stream error event. The upstream is read to its end even when the client
- * hangs up, so its final usage is known (DESIGN §4).
- */
-export const forward = async (request: ForwardRequest, deps: ForwardDeps): Promise<Forwarded> => {
+/** Everything needed to call one route's upstream, resolved before anything is sent. */
+interface Prepared {
+  adapter: ProviderAdapter;
+  bridge: Bridge;
+  context: BridgeContext;
+  call: Omit<UpstreamCall, 'signal'>;
+}
+
+const prepare = async (request: ForwardRequest, deps: ForwardDeps): Promise<Prepared> => {
   const { operation, route, body, clientHeaders } = request;
   const adapter = adapterFor(route);
   const bridge = bridgeFor(operation, adapter.protocol, route);
   const context: BridgeContext = { route, body, model: route.model };
-  const upstreamBody = bridge.request(context);
-  const baseUrl = resolveBaseUrl(route, adapter, deps.env);
-  const credential = await resolveCredential(route, adapter, deps.credentials);
-  const stream = body.stream === true;
-
-  const abort = new AbortController();
-  const onCancel = () => abort.abort(request.signal?.reason);
-  request.signal?.addEventListener('abort', onCancel, { once: true });
-  const headersTimer = setTimeout(
-    () => abort.abort(new IdleTimeout('upstream headers timeout')),
-    deps.headersTimeoutMs,
-  );
-  const call: UpstreamCall = {
+  const call = {
     operation: bridge.upstream,
     route,
-    body: upstreamBody,
-    stream,
-    credential,
-    baseUrl,
+    body: bridge.request(context),
+    stream: body.stream === true,
+    baseUrl: resolveBaseUrl(route, adapter, deps.env),
+    credential: await resolveCredential(route, adapter, deps.credentials),
     clientHeaders,
-    signal: abort.signal,
   };
+  return { adapter, bridge, context, call };
+};
 
-  let upstream: UpstreamResponse;
-  const sentAt = performance.now();
+/** Sends the call; throws 502 when the upstream cannot be reached or sends no headers in time. */
+const send = async (
+  { adapter, call }: Prepared,
+  abort: AbortController,
+  cancel: AbortSignal | undefined,
+  headersTimeoutMs: number,
+): Promise<UpstreamResponse> => {
+  // The upstream call stops on our own timers (`abort`) or when the caller cancels it.
+  const signal = cancel ? AbortSignal.any([abort.signal, cancel]) : abort.signal;
+  const headersTimer = setTimeout(() => abort.abort(new IdleTimeout('upstream headers timeout')), headersTimeoutMs);
   try {
-    upstream = await adapter.send(call);
+    return await adapter.send({ ...call, signal });
   } catch (error) {
-    request.signal?.removeEventListener('abort', onCancel);
-    throw request.signal?.aborted ? request.signal.reason : new UpstreamConnectionError(error);
+    throw cancel?.aborted ? cancel.reason : new UpstreamConnectionError(error);
   } finally {
     clearTimeout(headersTimer);
   }
-  const timing = { sentAt, headersAt: performance.now() };
-  if (!upstream.ok) {
-    request.signal?.removeEventListener('abort', onCancel);
-    const failure = await upstreamFailure(upstream, route, deps.credentials, adapter);
-    if (failure instanceof UpstreamError && bridge.error) {
-      const translated = bridge.error(failure.status, failure.body);
-      throw new UpstreamError(translated.status, translated.body, {
-        ...failure.headers,
-        'content-type': 'application/json',
-      });
-    }
-    throw failure;
-  }
+};
 
-  const contentType = upstream.headers.get('content-type') ?? (stream ? 'text/event-stream' : 'application/json');
-  const eventStream = contentType.includes('text/event-stream');
-  if (stream && !eventStream) {
-    // Asked for a stream, answered with something else (an HTML error page, a proxy's body…):
-    // nothing sensible can be streamed to the client.
-    abort.abort(new Error('not an event stream'));
-    request.signal?.removeEventListener('abort', onCancel);
-    throw new UpstreamConnectionError(new Error(`upstream answered a stream request with ${contentType}`));
-  }
-  if (!stream) {
-    let text: string;
-    // A whole answer must arrive within the idle timeout once its headers are in.
-    const bodyTimer = setTimeout(() => abort.abort(new IdleTimeout('upstream body timeout')), deps.idleTimeoutMs);
-    try {
-      text = await upstream.text();
-    } catch (error) {
-      throw new UpstreamConnectionError(error);
-    } finally {
-      clearTimeout(bodyTimer);
-      request.signal?.removeEventListener('abort', onCancel);
-    }
-    const json = parseEventData(text);
-    const observation = observeBody(bridge.upstream, json);
-    if (!json) throw new UpstreamConnectionError(new Error('upstream answered 200 with a body that is not JSON'));
-    return {
-      timing,
-      response: {
-        statusCode: upstream.status,
-        headers: { 'content-type': bridge.response ? 'application/json' : contentType },
-        body: bridge.response && json ? JSON.stringify(bridge.response(json, context)) : text,
-      },
-      completion: Promise.resolve({
-        outcome: 'completed',
-        usage: observation.usage,
-        rawUsage: rawUsageOf(observation),
-        outputChars: observation.outputChars,
-        endedAt: Date.now(),
-      }),
-    };
-  }
+/** An upstream error answer, in the client's protocol when a bridge translates it. */
+const refusal = async ({ adapter, bridge, call }: Prepared, upstream: UpstreamResponse, deps: ForwardDeps) => {
+  const failure = await upstreamFailure(upstream, call.route, deps.credentials, adapter);
+  if (!(failure instanceof UpstreamError) || !bridge.error) return failure;
+  const translated = bridge.error(failure.status, failure.body);
+  return new UpstreamError(translated.status, translated.body, {
+    ...failure.headers,
+    'content-type': 'application/json',
+  });
+};
 
+/** A non-stream answer: read whole (within the idle timeout), observed once, translated if need be. */
+const whole = async (
+  { bridge, context }: Prepared,
+  upstream: UpstreamResponse,
+  contentType: string,
+  abort: AbortController,
+  idleTimeoutMs: number,
+): Promise<Pick<Forwarded, 'response' | 'completion'>> => {
+  const bodyTimer = setTimeout(() => abort.abort(new IdleTimeout('upstream body timeout')), idleTimeoutMs);
+  let text: string;
+  try {
+    text = await upstream.text();
+  } catch (error) {
+    throw new UpstreamConnectionError(error);
+  } finally {
+    clearTimeout(bodyTimer);
+  }
+  const json = parseEventData(text);
+  if (!json) throw new UpstreamConnectionError(new Error('upstream answered 200 with a body that is not JSON'));
+  const observation = observeBody(bridge.upstream, json);
+  return {
+    response: {
+      statusCode: upstream.status,
+      headers: { 'content-type': bridge.response ? 'application/json' : contentType },
+      body: bridge.response ? JSON.stringify(bridge.response(json, context)) : text,
+    },
+    completion: Promise.resolve({
+      outcome: 'completed',
+      usage: observation.usage,
+      rawUsage: rawUsageOf(observation),
+      outputChars: observation.outputChars,
+      endedAt: Date.now(),
+    }),
+  };
+};
+
+/** A stream answer: bytes flow to the client through `pump`, which reads the upstream to its end. */
+const streamed = (
+  { bridge, context, call }: Prepared,
+  upstream: UpstreamResponse,
+  contentType: string,
+  abort: AbortController,
+  idleTimeoutMs: number,
+  client: Operation,
+): Pick<Forwarded, 'response' | 'completion'> => {
   const out = new PassThrough();
   const rewriter = bridge.stream?.(context);
-  const completion = pump(
-    upstream.body,
-    out,
-    { client: operation, upstream: bridge.upstream },
-    rewriter,
-    abort,
-    deps.idleTimeoutMs,
-  ).finally(() => request.signal?.removeEventListener('abort', onCancel));
+  const completion = pump(upstream.body, out, { client, upstream: call.operation }, rewriter, abort, idleTimeoutMs);
   return {
-    timing,
     response: {
       statusCode: upstream.status,
       headers: {
@@ -293,6 +284,38 @@ export const forward = async (request: ForwardRequest, deps: ForwardDeps): Promi
     },
     completion,
   };
+};
+
+/**
+ * Calls one route's upstream and hands back the response to stream to the client, plus a promise
+ * of how the exchange ended. The client's wire format reaches the upstream's through a bridge
+ * (protocols/bridges.ts): unchanged bytes when both speak the same, translated otherwise. Errors
+ * before the response starts throw (the error middleware renders them); after the first byte they
+ * become the protocol's in-stream error event. The upstream is read to its end even when the client
+ * hangs up, so its final usage is known (DESIGN §4).
+ *
+ * @example const { response, completion } = await forward({ operation: 'chat', route, body, clientHeaders }, deps);
+ */
+export const forward = async (request: ForwardRequest, deps: ForwardDeps): Promise<Forwarded> => {
+  const prepared = await prepare(request, deps);
+  const abort = new AbortController();
+  const sentAt = performance.now();
+  const upstream = await send(prepared, abort, request.signal, deps.headersTimeoutMs);
+  const timing = { sentAt, headersAt: performance.now() };
+  if (!upstream.ok) throw await refusal(prepared, upstream, deps);
+
+  const { stream } = prepared.call;
+  const contentType = upstream.headers.get('content-type') ?? (stream ? 'text/event-stream' : 'application/json');
+  if (stream && !contentType.includes('text/event-stream')) {
+    // Asked for a stream, answered with something else (an HTML error page, a proxy's body…):
+    // nothing sensible can be streamed to the client.
+    abort.abort(new Error('not an event stream'));
+    throw new UpstreamConnectionError(new Error(`upstream answered a stream request with ${contentType}`));
+  }
+  const answer = stream
+    ? streamed(prepared, upstream, contentType, abort, deps.idleTimeoutMs, request.operation)
+    : await whole(prepared, upstream, contentType, abort, deps.idleTimeoutMs);
+  return { ...answer, timing };
 };
 
 /** Waits until `out` can take more, or is gone. */

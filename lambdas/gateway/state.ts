@@ -1,7 +1,9 @@
+import type { CountTokensRequest, MessagesRequest } from '../protocols/anthropic-messages.ts';
+import type { ChatCompletionRequest, EmbeddingsRequest } from '../protocols/openai-chat.ts';
+import type { ResponsesRequest } from '../protocols/openai-responses.ts';
 import type { Operation, Protocol, Route } from '../vocabulary.ts';
 import type { Authenticated } from './auth.ts';
-import type { HoldHandle } from './billing.ts';
-import type { Forwarded } from './forward.ts';
+import type { Exchange } from './exchange.ts';
 
 /** What the client asked for, by method and path. */
 export type Endpoint = Operation | 'models' | 'wallet' | 'health';
@@ -15,10 +17,30 @@ const OPERATIONS: ReadonlySet<string> = new Set<Operation>([
 ]);
 
 /** Endpoints that call an upstream (everything but models, wallet and health). */
-export const isOperation = (endpoint: Endpoint | undefined): endpoint is Operation =>
-  endpoint !== undefined && OPERATIONS.has(endpoint);
+export const isOperation = (endpoint: Endpoint): endpoint is Operation => OPERATIONS.has(endpoint);
 
-/** Per-request state the middlewares build up, in one typed place. */
+/** A validated request body, typed by the schema of its endpoint (parse-body's output). */
+export type ParsedRequest = { text: string } & (
+  | { operation: 'chat'; body: ChatCompletionRequest }
+  | { operation: 'messages'; body: MessagesRequest }
+  | { operation: 'responses'; body: ResponsesRequest }
+  | { operation: 'embeddings'; body: EmbeddingsRequest }
+  | { operation: 'count_tokens'; body: CountTokensRequest }
+);
+
+/** Where a request goes (route-request's output): the chosen route and, in order, its fallbacks. */
+export interface Routing {
+  route: Route;
+  /** Routes to try when the chosen one's upstream fails before the first byte; all allowed for the key. */
+  fallbacks: readonly Route[];
+}
+
+/**
+ * One request's state, in one typed place. The first five fields exist from the start; each later
+ * one is the output of one middleware, in chain order (authenticate → parse-body → route-request →
+ * the exchange). A stage reads what it needs through {@link required}, so a chain wired in the
+ * wrong order fails loudly instead of skipping a check.
+ */
 export interface GatewayState {
   requestId: string;
   startedAt: number;
@@ -26,25 +48,35 @@ export interface GatewayState {
   startedPerf: number;
   /** The envelope errors are answered in. */
   protocol: Protocol;
-  endpoint?: Endpoint;
+  endpoint: Endpoint;
   auth?: Authenticated;
-  body?: Record<string, unknown>;
-  /** The body as sent, for the hold's input estimate. */
-  bodyText?: string;
-  route?: Route;
-  /** Routes to try, in order, when the chosen one's upstream fails before the first byte. */
-  fallbacks?: Route[];
-  hold?: HoldHandle;
-  /** The route whose upstream answered (a fallback, or `route`). */
-  answeredBy?: Route;
-  forwarded?: Forwarded;
-  /** The error the request failed with, if it did (the settle needs to know). */
+  request?: ParsedRequest;
+  routing?: Routing;
+  /** The request's life after routing (hold → forward → stream → settle); absent for other endpoints. */
+  exchange?: Exchange;
+  /** The error the request was answered with, if any (for logs and metrics). */
   failure?: unknown;
   /** The status answered to the client. */
   status?: number;
-  /** The gateway's own time on the request (see `x-tollgate-overhead-ms`). */
-  overheadMs?: number;
 }
+
+type Stage = 'auth' | 'request' | 'routing';
+
+/**
+ * A stage's output that an earlier middleware must have produced. Throws (a 500, logged) when the
+ * chain is wired in the wrong order — never silently skips.
+ *
+ * @example const { route } = required(state, 'routing', 'rate-limit');
+ */
+export const required = <S extends Stage>(
+  state: GatewayState,
+  stage: S,
+  reader: string,
+): NonNullable<GatewayState[S]> => {
+  const value = state[stage];
+  if (value === undefined) throw new Error(`${reader} ran before the middleware that sets '${stage}'`);
+  return value as NonNullable<GatewayState[S]>;
+};
 
 const states = new WeakMap<object, GatewayState>();
 
@@ -55,7 +87,7 @@ export const stateOf = (context: object): GatewayState => {
   return state;
 };
 
-/** The state, or undefined when the request never got as far as opening it. */
+/** The state, or undefined when the request never got as far as opening it (an unknown path). */
 export const peekState = (context: object): GatewayState | undefined => states.get(context);
 
 export const setState = (context: object, state: GatewayState): GatewayState => {

@@ -2,6 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { ConfigurationError, renderError, toGatewayError, UpstreamError } from '../errors.ts';
 import { peekState } from '../gateway/state.ts';
 import type { Reporter } from '../reports/reporter.ts';
+import { protocolOf } from './request-context.ts';
 import type { ProxyMiddleware, ProxyRequest } from './types.ts';
 
 export interface ErrorResponderOptions {
@@ -17,29 +18,27 @@ export interface ErrorResponderOptions {
 export const errorResponder = ({ logger, reporter }: ErrorResponderOptions): ProxyMiddleware => {
   const errorResponderOnError = (request: ProxyRequest) => {
     const { context } = request;
-    const state = peekState(context) ?? {
-      requestId: context.awsRequestId,
-      startedAt: Date.now(),
-      startedPerf: performance.now(),
-      protocol: 'openai',
-    };
-    state.failure = request.error;
+    // No state: the path matched no endpoint (request-context's 404), so only the headers tell the envelope.
+    const state = peekState(context);
+    if (state) state.failure = request.error;
+    const requestId = state?.requestId ?? context.awsRequestId;
+    const route = state?.routing?.route;
     const error = toGatewayError(request.error);
     const fields = {
-      requestId: state.requestId,
+      requestId,
       status: error.status,
-      model: state.route?.model,
-      accountId: state.auth?.key.accountId,
-      keyId: state.auth?.key.keyId,
+      model: route?.model,
+      accountId: state?.auth?.key.accountId,
+      keyId: state?.auth?.key.keyId,
     };
     if (error instanceof ConfigurationError) {
       reporter.report({
         kind: error.kind,
         model: error.model,
-        ...(state.route ? { provider: state.route.provider } : {}),
+        ...(route ? { provider: route.provider } : {}),
         message: error.message,
         hint: error.hint,
-        requestId: state.requestId,
+        requestId,
         functionName: context.functionName,
         time: new Date().toISOString(),
       });
@@ -51,11 +50,11 @@ export const errorResponder = ({ logger, reporter }: ErrorResponderOptions): Pro
     } else {
       logger.info('request refused', { ...fields, type: error.type, reason: error.message });
     }
-    const rendered = renderError(error, state.protocol);
-    state.status = rendered.statusCode;
+    const rendered = renderError(error, state?.protocol ?? protocolOf(request.event));
+    if (state) state.status = rendered.statusCode;
     request.response = {
       statusCode: rendered.statusCode,
-      headers: { ...rendered.headers, 'x-request-id': state.requestId },
+      headers: { ...rendered.headers, 'x-request-id': requestId },
       body: rendered.body,
     };
   };

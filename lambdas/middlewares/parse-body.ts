@@ -1,18 +1,18 @@
 import { InvalidRequestError, PayloadTooLargeError } from '../errors.ts';
-import { type Endpoint, stateOf } from '../gateway/state.ts';
+import { isOperation, type ParsedRequest, stateOf } from '../gateway/state.ts';
 import { CountTokensRequest, MessagesRequest } from '../protocols/anthropic-messages.ts';
 import { ChatCompletionRequest, EmbeddingsRequest } from '../protocols/openai-chat.ts';
 import { ResponsesRequest } from '../protocols/openai-responses.ts';
 import type { z } from '../protocols/zod.ts';
 import type { ProxyMiddleware, ProxyRequest } from './types.ts';
 
-const SCHEMAS: Partial<Record<Endpoint, z.ZodMiniType>> = {
+const SCHEMAS = {
   chat: ChatCompletionRequest,
   messages: MessagesRequest,
   embeddings: EmbeddingsRequest,
   responses: ResponsesRequest,
   count_tokens: CountTokensRequest,
-};
+} as const satisfies Record<ParsedRequest['operation'], z.ZodMiniType>;
 
 /** Far deeper than any real request (tool schemas nest a few dozen levels), far below what breaks JSON.stringify. */
 export const MAX_DEPTH = 256;
@@ -44,8 +44,8 @@ const describeIssue = (issue: z.core.$ZodIssue): string => {
 export const parseBody = ({ maxBodyBytes }: { maxBodyBytes: number }): ProxyMiddleware => {
   const parseBodyBefore = (request: ProxyRequest) => {
     const state = stateOf(request.context);
-    const schema = state.endpoint && SCHEMAS[state.endpoint];
-    if (!schema) return;
+    const operation = state.endpoint;
+    if (!isOperation(operation)) return; // models and wallet take no body
     const { body, isBase64Encoded } = request.event;
     const size = body === undefined ? 0 : isBase64Encoded ? Math.floor((body.length * 3) / 4) : Buffer.byteLength(body);
     if (size > maxBodyBytes) {
@@ -67,7 +67,7 @@ export const parseBody = ({ maxBodyBytes }: { maxBodyBytes: number }): ProxyMidd
     if (depthExceeds(parsed, MAX_DEPTH)) {
       throw new InvalidRequestError(`Request body is nested more than ${MAX_DEPTH} levels deep`);
     }
-    const result = schema.safeParse(parsed);
+    const result = SCHEMAS[operation].safeParse(parsed);
     if (!result.success) {
       const [first] = result.error.issues;
       const error = new InvalidRequestError(
@@ -76,8 +76,8 @@ export const parseBody = ({ maxBodyBytes }: { maxBodyBytes: number }): ProxyMidd
       if (first && first.path.length > 0) error.param = first.path.map(String).join('.');
       throw error;
     }
-    state.body = parsed as Record<string, unknown>;
-    state.bodyText = text;
+    // The schema of `operation` produced `data`; TypeScript cannot pair the two through the lookup.
+    state.request = { operation, body: result.data, text } as ParsedRequest;
   };
   return { before: parseBodyBefore };
 };

@@ -15,7 +15,7 @@ const ROUTES: Record<string, { method: string; endpoint: Endpoint }> = {
 };
 
 /** Anthropic envelope for Anthropic routes and for requests that speak Anthropic; OpenAI's otherwise. */
-const protocolOf = (event: ProxyEvent, endpoint: Endpoint | undefined): Protocol => {
+export const protocolOf = (event: ProxyEvent, endpoint?: Endpoint): Protocol => {
   if (endpoint === 'messages' || endpoint === 'count_tokens') return 'anthropic';
   if (endpoint === 'chat' || endpoint === 'responses' || endpoint === 'embeddings') return 'openai';
   return event.headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
@@ -33,18 +33,18 @@ export const requestContext = (): ProxyMiddleware => {
     const route = ROUTES[path];
     const method = event.requestContext.http.method;
     const endpoint = route && route.method === method ? route.endpoint : undefined;
-    const state = setState(context, {
-      requestId: context.awsRequestId,
-      startedAt: Date.now(),
-      startedPerf: performance.now(),
-      protocol: protocolOf(event, endpoint),
-    });
     if (!endpoint) {
       throw new NotFoundError(
         route ? `${method} is not supported on ${path}; use ${route.method}` : `Unknown path: ${method} ${path}`,
       );
     }
-    state.endpoint = endpoint;
+    const state = setState(context, {
+      requestId: context.awsRequestId,
+      startedAt: Date.now(),
+      startedPerf: performance.now(),
+      protocol: protocolOf(event, endpoint),
+      endpoint,
+    });
     if (endpoint === 'health') {
       return {
         statusCode: 200,

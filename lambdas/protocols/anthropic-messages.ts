@@ -21,6 +21,7 @@ export const CountTokensRequest = zm.looseObject({
   model: zm.optional(zm.nonEmpty()),
   messages: zm.messageList(),
 });
+export type CountTokensRequest = zm.z.infer<typeof CountTokensRequest>;
 
 interface AnthropicUsage {
   input_tokens?: unknown;

@@ -23,6 +23,7 @@ export const EmbeddingsRequest = zm.looseObject({
   model: zm.optional(zm.nonEmpty()),
   input: zm.union([zm.string(), zm.nonEmptyList(zm.union([zm.string(), zm.number(), zm.array(zm.number())]))]),
 });
+export type EmbeddingsRequest = zm.z.infer<typeof EmbeddingsRequest>;
 
 interface OpenAIUsage {
   prompt_tokens?: unknown;
