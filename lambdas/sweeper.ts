@@ -21,7 +21,12 @@ const expiryMs = env.TOLLGATE_HOLD_EXPIRY ? Number(env.TOLLGATE_HOLD_EXPIRY) * 1
 
 export const handler = async (): Promise<{ released: number; alreadySettled: number }> => {
   const result = await sweepExpiredHolds(wallets, { expiryMs });
-  metrics.addMetric(SweeperMetric.ExpiredHolds, SWEEPER_METRIC_UNITS.ExpiredHolds, result.released);
+  // Found expired: released now, or settled by a late request between the scan and the release.
+  metrics.addMetric(
+    SweeperMetric.ExpiredHolds,
+    SWEEPER_METRIC_UNITS.ExpiredHolds,
+    result.released + result.alreadySettled,
+  );
   metrics.addMetric(SweeperMetric.HoldsReleased, SWEEPER_METRIC_UNITS.HoldsReleased, result.released);
   metrics.publishStoredMetrics();
   if (result.released > 0) logger.warn('released expired holds', { ...result });

@@ -17,8 +17,8 @@ export interface UpstreamCall {
 
 /**
  * One upstream kind. Adapters build and send the upstream request; the gateway reads the answer
- * the same way for all of them (a fetch `Response`), so the built-in echo provider answers with a
- * synthetic `Response` and takes the very same path.
+ * the same way for all of them (an {@link UpstreamResponse}: status, headers, a byte stream), so the
+ * built-in echo provider, which answers in-process, takes the very same path.
  */
 export interface ProviderAdapter {
   readonly kind: ProviderKind;
