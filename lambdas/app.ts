@@ -17,6 +17,7 @@ import { type GatewayState, peekState, required, stateOf } from './gateway/state
 import { walletPageParams, walletView } from './gateway/wallet-view.ts';
 import { authenticateKey } from './middlewares/authenticate.ts';
 import { errorResponder } from './middlewares/error-responder.ts';
+import { guardSpend } from './middlewares/guard-spend.ts';
 import { parseBody } from './middlewares/parse-body.ts';
 import { rateLimit } from './middlewares/rate-limit.ts';
 import { requestContext } from './middlewares/request-context.ts';
@@ -115,8 +116,10 @@ export const createProxyHandler = (deps: ProxyDeps) => {
         body: JSON.stringify(estimateCountTokens(body)),
       };
     }
+    const { anthropicBeta } = required(state, 'spend', 'count_tokens');
+    const clientHeaders = { ...event.headers, 'anthropic-beta': anthropicBeta };
     const { response } = await forward(
-      { operation: 'count_tokens', route, body, clientHeaders: event.headers },
+      { operation: 'count_tokens', route, body, maxOutputTokens: 0, clientHeaders },
       forwardDeps,
     );
     return { ...response, headers: { ...response.headers, 'x-request-id': state.requestId } };
@@ -134,6 +137,7 @@ export const createProxyHandler = (deps: ProxyDeps) => {
       key: required(state, 'auth', 'proxy').key,
       request: required(state, 'request', 'proxy'),
       routing: required(state, 'routing', 'proxy'),
+      spend: required(state, 'spend', 'proxy'),
       clientHeaders: event.headers,
     });
     state.exchange = exchange;
@@ -165,6 +169,7 @@ export const createProxyHandler = (deps: ProxyDeps) => {
     .use(authenticateKey({ lookup: lookupKey }))
     .use(parseBody({ maxBodyBytes: config.maxBodyBytes }))
     .use(routeRequest({ routes }))
+    .use(guardSpend())
     .use(rateLimit({ counters: deps.counters }))
     .handler(proxy);
 };

@@ -4,6 +4,7 @@ import { InsufficientFundsError, type Settlement, UnknownAccountError, type Wall
 import type { KeyRecord, Route, Usage, UsageRow, Wallet } from '../vocabulary.ts';
 import type { Completion } from './forward.ts';
 import { costOf, FULL_PRICE_PPM, type HoldQuote, insufficientBalanceMessage, quoteHold } from './pricing.ts';
+import type { OutputCap } from './spend-guard.ts';
 
 /** A hold taken for one request. `committed` settles once DynamoDB has it (or refused it). */
 export interface Hold {
@@ -151,11 +152,13 @@ export class Billing {
     route: Route;
     /** Fallback routes that may answer instead: the hold covers the dearest of them. */
     fallbacks?: readonly Route[];
-    body: Record<string, unknown>;
+    body: unknown;
     bodyText: string;
+    /** The output cap the upstream body carries (gateway/spend-guard.ts): the hold is priced on it. */
+    cap: OutputCap;
     at?: Date;
   }): Promise<Hold> {
-    const { requestId, key, route, body, bodyText } = input;
+    const { requestId, key, route, body, bodyText, cap } = input;
     const at = (input.at ?? new Date()).toISOString();
     const snapshot = await this.snapshot(key.accountId);
     const discountPpm = snapshot?.wallet.discountPpm ?? FULL_PRICE_PPM;
@@ -166,8 +169,7 @@ export class Billing {
       output: dearest((r) => r.prices.output),
       cacheWrite: dearest((r) => r.prices.cacheWrite),
     };
-    const maxTokens = Math.max(...candidates.map((r) => r.defaultMaxTokens ?? 0)) || undefined;
-    const quote = quoteHold(bodyText, body, quotePrices, maxTokens, discountPpm);
+    const quote = quoteHold(bodyText, body, cap, quotePrices, discountPpm);
     if (!Number.isSafeInteger(quote.amount)) {
       // A max output no wallet could ever cover (billions of tokens): refuse it as such.
       throw new BillingError(

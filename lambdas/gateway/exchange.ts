@@ -6,6 +6,7 @@ import type { KeyRecord, Route } from '../vocabulary.ts';
 import type { Billing, Hold } from './billing.ts';
 import { type Completion, type ForwardDeps, type Forwarded, forward, type StreamingResponse } from './forward.ts';
 import { windowStart } from './rate-limit.ts';
+import type { SpendTerms } from './spend-guard.ts';
 import type { ParsedRequest, Routing } from './state.ts';
 
 export interface ExchangeDeps {
@@ -24,6 +25,8 @@ export interface RoutedRequest {
   key: KeyRecord;
   request: ParsedRequest;
   routing: Routing;
+  /** The output cap and the allowed betas (guard-spend): held for, and written upstream. */
+  spend: SpendTerms;
   clientHeaders: Readonly<Record<string, string | undefined>>;
 }
 
@@ -116,7 +119,7 @@ export class Exchange {
   }
 
   private holdFunds(): Promise<Hold> {
-    const { requestId, key, request, routing } = this.routed;
+    const { requestId, key, request, routing, spend } = this.routed;
     return this.deps.billing.hold({
       requestId,
       key,
@@ -124,6 +127,7 @@ export class Exchange {
       fallbacks: routing.fallbacks,
       body: request.body,
       bodyText: request.text,
+      cap: spend.cap,
     });
   }
 
@@ -157,12 +161,21 @@ export class Exchange {
    * of them; the request is billed at the route that answered (`x-tollgate-route` names it).
    */
   private async withFallbacks(signal: AbortSignal): Promise<Answered> {
-    const { request, routing, clientHeaders, requestId } = this.routed;
+    const { request, routing, requestId, spend } = this.routed;
+    // Only allow-listed betas reach the upstream (gateway/spend-guard.ts).
+    const clientHeaders = { ...this.routed.clientHeaders, 'anthropic-beta': spend.anthropicBeta };
     const chain = [routing.route, ...routing.fallbacks];
     for (const [index, route] of chain.entries()) {
       try {
         const forwarded = await forward(
-          { operation: request.operation, route, body: request.body, clientHeaders, signal },
+          {
+            operation: request.operation,
+            route,
+            body: request.body,
+            maxOutputTokens: spend.cap.tokens,
+            clientHeaders,
+            signal,
+          },
           this.deps.forward,
         );
         return { route, forwarded };

@@ -5,6 +5,7 @@ import { type Bridge, type BridgeContext, bridgeFor } from '../protocols/bridges
 import { type Observation, observeBody, streamObserver } from '../protocols/observe.ts';
 import { openAIStreamError } from '../protocols/openai-chat.ts';
 import { responsesStreamError } from '../protocols/openai-responses.ts';
+import { withCap } from '../protocols/output-cap.ts';
 import { createSseReader, parseEventData } from '../protocols/sse.ts';
 import type { StreamTranslator } from '../protocols/translate/types.ts';
 import type { CredentialSource } from '../providers/credentials.ts';
@@ -51,6 +52,8 @@ export interface ForwardRequest {
   operation: Operation;
   route: Route;
   body: Record<string, unknown>;
+  /** The output cap the hold was priced on: written into the upstream body, the only cap field there. */
+  maxOutputTokens: number;
   clientHeaders: Readonly<Record<string, string | undefined>>;
   /** Aborts the upstream call (e.g. when the hold taken alongside it is refused). */
   signal?: AbortSignal;
@@ -186,7 +189,8 @@ const prepare = async (request: ForwardRequest, deps: ForwardDeps): Promise<Prep
   const call = {
     operation: bridge.upstream,
     route,
-    body: bridge.request(context),
+    // Whatever cap fields the client or a translator wrote, the upstream reads exactly the held cap.
+    body: withCap(bridge.upstream, adapter.kind, bridge.request(context), request.maxOutputTokens),
     stream: body.stream === true,
     baseUrl: resolveBaseUrl(route, adapter, deps.env),
     credential: await resolveCredential(route, adapter, deps.credentials),

@@ -26,55 +26,113 @@ export const costOf = (usage: Usage, prices: Prices, discountPpm: number = FULL_
   return Number((numerator + denominator - 1n) / denominator);
 };
 
-/** Images and other long base64 runs count as this many tokens each, not by their length. */
-export const TOKENS_PER_BINARY_BLOB = 1_600;
-const BASE64_RUN = /[A-Za-z0-9+/=]{1000,}/g;
-
 /**
- * A documented upper-leaning estimate of a request's input tokens, for the hold: one token per
- * 3 characters of the JSON body (real tokenizers average nearer 4 for English and code), with each
- * base64 blob (an image, a PDF) counted as 1,600 tokens.
+ * Tokens one image is counted as, whatever its size. Anthropic scales images to about 1.15
+ * megapixels (≈ 1,600 tokens at most); OpenAI's high detail costs at most ≈ 1,100 tokens on
+ * 4o-class models and ≈ 2,500 on the patch-priced mini models. 2,500 covers all of them.
  */
-export const estimateInputTokens = (bodyText: string): number => {
-  let blobs = 0;
-  const text = bodyText.replace(BASE64_RUN, () => {
-    blobs += 1;
-    return '';
-  });
-  return Math.ceil(text.length / 3) + blobs * TOKENS_PER_BINARY_BLOB;
+export const TOKENS_PER_IMAGE = 2_500;
+/** Tokens one PDF page is counted as: Anthropic bills 1,500–3,000 per page (its text plus its image). */
+export const TOKENS_PER_PDF_PAGE = 3_000;
+/** Pages assumed for a document given by URL, whose length cannot be known before the upstream reads it. */
+export const PAGES_OF_A_LINKED_DOCUMENT = 30;
+/** Characters per token for the text of a request: real tokenizers average nearer 4 for prose and code. */
+export const CHARS_PER_INPUT_TOKEN = 3;
+
+const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object';
+
+/** Pages of a base64 PDF: its page objects (`/Type /Page`), at least one. */
+const pdfPages = (base64: string): number => {
+  const text = Buffer.from(base64.replace(/^data:[^,]*,/, ''), 'base64').toString('latin1');
+  return Math.max(1, text.match(/\/Type\s*\/Page(?![a-zA-Z])/g)?.length ?? 0);
 };
 
-/** Max output tokens a request asks for, whichever protocol's name it uses. */
-export const requestedMaxTokens = (body: Record<string, unknown>): number | undefined => {
-  for (const field of ['max_completion_tokens', 'max_tokens', 'max_output_tokens']) {
-    const value = body[field];
-    if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value;
+/** A binary part of a request, found where each wire format puts one, and what it is counted as. */
+const binaryPart = (node: Record<string, unknown>): { chars: number; tokens: number } | undefined => {
+  const { type, source } = node;
+  // Anthropic: { type: 'image' | 'document', source: { type: 'base64' | 'url', data | url } }.
+  if ((type === 'image' || type === 'document') && isObject(source)) {
+    const data = typeof source.data === 'string' ? source.data : typeof source.url === 'string' ? source.url : '';
+    if (source.type === 'text' || source.type === 'content') return undefined; // text, counted as text
+    if (type === 'image') return { chars: data.length, tokens: TOKENS_PER_IMAGE };
+    const pages = source.type === 'base64' ? pdfPages(data) : PAGES_OF_A_LINKED_DOCUMENT;
+    return { chars: data.length, tokens: pages * TOKENS_PER_PDF_PAGE };
+  }
+  // OpenAI Chat: { type: 'image_url', image_url: { url } } and { type: 'file', file: { file_data } }.
+  if (type === 'image_url' && isObject(node.image_url) && typeof node.image_url.url === 'string') {
+    return { chars: node.image_url.url.length, tokens: TOKENS_PER_IMAGE };
+  }
+  if (type === 'file' && isObject(node.file) && typeof node.file.file_data === 'string') {
+    return { chars: node.file.file_data.length, tokens: pdfPages(node.file.file_data) * TOKENS_PER_PDF_PAGE };
+  }
+  // OpenAI Responses: { type: 'input_image', image_url } and { type: 'input_file', file_data | file_url }.
+  if (type === 'input_image' && typeof node.image_url === 'string') {
+    return { chars: node.image_url.length, tokens: TOKENS_PER_IMAGE };
+  }
+  if (type === 'input_file') {
+    if (typeof node.file_data === 'string') {
+      return { chars: node.file_data.length, tokens: pdfPages(node.file_data) * TOKENS_PER_PDF_PAGE };
+    }
+    return { chars: 0, tokens: PAGES_OF_A_LINKED_DOCUMENT * TOKENS_PER_PDF_PAGE };
   }
   return undefined;
 };
 
-/** Used when neither the request nor the route names a max output. */
-export const FALLBACK_MAX_TOKENS = 4_096;
+/**
+ * A documented, upper-leaning estimate of a request's input tokens, for the hold. Images and PDFs
+ * count by their own rule, and only where a wire format puts them (image: 2,500 tokens; PDF: 3,000
+ * per page; a linked PDF: 30 pages); all the rest of the JSON body is text at one token per 3
+ * characters, however it looks — base64-like text in a message is text.
+ *
+ * How wrong it can be: prose and code average about 4 characters per token, so the text is usually
+ * over-counted by a third. Text that tokenizes worse than 3 characters per token (random-looking
+ * strings, some non-Latin scripts), PDFs whose pages hide in compressed object streams, and linked
+ * PDFs over 30 pages are under-counted; the settle debits the real usage anyway and flags the row
+ * `overrun` when it exceeds the hold.
+ *
+ * @example estimateInputTokens('{"messages":[{"role":"user","content":"Hi"}]}', body) // 16
+ */
+export const estimateInputTokens = (bodyText: string, body: unknown): number => {
+  let binaryChars = 0;
+  let binaryTokens = 0;
+  const stack: unknown[] = [body];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (!isObject(value)) continue;
+    const part = Array.isArray(value) ? undefined : binaryPart(value);
+    if (part) {
+      binaryChars += part.chars;
+      binaryTokens += part.tokens;
+      continue;
+    }
+    for (const child of Object.values(value)) if (isObject(child)) stack.push(child);
+  }
+  const textChars = Math.max(0, bodyText.length - binaryChars);
+  return Math.ceil(textChars / CHARS_PER_INPUT_TOKEN) + binaryTokens;
+};
 
 export interface HoldQuote {
   amount: number;
   inputTokens: number;
+  /** Output tokens held for: the cap per choice × the choices. */
   maxOutputTokens: number;
 }
 
 /**
  * The worst-case cost held before the upstream call: the estimated input at the dearest input-side
- * price (cache writes cost more than plain input) plus the request's max output at the output price.
+ * price (cache writes cost more than plain input) plus the output cap × choices at the output price.
+ *
+ * @example quoteHold(text, body, { tokens: 1000, choices: 2 }, prices).maxOutputTokens // 2000
  */
 export const quoteHold = (
   bodyText: string,
-  body: Record<string, unknown>,
+  body: unknown,
+  cap: { tokens: number; choices: number },
   prices: Prices,
-  defaultMaxTokens: number | undefined,
   discountPpm: number = FULL_PRICE_PPM,
 ): HoldQuote => {
-  const inputTokens = estimateInputTokens(bodyText);
-  const maxOutputTokens = requestedMaxTokens(body) ?? defaultMaxTokens ?? FALLBACK_MAX_TOKENS;
+  const inputTokens = estimateInputTokens(bodyText, body);
+  const maxOutputTokens = cap.tokens * cap.choices;
   const dearestInput = Math.max(prices.input, prices.cacheWrite ?? 0);
   const amount = costOf(
     { inputTokens, outputTokens: maxOutputTokens, cacheReadTokens: 0, cacheWriteTokens: 0 },

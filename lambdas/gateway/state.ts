@@ -4,6 +4,7 @@ import type { ResponsesRequest } from '../protocols/openai-responses.ts';
 import type { Operation, Protocol, Route } from '../vocabulary.ts';
 import type { Authenticated } from './auth.ts';
 import type { Exchange } from './exchange.ts';
+import type { SpendTerms } from './spend-guard.ts';
 
 /** What the client asked for, by method and path. */
 export type Endpoint = Operation | 'models' | 'wallet' | 'health';
@@ -38,7 +39,7 @@ export interface Routing {
 /**
  * One request's state, in one typed place. The first five fields exist from the start; each later
  * one is the output of one middleware, in chain order (authenticate → parse-body → route-request →
- * the exchange). A stage reads what it needs through {@link required}, so a chain wired in the
+ * guard-spend → the exchange). A stage reads what it needs through {@link required}, so a chain wired in the
  * wrong order fails loudly instead of skipping a check.
  */
 export interface GatewayState {
@@ -52,6 +53,8 @@ export interface GatewayState {
   auth?: Authenticated;
   request?: ParsedRequest;
   routing?: Routing;
+  /** The output cap and the client fields allowed to reach the upstream (guard-spend). */
+  spend?: SpendTerms;
   /** The request's life after routing (hold → forward → stream → settle); absent for other endpoints. */
   exchange?: Exchange;
   /** The error the request was answered with, if any (for logs and metrics). */
@@ -60,7 +63,7 @@ export interface GatewayState {
   status?: number;
 }
 
-type Stage = 'auth' | 'request' | 'routing';
+type Stage = 'auth' | 'request' | 'routing' | 'spend';
 
 /**
  * A stage's output that an earlier middleware must have produced. Throws (a 500, logged) when the

@@ -160,7 +160,7 @@ describe('billing: holds, exact settles, 402, races', () => {
         max_tokens: 1000,
         messages: [{ role: 'user', content: 'x' }],
       });
-      const hold = quoteHold(body, JSON.parse(body), PRICES, 1000).amount;
+      const hold = quoteHold(body, JSON.parse(body), { tokens: 1000, choices: 1 }, PRICES).amount;
       const { accountId, secret } = await createAccountWithKey(db, { nano: 1, creditLimitNano: hold });
       const send = () =>
         fetch(`${gateway.url}/v1/chat/completions`, {
@@ -186,7 +186,7 @@ describe('billing: holds, exact settles, 402, races', () => {
         max_tokens: 2000,
         messages: [{ role: 'user', content: 'race' }],
       });
-      const hold = quoteHold(body, JSON.parse(body), PRICES, 1000).amount;
+      const hold = quoteHold(body, JSON.parse(body), { tokens: 2000, choices: 1 }, PRICES).amount;
       const { accountId, secret } = await createAccountWithKey(db, { nano: hold * 10 });
       // The upstream answers only after 3 s, so no settle can return money while the 50 holds race.
       upstream.script(() => ({ ttfbMs: 3_000, chunkDelayMs: 10, usage: { inputTokens: 10, outputTokens: 20 } }));

@@ -106,7 +106,7 @@ describe('POST /v1/responses (Codex and the OpenAI SDK)', () => {
   it('refuses what an Anthropic route cannot serve with a 400 that says where it is served', async () => {
     const { secret } = await createAccountWithKey(db);
     const error = await client(secret)
-      .responses.create({ model: 'claude-x', input: 'x', previous_response_id: 'resp_123' })
+      .responses.create({ model: 'claude-x', input: 'x', store: true })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
     expect((error as Error).message).toContain('OpenAI-protocol routes');
