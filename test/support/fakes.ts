@@ -3,7 +3,8 @@
  * given: the same interfaces and the same rules (a hold needs `spendable ≥ hold`, a settle is
  * idempotent and gives back `hold − cost`), with what happened kept for the test to read.
  */
-import { type GatewayState, setState } from '../../lambdas/gateway/state.ts';
+import { type GatewayState, type ParsedRequest, setState } from '../../lambdas/gateway/state.ts';
+import { ChatCompletionRequest } from '../../lambdas/protocols/openai-chat.ts';
 import type { ConfigurationReport, Reporter } from '../../lambdas/reports/reporter.ts';
 import type { CounterStore, WindowCount } from '../../lambdas/store/counters.ts';
 import {
@@ -33,6 +34,13 @@ export const route = (model: string, overrides: Partial<Route> = {}): Route => (
   provider: 'echo',
   prices: { input: USD, output: 2 * USD },
   ...overrides,
+});
+
+/** A chat request as parse-body leaves it (validated by the same schema). */
+export const chatRequest = (body: Record<string, unknown>): ParsedRequest => ({
+  operation: 'chat',
+  body: ChatCompletionRequest.parse(body),
+  text: JSON.stringify(body),
 });
 
 /**
