@@ -7,24 +7,52 @@ export const NANO_PER_USD = 1_000_000_000n;
 
 const DECIMAL = /^(-)?(\d+)(?:\.(\d{1,9}))?$/;
 
-/** Parses a decimal USD string ("12.50", "0.000001") to nano-USD, exactly. */
-export const parseUsd = (text: string): number => {
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** nano-USD as a decimal string with at least two decimals, at any size. */
+const formatNano = (nano: bigint): string => {
+  const negative = nano < 0n;
+  const abs = negative ? -nano : nano;
+  const whole = abs / NANO_PER_USD;
+  const fraction = (abs % NANO_PER_USD).toString().padStart(9, '0').replace(/0+$/, '').padEnd(2, '0');
+  return `${negative ? '-' : ''}${whole}.${fraction}`;
+};
+
+/**
+ * Parses a decimal USD string ("12.50", "0.000001") to nano-USD, exactly. Refuses anything a JS
+ * number cannot hold exactly, and more than `max` nano-USD when given (e.g. `MAX_TOP_UP_NANO`).
+ *
+ * @example parseUsd('2000000', { max: MAX_TOP_UP_NANO }) // RangeError: '2000000' is more than the maximum of $1000000.00
+ */
+export const parseUsd = (text: string, { max }: { max?: number } = {}): number => {
   const match = DECIMAL.exec(text.trim());
   if (!match) {
     throw new RangeError(`'${text}' is not a USD amount (digits, at most nine decimals, e.g. 12.50)`);
   }
   const [, sign, whole = '0', fraction = ''] = match;
-  const nano = BigInt(whole) * NANO_PER_USD + BigInt(fraction.padEnd(9, '0'));
-  if (nano > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`'${text}' is too large`);
-  return Number(sign ? -nano : nano);
+  const abs = BigInt(whole) * NANO_PER_USD + BigInt(fraction.padEnd(9, '0'));
+  if (abs > MAX_EXACT) {
+    throw new RangeError(`'${text}' is too large: amounts are exact only up to $${formatNano(MAX_EXACT)}`);
+  }
+  const nano = Number(sign ? -abs : abs);
+  if (max !== undefined && nano > max) {
+    throw new RangeError(`'${text}' is more than the maximum of $${formatUsd(max)}`);
+  }
+  return nano;
 };
 
-/** Formats nano-USD as a decimal string with at least two decimals ("5.00", "0.000003"). */
-export const formatUsd = (nano: number): string => {
-  if (!Number.isSafeInteger(nano)) throw new RangeError(`${nano} is not an integer amount`);
-  const negative = nano < 0;
-  const abs = BigInt(Math.abs(nano));
-  const whole = abs / NANO_PER_USD;
-  const fraction = (abs % NANO_PER_USD).toString().padStart(9, '0').replace(/0+$/, '').padEnd(2, '0');
-  return `${negative ? '-' : ''}${whole}.${fraction}`;
+/**
+ * Formats nano-USD as a decimal string with at least two decimals ("5.00", "0.000003"). A bigint is
+ * exact at any size (sums); a number must be a safe integer: anything else is refused with a clear
+ * message rather than printed rounded.
+ */
+export const formatUsd = (nano: number | bigint): string => {
+  if (typeof nano === 'bigint') return formatNano(nano);
+  if (!Number.isInteger(nano)) throw new RangeError(`${nano} nano-USD is not a whole number of nano-USD`);
+  if (!Number.isSafeInteger(nano)) {
+    throw new RangeError(
+      `${BigInt(nano)} nano-USD is outside the exact range of amounts (±$${formatNano(MAX_EXACT)}); refusing to print it rounded`,
+    );
+  }
+  return formatNano(BigInt(nano));
 };
