@@ -12,6 +12,28 @@ export type Operation = 'chat' | 'messages' | 'responses' | 'embeddings' | 'coun
 /** An amount of money in nano-USD (1e-9 USD): always an integer, never a float. */
 export type Nano = number;
 
+/*
+ * Money limits. Amounts are JS numbers of nano-USD, exact only up to 2^53 − 1 nano-USD
+ * (≈ $9,007,199.25): these keep every stored amount, and what `spendable` and holds add up to, well
+ * inside that range, with about $3,000,000 to spare for overruns and sums. The wallet store enforces
+ * them inside its DynamoDB writes; the CLI may check them first for a friendlier message.
+ */
+
+/** The most one top-up may credit: $1,000,000 (more is likelier a typo than an invoice). */
+export const MAX_TOP_UP_NANO: Nano = 1_000_000_000_000_000;
+
+/**
+ * The most a wallet may hold: $5,000,000, counting money held by requests in flight (balance + open
+ * holds), since their refunds return to the balance. A top-up beyond it is refused.
+ */
+export const MAX_BALANCE_NANO: Nano = 5_000_000_000_000_000;
+
+/**
+ * The largest credit limit: $1,000,000, so that `spendable` (balance + credit limit), and so any
+ * hold, stays at most $6,000,000.
+ */
+export const MAX_CREDIT_LIMIT_NANO: Nano = 1_000_000_000_000_000;
+
 /**
  * One usage shape for every protocol (DESIGN §4). `inputTokens` excludes cache reads and writes, so
  * each token is priced exactly once: OpenAI's `prompt_tokens` includes its cached tokens and is

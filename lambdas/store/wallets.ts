@@ -1,22 +1,81 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type AttributeValue, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  GetItemCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactionCanceledException,
+  UpdateItemCommand,
+  type UpdateItemCommandInput,
+} from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
-  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { LEDGER_PENDING_INDEX, type TableNames } from '../../lib/tables.ts';
-import type { LedgerRow, UsageRow, Wallet } from '../vocabulary.ts';
+import {
+  type LedgerRow,
+  MAX_BALANCE_NANO,
+  MAX_CREDIT_LIMIT_NANO,
+  MAX_TOP_UP_NANO,
+  type UsageRow,
+  type Wallet,
+} from '../vocabulary.ts';
+import { unmarshallExact } from './client.ts';
+import { parseLedgerRow, parseUsageItem, parseWalletItem, usd, type WalletItem } from './wallet-rows.ts';
+
+export { CorruptRecordError, UnsafeAmountError } from './wallet-rows.ts';
 
 export class AccountExistsError extends Error {}
 export class UnknownAccountError extends Error {}
 export class TopUpConflictError extends Error {}
+
+/** An amount the money limits (`MAX_*_NANO` in vocabulary.ts) refuse; nothing was written. */
+export class MoneyLimitError extends RangeError {}
+
+/** One top-up above {@link MAX_TOP_UP_NANO}. */
+export class TopUpTooLargeError extends MoneyLimitError {
+  constructor(amount: number) {
+    super(
+      `A top-up of ${usd(amount)} is more than the maximum of ${usd(MAX_TOP_UP_NANO)} for one top-up; ` +
+        `split it into several (a wallet may hold at most ${usd(MAX_BALANCE_NANO)})`,
+    );
+  }
+}
+
+/** A top-up that would carry the wallet past {@link MAX_BALANCE_NANO} (counting money held by requests in flight). */
+export class BalanceCeilingError extends MoneyLimitError {
+  readonly accountId: string;
+  readonly balance: number;
+  readonly held: number;
+  readonly amount: number;
+  constructor(accountId: string, balance: number, held: number, amount: number) {
+    const inFlight = held > 0 ? ` with ${usd(held)} held by requests in flight` : '';
+    super(
+      `Top-up refused: account '${accountId}' may hold at most ${usd(MAX_BALANCE_NANO)}, and its balance is ` +
+        `${usd(balance)}${inFlight}; at most ${usd(Math.max(0, MAX_BALANCE_NANO - balance - held))} more can be added.`,
+    );
+    this.accountId = accountId;
+    this.balance = balance;
+    this.held = held;
+    this.amount = amount;
+  }
+}
+
+/** A credit limit above {@link MAX_CREDIT_LIMIT_NANO}. */
+export class CreditLimitTooLargeError extends MoneyLimitError {
+  constructor(accountId: string, creditLimit: number) {
+    super(
+      `A credit limit of ${usd(creditLimit)} for account '${accountId}' is more than the maximum of ` +
+        `${usd(MAX_CREDIT_LIMIT_NANO)}`,
+    );
+  }
+}
 
 /** A hold the wallet cannot cover; carries the wallet as it was, for the 402 message. */
 export class InsufficientFundsError extends Error {
@@ -48,6 +107,8 @@ export interface LedgerPage {
 
 const PENDING = 'hold';
 const TRANSACT_ATTEMPTS = 30;
+/** Reads of a wallet that keeps moving under a top-up, before the top-up gives up. */
+const TOP_UP_ATTEMPTS = 30;
 
 /** Ledger sort keys of real rows start with the ISO time; guard rows (`idem#…`) sort after '9'. */
 const LEDGER_MIN_SK = '0';
@@ -64,6 +125,15 @@ const isConflict = (error: unknown): boolean =>
  * Wallets (one row per account) and the ledger rows that move them. Every change of a balance is
  * one DynamoDB transaction with its ledger row, so `tollgate audit` can always recompute it:
  * balance = Σ top-ups − Σ settled costs − Σ open holds.
+ *
+ * Money stays exact at any size: top-ups and credit limits are bounded by the limits in
+ * vocabulary.ts inside the writes themselves, and every read of a wallet or a ledger row goes
+ * through a plain DynamoDB command whose numbers are parsed from their exact text (wallet-rows.ts):
+ * an amount a JS number cannot hold is an error naming the account, never a rounded number.
+ *
+ * Besides the {@link Wallet} fields the row keeps `held`, the nano-USD held by requests in flight
+ * (Σ open holds): a hold adds to it, a settle takes the hold back off. `balance + held` is what the
+ * balance returns to once every hold settles, and that is what the top-up ceiling bounds.
  */
 export class WalletStore {
   private readonly client: DynamoDBDocumentClient;
@@ -91,11 +161,58 @@ export class WalletStore {
     }
   }
 
-  async get(accountId: string): Promise<Wallet | undefined> {
+  /** The wallet row, parsed from its exact numbers; undefined when the account has none. */
+  private async read(accountId: string): Promise<WalletItem | undefined> {
     const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.tables.wallets, Key: { accountId }, ConsistentRead: true }),
+      new GetItemCommand({
+        TableName: this.tables.wallets,
+        Key: { accountId: { S: accountId } },
+        ConsistentRead: true,
+      }),
     );
-    return Item as Wallet | undefined;
+    return Item ? parseWalletItem(unmarshallExact(Item), accountId) : undefined;
+  }
+
+  /**
+   * A conditional update of the wallet returning the row as it is then, read from its exact
+   * numbers. Throws DynamoDB's ConditionalCheckFailedException when the condition fails.
+   */
+  private async update(
+    accountId: string,
+    input: Omit<UpdateItemCommandInput, 'TableName' | 'Key' | 'ExpressionAttributeValues' | 'ReturnValues'>,
+    values: Record<string, unknown>,
+  ): Promise<Wallet> {
+    const { Attributes } = await this.client.send(
+      new UpdateItemCommand({
+        ...input,
+        TableName: this.tables.wallets,
+        Key: { accountId: { S: accountId } },
+        ExpressionAttributeValues: marshall(values, { removeUndefinedValues: true }),
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    if (!Attributes) throw new UnknownAccountError(`Unknown account '${accountId}'`);
+    return parseWalletItem(unmarshallExact(Attributes), accountId).wallet;
+  }
+
+  /** Every item a query finds, page after page, unmarshalled exactly. */
+  private async queryAll(input: QueryCommandInput): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+      items.push(...(page.Items ?? []).map(unmarshallExact));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  /**
+   * The account's wallet. Throws {@link UnsafeAmountError} (a {@link CorruptRecordError}) when a
+   * stored amount is not a whole number of nano-USD a JS number holds exactly.
+   */
+  async get(accountId: string): Promise<Wallet | undefined> {
+    return (await this.read(accountId))?.wallet;
   }
 
   async create(accountId: string, at = new Date()): Promise<Wallet> {
@@ -104,7 +221,7 @@ export class WalletStore {
       await this.client.send(
         new PutCommand({
           TableName: this.tables.wallets,
-          Item: wallet,
+          Item: { ...wallet, held: 0 },
           ConditionExpression: 'attribute_not_exists(accountId)',
         }),
       );
@@ -121,6 +238,13 @@ export class WalletStore {
    * Credits `amount` nano-USD once per `topUpId`: the wallet increment, a guard row for the id and
    * the ledger row commit in one transaction. The same id again changes nothing; the same id with
    * another amount is refused.
+   *
+   * Refuses more than {@link MAX_TOP_UP_NANO} at once ({@link TopUpTooLargeError}), and a top-up
+   * that would carry `balance + held` past {@link MAX_BALANCE_NANO} ({@link BalanceCeilingError}).
+   * The ceiling is a condition of the transaction itself, so top-ups racing each other cannot
+   * together pass it: the wallet is read, and the update commits only while `balance` and `held`
+   * are still at most what leaves room for this amount (half the spare room each, so ordinary
+   * traffic moving them does not force a retry); when they moved further, it reads again.
    */
   async topUp(
     accountId: string,
@@ -129,80 +253,121 @@ export class WalletStore {
     at = new Date(),
   ): Promise<TopUpResult> {
     if (!Number.isSafeInteger(amount) || amount <= 0) throw new RangeError('A top-up must be a positive amount');
+    if (amount > MAX_TOP_UP_NANO) throw new TopUpTooLargeError(amount);
     const time = at.toISOString();
-    try {
-      await this.transact({
-        TransactItems: [
-          {
-            Update: {
-              TableName: this.tables.wallets,
-              Key: { accountId },
-              UpdateExpression: 'SET balance = balance + :a, spendable = spendable + :a, updatedAt = :t',
-              ConditionExpression: 'attribute_exists(accountId)',
-              ExpressionAttributeValues: { ':a': amount, ':t': time },
+    for (let attempt = 1; ; attempt += 1) {
+      const row = await this.read(accountId);
+      if (!row) throw new UnknownAccountError(`Unknown account '${accountId}'`);
+      const { balance } = row.wallet;
+      // Wallets from before `held` was kept count their (brief, small) holds then open as zero.
+      const held = Math.max(0, row.held ?? 0);
+      const room = MAX_BALANCE_NANO - amount - balance - held;
+      if (room < 0) {
+        // A retry of a top-up that already landed answers as such, even at the ceiling.
+        const earlier = await this.earlierTopUp(accountId, topUpId, amount);
+        if (earlier) return earlier;
+        throw new BalanceCeilingError(accountId, balance, held, amount);
+      }
+      const balanceRoom = Math.floor(room / 2);
+      try {
+        await this.transact({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tables.wallets,
+                Key: { accountId },
+                UpdateExpression: 'SET balance = balance + :a, spendable = spendable + :a, updatedAt = :t',
+                // balance + held + amount ≤ MAX_BALANCE_NANO, as two bounds a condition can state.
+                ConditionExpression:
+                  'attribute_exists(accountId) AND balance <= :maxBalance AND ' +
+                  '(attribute_not_exists(held) OR held <= :maxHeld)',
+                ExpressionAttributeValues: {
+                  ':a': amount,
+                  ':t': time,
+                  ':maxBalance': balance + balanceRoom,
+                  ':maxHeld': held + (room - balanceRoom),
+                },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
             },
-          },
-          {
-            Put: {
-              TableName: this.tables.ledger,
-              Item: { accountId, sk: `idem#topup#${topUpId}`, kind: 'topup_guard', amount, at: time },
-              ConditionExpression: 'attribute_not_exists(sk)',
+            {
+              Put: {
+                TableName: this.tables.ledger,
+                Item: { accountId, sk: `idem#topup#${topUpId}`, kind: 'topup_guard', amount, at: time },
+                ConditionExpression: 'attribute_not_exists(sk)',
+              },
             },
-          },
-          {
-            Put: {
-              TableName: this.tables.ledger,
-              Item: { accountId, sk: `${time}#topup#${topUpId}`, kind: 'topup', topUpId, amount, at: time },
+            {
+              Put: {
+                TableName: this.tables.ledger,
+                Item: { accountId, sk: `${time}#topup#${topUpId}`, kind: 'topup', topUpId, amount, at: time },
+              },
             },
-          },
-        ],
-      });
-      return { topUpId, amount, applied: true };
-    } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) throw error;
-      if (conditionFailed(error, 0)) throw new UnknownAccountError(`Unknown account '${accountId}'`);
-      if (conditionFailed(error, 1)) {
-        const { Item } = await this.client.send(
-          new GetCommand({
-            TableName: this.tables.ledger,
-            Key: { accountId, sk: `idem#topup#${topUpId}` },
-            ConsistentRead: true,
-          }),
-        );
-        if (Item?.amount !== amount) {
-          throw new TopUpConflictError(
-            `Top-up id '${topUpId}' was already used for a different amount; use a new --id`,
+          ],
+        });
+        return { topUpId, amount, applied: true };
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        if (conditionFailed(error, 1)) {
+          const earlier = await this.earlierTopUp(accountId, topUpId, amount);
+          if (earlier) return earlier;
+        }
+        if (conditionFailed(error, 0)) {
+          if (!error.CancellationReasons?.[0]?.Item) throw new UnknownAccountError(`Unknown account '${accountId}'`);
+          if (attempt < TOP_UP_ATTEMPTS) continue; // the wallet moved since it was read: read it again
+          throw new Error(
+            `The wallet of account '${accountId}' kept changing during the top-up; nothing was credited. ` +
+              'Retry with the same --id.',
           );
         }
-        return { topUpId, amount, applied: false };
+        throw error;
       }
-      throw error;
     }
   }
 
-  /** Sets how far below zero the account may go; `spendable` moves by the same difference. */
+  /**
+   * The result of a top-up id already credited: `applied: false` for the same amount,
+   * {@link TopUpConflictError} for another; undefined when the id is new.
+   */
+  private async earlierTopUp(accountId: string, topUpId: string, amount: number): Promise<TopUpResult | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tables.ledger,
+        Key: { accountId, sk: `idem#topup#${topUpId}` },
+        ConsistentRead: true,
+      }),
+    );
+    if (!Item) return undefined;
+    if (Item.amount !== amount) {
+      throw new TopUpConflictError(`Top-up id '${topUpId}' was already used for a different amount; use a new --id`);
+    }
+    return { topUpId, amount, applied: false };
+  }
+
+  /**
+   * Sets how far below zero the account may go; `spendable` moves by the same difference. Refuses
+   * more than {@link MAX_CREDIT_LIMIT_NANO} ({@link CreditLimitTooLargeError}), writing nothing.
+   */
   async setCreditLimit(accountId: string, creditLimit: number, at = new Date()): Promise<Wallet> {
     if (!Number.isSafeInteger(creditLimit) || creditLimit < 0) throw new RangeError('A credit limit is ≥ 0');
+    if (creditLimit > MAX_CREDIT_LIMIT_NANO) throw new CreditLimitTooLargeError(accountId, creditLimit);
     for (;;) {
       const wallet = await this.get(accountId);
       if (!wallet) throw new UnknownAccountError(`Unknown account '${accountId}'`);
       try {
-        const { Attributes } = await this.client.send(
-          new UpdateCommand({
-            TableName: this.tables.wallets,
-            Key: { accountId },
+        return await this.update(
+          accountId,
+          {
             UpdateExpression: 'SET creditLimit = :new, spendable = spendable + :diff, updatedAt = :t',
             ConditionExpression: 'creditLimit = :old',
-            ExpressionAttributeValues: {
-              ':new': creditLimit,
-              ':old': wallet.creditLimit,
-              ':diff': creditLimit - wallet.creditLimit,
-              ':t': at.toISOString(),
-            },
-            ReturnValues: 'ALL_NEW',
-          }),
+          },
+          {
+            ':new': creditLimit,
+            ':old': wallet.creditLimit,
+            ':diff': creditLimit - wallet.creditLimit,
+            ':t': at.toISOString(),
+          },
         );
-        return Attributes as Wallet;
       } catch (error) {
         // Another change of the limit won the race: read again and retry.
         if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
@@ -216,17 +381,14 @@ export class WalletStore {
       throw new RangeError('A discount is a fraction of list price between 0 and 1');
     }
     try {
-      const { Attributes } = await this.client.send(
-        new UpdateCommand({
-          TableName: this.tables.wallets,
-          Key: { accountId },
+      return await this.update(
+        accountId,
+        {
           UpdateExpression: 'SET discountPpm = :d, updatedAt = :t',
           ConditionExpression: 'attribute_exists(accountId)',
-          ExpressionAttributeValues: { ':d': discountPpm, ':t': at.toISOString() },
-          ReturnValues: 'ALL_NEW',
-        }),
+        },
+        { ':d': discountPpm, ':t': at.toISOString() },
       );
-      return Attributes as Wallet;
     } catch (error) {
       if ((error as Error).name === 'ConditionalCheckFailedException') {
         throw new UnknownAccountError(`Unknown account '${accountId}'`);
@@ -249,9 +411,10 @@ export class WalletStore {
             Update: {
               TableName: this.tables.wallets,
               Key: { accountId: row.accountId },
-              UpdateExpression: 'SET balance = balance - :h, spendable = spendable - :h',
+              UpdateExpression:
+                'SET balance = balance - :h, spendable = spendable - :h, held = if_not_exists(held, :zero) + :h',
               ConditionExpression: 'attribute_exists(accountId) AND spendable >= :h',
-              ExpressionAttributeValues: { ':h': row.hold },
+              ExpressionAttributeValues: { ':h': row.hold, ':zero': 0 },
               ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
             },
           },
@@ -268,7 +431,8 @@ export class WalletStore {
       if (error instanceof TransactionCanceledException && conditionFailed(error, 0)) {
         const item = error.CancellationReasons?.[0]?.Item;
         if (!item) throw new UnknownAccountError(`Unknown account '${row.accountId}'`);
-        throw new InsufficientFundsError(unmarshall(item as Record<string, AttributeValue>) as Wallet);
+        const { wallet } = parseWalletItem(unmarshallExact(item as Record<string, AttributeValue>), row.accountId);
+        throw new InsufficientFundsError(wallet);
       }
       throw error;
     }
@@ -325,8 +489,10 @@ export class WalletStore {
             Update: {
               TableName: this.tables.wallets,
               Key: { accountId: row.accountId },
-              UpdateExpression: 'SET balance = balance + :r, spendable = spendable + :r, updatedAt = :at',
-              ExpressionAttributeValues: { ':r': refund, ':at': at.toISOString() },
+              UpdateExpression:
+                'SET balance = balance + :r, spendable = spendable + :r, ' +
+                'held = if_not_exists(held, :zero) - :h, updatedAt = :at',
+              ExpressionAttributeValues: { ':r': refund, ':h': row.hold, ':zero': 0, ':at': at.toISOString() },
             },
           },
         ],
@@ -347,37 +513,32 @@ export class WalletStore {
       new QueryCommand({
         TableName: this.tables.ledger,
         KeyConditionExpression: 'accountId = :a AND sk BETWEEN :from AND :to',
-        ExpressionAttributeValues: { ':a': accountId, ':from': since ?? LEDGER_MIN_SK, ':to': LEDGER_MAX_SK },
+        ExpressionAttributeValues: {
+          ':a': { S: accountId },
+          ':from': { S: since ?? LEDGER_MIN_SK },
+          ':to': { S: LEDGER_MAX_SK },
+        },
         ScanIndexForward: false,
         Limit: limit,
         ConsistentRead: true,
-        ...(cursor ? { ExclusiveStartKey: { accountId, sk: cursor } } : {}),
+        ...(cursor ? { ExclusiveStartKey: { accountId: { S: accountId }, sk: { S: cursor } } } : {}),
       }),
     );
-    const page: LedgerPage = { rows: (Items ?? []) as LedgerRow[] };
-    const next = LastEvaluatedKey?.sk;
+    const page: LedgerPage = { rows: (Items ?? []).map((item) => parseLedgerRow(unmarshallExact(item))) };
+    const next = LastEvaluatedKey?.sk?.S;
     if (typeof next === 'string') page.nextCursor = next;
     return page;
   }
 
   /** Every ledger row of the account, oldest first (for audits). */
   async allLedgerRows(accountId: string): Promise<LedgerRow[]> {
-    const rows: LedgerRow[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tables.ledger,
-          KeyConditionExpression: 'accountId = :a AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':a': accountId, ':from': LEDGER_MIN_SK, ':to': LEDGER_MAX_SK },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      rows.push(...((page.Items ?? []) as LedgerRow[]));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return rows;
+    const items = await this.queryAll({
+      TableName: this.tables.ledger,
+      KeyConditionExpression: 'accountId = :a AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: { ':a': { S: accountId }, ':from': { S: LEDGER_MIN_SK }, ':to': { S: LEDGER_MAX_SK } },
+      ConsistentRead: true,
+    });
+    return items.map(parseLedgerRow);
   }
 
   /** Holds still pending since before `before` (ISO time), oldest first: what the sweeper releases. */
@@ -387,10 +548,10 @@ export class WalletStore {
         TableName: this.tables.ledger,
         IndexName: LEDGER_PENDING_INDEX,
         KeyConditionExpression: 'pending = :p AND pendingSince < :before',
-        ExpressionAttributeValues: { ':p': PENDING, ':before': before },
+        ExpressionAttributeValues: { ':p': { S: PENDING }, ':before': { S: before } },
         Limit: limit,
       }),
     );
-    return (Items ?? []) as UsageRow[];
+    return (Items ?? []).map((item) => parseUsageItem(unmarshallExact(item)));
   }
 }
