@@ -29,11 +29,8 @@ const concat = (frames: Uint8Array[]): Uint8Array => {
   return out;
 };
 
-const translateFixture = (name: string, estimate?: number): Uint8Array[] => {
-  const translator = createChatToMessagesStream({
-    model: 'claude-sonnet-4-5',
-    ...(estimate === undefined ? {} : { inputTokensEstimate: estimate }),
-  });
+const translateFixture = (name: string): Uint8Array[] => {
+  const translator = createChatToMessagesStream({ model: 'claude-sonnet-4-5' });
   const frames = sseEvents(fixture(name)).flatMap((event) => translator.push(event));
   return [...frames, ...translator.end()];
 };
@@ -126,12 +123,6 @@ describe('messagesRequestToChat', () => {
       messages: [{ role: 'user', content: 'Hi' }],
       max_completion_tokens: 1024,
     });
-  });
-
-  it('puts the limit in max_tokens when the route asks for it', () => {
-    const chat = translate(onlyUser('Hi'), { maxTokensField: 'max_tokens' });
-    expect(chat.max_tokens).toBe(1024);
-    expect(chat).not.toHaveProperty('max_completion_tokens');
   });
 
   it('streams with include_usage so the gateway can bill', () => {
@@ -356,7 +347,7 @@ describe('messagesRequestToChat', () => {
     ]);
   });
 
-  it('echoes earlier thinking as reasoning_content only when the route wants it', () => {
+  it('drops earlier thinking from assistant turns', () => {
     const body = {
       messages: [
         { role: 'user', content: 'Hi' },
@@ -370,8 +361,6 @@ describe('messagesRequestToChat', () => {
         { role: 'user', content: 'Again' },
       ],
     };
-    const [, echoed] = translate(body, { reasoningContentInHistory: true }).messages as Json[];
-    expect(echoed).toEqual({ role: 'assistant', content: 'Hello!', reasoning_content: 'Greet back.' });
     const [, plain] = translate(body).messages as Json[];
     expect(plain).toEqual({ role: 'assistant', content: 'Hello!' });
   });
@@ -450,11 +439,6 @@ describe('messagesRequestToChat', () => {
     ],
   ])('maps %s to reasoning_effort', (_name, body, effort) => {
     expect(translate({ ...onlyUser('Hi'), ...body }).reasoning_effort).toBe(effort);
-  });
-
-  it('drops thinking settings for routes whose model rejects reasoning_effort', () => {
-    const body = { ...onlyUser('Hi'), thinking: { type: 'enabled', budget_tokens: 10_000 } };
-    expect(translate(body, { reasoningEffort: false })).not.toHaveProperty('reasoning_effort');
   });
 
   it('maps a JSON-schema output format to response_format', () => {
@@ -612,8 +596,8 @@ describe('chatResponseToMessages', () => {
 // ─── stream ──────────────────────────────────────────────────────────────────────────────────────
 
 describe('createChatToMessagesStream', () => {
-  it('streams text as one text block, with the estimate in message_start and the real usage in message_delta', () => {
-    const events = clientEvents(translateFixture('text.sse', 2100));
+  it('streams text as one text block, with zero counts in message_start and the real usage in message_delta', () => {
+    const events = clientEvents(translateFixture('text.sse'));
     expectWellFormed(events);
     const start = events[0]?.data.message as Json;
     expect(start).toMatchObject({
@@ -623,7 +607,7 @@ describe('createChatToMessagesStream', () => {
       model: 'claude-sonnet-4-5',
       content: [],
       stop_reason: null,
-      usage: { input_tokens: 2100, output_tokens: 0 },
+      usage: { input_tokens: 0, output_tokens: 0 },
     });
     const pieces = ['Hello', '!', ' How', ' can', ' I', ' help', '?'];
     expect(outline(events)).toEqual([
@@ -883,7 +867,7 @@ describe('openAIErrorToAnthropic', () => {
 
 describe('the Anthropic SDK reading translated streams', () => {
   it('assembles the parallel tool calls with their inputs parsed', async () => {
-    const client = clientAnsweredBy(translateFixture('parallel-tool-calls.sse', 1300));
+    const client = clientAnsweredBy(translateFixture('parallel-tool-calls.sse'));
     const message = await client.messages.stream(streamParams).finalMessage();
     expect(message.content).toEqual([
       { type: 'text', text: 'I will check both.', citations: null },
@@ -906,8 +890,8 @@ describe('the Anthropic SDK reading translated streams', () => {
     expect(message.usage).toMatchObject({ input_tokens: 264, cache_read_input_tokens: 1024, output_tokens: 56 });
   });
 
-  it('assembles thinking then text, and takes the real usage over the estimate', async () => {
-    const client = clientAnsweredBy(translateFixture('thinking.sse', 500));
+  it('assembles thinking then text, and takes the real usage from message_delta', async () => {
+    const client = clientAnsweredBy(translateFixture('thinking.sse'));
     const message = await client.messages.stream(streamParams).finalMessage();
     expect(message.content).toEqual([
       { type: 'thinking', thinking: 'The user asks for 9.11 vs 9.9. 9.9 = 9.90 > 9.11.', signature: '' },
@@ -974,7 +958,7 @@ const startBridge = async (upstream: FakeUpstream): Promise<{ url: string; close
         return;
       }
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      const translator = createChatToMessagesStream({ model, inputTokensEstimate: 7 });
+      const translator = createChatToMessagesStream({ model });
       if (answer.body) for await (const frame of translateStream(answer.body, translator)) res.write(frame);
       res.end();
     })().catch(() => res.destroy());

@@ -5,14 +5,20 @@ import { GatewayError, InvalidRequestError, renderError } from '../../lambdas/er
 import {
   anthropicErrorToResponses,
   createMessagesToResponsesStream,
-  droppedResponsesFields,
+  DROPPED_RESPONSES_FIELDS,
   messagesResponseToResponses,
   type ResponsesToMessagesOptions,
   responsesRequestToMessages,
 } from '../../lambdas/protocols/translate/responses-via-messages.ts';
 import type { UpstreamEvent } from '../../lambdas/protocols/translate/types.ts';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.ts';
-import { fixture as readFixture, translate, translateStream, upstreamEvents } from '../support/translators.ts';
+import {
+  atFixedTime,
+  fixture as readFixture,
+  translate,
+  translateStream,
+  upstreamEvents,
+} from '../support/translators.ts';
 
 type Json = Record<string, unknown>;
 
@@ -21,9 +27,8 @@ const fixture = (name: string): string => readFixture('responses-via-messages', 
 const REQUEST: Json = { model: 'my-claude', input: 'hello', stream: true };
 
 const streamFixture = (name: string, request: Json = REQUEST): string[] =>
-  translate(
-    createMessagesToResponsesStream({ model: 'my-claude', request, createdAt: 1_750_000_000 }),
-    upstreamEvents(fixture(name)),
+  atFixedTime(() =>
+    translate(createMessagesToResponsesStream({ model: 'my-claude', request }), upstreamEvents(fixture(name))),
   );
 
 interface ReadStream {
@@ -476,11 +481,12 @@ const REQUIRED_RESPONSE_FIELDS = [
 describe('messagesResponseToResponses', () => {
   it('maps thinking, text and tool_use blocks to reasoning, message and function_call items with cache-aware usage', () => {
     const message = JSON.parse(fixture('message.json')) as Json;
-    const response = messagesResponseToResponses(message, {
-      model: 'my-claude',
-      request: { model: 'my-claude', input: 'Weather in Paris?', instructions: 'Be brief.', max_output_tokens: 800 },
-      createdAt: 1_750_000_000,
-    });
+    const response = atFixedTime(() =>
+      messagesResponseToResponses(message, {
+        model: 'my-claude',
+        request: { model: 'my-claude', input: 'Weather in Paris?', instructions: 'Be brief.', max_output_tokens: 800 },
+      }),
+    );
 
     for (const field of REQUIRED_RESPONSE_FIELDS) expect(Object.hasOwn(response, field), field).toBe(true);
     expect(response).toMatchObject({
@@ -1041,11 +1047,12 @@ describe('responsesRequestToMessages', () => {
     }
   });
 
-  it('lists the top-level fields it does not carry', () => {
-    expect(droppedResponsesFields({ model: 'm', input: 'x', store: false, metadata: {}, reasoning: {} })).toEqual([
-      'store',
-      'metadata',
-    ]);
+  it('drops every top-level field its documented drop rules name', () => {
+    const named = Object.keys(DROPPED_RESPONSES_FIELDS).filter((field) => /^\w+$/.test(field));
+    const body = translated({ input: hi, ...Object.fromEntries(named.map((field) => [field, 'x'])) });
+
+    expect(named).toContain('truncation');
+    expect(named.filter((field) => Object.hasOwn(body, field))).toEqual([]);
   });
 
   const refusals: [string, Json, string, RegExp][] = [

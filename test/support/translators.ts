@@ -1,10 +1,24 @@
 import { readFileSync } from 'node:fs';
+import { vi } from 'vitest';
 import { createSseReader, parseEventData } from '../../lambdas/protocols/sse.ts';
 import type { StreamTranslator, UpstreamEvent } from '../../lambdas/protocols/translate/types.ts';
 
 /** A recorded fixture under test/fixtures/<dir>/. */
 export const fixture = (dir: string, name: string): string =>
   readFileSync(new URL(`../fixtures/${dir}/${name}`, import.meta.url), 'utf8');
+
+/** 1_750_000_000 s: the `created` / `created_at` a translation made {@link atFixedTime} carries. */
+export const FIXED_SECONDS = 1_750_000_000;
+
+/** Runs `translation` with the clock stopped at {@link FIXED_SECONDS}, so its timestamps can be compared exactly. */
+export const atFixedTime = <T>(translation: () => T): T => {
+  vi.useFakeTimers({ toFake: ['Date'], now: FIXED_SECONDS * 1000 });
+  try {
+    return translation();
+  } finally {
+    vi.useRealTimers();
+  }
+};
 
 /** Parses SSE with the gateway's one decoder, as the gateway hands events to a translator. */
 export const upstreamEvents = (sse: Uint8Array | string): UpstreamEvent[] => {

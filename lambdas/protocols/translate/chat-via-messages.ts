@@ -40,13 +40,11 @@ import {
   withCache,
 } from './via-messages.ts';
 
-// Shared with the Responses translation; exported from here as before.
+// Anthropic's conventions, defined in via-messages.ts with the Responses translation's.
 export {
-  ADAPTIVE_EFFORTS,
   anthropicErrorToOpenAI,
   finishReasonFor,
   isAdaptiveOnlyModel,
-  MAX_ANTHROPIC_TEMPERATURE,
   THINKING_BUDGETS,
 } from './via-messages.ts';
 
@@ -85,42 +83,6 @@ export const DROPPED_CHAT_FIELDS: Readonly<Record<string, string>> = {
   'blank text (content strings and text parts)': 'Anthropic rejects text blocks without non-whitespace text',
 };
 
-/** Top-level Chat fields the translation reads; {@link droppedChatFields} reports the others. */
-const TRANSLATED_CHAT_FIELDS = new Set([
-  'model',
-  'messages',
-  'max_tokens',
-  'max_completion_tokens',
-  'stream',
-  'stop',
-  'temperature',
-  'top_p',
-  'tools',
-  'functions',
-  'tool_choice',
-  'function_call',
-  'parallel_tool_calls',
-  'user',
-  'safety_identifier',
-  'reasoning_effort',
-  'thinking',
-  'response_format',
-  // Checked: a value that cannot be served is refused (n > 1, logprobs, audio output).
-  'n',
-  'logprobs',
-  'top_logprobs',
-  'modalities',
-]);
-
-/**
- * The top-level fields of a Chat request that the Messages body will not carry (for logs and
- * metrics; see {@link DROPPED_CHAT_FIELDS} for why).
- *
- * @example droppedChatFields({ model: 'm', messages: [], seed: 1 }); // ['seed']
- */
-export const droppedChatFields = (body: Record<string, unknown>): string[] =>
-  Object.keys(body).filter((field) => !TRANSLATED_CHAT_FIELDS.has(field));
-
 // ─── request ─────────────────────────────────────────────────────────────────────────────────────
 
 export interface ChatToMessagesOptions {
@@ -128,8 +90,6 @@ export interface ChatToMessagesOptions {
   upstreamModel: string;
   /** `max_tokens` when the request names neither `max_completion_tokens` nor `max_tokens`. */
   defaultMaxTokens: number;
-  /** Overrides {@link isAdaptiveOnlyModel} for the upstream model. */
-  adaptiveOnly?: boolean;
 }
 
 /** Text-only content (system, developer, tool, assistant): a string or text parts; blank texts dropped. */
@@ -407,7 +367,7 @@ export const chatRequestToMessages = (
   const stop = typeof body.stop === 'string' ? [body.stop] : Array.isArray(body.stop) ? body.stop : [];
   const stopSequences = stop.filter((entry): entry is string => typeof entry === 'string' && entry.trim().length > 0);
 
-  const adaptiveOnly = options.adaptiveOnly ?? isAdaptiveOnlyModel(options.upstreamModel);
+  const adaptiveOnly = isAdaptiveOnlyModel(options.upstreamModel);
   const reasoning = resolveReasoning(body, maxTokens, adaptiveOnly);
   const thinkingOn = reasoning.thinking !== undefined && reasoning.thinking.type !== 'disabled';
   const thinking = !thinkingOn || thinkingAllowed(choice, turns) ? reasoning.thinking : undefined;
@@ -456,8 +416,6 @@ export const chatUsageFromAnthropic = (usage: AnthropicUsageFields): Json => {
 export interface MessagesToChatOptions {
   /** The model id the client asked for (not the upstream's). */
   model: string;
-  /** Unix seconds for `created`; now by default. */
-  created?: number;
 }
 
 /**
@@ -467,7 +425,7 @@ export interface MessagesToChatOptions {
  * send them back).
  *
  * @example
- * messagesResponseToChat(await upstream.json(), { model: 'claude-sonnet' }).choices[0].message.content;
+ * messagesResponseToChat(JSON.parse(await upstream.text()), { model: 'claude-sonnet' }).choices[0].message.content;
  */
 export const messagesResponseToChat = (
   message: Record<string, unknown>,
@@ -489,7 +447,7 @@ export const messagesResponseToChat = (
   const completion: Json = {
     id: text(message.id) ?? `chatcmpl-${randomUUID()}`,
     object: 'chat.completion',
-    created: options.created ?? nowSeconds(),
+    created: nowSeconds(),
     model: options.model,
     choices: [{ index: 0, message: reply, logprobs: null, finish_reason: finishReasonFor(message.stop_reason) }],
   };
@@ -518,7 +476,7 @@ export interface MessagesToChatStreamOptions extends MessagesToChatOptions {
  * write(translator.end());
  */
 export const createMessagesToChatStream = (options: MessagesToChatStreamOptions): StreamTranslator => {
-  const created = options.created ?? nowSeconds();
+  const created = nowSeconds();
   let id: string | undefined;
   let started = false;
   let finished = false;

@@ -60,7 +60,7 @@ export const DROPPED_MESSAGES_FIELDS: Readonly<Record<string, string>> = Object.
   'tools[].(defer_loading|allowed_callers|input_examples|eager_input_streaming)': 'Anthropic tool-runtime hints.',
   'messages[].content[].citations': 'Citation metadata of earlier answers; the text itself is kept.',
   'messages[].content[].thinking':
-    'Earlier thinking blocks: their signatures can only be verified by Anthropic and OpenAI keeps its own reasoning. Dropped, unless `reasoningContentInHistory` echoes the text as `reasoning_content` (DeepSeek-style upstreams).',
+    'Earlier thinking blocks: their signatures can only be verified by Anthropic and OpenAI keeps its own reasoning.',
   'messages[].content[].redacted_thinking': 'Encrypted Anthropic reasoning only Anthropic can read.',
   'messages[].content[].(server_tool_use|*_tool_result|container_upload)':
     'Activity of Anthropic-hosted tools (web search, code execution, …) the upstream neither ran nor can replay.',
@@ -71,6 +71,7 @@ export const DROPPED_MESSAGES_FIELDS: Readonly<Record<string, string>> = Object.
 
 /** Content block types in assistant history that are dropped (see DROPPED_MESSAGES_FIELDS). */
 const DROPPED_ASSISTANT_BLOCKS = new Set([
+  'thinking',
   'redacted_thinking',
   'server_tool_use',
   'web_search_tool_result',
@@ -104,18 +105,7 @@ const OUTPUT_EFFORTS = new Set(['low', 'medium', 'high', 'xhigh', 'max']);
 export interface MessagesToChatOptions {
   /** The upstream's model id (the route's), replacing the client's `model`. */
   upstreamModel: string;
-  /**
-   * Where the output limit goes. Default `max_completion_tokens` (OpenAI reasoning models reject
-   * `max_tokens`); `max_tokens` for OpenAI-compatible servers that predate it.
-   */
-  maxTokensField?: 'max_completion_tokens' | 'max_tokens';
-  /** Default true. False for upstream models that reject `reasoning_effort`: thinking settings are then dropped. */
-  reasoningEffort?: boolean;
-  /** Default false. True to send earlier thinking text back as assistant `reasoning_content` (DeepSeek-style). */
-  reasoningContentInHistory?: boolean;
 }
-
-type AssistantMessage = ChatCompletionAssistantMessageParam & { reasoning_content?: string };
 
 const refuse = (message: string): never => {
   throw new InvalidRequestError(message);
@@ -159,10 +149,10 @@ export const messagesRequestToChat = (body: Record<string, unknown>, options: Me
   const system = systemText(body.system, 'system');
   if (system !== undefined) messages.push({ role: 'system', content: system });
   const turns = Array.isArray(body.messages) ? body.messages : refuse('messages: expected an array');
-  for (const [at, turn] of turns.entries()) messages.push(...turnToChat(turn, `messages.${at}`, options));
+  for (const [at, turn] of turns.entries()) messages.push(...turnToChat(turn, `messages.${at}`));
 
   const chat: Json = { model: options.upstreamModel, messages };
-  if (typeof body.max_tokens === 'number') chat[options.maxTokensField ?? 'max_completion_tokens'] = body.max_tokens;
+  if (typeof body.max_tokens === 'number') chat.max_completion_tokens = body.max_tokens;
   if (typeof body.temperature === 'number') chat.temperature = body.temperature;
   if (typeof body.top_p === 'number') chat.top_p = body.top_p;
   const stop = Array.isArray(body.stop_sequences) ? body.stop_sequences.filter((s) => typeof s === 'string') : [];
@@ -181,7 +171,7 @@ export const messagesRequestToChat = (body: Record<string, unknown>, options: Me
 
   const output = isRecord(body.output_config) ? body.output_config : {};
   const effort = reasoningEffort(body.thinking, output.effort);
-  if (effort && options.reasoningEffort !== false) chat.reasoning_effort = effort;
+  if (effort) chat.reasoning_effort = effort;
   if (isRecord(output.format) && output.format.type === 'json_schema' && isRecord(output.format.schema)) {
     chat.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: output.format.schema } };
   }
@@ -205,7 +195,7 @@ const systemText = (value: unknown, path: string): string | undefined => {
   return texts.length > 0 ? texts.join('\n') : undefined;
 };
 
-const turnToChat = (turn: unknown, path: string, options: MessagesToChatOptions): ChatCompletionMessageParam[] => {
+const turnToChat = (turn: unknown, path: string): ChatCompletionMessageParam[] => {
   if (!isRecord(turn)) return refuse(`${path}: expected an object`);
   const { role, content } = turn;
   if (role === 'system') {
@@ -215,7 +205,7 @@ const turnToChat = (turn: unknown, path: string, options: MessagesToChatOptions)
   if (role !== 'user' && role !== 'assistant') return refuse(`${path}.role: expected user, assistant or system`);
   if (typeof content === 'string') return [{ role, content }];
   if (!Array.isArray(content)) return refuse(`${path}.content: expected a string or content blocks`);
-  return role === 'user' ? userTurn(content, `${path}.content`) : assistantTurn(content, `${path}.content`, options);
+  return role === 'user' ? userTurn(content, `${path}.content`) : assistantTurn(content, `${path}.content`);
 };
 
 const userTurn = (blocks: unknown[], path: string): ChatCompletionMessageParam[] => {
@@ -317,13 +307,8 @@ const toolResult = (
   return { message: { role: 'tool', tool_call_id: id, content }, carried };
 };
 
-const assistantTurn = (
-  blocks: unknown[],
-  path: string,
-  options: MessagesToChatOptions,
-): ChatCompletionMessageParam[] => {
+const assistantTurn = (blocks: unknown[], path: string): ChatCompletionMessageParam[] => {
   const texts: string[] = [];
-  const reasoning: string[] = [];
   const calls: ChatCompletionMessageFunctionToolCall[] = [];
   for (const [at, value] of blocks.entries()) {
     const where = `${path}.${at}`;
@@ -339,16 +324,16 @@ const assistantTurn = (
           arguments: JSON.stringify(block.input ?? {}),
         },
       });
-    } else if (type === 'thinking') {
-      if (options.reasoningContentInHistory && typeof block.thinking === 'string') reasoning.push(block.thinking);
     } else if (!DROPPED_ASSISTANT_BLOCKS.has(type)) {
       refuse(`${where}: content block type '${type}' cannot be translated for this model`);
     }
   }
   if (texts.length === 0 && calls.length === 0) return [];
-  const message: AssistantMessage = { role: 'assistant', content: texts.length > 0 ? texts.join('') : null };
+  const message: ChatCompletionAssistantMessageParam = {
+    role: 'assistant',
+    content: texts.length > 0 ? texts.join('') : null,
+  };
   if (calls.length > 0) message.tool_calls = calls;
-  if (reasoning.length > 0) message.reasoning_content = reasoning.join('');
   return [message];
 };
 
@@ -470,7 +455,7 @@ const reasoningText = (value: Json): string | undefined => text(value.reasoning_
  * reads and writes split out of `prompt_tokens`.
  *
  * @example
- * const message = chatResponseToMessages(await upstream.json(), { model: 'claude-sonnet-4-5' });
+ * const message = chatResponseToMessages(JSON.parse(await upstream.text()), { model: 'claude-sonnet-4-5' });
  * // { type: 'message', role: 'assistant', content: [{ type: 'text', text: '…' }], stop_reason: 'end_turn', usage: {…} }
  */
 export const chatResponseToMessages = (completion: Record<string, unknown>, options: { model: string }): Json => {
@@ -517,17 +502,6 @@ export const chatResponseToMessages = (completion: Record<string, unknown>, opti
 export interface ChatToMessagesStreamOptions {
   /** The client's model id, echoed in `message_start`. */
   model: string;
-  /**
-   * The request's estimated input tokens. OpenAI reports usage only in its last chunk, but
-   * `message_start` must go first, so its `usage.input_tokens` is this estimate (0 when not given,
-   * cache counts 0). The real numbers follow in `message_delta.usage`: `output_tokens` always,
-   * `input_tokens` (prompt − cache reads − cache writes), `cache_read_input_tokens` and
-   * `cache_creation_input_tokens` whenever the upstream reported usage. The Anthropic SDK's
-   * `MessageStream` takes `output_tokens` from `message_delta` and overwrites the other three
-   * whenever they are non-null, so its final message carries the real usage. Without upstream
-   * usage they are sent as null and the estimate stands.
-   */
-  inputTokensEstimate?: number;
 }
 
 interface ToolCallState {
@@ -558,8 +532,15 @@ interface OpenBlock {
  * fragment for a call whose block is already closed cannot be placed and fails the stream rather
  * than corrupting the tool input.
  *
+ * Usage: OpenAI reports it only in its last chunk, but `message_start` must go first, so its counts
+ * are 0. The real numbers follow in `message_delta.usage`: `output_tokens` always, `input_tokens`
+ * (prompt − cache reads − cache writes), `cache_read_input_tokens` and `cache_creation_input_tokens`
+ * whenever the upstream reported usage. The Anthropic SDK's `MessageStream` takes `output_tokens`
+ * from `message_delta` and overwrites the other three whenever they are non-null, so its final
+ * message carries the real usage. Without upstream usage they are sent as null.
+ *
  * @example
- * const translator = createChatToMessagesStream({ model: 'claude-sonnet-4-5', inputTokensEstimate: 1200 });
+ * const translator = createChatToMessagesStream({ model: 'claude-sonnet-4-5' });
  * const reader = createSseReader((e) => write(translator.push({ event: e.event, data: parseEventData(e.data), raw: e.data })));
  * for await (const chunk of upstream.body) reader.feed(chunk);
  * write(translator.end());
@@ -595,7 +576,7 @@ export const createChatToMessagesStream = (options: ChatToMessagesStreamOptions)
       container: null,
       diagnostics: null,
       usage: messageUsage({
-        input: count(options.inputTokensEstimate),
+        input: 0,
         output: 0,
         cacheRead: 0,
         cacheWrite: 0,

@@ -89,39 +89,6 @@ export const DROPPED_RESPONSES_FIELDS: Readonly<Record<string, string>> = {
   'blank text (input strings and text parts)': 'Anthropic rejects text blocks without non-whitespace text',
 };
 
-/** Top-level Responses fields the translation reads; {@link droppedResponsesFields} reports the others. */
-const TRANSLATED_RESPONSES_FIELDS = new Set([
-  'model',
-  'input',
-  'instructions',
-  'max_output_tokens',
-  'stream',
-  'temperature',
-  'top_p',
-  'tools',
-  'tool_choice',
-  'parallel_tool_calls',
-  'reasoning',
-  'text',
-  'user',
-  'safety_identifier',
-  // Checked: a value that cannot be served is refused.
-  'previous_response_id',
-  'conversation',
-  'background',
-  'prompt',
-  'top_logprobs',
-]);
-
-/**
- * The top-level fields of a Responses request that the Messages body will not carry (for logs and
- * metrics; see {@link DROPPED_RESPONSES_FIELDS} for why).
- *
- * @example droppedResponsesFields({ model: 'm', input: 'hi', store: false }); // ['store']
- */
-export const droppedResponsesFields = (body: Record<string, unknown>): string[] =>
-  Object.keys(body).filter((field) => !TRANSLATED_RESPONSES_FIELDS.has(field));
-
 // ─── thinking round trip ─────────────────────────────────────────────────────────────────────────
 
 /** Marks `encrypted_content` written by Tollgate: base64 JSON of one Anthropic thinking block. */
@@ -156,8 +123,6 @@ export interface ResponsesToMessagesOptions {
   upstreamModel: string;
   /** `max_tokens` when the request has no `max_output_tokens`. */
   defaultMaxTokens: number;
-  /** Overrides {@link isAdaptiveOnlyModel} for the upstream model. */
-  adaptiveOnly?: boolean;
 }
 
 /** `file_id` names a file stored on OpenAI: refused. */
@@ -456,7 +421,7 @@ export const responsesRequestToMessages = (
   const { system, turns: allTurns } = translateInput(body);
   const { tools, choice } = translateTools(body);
 
-  const adaptiveOnly = options.adaptiveOnly ?? isAdaptiveOnlyModel(options.upstreamModel);
+  const adaptiveOnly = isAdaptiveOnlyModel(options.upstreamModel);
   const reasoning = resolveReasoning(body, maxTokens, adaptiveOnly);
   const thinkingOn = reasoning.thinking !== undefined && thinkingAllowed(choice, allTurns);
   const turns = (thinkingOn ? allTurns : withoutThinking(allTurns)).map((turn) =>
@@ -520,8 +485,6 @@ export interface MessagesToResponsesOptions {
   model: string;
   /** The client's Responses request body: the response echoes its settings, as OpenAI's does. */
   request: Record<string, unknown>;
-  /** Unix seconds for `created_at`; now by default. */
-  createdAt?: number;
 }
 
 /** The `response` object around `output`, echoing the request's settings (every field the SDK's `Response` requires). */
@@ -628,7 +591,7 @@ const reasoningItem = (id: string, block: Json): Json => {
  * `max_tokens` stop answers `status: 'incomplete'` with `incomplete_details.reason: 'max_output_tokens'`.
  *
  * @example
- * const response = messagesResponseToResponses(await upstream.json(), { model: 'claude', request: body });
+ * const response = messagesResponseToResponses(JSON.parse(await upstream.text()), { model: 'claude', request: body });
  * response.output; // [{ type: 'message', content: [{ type: 'output_text', text: 'Hi!' }] }]
  */
 export const messagesResponseToResponses = (
@@ -652,7 +615,7 @@ export const messagesResponseToResponses = (
   });
   const fields: Parameters<typeof responseObject>[1] = {
     id: ids.response,
-    createdAt: options.createdAt ?? nowSeconds(),
+    createdAt: nowSeconds(),
     status: outcome.status,
     output,
     incomplete: outcome.incomplete,
@@ -706,7 +669,7 @@ interface OpenItem {
  * write(translator.end());
  */
 export const createMessagesToResponsesStream = (options: MessagesToResponsesOptions): StreamTranslator => {
-  const createdAt = options.createdAt ?? nowSeconds();
+  const createdAt = nowSeconds();
   let ids: { response: string; base: string } | undefined;
   let sequence = 0;
   let started = false;
