@@ -335,9 +335,10 @@ const writable = (out: PassThrough): Promise<void> =>
   });
 
 /**
- * Reads the upstream to its end. Bytes go to the client as they arrive — unchanged, or re-framed
- * per event by `rewriter` — while a parsed copy feeds the usage observer. A client that leaves
- * stops the writing, never the reading.
+ * Reads the upstream to its end. Each event is parsed once and fed to the usage observer; bytes go
+ * to the client as they arrive — unchanged, or re-framed per event by `rewriter`, which reads the
+ * same parsed event and the same observation billing settles on. A client that leaves stops the
+ * writing, never the reading.
  */
 const pump = async (
   body: AsyncIterable<Uint8Array>,
@@ -349,10 +350,10 @@ const pump = async (
 ): Promise<Completion> => {
   const observer = streamObserver(wire.upstream);
   const pendingFrames: Uint8Array[] = [];
-  const reader = createSseReader((event) => {
-    const data = parseEventData(event.data);
-    observer.onEvent(event, data);
-    if (rewriter) pendingFrames.push(...rewriter.push({ event: event.event, data, raw: event.data }));
+  const reader = createSseReader((message) => {
+    const event = { event: message.event, data: parseEventData(message.data), raw: message.data };
+    observer.onEvent(event);
+    if (rewriter) pendingFrames.push(...rewriter.push(event, observer.observation));
   });
   const clientGone = () => out.destroyed;
   const send = async (chunks: Uint8Array[]) => {
@@ -378,7 +379,7 @@ const pump = async (
     const { observation } = observer;
     // A stream that ended without its final event (or was never SSE at all) did not complete.
     if (!observation.finished && !observation.failed) throw new TruncatedStream();
-    if (rewriter) await send(rewriter.end());
+    if (rewriter) await send(rewriter.end(observation));
   } catch (error) {
     outcome = 'upstream_error';
     const message =
@@ -388,7 +389,7 @@ const pump = async (
           ? `Upstream stream stalled for ${(idleTimeoutMs / 1000).toFixed(idleTimeoutMs < 10_000 ? 1 : 0)} s and was cut`
           : 'Upstream connection failed mid-stream';
     const failure = rewriter
-      ? rewriter.fail('api_error', message)
+      ? rewriter.fail('api_error', message, observer.observation)
       : [streamError(wire.client, 'api_error', message, observer.observation.lastSequenceNumber)];
     await send(failure);
   } finally {

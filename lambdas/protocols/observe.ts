@@ -1,17 +1,29 @@
 import type { Operation, Usage } from '../vocabulary.ts';
-import { observeAnthropicEvent, usageFromAnthropic } from './anthropic-messages.ts';
-import { observeOpenAIChatEvent, usageFromOpenAIChat } from './openai-chat.ts';
+import {
+  type AnthropicUsage,
+  anthropicEventUsage,
+  mergeAnthropicUsage,
+  reasoningTokensFromAnthropic,
+  usageFromAnthropic,
+} from './anthropic-messages.ts';
+import { observeOpenAIChatEvent, reasoningTokensFromOpenAIChat, usageFromOpenAIChat } from './openai-chat.ts';
 import {
   observeResponsesEvent,
+  reasoningTokensFromOpenAIResponses,
   responsesBodyChars,
   responsesEventChars,
   usageFromOpenAIResponses,
 } from './openai-responses.ts';
-import type { EventSourceMessage } from './sse.ts';
+import type { UpstreamEvent } from './sse.ts';
 
-/** What the gateway learns from an upstream answer while forwarding it: usage, and how much it said. */
+/**
+ * What the gateway learns from an upstream answer while forwarding it: usage, and how much it said.
+ * Billing settles on it; a stream translator reads its usage from it too, so both see the same numbers.
+ */
 export interface Observation {
   usage: Usage | undefined;
+  /** Reasoning (thinking) tokens, a share of `usage.outputTokens`, when the upstream reports them. */
+  reasoningTokens: number;
   /** Raw usage objects as the upstream sent them, for the ledger. */
   rawUsage: unknown[];
   /** Characters of generated text, tool arguments and thinking: the fallback when no usage comes. */
@@ -23,6 +35,9 @@ export interface Observation {
   /** The stream's final event arrived (`[DONE]`, a finish reason, `message_stop`, `response.completed`…). */
   finished: boolean;
 }
+
+/** The usage part of an observation: what a translation reports back to its client. */
+export type ObservedUsage = Pick<Observation, 'usage' | 'reasoningTokens'>;
 
 const FINAL_RESPONSES_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 
@@ -49,24 +64,28 @@ const anthropicDeltaChars = (data: Record<string, unknown>): number => {
 };
 
 /**
- * Watches an upstream stream's parsed events. The bytes themselves are forwarded untouched; this
- * reads a parsed copy.
+ * Watches an upstream stream's parsed events. The bytes themselves are forwarded untouched (or
+ * handed to a translator); this reads the same parsed events.
  *
  * @example
- * const observer = streamObserver('anthropic');
- * createSseReader((event) => observer.onEvent(event, parseEventData(event.data)));
+ * const observer = streamObserver('messages');
+ * createSseReader((e) => observer.onEvent({ event: e.event, data: parseEventData(e.data), raw: e.data }));
  */
 export const streamObserver = (wire: Operation) => {
   const observation: Observation = {
     usage: undefined,
+    reasoningTokens: 0,
     rawUsage: [],
     outputChars: 0,
     lastSequenceNumber: -1,
     failed: false,
     finished: false,
   };
-  const onEvent = (event: EventSourceMessage, data: Record<string, unknown> | undefined): void => {
-    if (event.data === '[DONE]') observation.finished = true;
+  /** Messages streams: the usage objects seen so far, merged (`message_start`, then `message_delta`). */
+  let anthropicUsage: AnthropicUsage | undefined;
+  const onEvent = (event: UpstreamEvent): void => {
+    const data = event.data;
+    if (event.raw === '[DONE]') observation.finished = true;
     if (!data) return;
     if (
       (wire === 'messages' && event.event === 'message_stop') ||
@@ -85,11 +104,12 @@ export const streamObserver = (wire: Operation) => {
     }
     if (wire === 'messages') {
       if (event.event === 'content_block_delta') observation.outputChars += anthropicDeltaChars(data);
-      const before = observation.usage;
-      observation.usage = observeAnthropicEvent(event, data, observation.usage);
-      if (observation.usage !== before) {
-        const message = data.message as { usage?: unknown } | undefined;
-        observation.rawUsage.push(event.event === 'message_start' ? message?.usage : data.usage);
+      const usage = anthropicEventUsage(event);
+      if (usage) {
+        anthropicUsage = mergeAnthropicUsage(anthropicUsage, usage);
+        observation.usage = usageFromAnthropic(anthropicUsage);
+        observation.reasoningTokens = reasoningTokensFromAnthropic(anthropicUsage);
+        observation.rawUsage.push(usage);
       }
       return;
     }
@@ -98,8 +118,10 @@ export const streamObserver = (wire: Operation) => {
       if (typeof data.sequence_number === 'number') observation.lastSequenceNumber = data.sequence_number;
       const usage = observeResponsesEvent(event, data);
       if (usage) {
+        const raw = (data.response as { usage: object }).usage;
         observation.usage = usage;
-        observation.rawUsage.push((data.response as { usage?: unknown } | undefined)?.usage);
+        observation.reasoningTokens = reasoningTokensFromOpenAIResponses(raw);
+        observation.rawUsage.push(raw);
       }
       return;
     }
@@ -107,6 +129,7 @@ export const streamObserver = (wire: Operation) => {
     const usage = observeOpenAIChatEvent(event, data);
     if (usage) {
       observation.usage = usage;
+      observation.reasoningTokens = reasoningTokensFromOpenAIChat(data.usage as object);
       observation.rawUsage.push(data.usage);
     }
   };
@@ -118,6 +141,7 @@ export const observeBody = (wire: Operation, json: Record<string, unknown> | und
   const raw = json?.usage;
   const observation: Observation = {
     usage: undefined,
+    reasoningTokens: 0,
     rawUsage: raw ? [raw] : [],
     outputChars: 0,
     lastSequenceNumber: -1,
@@ -126,12 +150,16 @@ export const observeBody = (wire: Operation, json: Record<string, unknown> | und
   };
   if (!json || wire === 'count_tokens') return observation;
   if (raw && typeof raw === 'object') {
-    observation.usage =
-      wire === 'messages'
-        ? usageFromAnthropic(raw)
-        : wire === 'responses'
-          ? usageFromOpenAIResponses(raw)
-          : usageFromOpenAIChat(raw);
+    if (wire === 'messages') {
+      observation.usage = usageFromAnthropic(raw);
+      observation.reasoningTokens = reasoningTokensFromAnthropic(raw);
+    } else if (wire === 'responses') {
+      observation.usage = usageFromOpenAIResponses(raw);
+      observation.reasoningTokens = reasoningTokensFromOpenAIResponses(raw);
+    } else {
+      observation.usage = usageFromOpenAIChat(raw);
+      observation.reasoningTokens = reasoningTokensFromOpenAIChat(raw);
+    }
   }
   if (wire === 'responses') {
     observation.outputChars = responsesBodyChars(json);

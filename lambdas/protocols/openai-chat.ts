@@ -1,5 +1,5 @@
 import type { Usage } from '../vocabulary.ts';
-import type { EventSourceMessage } from './sse.ts';
+import type { EventSourceMessage, UpstreamEvent } from './sse.ts';
 import { sseFrame } from './sse.ts';
 import { count } from './usage.ts';
 import * as zm from './zod.ts';
@@ -29,6 +29,7 @@ interface OpenAIUsage {
   prompt_tokens?: unknown;
   completion_tokens?: unknown;
   prompt_tokens_details?: { cached_tokens?: unknown; cache_write_tokens?: unknown } | null;
+  completion_tokens_details?: { reasoning_tokens?: unknown } | null;
   /** DeepSeek's name for cache hits. */
   prompt_cache_hit_tokens?: unknown;
 }
@@ -48,9 +49,13 @@ export const usageFromOpenAIChat = (usage: OpenAIUsage): Usage => {
   };
 };
 
+/** Reasoning tokens, a share of `completion_tokens`, where the upstream reports them. */
+export const reasoningTokensFromOpenAIChat = (usage: OpenAIUsage): number =>
+  count(usage.completion_tokens_details?.reasoning_tokens);
+
 /** Reads the usage a Chat Completions stream reports (its usage chunk), if it reports one. */
 export const observeOpenAIChatEvent = (
-  event: EventSourceMessage,
+  event: EventSourceMessage | UpstreamEvent,
   data: Record<string, unknown> | undefined,
 ): Usage | undefined => {
   if (event.event !== undefined && event.event !== 'message') return undefined;

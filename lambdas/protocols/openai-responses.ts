@@ -1,5 +1,5 @@
 import type { Usage } from '../vocabulary.ts';
-import type { EventSourceMessage } from './sse.ts';
+import type { EventSourceMessage, UpstreamEvent } from './sse.ts';
 import { sseFrame } from './sse.ts';
 import { count } from './usage.ts';
 import * as zm from './zod.ts';
@@ -21,6 +21,7 @@ interface ResponsesUsage {
   input_tokens?: unknown;
   output_tokens?: unknown;
   input_tokens_details?: { cached_tokens?: unknown } | null;
+  output_tokens_details?: { reasoning_tokens?: unknown } | null;
 }
 
 /**
@@ -41,6 +42,10 @@ export const usageFromOpenAIResponses = (usage: ResponsesUsage): Usage => {
   };
 };
 
+/** Reasoning tokens, a share of `output_tokens`, where the upstream reports them. */
+export const reasoningTokensFromOpenAIResponses = (usage: ResponsesUsage): number =>
+  count(usage.output_tokens_details?.reasoning_tokens);
+
 /** The lifecycle events whose `response` carries the final usage. */
 const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 
@@ -54,7 +59,7 @@ const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'resp
  * });
  */
 export const observeResponsesEvent = (
-  event: EventSourceMessage,
+  event: EventSourceMessage | UpstreamEvent,
   data: Record<string, unknown> | undefined,
 ): Usage | undefined => {
   const type = typeof data?.type === 'string' ? data.type : event.event;

@@ -26,6 +26,19 @@ const encoder = new TextEncoder();
 export const sseFrame = (data: string, event?: string): Uint8Array =>
   encoder.encode(event === undefined ? `data: ${data}\n\n` : `event: ${event}\ndata: ${data}\n\n`);
 
+/**
+ * An upstream SSE event with its data parsed, once: the gateway hands the same object to the usage
+ * observer (protocols/observe.ts) and to a stream translator.
+ */
+export interface UpstreamEvent {
+  /** The SSE `event:` field, when the upstream sent one (Anthropic always does; OpenAI Chat never). */
+  event?: string | undefined;
+  /** The event's `data:` field, parsed as JSON; undefined for `[DONE]` or anything not JSON. */
+  data: Record<string, unknown> | undefined;
+  /** The raw `data:` text (e.g. `[DONE]`). */
+  raw: string;
+}
+
 /** Parses an event's JSON data, or undefined for `[DONE]` and anything not JSON. */
 export const parseEventData = (data: string): Record<string, unknown> | undefined => {
   if (data === '[DONE]') return undefined;

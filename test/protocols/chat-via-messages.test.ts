@@ -17,6 +17,7 @@ import type { UpstreamEvent } from '../../lambdas/protocols/translate/types.ts';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.ts';
 import {
   atFixedTime,
+  driven,
   fixture as readFixture,
   translate,
   translateStream,
@@ -110,7 +111,10 @@ const readChatStream = (frames: string[], expect_: { model: string; includeUsage
 
 const streamFixture = (name: string, includeUsage: boolean): StreamResult =>
   readChatStream(
-    translate(createMessagesToChatStream({ model: 'my-claude', includeUsage }), upstreamEvents(fixture(name))),
+    translate(
+      driven('messages', createMessagesToChatStream({ model: 'my-claude', includeUsage })),
+      upstreamEvents(fixture(name)),
+    ),
     {
       model: 'my-claude',
       includeUsage,
@@ -170,7 +174,7 @@ describe('createMessagesToChatStream', () => {
 
   it('streams thinking as reasoning_content, drops the signature, and reports reasoning tokens', () => {
     const frames = translate(
-      createMessagesToChatStream({ model: 'my-claude', includeUsage: true }),
+      driven('messages', createMessagesToChatStream({ model: 'my-claude', includeUsage: true })),
       upstreamEvents(fixture('thinking.sse')),
     );
     const result = readChatStream(frames, { model: 'my-claude', includeUsage: true });
@@ -187,7 +191,8 @@ describe('createMessagesToChatStream', () => {
   });
 
   it('keeps one id, one created and the client model on every chunk', () => {
-    const translator = () => createMessagesToChatStream({ model: 'client-model', includeUsage: true });
+    const translator = () =>
+      driven('messages', createMessagesToChatStream({ model: 'client-model', includeUsage: true }));
     const frames = atFixedTime(() => translate(translator(), upstreamEvents(fixture('tool-call.sse'))));
     const chunks = readChatStream(frames, { model: 'client-model', includeUsage: true }).chunks;
 
@@ -197,7 +202,7 @@ describe('createMessagesToChatStream', () => {
   });
 
   it('sends nothing for ping events', () => {
-    const translator = createMessagesToChatStream({ model: 'm', includeUsage: false });
+    const translator = driven('messages', createMessagesToChatStream({ model: 'm', includeUsage: false }));
     const [start] = upstreamEvents(fixture('text.sse'));
     translator.push(start as UpstreamEvent);
 
@@ -205,7 +210,7 @@ describe('createMessagesToChatStream', () => {
   });
 
   it('turns an upstream error event into the OpenAI in-stream error frame and ends there, without [DONE]', () => {
-    const translator = createMessagesToChatStream({ model: 'my-claude', includeUsage: true });
+    const translator = driven('messages', createMessagesToChatStream({ model: 'my-claude', includeUsage: true }));
     const frames = translate(translator, upstreamEvents(fixture('error-mid-stream.sse')));
     const last = frames.at(-1) ?? '';
 
@@ -222,7 +227,7 @@ describe('createMessagesToChatStream', () => {
   });
 
   it('renders a failure reported by the gateway (fail) as the in-stream error frame, once', () => {
-    const translator = createMessagesToChatStream({ model: 'm', includeUsage: false });
+    const translator = driven('messages', createMessagesToChatStream({ model: 'm', includeUsage: false }));
     const events = upstreamEvents(fixture('text.sse')).slice(0, 4);
     for (const event of events) translator.push(event);
     const frames = translator.fail('api_error', 'Upstream connection failed mid-stream');
@@ -236,10 +241,13 @@ describe('createMessagesToChatStream', () => {
   it('finishes a stream cut right after message_delta, and reports one cut earlier as an error', () => {
     const events = upstreamEvents(fixture('text.sse'));
     const cutAfterDelta = translate(
-      createMessagesToChatStream({ model: 'm', includeUsage: true }),
+      driven('messages', createMessagesToChatStream({ model: 'm', includeUsage: true })),
       events.slice(0, -1),
     );
-    const cutEarly = translate(createMessagesToChatStream({ model: 'm', includeUsage: true }), events.slice(0, 5));
+    const cutEarly = translate(
+      driven('messages', createMessagesToChatStream({ model: 'm', includeUsage: true })),
+      events.slice(0, 5),
+    );
 
     expect(readChatStream(cutAfterDelta, { model: 'm', includeUsage: true }).finishReason).toBe('stop');
     expect(cutEarly.at(-1)).toContain('"error":{"message":"Upstream stream ended before the message was complete"');
@@ -247,7 +255,7 @@ describe('createMessagesToChatStream', () => {
   });
 
   it('uses tool input sent whole in content_block_start instead of waiting for deltas', () => {
-    const translator = createMessagesToChatStream({ model: 'm', includeUsage: false });
+    const translator = driven('messages', createMessagesToChatStream({ model: 'm', includeUsage: false }));
     const sse = [
       'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","usage":{"input_tokens":3,"output_tokens":1}}}\n\n',
       'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_1","name":"now","input":{"tz":"UTC"}}}\n\n',
@@ -1000,7 +1008,10 @@ const translatingFetch =
     const chat = JSON.parse(String(init?.body)) as Json;
     const model = String(chat.model);
     const streamOptions = (chat.stream_options ?? {}) as Json;
-    const translator = createMessagesToChatStream({ model, includeUsage: streamOptions.include_usage === true });
+    const translator = driven(
+      'messages',
+      createMessagesToChatStream({ model, includeUsage: streamOptions.include_usage === true }),
+    );
     const sse = (body: ReadableStream<Uint8Array>) =>
       new Response(translateStream(body, translator), { headers: { 'content-type': 'text/event-stream' } });
 

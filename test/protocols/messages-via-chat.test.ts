@@ -12,7 +12,7 @@ import {
 } from '../../lambdas/protocols/translate/messages-via-chat.ts';
 import type { UpstreamEvent } from '../../lambdas/protocols/translate/types.ts';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.ts';
-import { fixture as readFixture, translateStream, upstreamEvents } from '../support/translators.ts';
+import { driven, fixture as readFixture, translateStream, upstreamEvents } from '../support/translators.ts';
 
 type Json = Record<string, unknown>;
 
@@ -30,7 +30,7 @@ const concat = (frames: Uint8Array[]): Uint8Array => {
 };
 
 const translateFixture = (name: string): Uint8Array[] => {
-  const translator = createChatToMessagesStream({ model: 'claude-sonnet-4-5' });
+  const translator = driven('chat', createChatToMessagesStream({ model: 'claude-sonnet-4-5' }));
   const frames = sseEvents(fixture(name)).flatMap((event) => translator.push(event));
   return [...frames, ...translator.end()];
 };
@@ -706,7 +706,7 @@ describe('createChatToMessagesStream', () => {
   });
 
   it('ignores what follows message_stop, [DONE] included', () => {
-    const translator = createChatToMessagesStream({ model: 'm' });
+    const translator = driven('chat', createChatToMessagesStream({ model: 'm' }));
     const events = sseEvents(fixture('thinking.sse'));
     const frames = events.map((event) => translator.push(event));
     // usage came on the finish chunk, so the message ended there and [DONE] adds nothing.
@@ -735,7 +735,7 @@ describe('createChatToMessagesStream', () => {
   });
 
   it('closes open blocks and ends the message when the upstream stops without a finish reason', () => {
-    const translator = createChatToMessagesStream({ model: 'm' });
+    const translator = driven('chat', createChatToMessagesStream({ model: 'm' }));
     const cut = sseEvents(fixture('tool-call.sse')).slice(0, 3);
     const events = clientEvents([...cut.flatMap((event) => translator.push(event)), ...translator.end()]);
     expectWellFormed(events);
@@ -746,7 +746,7 @@ describe('createChatToMessagesStream', () => {
   });
 
   it('finishes on [DONE] when the upstream sent no usage', () => {
-    const translator = createChatToMessagesStream({ model: 'm' });
+    const translator = driven('chat', createChatToMessagesStream({ model: 'm' }));
     const noUsage = sseEvents(fixture('text.sse')).filter((event) => !event.data || event.data.usage === null);
     const events = clientEvents(noUsage.flatMap((event) => translator.push(event)));
     expectWellFormed(events);
@@ -754,7 +754,7 @@ describe('createChatToMessagesStream', () => {
   });
 
   it('renders the gateway’s own failure as event: error', () => {
-    const translator = createChatToMessagesStream({ model: 'm' });
+    const translator = driven('chat', createChatToMessagesStream({ model: 'm' }));
     translator.push(sseEvents(fixture('text.sse'))[0] as UpstreamEvent);
     expect(clientEvents(translator.fail('api_error', 'Upstream connection failed'))).toEqual([
       { event: 'error', data: { type: 'error', error: { type: 'api_error', message: 'Upstream connection failed' } } },
@@ -763,7 +763,7 @@ describe('createChatToMessagesStream', () => {
   });
 
   it('fails the stream on data that is not JSON', () => {
-    const translator = createChatToMessagesStream({ model: 'm' });
+    const translator = driven('chat', createChatToMessagesStream({ model: 'm' }));
     const frames = translator.push({ data: undefined, raw: '{"id":"chatcmpl-x","choices":[{"delta":{"content":' });
     expect(clientEvents(frames)).toEqual([
       {
@@ -777,7 +777,7 @@ describe('createChatToMessagesStream', () => {
   });
 
   it('opens a tool block only once the call has a name, keeping the arguments that came before', () => {
-    const translator = createChatToMessagesStream({ model: 'm' });
+    const translator = driven('chat', createChatToMessagesStream({ model: 'm' }));
     const chunk = (delta: Json, finish: string | null = null): UpstreamEvent => {
       const data = { id: 'chatcmpl-1', choices: [{ index: 0, delta, finish_reason: finish }] };
       return { data, raw: JSON.stringify(data) };
@@ -797,7 +797,7 @@ describe('createChatToMessagesStream', () => {
   });
 
   it('treats a new call id under a reused index as a new call', () => {
-    const translator = createChatToMessagesStream({ model: 'm' });
+    const translator = driven('chat', createChatToMessagesStream({ model: 'm' }));
     const chunk = (delta: Json): UpstreamEvent => {
       const data = { id: 'chatcmpl-1', choices: [{ index: 0, delta, finish_reason: null }] };
       return { data, raw: JSON.stringify(data) };
@@ -958,7 +958,7 @@ const startBridge = async (upstream: FakeUpstream): Promise<{ url: string; close
         return;
       }
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      const translator = createChatToMessagesStream({ model });
+      const translator = driven('chat', createChatToMessagesStream({ model }));
       if (answer.body) for await (const frame of translateStream(answer.body, translator)) res.write(frame);
       res.end();
     })().catch(() => res.destroy());

@@ -14,6 +14,7 @@ import type { UpstreamEvent } from '../../lambdas/protocols/translate/types.ts';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.ts';
 import {
   atFixedTime,
+  driven,
   fixture as readFixture,
   translate,
   translateStream,
@@ -28,7 +29,10 @@ const REQUEST: Json = { model: 'my-claude', input: 'hello', stream: true };
 
 const streamFixture = (name: string, request: Json = REQUEST): string[] =>
   atFixedTime(() =>
-    translate(createMessagesToResponsesStream({ model: 'my-claude', request }), upstreamEvents(fixture(name))),
+    translate(
+      driven('messages', createMessagesToResponsesStream({ model: 'my-claude', request })),
+      upstreamEvents(fixture(name)),
+    ),
   );
 
 interface ReadStream {
@@ -315,7 +319,7 @@ describe('createMessagesToResponsesStream', () => {
   });
 
   it('turns an upstream error event into an error event, then response.failed, and ends there', () => {
-    const translator = createMessagesToResponsesStream({ model: 'my-claude', request: REQUEST });
+    const translator = driven('messages', createMessagesToResponsesStream({ model: 'my-claude', request: REQUEST }));
     const stream = readResponsesStream(translate(translator, upstreamEvents(fixture('error-mid-stream.sse'))));
 
     expect(stream.sequence).toEqual([
@@ -346,7 +350,7 @@ describe('createMessagesToResponsesStream', () => {
   });
 
   it('renders a failure reported by the gateway (fail) as error then response.failed, once', () => {
-    const translator = createMessagesToResponsesStream({ model: 'm', request: REQUEST });
+    const translator = driven('messages', createMessagesToResponsesStream({ model: 'm', request: REQUEST }));
     for (const event of upstreamEvents(fixture('text.sse')).slice(0, 4)) translator.push(event);
     const frames = translator
       .fail('api_error', 'Upstream connection failed mid-stream')
@@ -365,10 +369,16 @@ describe('createMessagesToResponsesStream', () => {
   it('finishes a stream cut right after message_delta, and fails one cut earlier', () => {
     const events = upstreamEvents(fixture('text.sse'));
     const cutAfterDelta = readResponsesStream(
-      translate(createMessagesToResponsesStream({ model: 'm', request: REQUEST }), events.slice(0, -1)),
+      translate(
+        driven('messages', createMessagesToResponsesStream({ model: 'm', request: REQUEST })),
+        events.slice(0, -1),
+      ),
     );
     const cutEarly = readResponsesStream(
-      translate(createMessagesToResponsesStream({ model: 'm', request: REQUEST }), events.slice(0, 5)),
+      translate(
+        driven('messages', createMessagesToResponsesStream({ model: 'm', request: REQUEST })),
+        events.slice(0, 5),
+      ),
     );
 
     expect(cutAfterDelta.final.status).toBe('completed');
@@ -379,7 +389,7 @@ describe('createMessagesToResponsesStream', () => {
   });
 
   it('answers a failure before any upstream event with created, in_progress, error and response.failed', () => {
-    const translator = createMessagesToResponsesStream({ model: 'm', request: REQUEST });
+    const translator = driven('messages', createMessagesToResponsesStream({ model: 'm', request: REQUEST }));
     const stream = readResponsesStream(
       translate(
         translator,
@@ -403,7 +413,10 @@ describe('createMessagesToResponsesStream', () => {
       'event: message_stop\ndata: {"type":"message_stop"}\n\n',
     ].join('');
     const stream = readResponsesStream(
-      translate(createMessagesToResponsesStream({ model: 'm', request: REQUEST }), upstreamEvents(sse)),
+      translate(
+        driven('messages', createMessagesToResponsesStream({ model: 'm', request: REQUEST })),
+        upstreamEvents(sse),
+      ),
     );
 
     expect(eventsOf(stream, 'response.function_call_arguments.delta').map((event) => event.delta)).toEqual([
@@ -422,7 +435,10 @@ describe('createMessagesToResponsesStream', () => {
       'event: message_stop\ndata: {"type":"message_stop"}\n\n',
     ].join('');
     const stream = readResponsesStream(
-      translate(createMessagesToResponsesStream({ model: 'm', request: REQUEST }), upstreamEvents(sse)),
+      translate(
+        driven('messages', createMessagesToResponsesStream({ model: 'm', request: REQUEST })),
+        upstreamEvents(sse),
+      ),
     );
     const [item] = stream.final.output as Json[];
 
@@ -449,7 +465,7 @@ describe('createMessagesToResponsesStream', () => {
   });
 
   it('sends nothing for ping events', () => {
-    const translator = createMessagesToResponsesStream({ model: 'm', request: REQUEST });
+    const translator = driven('messages', createMessagesToResponsesStream({ model: 'm', request: REQUEST }));
     const [start] = upstreamEvents(fixture('text.sse'));
     translator.push(start as UpstreamEvent);
 
@@ -1173,7 +1189,7 @@ const translatingFetch =
     const request = JSON.parse(String(init?.body)) as Json;
     const model = String(request.model);
     const sse = (body: ReadableStream<Uint8Array>) =>
-      new Response(translateStream(body, createMessagesToResponsesStream({ model, request })), {
+      new Response(translateStream(body, driven('messages', createMessagesToResponsesStream({ model, request }))), {
         headers: { 'content-type': 'text/event-stream' },
       });
 

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { vi } from 'vitest';
+import { streamObserver } from '../../lambdas/protocols/observe.ts';
 import { createSseReader, parseEventData } from '../../lambdas/protocols/sse.ts';
 import type { StreamTranslator, UpstreamEvent } from '../../lambdas/protocols/translate/types.ts';
+import type { Operation } from '../../lambdas/vocabulary.ts';
 
 /** A recorded fixture under test/fixtures/<dir>/. */
 export const fixture = (dir: string, name: string): string =>
@@ -30,8 +32,33 @@ export const upstreamEvents = (sse: Uint8Array | string): UpstreamEvent[] => {
   return events;
 };
 
+/** A translator as the gateway drives it, with the exchange's observation supplied. */
+export interface DrivenTranslator {
+  push(event: UpstreamEvent): Uint8Array[];
+  end(): Uint8Array[];
+  fail(type: string, message: string): Uint8Array[];
+}
+
+/**
+ * Drives `translator` as the gateway's pump does: each event of the `upstream` wire is folded into
+ * the exchange's observation first (protocols/observe.ts), then pushed with it.
+ *
+ * @example translate(driven('messages', createMessagesToChatStream(options)), upstreamEvents(sse));
+ */
+export const driven = (upstream: Operation, translator: StreamTranslator): DrivenTranslator => {
+  const observer = streamObserver(upstream);
+  return {
+    push(event) {
+      observer.onEvent(event);
+      return translator.push(event, observer.observation);
+    },
+    end: () => translator.end(observer.observation),
+    fail: (type, message) => translator.fail(type, message, observer.observation),
+  };
+};
+
 /** Every frame a translator writes for `events`, then its end, as text. */
-export const translate = (translator: StreamTranslator, events: UpstreamEvent[]): string[] =>
+export const translate = (translator: DrivenTranslator, events: UpstreamEvent[]): string[] =>
   [...events.flatMap((event) => translator.push(event)), ...translator.end()].map((frame) =>
     new TextDecoder().decode(frame),
   );
@@ -39,7 +66,7 @@ export const translate = (translator: StreamTranslator, events: UpstreamEvent[])
 /** An upstream SSE body run through a translator as it arrives, as the gateway streams it. */
 export const translateStream = (
   body: ReadableStream<Uint8Array>,
-  translator: StreamTranslator,
+  translator: DrivenTranslator,
 ): ReadableStream<Uint8Array> =>
   new ReadableStream({
     async start(controller) {

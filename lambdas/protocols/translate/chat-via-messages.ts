@@ -8,12 +8,12 @@
  * says why (`logprobs` and `n` are refused rather than ignored; images, tools and thinking map fully).
  */
 import { randomUUID } from 'node:crypto';
+import type { ObservedUsage } from '../observe.ts';
 import { openAIStreamError } from '../openai-chat.ts';
 import { sseFrame } from '../sse.ts';
 import { invalid, isRecord, type Json, nowSeconds, positiveInt, records, text } from './shared.ts';
-import type { StreamTranslator, UpstreamEvent } from './types.ts';
+import type { StreamTranslator } from './types.ts';
 import {
-  type AnthropicUsageFields,
   anthropicTool,
   anthropicToolChoice,
   continuesToolLoop,
@@ -24,19 +24,19 @@ import {
   isAdaptiveOnlyModel,
   limitCacheBreakpoints,
   MIN_THINKING_BUDGET,
-  mergeAnthropicUsage,
   messagesBody,
   openAITokenCounts,
   parseDataUrl,
   pushTurn,
   type Reasoning,
+  readMessagesStream,
   reasoningFromEffort,
-  streamErrorOf,
   type Turn,
   textBlock,
   toolId,
   toolInput,
   toolResultsFirst,
+  usageOfMessage,
   withCache,
 } from './via-messages.ts';
 
@@ -397,11 +397,12 @@ export const chatRequestToMessages = (
 // ─── response ────────────────────────────────────────────────────────────────────────────────────
 
 /**
- * Anthropic usage → OpenAI usage. `prompt_tokens` = input + cache reads + cache writes (OpenAI's
- * count includes cached input; Anthropic's `input_tokens` does not), `cached_tokens` = cache reads.
+ * An Anthropic answer's usage (as observed) → OpenAI usage. `prompt_tokens` = input + cache reads +
+ * cache writes (OpenAI's count includes cached input; Anthropic's `input_tokens` does not),
+ * `cached_tokens` = cache reads.
  */
-export const chatUsageFromAnthropic = (usage: AnthropicUsageFields): Json => {
-  const tokens = openAITokenCounts(usage);
+const chatUsage = (observed: ObservedUsage): Json => {
+  const tokens = openAITokenCounts(observed);
   const promptDetails: Json = { cached_tokens: tokens.cacheRead };
   if (tokens.cacheWrite > 0) promptDetails.cache_write_tokens = tokens.cacheWrite;
   return {
@@ -451,152 +452,104 @@ export const messagesResponseToChat = (
     model: options.model,
     choices: [{ index: 0, message: reply, logprobs: null, finish_reason: finishReasonFor(message.stop_reason) }],
   };
-  if (isRecord(message.usage)) completion.usage = chatUsageFromAnthropic(message.usage);
+  if (isRecord(message.usage)) completion.usage = chatUsage(usageOfMessage(message.usage));
   return completion;
 };
 
 // ─── stream ──────────────────────────────────────────────────────────────────────────────────────
 
-export interface MessagesToChatStreamOptions extends MessagesToChatOptions {
+export interface MessagesToChatStreamOptions {
+  /** The model id the client asked for (not the upstream's). */
+  model: string;
   /** The client's `stream_options.include_usage`: send the usage-only chunk (and `usage: null` on the others). */
   includeUsage: boolean;
+}
+
+/** What the Chat side of a translated stream keeps between events. */
+interface ChatStreamState {
+  /** Every chunk's id: the upstream message id when `message_start` came first, else a fresh one. */
+  id: string | undefined;
+  /** The first chunk (`role: 'assistant'`) went out. */
+  started: boolean;
+  /** Anthropic content-block index → OpenAI `tool_calls` index, for tool_use blocks only (numbered from 0). */
+  toolIndexes: Map<number, number>;
 }
 
 /**
  * Turns Anthropic Messages stream events into `chat.completion.chunk` frames: a first chunk with
  * `role: 'assistant'`, content / `tool_calls` / `reasoning_content` deltas (tool calls numbered from 0
- * in block order), a chunk with `finish_reason`, the usage-only chunk (`choices: []`) when
- * `includeUsage`, then `data: [DONE]`. Every chunk has the same id, created and model. `ping` yields
- * nothing; an upstream `error` event becomes OpenAI's in-stream error frame and ends the stream.
+ * in block order), a chunk with `finish_reason`, the usage-only chunk (`choices: []`, usage as
+ * observed) when `includeUsage`, then `data: [DONE]`. Every chunk has the same id, created and model.
+ * `ping` yields nothing; an upstream `error` event becomes OpenAI's in-stream error frame and ends
+ * the stream.
  *
  * @example
  * const translator = createMessagesToChatStream({ model: 'claude-sonnet', includeUsage: true });
- * const reader = createSseReader((e) => write(translator.push({ event: e.event, data: parseEventData(e.data), raw: e.data })));
+ * const observer = streamObserver('messages');
+ * const reader = createSseReader((e) => {
+ *   const event = { event: e.event, data: parseEventData(e.data), raw: e.data };
+ *   observer.onEvent(event);
+ *   write(translator.push(event, observer.observation));
+ * });
  * // …feed the upstream bytes to reader, then:
- * write(translator.end());
+ * write(translator.end(observer.observation));
  */
 export const createMessagesToChatStream = (options: MessagesToChatStreamOptions): StreamTranslator => {
   const created = nowSeconds();
-  let id: string | undefined;
-  let started = false;
-  let finished = false;
-  let stopReason: unknown;
-  let usage: AnthropicUsageFields = {};
-  let nextToolIndex = 0;
-  /** Anthropic content-block index → OpenAI tool_calls index, for tool_use blocks only. */
-  const toolIndexes = new Map<number, number>();
-  /** tool_use blocks whose input came whole in content_block_start (then no input_json_delta follows). */
-  const completeInputs = new Set<number>();
+  const state: ChatStreamState = { id: undefined, started: false, toolIndexes: new Map() };
 
-  const chunk = (choices: Json[], usageValue?: Json): Uint8Array => {
-    id ??= `chatcmpl-${randomUUID()}`;
-    const value: Json = { id, object: 'chat.completion.chunk', created, model: options.model, choices };
-    if (options.includeUsage) value.usage = usageValue ?? null;
+  const chunk = (choices: Json[], usage?: Json): Uint8Array => {
+    state.id ??= `chatcmpl-${randomUUID()}`;
+    const value: Json = { id: state.id, object: 'chat.completion.chunk', created, model: options.model, choices };
+    if (options.includeUsage) value.usage = usage ?? null;
     return sseFrame(JSON.stringify(value));
   };
   const delta = (value: Json, finishReason: FinishReason | null = null): Json[] => [
     { index: 0, delta: value, logprobs: null, finish_reason: finishReason },
   ];
+  /** Sends the first chunk before `frames` if it has not gone out yet. */
   const begin = (frames: Uint8Array[]): Uint8Array[] => {
-    if (!started) {
-      started = true;
+    if (!state.started) {
+      state.started = true;
       frames.unshift(chunk(delta({ role: 'assistant', content: '' })));
     }
     return frames;
   };
-  const finish = (): Uint8Array[] => {
-    const frames = begin([]);
-    frames.push(chunk(delta({}, finishReasonFor(stopReason))));
-    if (options.includeUsage) frames.push(chunk([], chatUsageFromAnthropic(usage)));
-    frames.push(sseFrame('[DONE]'));
-    finished = true;
-    return frames;
-  };
-  const failWith = (type: string, message: string): Uint8Array[] => {
-    if (finished) return [];
-    finished = true;
-    return [openAIStreamError(type, message)];
-  };
 
-  const blockStart = (data: Json): Uint8Array[] => {
-    const block = isRecord(data.content_block) ? data.content_block : {};
-    const index = typeof data.index === 'number' ? data.index : -1;
-    if (block.type === 'text' && text(block.text)) return begin([chunk(delta({ content: block.text }))]);
-    if (block.type === 'thinking' && text(block.thinking))
-      return begin([chunk(delta({ reasoning_content: block.thinking }))]);
-    if (block.type !== 'tool_use') return [];
-    const toolIndex = nextToolIndex++;
-    toolIndexes.set(index, toolIndex);
-    const input = isRecord(block.input) && Object.keys(block.input).length > 0 ? JSON.stringify(block.input) : '';
-    if (input) completeInputs.add(index);
-    const call = {
-      index: toolIndex,
-      id: text(block.id) ?? '',
-      type: 'function',
-      function: { name: text(block.name) ?? '', arguments: input },
-    };
-    return begin([chunk(delta({ tool_calls: [call] }))]);
-  };
-
-  const blockDelta = (data: Json): Uint8Array[] => {
-    const change = isRecord(data.delta) ? data.delta : {};
-    const index = typeof data.index === 'number' ? data.index : -1;
-    switch (change.type) {
-      case 'text_delta':
-        return text(change.text) ? begin([chunk(delta({ content: change.text }))]) : [];
-      case 'thinking_delta':
-        return text(change.thinking) ? begin([chunk(delta({ reasoning_content: change.thinking }))]) : [];
-      case 'input_json_delta': {
-        const toolIndex = toolIndexes.get(index);
-        const partial = text(change.partial_json);
-        if (toolIndex === undefined || !partial || completeInputs.has(index)) return [];
-        return begin([chunk(delta({ tool_calls: [{ index: toolIndex, function: { arguments: partial } }] }))]);
-      }
-      default:
-        // signature_delta and citations_delta: nothing an OpenAI client can use.
-        return [];
-    }
-  };
-
-  return {
-    push(event: UpstreamEvent): Uint8Array[] {
-      const data = event.data;
-      if (finished || !data) return [];
-      switch (event.event ?? data.type) {
-        case 'message_start': {
-          const message = isRecord(data.message) ? data.message : {};
-          if (!started) id ??= text(message.id);
-          usage = mergeAnthropicUsage(usage, message.usage);
-          return begin([]);
-        }
-        case 'content_block_start':
-          return blockStart(data);
-        case 'content_block_delta':
-          return blockDelta(data);
-        case 'message_delta': {
-          if (isRecord(data.delta) && data.delta.stop_reason !== undefined) stopReason = data.delta.stop_reason;
-          usage = mergeAnthropicUsage(usage, data.usage);
-          return [];
-        }
-        case 'message_stop':
-          return finish();
-        case 'error': {
-          const error = streamErrorOf(data);
-          return failWith(error.type, error.message);
-        }
-        default:
-          // ping, content_block_stop and event types added later: nothing to send.
-          return [];
-      }
+  return readMessagesStream(
+    {
+      onStart(messageId) {
+        if (!state.started) state.id ??= messageId;
+        return begin([]);
+      },
+      onText: (piece) => begin([chunk(delta({ content: piece }))]),
+      onThinking: (piece) => begin([chunk(delta({ reasoning_content: piece }))]),
+      onToolCallStart(call, index) {
+        const toolIndex = state.toolIndexes.size;
+        state.toolIndexes.set(index, toolIndex);
+        const start = {
+          index: toolIndex,
+          id: call.id,
+          type: 'function',
+          function: { name: call.name, arguments: call.input },
+        };
+        return begin([chunk(delta({ tool_calls: [start] }))]);
+      },
+      onToolArgs(piece, index) {
+        const toolIndex = state.toolIndexes.get(index);
+        if (toolIndex === undefined) return [];
+        return begin([chunk(delta({ tool_calls: [{ index: toolIndex, function: { arguments: piece } }] }))]);
+      },
+      // No onSignature: thinking signatures (like citations) are nothing an OpenAI client can use.
+      onStop(stopReason, observed) {
+        const frames = begin([]);
+        frames.push(chunk(delta({}, finishReasonFor(stopReason))));
+        if (options.includeUsage) frames.push(chunk([], chatUsage(observed)));
+        frames.push(sseFrame('[DONE]'));
+        return frames;
+      },
+      onError: (type, message) => [openAIStreamError(type, message)],
     },
-    end(): Uint8Array[] {
-      if (finished) return [];
-      // A stream cut after message_delta lacks only message_stop; before it, the answer is incomplete.
-      if (stopReason !== undefined && stopReason !== null) return finish();
-      return failWith('api_error', 'Upstream stream ended before the message was complete');
-    },
-    fail(type: string, message: string): Uint8Array[] {
-      return failWith(type, message);
-    },
-  };
+    'message',
+  );
 };

@@ -30,6 +30,8 @@ import type {
 import type { ReasoningEffort } from 'openai/resources/shared';
 import { InvalidRequestError } from '../../errors.ts';
 import { anthropicStreamError } from '../anthropic-messages.ts';
+import type { ObservedUsage } from '../observe.ts';
+import { reasoningTokensFromOpenAIChat, usageFromOpenAIChat } from '../openai-chat.ts';
 import { sseFrame } from '../sse.ts';
 import { count } from '../usage.ts';
 import { isRecord, type Json, parseJson, records, text } from './shared.ts';
@@ -382,44 +384,27 @@ const reasoningEffort = (thinking: unknown, outputEffort: unknown): ReasoningEff
 
 // ─── usage and stop reasons: Chat → Messages ─────────────────────────────────────────────────────
 
-interface MappedUsage {
-  input: number;
-  output: number;
-  cacheRead: number;
-  cacheWrite: number;
-  reasoning: number;
-}
-
-/**
- * OpenAI `prompt_tokens` includes cache reads (`cached_tokens`, or DeepSeek's
- * `prompt_cache_hit_tokens`) and cache writes (`cache_write_tokens`); Anthropic `input_tokens`
- * excludes both, so they are split off once here.
- */
-const mapUsage = (usage: Json): MappedUsage => {
-  const prompt = isRecord(usage.prompt_tokens_details) ? usage.prompt_tokens_details : {};
-  const completion = isRecord(usage.completion_tokens_details) ? usage.completion_tokens_details : {};
-  const cacheRead = count(prompt.cached_tokens) || count(usage.prompt_cache_hit_tokens);
-  const cacheWrite = count(prompt.cache_write_tokens);
-  return {
-    input: Math.max(0, count(usage.prompt_tokens) - cacheRead - cacheWrite),
-    output: count(usage.completion_tokens),
-    cacheRead,
-    cacheWrite,
-    reasoning: count(completion.reasoning_tokens),
-  };
-};
-
-const messageUsage = (usage: MappedUsage): MessagesUsage => ({
-  input_tokens: usage.input,
-  output_tokens: usage.output,
-  cache_read_input_tokens: usage.cacheRead,
-  cache_creation_input_tokens: usage.cacheWrite,
+/** Chat usage (as observed) → Anthropic usage; zeros when the upstream reported none. */
+const messageUsage = ({ usage, reasoningTokens }: ObservedUsage): MessagesUsage => ({
+  input_tokens: usage?.inputTokens ?? 0,
+  output_tokens: usage?.outputTokens ?? 0,
+  cache_read_input_tokens: usage?.cacheReadTokens ?? 0,
+  cache_creation_input_tokens: usage?.cacheWriteTokens ?? 0,
   cache_creation: null,
-  output_tokens_details: usage.reasoning > 0 ? { thinking_tokens: usage.reasoning } : null,
+  output_tokens_details: reasoningTokens > 0 ? { thinking_tokens: reasoningTokens } : null,
   server_tool_use: null,
   service_tier: null,
   inference_geo: null,
   speed: null,
+});
+
+/**
+ * A whole completion's usage, read as the observer reads a stream's: OpenAI `prompt_tokens` includes
+ * cache reads and writes, Anthropic `input_tokens` excludes both (protocols/openai-chat.ts splits them).
+ */
+const completionUsage = (usage: Json): ObservedUsage => ({
+  usage: usageFromOpenAIChat(usage),
+  reasoningTokens: reasoningTokensFromOpenAIChat(usage),
 });
 
 /** OpenAI does not say which stop sequence matched, so `stop` is always `end_turn`. */
@@ -480,7 +465,7 @@ export const chatResponseToMessages = (completion: Record<string, unknown>, opti
     });
   }
   const usedTools = content.some((block) => block.type === 'tool_use');
-  const usage = isRecord(completion.usage) ? completion.usage : {};
+  const usage = completionUsage(isRecord(completion.usage) ? completion.usage : {});
   const message = {
     id: messageId(completion.id),
     type: 'message',
@@ -492,7 +477,7 @@ export const chatResponseToMessages = (completion: Record<string, unknown>, opti
     stop_details: null,
     container: null,
     diagnostics: null,
-    usage: messageUsage(mapUsage(usage)),
+    usage: messageUsage(usage),
   } satisfies Message;
   return message;
 };
@@ -518,6 +503,25 @@ interface OpenBlock {
   index: number;
 }
 
+/** What the Messages side of a translated Chat stream keeps between chunks. */
+interface MessagesStreamState {
+  /** `waiting` for the first chunk, `streaming` once `message_start` went out, `done` after `message_stop` or an error. */
+  phase: 'waiting' | 'streaming' | 'done';
+  /** The next Anthropic content-block index (0, 1, 2…). */
+  nextIndex: number;
+  /** The one block being streamed. */
+  open: OpenBlock | undefined;
+  /** The upstream's `finish_reason`, once it came. */
+  finishReason: string | undefined;
+  /** A refusal was streamed as text: the stop reason is `refusal`. */
+  refused: boolean;
+  /** Tool calls in order of arrival, and by their `tool_calls[].index`. */
+  calls: ToolCallState[];
+  byIndex: Map<number, ToolCallState>;
+}
+
+const NO_USAGE: ObservedUsage = { usage: undefined, reasoningTokens: 0 };
+
 /**
  * Turns a Chat Completions stream (`chat.completion.chunk` events, then `[DONE]`) into the exact
  * Anthropic Messages event sequence: `message_start`; per block `content_block_start`, deltas
@@ -528,42 +532,46 @@ interface OpenBlock {
  * and `message_stop`. An upstream `{"error": …}` chunk, or data that is not JSON, becomes
  * `event: error` and ends the stream.
  *
- * Tool-call arguments are assumed to arrive one call after another, as OpenAI sends them; a
- * fragment for a call whose block is already closed cannot be placed and fails the stream rather
- * than corrupting the tool input.
- *
  * Usage: OpenAI reports it only in its last chunk, but `message_start` must go first, so its counts
- * are 0. The real numbers follow in `message_delta.usage`: `output_tokens` always, `input_tokens`
+ * are 0. The observed numbers follow in `message_delta.usage`: `output_tokens` always, `input_tokens`
  * (prompt − cache reads − cache writes), `cache_read_input_tokens` and `cache_creation_input_tokens`
  * whenever the upstream reported usage. The Anthropic SDK's `MessageStream` takes `output_tokens`
  * from `message_delta` and overwrites the other three whenever they are non-null, so its final
  * message carries the real usage. Without upstream usage they are sent as null.
  *
+ * Tool-call arguments are assumed to arrive one call after another, as OpenAI sends them; a
+ * fragment for a call whose block is already closed cannot be placed and fails the stream rather
+ * than corrupting the tool input.
+ *
  * @example
  * const translator = createChatToMessagesStream({ model: 'claude-sonnet-4-5' });
- * const reader = createSseReader((e) => write(translator.push({ event: e.event, data: parseEventData(e.data), raw: e.data })));
+ * const observer = streamObserver('chat');
+ * const reader = createSseReader((e) => {
+ *   const event = { event: e.event, data: parseEventData(e.data), raw: e.data };
+ *   observer.onEvent(event);
+ *   write(translator.push(event, observer.observation));
+ * });
  * for await (const chunk of upstream.body) reader.feed(chunk);
- * write(translator.end());
+ * write(translator.end(observer.observation));
  */
 export const createChatToMessagesStream = (options: ChatToMessagesStreamOptions): StreamTranslator => {
-  let started = false;
-  let done = false;
-  let nextIndex = 0;
-  let open: OpenBlock | undefined;
-  let finish: string | undefined;
-  let usage: Json | undefined;
-  let refused = false;
-  let usedTools = false;
-  const calls: ToolCallState[] = [];
-  const byIndex = new Map<number, ToolCallState>();
+  const state: MessagesStreamState = {
+    phase: 'waiting',
+    nextIndex: 0,
+    open: undefined,
+    finishReason: undefined,
+    refused: false,
+    calls: [],
+    byIndex: new Map(),
+  };
 
   const emit = (out: Uint8Array[], event: RawMessageStreamEvent): void => {
     out.push(sseFrame(JSON.stringify(event), event.type));
   };
 
   const start = (out: Uint8Array[], id: unknown): void => {
-    if (started) return;
-    started = true;
+    if (state.phase !== 'waiting') return;
+    state.phase = 'streaming';
     const message = {
       id: messageId(id),
       type: 'message',
@@ -575,49 +583,41 @@ export const createChatToMessagesStream = (options: ChatToMessagesStreamOptions)
       stop_details: null,
       container: null,
       diagnostics: null,
-      usage: messageUsage({
-        input: 0,
-        output: 0,
-        cacheRead: 0,
-        cacheWrite: 0,
-        reasoning: 0,
-      }),
+      usage: messageUsage(NO_USAGE),
     } satisfies Message;
     emit(out, { type: 'message_start', message });
   };
 
   const close = (out: Uint8Array[]): void => {
-    if (!open) return;
-    emit(out, { type: 'content_block_stop', index: open.index });
-    open = undefined;
+    if (!state.open) return;
+    emit(out, { type: 'content_block_stop', index: state.open.index });
+    state.open = undefined;
   };
 
   const openBlock = (out: Uint8Array[], kind: OpenBlock['kind'], block: ContentBlock): number => {
     close(out);
-    const index = nextIndex;
-    nextIndex += 1;
-    open = { kind, index };
+    const index = state.nextIndex;
+    state.nextIndex += 1;
+    state.open = { kind, index };
     emit(out, { type: 'content_block_start', index, content_block: block });
     return index;
   };
 
   const streamText = (out: Uint8Array[], piece: string): void => {
-    if (open?.kind !== 'text') openBlock(out, 'text', { type: 'text', text: '', citations: null });
-    emit(out, { type: 'content_block_delta', index: open?.index ?? 0, delta: { type: 'text_delta', text: piece } });
+    if (state.open?.kind !== 'text') openBlock(out, 'text', { type: 'text', text: '', citations: null });
+    const index = state.open?.index ?? 0;
+    emit(out, { type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } });
   };
 
   const streamThinking = (out: Uint8Array[], piece: string): void => {
-    if (open?.kind !== 'thinking') openBlock(out, 'thinking', { type: 'thinking', thinking: '', signature: '' });
-    emit(out, {
-      type: 'content_block_delta',
-      index: open?.index ?? 0,
-      delta: { type: 'thinking_delta', thinking: piece },
-    });
+    if (state.open?.kind !== 'thinking') openBlock(out, 'thinking', { type: 'thinking', thinking: '', signature: '' });
+    const index = state.open?.index ?? 0;
+    emit(out, { type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking: piece } });
   };
 
   const newCall = (id: string | undefined): ToolCallState => {
     const call: ToolCallState = { id, name: undefined, pending: '', block: undefined };
-    calls.push(call);
+    state.calls.push(call);
     return call;
   };
 
@@ -625,18 +625,21 @@ export const createChatToMessagesStream = (options: ChatToMessagesStreamOptions)
   const resolveCall = (delta: Json): ToolCallState => {
     const id = text(delta.id) || undefined;
     if (typeof delta.index === 'number') {
-      const known = byIndex.get(delta.index);
+      const known = state.byIndex.get(delta.index);
       if (known && !(id && known.id && known.id !== id)) return known;
       const call = newCall(id);
-      byIndex.set(delta.index, call);
+      state.byIndex.set(delta.index, call);
       return call;
     }
-    if (id) return calls.find((call) => call.id === id) ?? newCall(id);
-    return calls.at(-1) ?? newCall(undefined);
+    if (id) return state.calls.find((call) => call.id === id) ?? newCall(id);
+    return state.calls.at(-1) ?? newCall(undefined);
+  };
+
+  const toolArgs = (out: Uint8Array[], index: number, partial: string): void => {
+    emit(out, { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: partial } });
   };
 
   const openTool = (out: Uint8Array[], call: ToolCallState): void => {
-    usedTools = true;
     call.block = openBlock(out, 'tool', {
       type: 'tool_use',
       id: call.id ?? `toolu_${randomUUID().replaceAll('-', '')}`,
@@ -645,11 +648,7 @@ export const createChatToMessagesStream = (options: ChatToMessagesStreamOptions)
       caller: { type: 'direct' },
     });
     if (call.pending) {
-      emit(out, {
-        type: 'content_block_delta',
-        index: call.block,
-        delta: { type: 'input_json_delta', partial_json: call.pending },
-      });
+      toolArgs(out, call.block, call.pending);
       call.pending = '';
     }
   };
@@ -666,39 +665,34 @@ export const createChatToMessagesStream = (options: ChatToMessagesStreamOptions)
       if (call.name !== undefined) openTool(out, call);
       return true;
     }
-    if (open?.index !== call.block) return args === '';
-    if (args)
-      emit(out, {
-        type: 'content_block_delta',
-        index: call.block,
-        delta: { type: 'input_json_delta', partial_json: args },
-      });
+    if (state.open?.index !== call.block) return args === '';
+    if (args) toolArgs(out, call.block, args);
     return true;
   };
 
   const failWith = (out: Uint8Array[], type: string, message: string): Uint8Array[] => {
-    done = true;
+    state.phase = 'done';
     out.push(anthropicStreamError(type, message));
     return out;
   };
 
-  const finalize = (out: Uint8Array[]): Uint8Array[] => {
+  const finalize = (out: Uint8Array[], observed: ObservedUsage): Uint8Array[] => {
     start(out, undefined);
     close(out);
-    for (const call of calls) {
+    for (const call of state.calls) {
       if (call.block === undefined) {
         openTool(out, call);
         close(out);
       }
     }
-    const mapped = usage ? mapUsage(usage) : undefined;
-    const deltaUsage: MessageDeltaUsage = mapped
+    const usage = observed.usage;
+    const deltaUsage: MessageDeltaUsage = usage
       ? {
-          input_tokens: mapped.input,
-          cache_read_input_tokens: mapped.cacheRead,
-          cache_creation_input_tokens: mapped.cacheWrite,
-          output_tokens: mapped.output,
-          output_tokens_details: mapped.reasoning > 0 ? { thinking_tokens: mapped.reasoning } : null,
+          input_tokens: usage.inputTokens,
+          cache_read_input_tokens: usage.cacheReadTokens,
+          cache_creation_input_tokens: usage.cacheWriteTokens,
+          output_tokens: usage.outputTokens,
+          output_tokens_details: observed.reasoningTokens > 0 ? { thinking_tokens: observed.reasoningTokens } : null,
           server_tool_use: null,
         }
       : {
@@ -710,29 +704,26 @@ export const createChatToMessagesStream = (options: ChatToMessagesStreamOptions)
           output_tokens_details: null,
           server_tool_use: null,
         };
+    // Every call has its block by now: any call at all means the model used tools.
+    const stop_reason = stopReason(state.finishReason, state.calls.length > 0, state.refused);
     emit(out, {
       type: 'message_delta',
-      delta: {
-        stop_reason: stopReason(finish, usedTools, refused),
-        stop_sequence: null,
-        stop_details: null,
-        container: null,
-      },
+      delta: { stop_reason, stop_sequence: null, stop_details: null, container: null },
       usage: deltaUsage,
     });
     emit(out, { type: 'message_stop' });
-    done = true;
+    state.phase = 'done';
     return out;
   };
 
   return {
-    push(event: UpstreamEvent): Uint8Array[] {
+    push(event: UpstreamEvent, observed): Uint8Array[] {
       const out: Uint8Array[] = [];
-      if (done) return out;
+      if (state.phase === 'done') return out;
       const data = event.data;
       if (data === undefined) {
         const raw = event.raw.trim();
-        if (raw === '[DONE]') return finalize(out);
+        if (raw === '[DONE]') return finalize(out, observed);
         if (raw === '') return out;
         return failWith(out, 'api_error', 'The upstream sent a stream event that is not JSON');
       }
@@ -752,7 +743,7 @@ export const createChatToMessagesStream = (options: ChatToMessagesStreamOptions)
         if (content) streamText(out, content);
         const refusal = text(delta.refusal);
         if (refusal) {
-          refused = true;
+          state.refused = true;
           streamText(out, refusal);
         }
         for (const call of records(delta.tool_calls)) {
@@ -766,19 +757,19 @@ export const createChatToMessagesStream = (options: ChatToMessagesStreamOptions)
         }
         const reason = text(choice.finish_reason);
         if (reason) {
-          finish = reason;
+          state.finishReason = reason;
           close(out);
         }
       }
-      if (isRecord(data.usage)) usage = data.usage;
-      if (finish !== undefined && usage !== undefined) return finalize(out);
+      // The usage chunk may come after the finish reason (OpenAI) or with it.
+      if (state.finishReason !== undefined && observed.usage !== undefined) return finalize(out, observed);
       return out;
     },
-    end(): Uint8Array[] {
-      return done ? [] : finalize([]);
+    end(observed): Uint8Array[] {
+      return state.phase === 'done' ? [] : finalize([], observed);
     },
     fail(type: string, message: string): Uint8Array[] {
-      return done ? [] : failWith([], type, message);
+      return state.phase === 'done' ? [] : failWith([], type, message);
     },
   };
 };

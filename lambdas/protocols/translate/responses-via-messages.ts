@@ -20,11 +20,11 @@
 
 import { randomUUID } from 'node:crypto';
 import type { InvalidRequestError } from '../../errors.ts';
+import type { ObservedUsage } from '../observe.ts';
 import { sseFrame } from '../sse.ts';
 import { invalid, isRecord, type Json, nowSeconds, parseJson, positiveInt, records, text } from './shared.ts';
-import type { StreamTranslator, TranslatedError, UpstreamEvent } from './types.ts';
+import type { StreamTranslator, TranslatedError } from './types.ts';
 import {
-  type AnthropicUsageFields,
   anthropicErrorToOpenAI,
   anthropicTool,
   anthropicToolChoice,
@@ -34,19 +34,19 @@ import {
   imageFromUrl,
   isAdaptiveOnlyModel,
   limitCacheBreakpoints,
-  mergeAnthropicUsage,
   messagesBody,
   openAITokenCounts,
   parseDataUrl,
   pushTurn,
   type Reasoning,
+  readMessagesStream,
   reasoningFromEffort,
-  streamErrorOf,
   type Turn,
   textBlock,
   toolId,
   toolInput,
   toolResultsFirst,
+  usageOfMessage,
   withCache,
 } from './via-messages.ts';
 
@@ -451,16 +451,13 @@ export const responsesRequestToMessages = (
 // ─── response ────────────────────────────────────────────────────────────────────────────────────
 
 /**
- * Anthropic usage → Responses usage: `input_tokens` = input + cache reads + cache writes (OpenAI's
- * count includes cached input; Anthropic's `input_tokens` does not), `cached_tokens` = cache reads,
- * `cache_write_tokens` = cache writes, `reasoning_tokens` = Anthropic's thinking tokens (already
- * inside `output_tokens` on both sides).
- *
- * @example
- * responsesUsageFromAnthropic({ input_tokens: 10, cache_read_input_tokens: 100, output_tokens: 20 }).input_tokens; // 110
+ * An Anthropic answer's usage (as observed) → Responses usage: `input_tokens` = input + cache reads +
+ * cache writes (OpenAI's count includes cached input; Anthropic's `input_tokens` does not),
+ * `cached_tokens` = cache reads, `cache_write_tokens` = cache writes, `reasoning_tokens` = Anthropic's
+ * thinking tokens (already inside `output_tokens` on both sides).
  */
-export const responsesUsageFromAnthropic = (usage: AnthropicUsageFields): Json => {
-  const tokens = openAITokenCounts(usage);
+const responsesUsage = (observed: ObservedUsage): Json => {
+  const tokens = openAITokenCounts(observed);
   return {
     input_tokens: tokens.input,
     input_tokens_details: { cached_tokens: tokens.cacheRead, cache_write_tokens: tokens.cacheWrite },
@@ -620,7 +617,7 @@ export const messagesResponseToResponses = (
     output,
     incomplete: outcome.incomplete,
   };
-  if (isRecord(message.usage)) fields.usage = responsesUsageFromAnthropic(message.usage);
+  if (isRecord(message.usage)) fields.usage = responsesUsage(usageOfMessage(message.usage));
   return responseObject(options, fields);
 };
 
@@ -637,13 +634,28 @@ const responseErrorCode = (type: string): string => {
 interface OpenItem {
   outputIndex: number;
   id: string;
+  /** The Anthropic block as far as the item needs it (type; tool id and name; thinking signature or data). */
   block: Json;
   /** Accumulated text, thinking or tool arguments. */
   text: string;
   /** Reasoning: whether the summary part was announced (only once there is thinking text). */
   partOpen: boolean;
-  /** tool_use whose input came whole in content_block_start (then no input_json_delta follows). */
-  wholeInput: boolean;
+}
+
+/** What the Responses side of a translated stream keeps between events. */
+interface ResponsesStreamState {
+  /** The response id and the base of item ids: from the upstream message id when `message_start` came first. */
+  ids: { response: string; base: string } | undefined;
+  /** The next `sequence_number`. */
+  sequence: number;
+  /** `response.created` and `response.in_progress` went out. */
+  started: boolean;
+  /** Finished items, by output index; an open or pending item fills its slot when it closes. */
+  output: (Json | undefined)[];
+  /** The Anthropic block being streamed (Anthropic streams one block at a time). */
+  open: OpenItem | undefined;
+  /** A block that has stopped, whose `output_item.done` waits until its status is known. */
+  pending: OpenItem | undefined;
 }
 
 /**
@@ -656,7 +668,7 @@ interface OpenItem {
  * `response.output_item.done`; per thinking block a reasoning item with
  * `response.reasoning_summary_part.added`, `response.reasoning_summary_text.delta`…, `.done`,
  * `response.reasoning_summary_part.done`; then `response.completed` (or `response.incomplete` on a
- * max-tokens stop) carrying the whole response and its usage.
+ * max-tokens stop) carrying the whole response and its usage as observed.
  *
  * An item's `response.output_item.done` waits for the next block (or the stop reason), so a
  * truncated last item is marked `incomplete`. An upstream `error` event, or {@link StreamTranslator.fail},
@@ -664,43 +676,48 @@ interface OpenItem {
  *
  * @example
  * const translator = createMessagesToResponsesStream({ model: 'claude', request: body });
- * const reader = createSseReader((e) => write(translator.push({ event: e.event, data: parseEventData(e.data), raw: e.data })));
+ * const observer = streamObserver('messages');
+ * const reader = createSseReader((e) => {
+ *   const event = { event: e.event, data: parseEventData(e.data), raw: e.data };
+ *   observer.onEvent(event);
+ *   write(translator.push(event, observer.observation));
+ * });
  * // …feed the upstream bytes to reader, then:
- * write(translator.end());
+ * write(translator.end(observer.observation));
  */
 export const createMessagesToResponsesStream = (options: MessagesToResponsesOptions): StreamTranslator => {
   const createdAt = nowSeconds();
-  let ids: { response: string; base: string } | undefined;
-  let sequence = 0;
-  let started = false;
-  let finished = false;
-  let stopReason: unknown;
-  let usage: AnthropicUsageFields | undefined;
-  /** Finished items, by output index; an open or pending item fills its slot when it closes. */
-  const output: (Json | undefined)[] = [];
-  /** The Anthropic block being streamed (Anthropic streams one block at a time). */
-  let open: OpenItem | undefined;
-  /** A block that has stopped, whose `output_item.done` waits until its status is known. */
-  let pending: OpenItem | undefined;
+  const state: ResponsesStreamState = {
+    ids: undefined,
+    sequence: 0,
+    started: false,
+    output: [],
+    open: undefined,
+    pending: undefined,
+  };
 
   const emit = (type: string, fields: Json): Uint8Array =>
-    sseFrame(JSON.stringify({ type, ...fields, sequence_number: sequence++ }), type);
-  const snapshot = (status: Status, extra: { incomplete?: Json | null; error?: Json } = {}): Json => {
-    ids ??= idsFor(undefined);
+    sseFrame(JSON.stringify({ type, ...fields, sequence_number: state.sequence++ }), type);
+  const snapshot = (
+    status: Status,
+    extra: { incomplete?: Json | null; error?: Json; usage?: ObservedUsage } = {},
+  ): Json => {
+    state.ids ??= idsFor(undefined);
     const fields: Parameters<typeof responseObject>[1] = {
-      id: ids.response,
+      id: state.ids.response,
       createdAt,
       status,
-      output: output.filter((item): item is Json => item !== undefined),
-      ...extra,
+      output: state.output.filter((item): item is Json => item !== undefined),
     };
-    if (status !== 'in_progress' && usage) fields.usage = responsesUsageFromAnthropic(usage);
+    if (extra.incomplete !== undefined) fields.incomplete = extra.incomplete;
+    if (extra.error) fields.error = extra.error;
+    if (extra.usage?.usage) fields.usage = responsesUsage(extra.usage);
     return responseObject(options, fields);
   };
   /** `response.created` and `response.in_progress`, once, before any other event (call it first: it numbers them). */
   const begin = (): Uint8Array[] => {
-    if (started) return [];
-    started = true;
+    if (state.started) return [];
+    state.started = true;
     return [
       emit('response.created', { response: snapshot('in_progress') }),
       emit('response.in_progress', { response: snapshot('in_progress') }),
@@ -721,127 +738,46 @@ export const createMessagesToResponsesStream = (options: MessagesToResponsesOpti
     }
   };
   const closePending = (status: Status): Uint8Array[] => {
+    const pending = state.pending;
     if (!pending) return [];
     const item = itemFor(pending, status);
-    output[pending.outputIndex] = item;
-    const frame = emit('response.output_item.done', { output_index: pending.outputIndex, item });
-    pending = undefined;
-    return [frame];
+    state.output[pending.outputIndex] = item;
+    state.pending = undefined;
+    return [emit('response.output_item.done', { output_index: pending.outputIndex, item })];
   };
-
-  const blockStart = (data: Json): Uint8Array[] => {
-    const block = isRecord(data.content_block) ? { ...data.content_block } : {};
-    const prefix =
-      block.type === 'text' ? 'msg' : block.type === 'tool_use' ? 'fc' : isThinkingBlock(block) ? 'rs' : undefined;
-    if (!prefix) return [];
-    ids ??= idsFor(undefined);
-    const frames = closePending('completed');
-    const outputIndex = output.length;
-    output.push(undefined);
+  /** Opens the output item for a new block: the previous one is done (completed), then `added` announces this one. */
+  const openItem = (
+    prefix: string,
+    block: Json,
+    added: (id: string) => Json,
+  ): { item: OpenItem; frames: Uint8Array[] } => {
+    state.ids ??= idsFor(undefined);
+    const frames = [...begin(), ...closePending('completed')];
+    const outputIndex = state.output.length;
+    state.output.push(undefined);
     const item: OpenItem = {
       outputIndex,
-      id: `${prefix}_${ids.base}_${outputIndex}`,
+      id: `${prefix}_${state.ids.base}_${outputIndex}`,
       block,
       text: '',
       partOpen: false,
-      wholeInput: false,
     };
-    open = item;
-    const place = { item_id: item.id, output_index: outputIndex };
-    if (block.type === 'text') {
-      frames.push(
-        emit('response.output_item.added', {
-          output_index: outputIndex,
-          item: { id: item.id, type: 'message', status: 'in_progress', role: 'assistant', content: [] },
-        }),
-        emit('response.content_part.added', { ...place, content_index: 0, part: outputText('') }),
-      );
-      frames.push(...textDelta(item, text(block.text) ?? ''));
-    } else if (block.type === 'tool_use') {
-      frames.push(
-        emit('response.output_item.added', {
-          output_index: outputIndex,
-          item: functionCallItem(item.id, block, '', 'in_progress'),
-        }),
-      );
-      if (isRecord(block.input) && Object.keys(block.input).length > 0) {
-        item.wholeInput = true;
-        frames.push(...argumentsDelta(item, JSON.stringify(block.input)));
-      }
-    } else {
-      frames.push(
-        emit('response.output_item.added', {
-          output_index: outputIndex,
-          item: { id: item.id, type: 'reasoning', summary: [] },
-        }),
-      );
-      if (block.type === 'thinking') frames.push(...thinkingDelta(item, text(block.thinking) ?? ''));
-    }
-    return frames;
+    state.open = item;
+    frames.push(emit('response.output_item.added', { output_index: outputIndex, item: added(item.id) }));
+    return { item, frames };
   };
+  /** The open item, when the block being streamed is of `type`. */
+  const openOf = (type: string): OpenItem | undefined => (state.open?.block.type === type ? state.open : undefined);
 
-  const textDelta = (item: OpenItem, delta: string): Uint8Array[] => {
-    if (delta.length === 0) return [];
+  const argumentsDelta = (item: OpenItem, delta: string): Uint8Array => {
     item.text += delta;
-    return [
-      emit('response.output_text.delta', {
-        item_id: item.id,
-        output_index: item.outputIndex,
-        content_index: 0,
-        delta,
-        logprobs: [],
-      }),
-    ];
+    return emit('response.function_call_arguments.delta', { item_id: item.id, output_index: item.outputIndex, delta });
   };
-  const argumentsDelta = (item: OpenItem, delta: string): Uint8Array[] => {
-    if (delta.length === 0) return [];
-    item.text += delta;
-    return [
-      emit('response.function_call_arguments.delta', { item_id: item.id, output_index: item.outputIndex, delta }),
-    ];
-  };
-  const thinkingDelta = (item: OpenItem, delta: string): Uint8Array[] => {
-    if (delta.length === 0) return [];
-    const place = { item_id: item.id, output_index: item.outputIndex, summary_index: 0 };
-    const frames: Uint8Array[] = [];
-    if (!item.partOpen) {
-      item.partOpen = true;
-      frames.push(
-        emit('response.reasoning_summary_part.added', { ...place, part: { type: 'summary_text', text: '' } }),
-      );
-    }
-    item.text += delta;
-    frames.push(emit('response.reasoning_summary_text.delta', { ...place, delta }));
-    return frames;
-  };
-
-  const blockDelta = (data: Json): Uint8Array[] => {
-    const item = open;
-    const change = isRecord(data.delta) ? data.delta : {};
-    if (!item) return [];
-    switch (change.type) {
-      case 'text_delta':
-        return item.block.type === 'text' ? textDelta(item, text(change.text) ?? '') : [];
-      case 'input_json_delta':
-        return item.block.type === 'tool_use' && !item.wholeInput
-          ? argumentsDelta(item, text(change.partial_json) ?? '')
-          : [];
-      case 'thinking_delta':
-        return item.block.type === 'thinking' ? thinkingDelta(item, text(change.thinking) ?? '') : [];
-      case 'signature_delta':
-        if (item.block.type === 'thinking')
-          item.block.signature = `${text(item.block.signature) ?? ''}${text(change.signature) ?? ''}`;
-        return [];
-      default:
-        // citations_delta: annotations would need OpenAI's citation shapes; the text itself is complete.
-        return [];
-    }
-  };
-
+  /** Closes the open item's content; its `output_item.done` waits (pending) until its status is known. */
   const blockStop = (): Uint8Array[] => {
-    const item = open;
+    const item = state.open;
     if (!item) return [];
-    open = undefined;
+    state.open = undefined;
     const place = { item_id: item.id, output_index: item.outputIndex };
     const frames: Uint8Array[] = [];
     if (item.block.type === 'text') {
@@ -851,7 +787,7 @@ export const createMessagesToResponsesStream = (options: MessagesToResponsesOpti
       );
     } else if (item.block.type === 'tool_use') {
       // A call without arguments still sends `{}`: clients JSON.parse the arguments.
-      if (item.text.length === 0) frames.push(...argumentsDelta(item, '{}'));
+      if (item.text.length === 0) frames.push(argumentsDelta(item, '{}'));
       frames.push(emit('response.function_call_arguments.done', { ...place, arguments: item.text }));
     } else if (item.partOpen) {
       const part = { ...place, summary_index: 0 };
@@ -860,76 +796,103 @@ export const createMessagesToResponsesStream = (options: MessagesToResponsesOpti
         emit('response.reasoning_summary_part.done', { ...part, part: { type: 'summary_text', text: item.text } }),
       );
     }
-    pending = item;
+    state.pending = item;
     return frames;
   };
 
-  const finish = (): Uint8Array[] => {
-    const outcome = outcomeFor(stopReason);
-    // A block cut off without content_block_stop is closed too: its item must not stay open.
-    const frames = [...begin(), ...blockStop(), ...closePending(outcome.status)];
-    const type = outcome.status === 'incomplete' ? 'response.incomplete' : 'response.completed';
-    frames.push(emit(type, { response: snapshot(outcome.status, { incomplete: outcome.incomplete }) }));
-    finished = true;
-    return frames;
-  };
-
-  const failWith = (type: string, message: string): Uint8Array[] => {
-    if (finished) return [];
-    finished = true;
-    const frames = begin();
-    frames.push(emit('error', { code: type, message, param: null }));
-    // Items still open are reported as they stand, incomplete.
-    for (const item of [pending, open]) if (item) output[item.outputIndex] = itemFor(item, 'incomplete');
-    const error = { code: responseErrorCode(type), message, type };
-    frames.push(emit('response.failed', { response: snapshot('failed', { error }) }));
-    return frames;
-  };
-
-  return {
-    push(event: UpstreamEvent): Uint8Array[] {
-      const data = event.data;
-      if (finished || !data) return [];
-      switch (event.event ?? data.type) {
-        case 'message_start': {
-          const message = isRecord(data.message) ? data.message : {};
-          if (!started) ids ??= idsFor(message.id);
-          usage = mergeAnthropicUsage(usage, message.usage);
-          return begin();
+  return readMessagesStream(
+    {
+      onStart(messageId) {
+        if (!state.started) state.ids ??= idsFor(messageId);
+        return begin();
+      },
+      onTextStart() {
+        const message = (id: string): Json => ({
+          id,
+          type: 'message',
+          status: 'in_progress',
+          role: 'assistant',
+          content: [],
+        });
+        const { item, frames } = openItem('msg', { type: 'text' }, message);
+        const place = { item_id: item.id, output_index: item.outputIndex };
+        frames.push(emit('response.content_part.added', { ...place, content_index: 0, part: outputText('') }));
+        return frames;
+      },
+      onText(piece) {
+        const frames = begin();
+        const item = openOf('text');
+        if (!item) return frames;
+        item.text += piece;
+        frames.push(
+          emit('response.output_text.delta', {
+            item_id: item.id,
+            output_index: item.outputIndex,
+            content_index: 0,
+            delta: piece,
+            logprobs: [],
+          }),
+        );
+        return frames;
+      },
+      onThinkingStart: (block) => openItem('rs', { ...block }, (id) => ({ id, type: 'reasoning', summary: [] })).frames,
+      onThinking(piece) {
+        const frames = begin();
+        const item = openOf('thinking');
+        if (!item) return frames;
+        const place = { item_id: item.id, output_index: item.outputIndex, summary_index: 0 };
+        if (!item.partOpen) {
+          item.partOpen = true;
+          frames.push(
+            emit('response.reasoning_summary_part.added', { ...place, part: { type: 'summary_text', text: '' } }),
+          );
         }
-        case 'content_block_start':
-          return [...begin(), ...blockStart(data)];
-        case 'content_block_delta':
-          return [...begin(), ...blockDelta(data)];
-        case 'content_block_stop':
-          return [...begin(), ...blockStop()];
-        case 'message_delta': {
-          if (isRecord(data.delta) && data.delta.stop_reason !== undefined) stopReason = data.delta.stop_reason;
-          usage = mergeAnthropicUsage(usage, data.usage);
-          return [];
+        item.text += piece;
+        frames.push(emit('response.reasoning_summary_text.delta', { ...place, delta: piece }));
+        return frames;
+      },
+      onSignature(piece) {
+        const frames = begin();
+        const item = openOf('thinking');
+        if (item) item.block.signature = `${text(item.block.signature) ?? ''}${piece}`;
+        return frames;
+      },
+      onToolCallStart(call) {
+        const block = { type: 'tool_use', id: call.id, name: call.name };
+        const { item, frames } = openItem('fc', block, (id) => functionCallItem(id, block, '', 'in_progress'));
+        if (call.input) frames.push(argumentsDelta(item, call.input));
+        return frames;
+      },
+      onToolArgs(piece) {
+        const frames = begin();
+        const item = openOf('tool_use');
+        if (item) frames.push(argumentsDelta(item, piece));
+        return frames;
+      },
+      onBlockStop: () => [...begin(), ...blockStop()],
+      onStop(stopReason, observed) {
+        const outcome = outcomeFor(stopReason);
+        // A block cut off without content_block_stop is closed too: its item must not stay open.
+        const frames = [...begin(), ...blockStop(), ...closePending(outcome.status)];
+        const type = outcome.status === 'incomplete' ? 'response.incomplete' : 'response.completed';
+        const response = snapshot(outcome.status, { incomplete: outcome.incomplete, usage: observed });
+        frames.push(emit(type, { response }));
+        return frames;
+      },
+      onError(type, message, observed) {
+        const frames = begin();
+        frames.push(emit('error', { code: type, message, param: null }));
+        // Items still open are reported as they stand, incomplete.
+        for (const item of [state.pending, state.open]) {
+          if (item) state.output[item.outputIndex] = itemFor(item, 'incomplete');
         }
-        case 'message_stop':
-          return finish();
-        case 'error': {
-          // The same error vocabulary as the Chat translation (overloaded_error stays overloaded_error…).
-          const error = streamErrorOf(data);
-          return failWith(error.type, error.message);
-        }
-        default:
-          // ping and event types added later: nothing to send.
-          return [];
-      }
+        const error = { code: responseErrorCode(type), message, type };
+        frames.push(emit('response.failed', { response: snapshot('failed', { error, usage: observed }) }));
+        return frames;
+      },
     },
-    end(): Uint8Array[] {
-      if (finished) return [];
-      // A stream cut after message_delta lacks only message_stop; before it, the answer is incomplete.
-      if (stopReason !== undefined && stopReason !== null) return finish();
-      return failWith('api_error', 'Upstream stream ended before the response was complete');
-    },
-    fail(type: string, message: string): Uint8Array[] {
-      return failWith(type, message);
-    },
-  };
+    'response',
+  );
 };
 
 // ─── errors ──────────────────────────────────────────────────────────────────────────────────────

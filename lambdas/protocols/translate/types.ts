@@ -1,27 +1,25 @@
+import type { Observation } from '../observe.ts';
+import type { UpstreamEvent } from '../sse.ts';
+
+export type { UpstreamEvent };
+
 /**
  * A stream translator turns the upstream protocol's parsed SSE events into the client protocol's
  * SSE frames, one event at a time. It is pure (no I/O), so recorded fixtures can be fed through it.
  *
- * The gateway parses upstream bytes with the one SSE decoder (protocols/sse.ts), calls `push` for
- * each event, writes whatever frames come back, and calls `end` once the upstream is done (or
- * `fail` when it broke mid-stream).
+ * The gateway decodes upstream bytes with the one SSE decoder (protocols/sse.ts), parses each event
+ * once, folds it into the exchange's {@link Observation} (protocols/observe.ts), then calls `push`
+ * with the same event and that observation, writes whatever frames come back, and calls `end` once
+ * the upstream is done (or `fail` when it broke mid-stream). A translator reads usage from the
+ * observation, never from the events: billing and the client see the same numbers.
  */
-export interface UpstreamEvent {
-  /** The SSE `event:` field, when the upstream sent one (Anthropic always does; OpenAI Chat never). */
-  event?: string | undefined;
-  /** The event's `data:` field, parsed as JSON; undefined for `[DONE]` or anything not JSON. */
-  data: Record<string, unknown> | undefined;
-  /** The raw `data:` text (e.g. `[DONE]`). */
-  raw: string;
-}
-
 export interface StreamTranslator {
   /** Frames (complete `event:`/`data:` SSE frames, UTF-8) to send for one upstream event. */
-  push(event: UpstreamEvent): Uint8Array[];
+  push(event: UpstreamEvent, observed: Observation): Uint8Array[];
   /** Frames that close the client's stream properly after the upstream ended normally. */
-  end(): Uint8Array[];
+  end(observed: Observation): Uint8Array[];
   /** Frames for a failure mid-stream: the client protocol's in-stream error event. */
-  fail(type: string, message: string): Uint8Array[];
+  fail(type: string, message: string, observed: Observation): Uint8Array[];
 }
 
 /** An upstream error response rendered for a client of the other protocol (status kept). */

@@ -5,9 +5,10 @@
  * breakpoints), content blocks, tools and the Messages body on the way down; usage and errors on the
  * way back. Each translator reads its own protocol's fields and hands the values here.
  */
-import { count } from '../usage.ts';
+import { anthropicEventType, reasoningTokensFromAnthropic, usageFromAnthropic } from '../anthropic-messages.ts';
+import type { ObservedUsage } from '../observe.ts';
 import { invalid, isRecord, type Json, parseJson, text } from './shared.ts';
-import type { TranslatedError } from './types.ts';
+import type { StreamTranslator, TranslatedError } from './types.ts';
 
 // ─── Anthropic conventions ───────────────────────────────────────────────────────────────────────
 
@@ -301,51 +302,34 @@ const FINISH_REASONS: Readonly<Record<string, FinishReason>> = {
 export const finishReasonFor = (stopReason: unknown): FinishReason =>
   (typeof stopReason === 'string' ? FINISH_REASONS[stopReason] : undefined) ?? 'stop';
 
-export interface AnthropicUsageFields {
-  input_tokens?: unknown;
-  output_tokens?: unknown;
-  cache_read_input_tokens?: unknown;
-  cache_creation_input_tokens?: unknown;
-  output_tokens_details?: unknown;
+/** A usage the way OpenAI counts it, from the normalized {@link Usage}; zeros when none was reported. */
+export interface OpenAITokenCounts {
+  /** Input + cache reads + cache writes: OpenAI's input count includes cached input; Anthropic's does not. */
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+  /** Thinking tokens (inside `output` on both sides). */
+  reasoning: number;
 }
 
-/**
- * Anthropic usage counted the OpenAI way: `input` = input + cache reads + cache writes (OpenAI's
- * count includes cached input; Anthropic's `input_tokens` does not); `reasoning` = thinking tokens
- * (inside `output` on both sides).
- */
-export const openAITokenCounts = (
-  usage: AnthropicUsageFields,
-): { input: number; output: number; cacheRead: number; cacheWrite: number; reasoning: number } => {
-  const cacheRead = count(usage.cache_read_input_tokens);
-  const cacheWrite = count(usage.cache_creation_input_tokens);
-  const details = isRecord(usage.output_tokens_details) ? usage.output_tokens_details : {};
+/** The usage of a whole Anthropic answer, read as the observer reads a stream's. */
+export const usageOfMessage = (usage: Json): ObservedUsage => ({
+  usage: usageFromAnthropic(usage),
+  reasoningTokens: reasoningTokensFromAnthropic(usage),
+});
+
+/** What was observed of an Anthropic answer (protocols/observe.ts), counted the OpenAI way. */
+export const openAITokenCounts = ({ usage, reasoningTokens }: ObservedUsage): OpenAITokenCounts => {
+  const cacheRead = usage?.cacheReadTokens ?? 0;
+  const cacheWrite = usage?.cacheWriteTokens ?? 0;
   return {
-    input: count(usage.input_tokens) + cacheRead + cacheWrite,
-    output: count(usage.output_tokens),
+    input: (usage?.inputTokens ?? 0) + cacheRead + cacheWrite,
+    output: usage?.outputTokens ?? 0,
     cacheRead,
     cacheWrite,
-    reasoning: count(details.thinking_tokens),
+    reasoning: reasoningTokens,
   };
-};
-
-/** Later usage wins field by field: message_delta's counts are cumulative, and null means "unchanged". */
-export const mergeAnthropicUsage = <Known extends AnthropicUsageFields | undefined>(
-  known: Known,
-  next: unknown,
-): Known | AnthropicUsageFields => {
-  if (!isRecord(next)) return known;
-  const merged: AnthropicUsageFields = { ...known };
-  for (const key of [
-    'input_tokens',
-    'output_tokens',
-    'cache_read_input_tokens',
-    'cache_creation_input_tokens',
-  ] as const) {
-    if (typeof next[key] === 'number') merged[key] = next[key];
-  }
-  if (isRecord(next.output_tokens_details)) merged.output_tokens_details = next.output_tokens_details;
-  return merged;
 };
 
 // ─── errors ──────────────────────────────────────────────────────────────────────────────────────
@@ -415,4 +399,181 @@ export const anthropicErrorToOpenAI = (status: number, body: string): Translated
       : `Upstream error (HTTP ${status})`);
   const inner = { message, type: openAIErrorType(text(error.type), status), param: null, code: detail ?? null };
   return { status, body: JSON.stringify({ error: inner }) };
+};
+
+// ─── stream: reading Anthropic's events ─────────────────────────────────────────────────────────
+
+/** A tool call as its `content_block_start` announces it. */
+export interface ToolCallStart {
+  id: string;
+  name: string;
+  /** The whole input as JSON when the block carries it already (then no `input_json_delta` follows), else ''. */
+  input: string;
+}
+
+/** A thinking block as its `content_block_start` announces it; redacted thinking carries only its encrypted data. */
+export type ThinkingStart = { type: 'thinking'; signature: string } | { type: 'redacted_thinking'; data: string };
+
+type Frames = Uint8Array[];
+
+/**
+ * What a translation does with each part of an Anthropic Messages stream. `index` is the Anthropic
+ * content-block index. Text, thinking and tool-argument handlers see non-empty pieces only; a block's
+ * start carrying text or thinking already is followed by `onText` / `onThinking` with it.
+ * Server-tool blocks and citations have no OpenAI shape and reach no handler.
+ */
+export interface MessagesStreamHandlers {
+  /** `message_start`, with the upstream message id. */
+  onStart(messageId: string | undefined): Frames;
+  onTextStart?(index: number): Frames;
+  onText(text: string, index: number): Frames;
+  onThinkingStart?(block: ThinkingStart, index: number): Frames;
+  onThinking(thinking: string, index: number): Frames;
+  onSignature?(signature: string, index: number): Frames;
+  onToolCallStart(call: ToolCallStart, index: number): Frames;
+  onToolArgs(json: string, index: number): Frames;
+  onBlockStop?(index: number): Frames;
+  /** The message is complete (`message_stop`, or the stream ended after the stop reason came). Called once. */
+  onStop(stopReason: unknown, observed: ObservedUsage): Frames;
+  /** The upstream's `error` event, or a failure the gateway reports; nothing is sent after it. Called once. */
+  onError(type: string, message: string, observed: ObservedUsage): Frames;
+}
+
+/** What the reading itself keeps, whatever the client protocol. */
+interface MessagesStreamState {
+  /** `message_delta`'s stop reason, once it came. */
+  stopReason: unknown;
+  /** `onStop` or `onError` ran: everything after is ignored. */
+  done: boolean;
+  /** tool_use blocks whose input came whole in content_block_start: their `input_json_delta`s are ignored. */
+  wholeInputs: Set<number>;
+}
+
+/**
+ * The one reading of an Anthropic Messages stream (message_start, content_block_start/delta/stop,
+ * message_delta, message_stop, ping, error) for the translations to an OpenAI client: it dispatches
+ * each event to a typed handler and keeps the stream's lifecycle (the stop reason; nothing after
+ * the end or an error). `ping` and event types added later send nothing. A stream that ends after
+ * its stop reason lacks only `message_stop` and completes; one that ends earlier fails with
+ * "Upstream stream ended before the message (or response) was complete".
+ *
+ * @example
+ * // A translator that passes on the text alone, one OpenAI-style data frame per piece:
+ * const textOnly = (): StreamTranslator =>
+ *   readMessagesStream(
+ *     {
+ *       onStart: () => [],
+ *       onText: (piece) => [sseFrame(JSON.stringify({ text: piece }))],
+ *       onThinking: () => [],
+ *       onToolCallStart: () => [],
+ *       onToolArgs: () => [],
+ *       onStop: () => [sseFrame('[DONE]')],
+ *       onError: (type, message) => [openAIStreamError(type, message)],
+ *     },
+ *     'message',
+ *   );
+ */
+export const readMessagesStream = (
+  handlers: MessagesStreamHandlers,
+  answer: 'message' | 'response',
+): StreamTranslator => {
+  const state: MessagesStreamState = { stopReason: undefined, done: false, wholeInputs: new Set() };
+  const stop = (observed: ObservedUsage): Frames => {
+    state.done = true;
+    return handlers.onStop(state.stopReason, observed);
+  };
+  const fail = (type: string, message: string, observed: ObservedUsage): Frames => {
+    if (state.done) return [];
+    state.done = true;
+    return handlers.onError(type, message, observed);
+  };
+
+  const blockStart = (data: Json, index: number): Frames => {
+    const block = isRecord(data.content_block) ? data.content_block : {};
+    switch (block.type) {
+      case 'text': {
+        const frames = handlers.onTextStart?.(index) ?? [];
+        const start = text(block.text);
+        return start ? [...frames, ...handlers.onText(start, index)] : frames;
+      }
+      case 'thinking': {
+        const frames =
+          handlers.onThinkingStart?.({ type: 'thinking', signature: text(block.signature) ?? '' }, index) ?? [];
+        const start = text(block.thinking);
+        return start ? [...frames, ...handlers.onThinking(start, index)] : frames;
+      }
+      case 'redacted_thinking':
+        return handlers.onThinkingStart?.({ type: 'redacted_thinking', data: text(block.data) ?? '' }, index) ?? [];
+      case 'tool_use': {
+        const input = isRecord(block.input) && Object.keys(block.input).length > 0 ? JSON.stringify(block.input) : '';
+        if (input) state.wholeInputs.add(index);
+        return handlers.onToolCallStart({ id: text(block.id) ?? '', name: text(block.name) ?? '', input }, index);
+      }
+      default:
+        // Server-tool blocks cannot occur in translated requests (built-in tools are refused).
+        return [];
+    }
+  };
+
+  const blockDelta = (data: Json, index: number): Frames => {
+    const delta = isRecord(data.delta) ? data.delta : {};
+    switch (delta.type) {
+      case 'text_delta': {
+        const piece = text(delta.text);
+        return piece ? handlers.onText(piece, index) : [];
+      }
+      case 'thinking_delta': {
+        const piece = text(delta.thinking);
+        return piece ? handlers.onThinking(piece, index) : [];
+      }
+      case 'input_json_delta': {
+        const piece = text(delta.partial_json);
+        return piece && !state.wholeInputs.has(index) ? handlers.onToolArgs(piece, index) : [];
+      }
+      case 'signature_delta': {
+        const piece = text(delta.signature);
+        return piece && handlers.onSignature ? handlers.onSignature(piece, index) : [];
+      }
+      default:
+        // citations_delta: annotations would need OpenAI's citation shapes; the text itself is complete.
+        return [];
+    }
+  };
+
+  return {
+    push(event, observed) {
+      const data = event.data;
+      if (state.done || !data) return [];
+      const index = typeof data.index === 'number' ? data.index : -1;
+      switch (anthropicEventType(event)) {
+        case 'message_start':
+          return handlers.onStart(isRecord(data.message) ? text(data.message.id) : undefined);
+        case 'content_block_start':
+          return blockStart(data, index);
+        case 'content_block_delta':
+          return blockDelta(data, index);
+        case 'content_block_stop':
+          return handlers.onBlockStop?.(index) ?? [];
+        case 'message_delta':
+          if (isRecord(data.delta) && data.delta.stop_reason !== undefined) state.stopReason = data.delta.stop_reason;
+          return [];
+        case 'message_stop':
+          return stop(observed);
+        case 'error': {
+          const error = streamErrorOf(data);
+          return fail(error.type, error.message, observed);
+        }
+        default:
+          // ping and event types added later: nothing to send.
+          return [];
+      }
+    },
+    end(observed) {
+      if (state.done) return [];
+      // A stream cut after message_delta lacks only message_stop; before it, the answer is incomplete.
+      if (state.stopReason !== undefined && state.stopReason !== null) return stop(observed);
+      return fail('api_error', `Upstream stream ended before the ${answer} was complete`, observed);
+    },
+    fail,
+  };
 };
