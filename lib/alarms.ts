@@ -117,6 +117,19 @@ export const ALARMS = {
       'and the DynamoDB error (throttling, system error, permissions); check the TableThrottles and ' +
       'TableSystemErrors alarms of the wallets and ledger tables.',
   },
+  overruns: {
+    name: 'Overruns',
+    perTable: false,
+    metric: `Sum ${proxyMetric(ProxyMetric.Overruns)}`,
+    comparison: '>=',
+    threshold: 1,
+    description:
+      "A request's reported usage cost more than its hold. It was debited in full and its ledger row is flagged " +
+      '`overrun`; the account may have gone further below zero than its credit limit. The output cap makes this ' +
+      'rare: look for the request id in the proxy log group ("request settled" with overrun), compare the row\'s ' +
+      'usage with its hold (npx tollgate usage <account>), and check the route\'s prices and the input estimate ' +
+      '(README, Money).',
+  },
   tableThrottles: {
     name: 'TableThrottles',
     perTable: true,

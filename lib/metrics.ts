@@ -46,8 +46,10 @@ export const ProxyMetric = {
   CostBilledNanoUsd: 'CostBilledNanoUsd',
   /** Configuration-error reports published to the reports topic (after deduplication). */
   ReportsPublished: 'ReportsPublished',
-  /** Settles that failed: the hold stays pending until the sweeper releases it unbilled. */
+  /** Settles that failed: the hold stays pending until the sweeper charges its checkpoint. */
   SettleFailures: 'SettleFailures',
+  /** Requests whose reported usage cost more than their hold: debited in full and flagged `overrun`. */
+  Overruns: 'Overruns',
 } as const;
 export type ProxyMetric = (typeof ProxyMetric)[keyof typeof ProxyMetric];
 
@@ -55,8 +57,10 @@ export type ProxyMetric = (typeof ProxyMetric)[keyof typeof ProxyMetric];
 export const SweeperMetric = {
   /** Holds found pending past the proxy's maximum duration: a request died without settling. */
   ExpiredHolds: 'ExpiredHolds',
-  /** Holds the sweeper returned to their wallets. */
+  /** Expired holds released in full: the request had streamed nothing billable. */
   HoldsReleased: 'HoldsReleased',
+  /** Expired holds charged their last checkpoint: the request had streamed output before it died. */
+  HoldsCharged: 'HoldsCharged',
 } as const;
 export type SweeperMetric = (typeof SweeperMetric)[keyof typeof SweeperMetric];
 
@@ -72,9 +76,11 @@ export const PROXY_METRIC_UNITS: Readonly<Record<ProxyMetric, TollgateMetricUnit
   CostBilledNanoUsd: 'Count',
   ReportsPublished: 'Count',
   SettleFailures: 'Count',
+  Overruns: 'Count',
 };
 
 export const SWEEPER_METRIC_UNITS: Readonly<Record<SweeperMetric, TollgateMetricUnit>> = {
   ExpiredHolds: 'Count',
   HoldsReleased: 'Count',
+  HoldsCharged: 'Count',
 };

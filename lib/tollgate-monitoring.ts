@@ -140,6 +140,7 @@ export class TollgateMonitoring extends Construct {
       threshold: this.durationThreshold,
     });
     this.addAlarm('settleFailures', proxyMetric(ProxyMetric.SettleFailures));
+    this.addAlarm('overruns', proxyMetric(ProxyMetric.Overruns));
     for (const name of TABLE_NAMES) {
       this.addAlarm('tableThrottles', sumOverOperations(tables[name], 'ThrottledRequests', name), { table: name });
       this.addAlarm('tableSystemErrors', sumOverOperations(tables[name], 'SystemErrors', name), { table: name });
@@ -233,7 +234,9 @@ export class TollgateMonitoring extends Construct {
       graph('Holds', [
         sweeperMetric(SweeperMetric.ExpiredHolds),
         sweeperMetric(SweeperMetric.HoldsReleased),
+        sweeperMetric(SweeperMetric.HoldsCharged),
         proxyMetric(ProxyMetric.SettleFailures),
+        proxyMetric(ProxyMetric.Overruns),
       ]),
     );
     return dashboard;

@@ -95,6 +95,13 @@ const EXPECTED_METRICS: Record<Exclude<AlarmKey, 'tableThrottles' | 'tableSystem
     Dimensions: proxyService,
     Statistic: 'Sum',
   },
+  overruns: {
+    ...ANY,
+    Namespace: 'Tollgate',
+    MetricName: 'Overruns',
+    Dimensions: proxyService,
+    Statistic: 'Sum',
+  },
   sweeperErrors: {
     ...ANY,
     Namespace: 'AWS/Lambda',
