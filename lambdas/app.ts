@@ -34,7 +34,7 @@ import type { KeyRecord, Route } from './vocabulary.ts';
 export interface ProxyDeps {
   keys: Pick<KeyStore, 'get'>;
   routes: Pick<RouteStore, 'list'>;
-  wallets: Pick<WalletStore, 'get' | 'hold' | 'settle' | 'ledger'>;
+  wallets: Pick<WalletStore, 'get' | 'hold' | 'settle' | 'checkpoint' | 'ledger'>;
   counters: Pick<CounterStore, 'countRequest' | 'countTokens'>;
   credentials: CredentialSource;
   reporter: Reporter;
@@ -72,6 +72,7 @@ export const createProxyHandler = (deps: ProxyDeps) => {
     env: deps.env,
     headersTimeoutMs: config.upstreamHeadersTimeoutMs,
     idleTimeoutMs: config.upstreamIdleTimeoutMs,
+    clientTimeoutMs: config.clientTimeoutMs,
   };
   const billing = new Billing({
     wallets: deps.wallets,
@@ -80,8 +81,22 @@ export const createProxyHandler = (deps: ProxyDeps) => {
       logger.error('settle failed; the hold stays pending for the sweeper', { row, settlement, error });
       deps.metrics?.addMetric(ProxyMetric.SettleFailures, PROXY_METRIC_UNITS.SettleFailures, 1);
     },
+    onAlreadySettled: (row, settlement) => {
+      logger.warn('settle found the hold already final (charged by the sweeper); nothing charged now', {
+        requestId: row.requestId,
+        accountId: row.accountId,
+        hold: row.hold,
+        wouldHaveCharged: settlement.cost,
+      });
+    },
   });
-  const exchangeDeps = { billing, forward: forwardDeps, counters: deps.counters, logger };
+  const exchangeDeps = {
+    billing,
+    forward: forwardDeps,
+    counters: deps.counters,
+    logger,
+    checkpointIntervalMs: config.checkpointIntervalMs,
+  };
 
   /** `GET /v1/wallet`: the key's account, its balance and a page of its ledger. */
   const wallet = async (event: ProxyEvent, state: GatewayState): Promise<StreamingResponse> => {
@@ -109,6 +124,8 @@ export const createProxyHandler = (deps: ProxyDeps) => {
   const countTokens = async (event: ProxyEvent, state: GatewayState): Promise<StreamingResponse> => {
     const { route } = required(state, 'routing', 'count_tokens');
     const { body } = required(state, 'request', 'count_tokens');
+    // Free, but not for an account past its credit limit: 402 everywhere, as for a request.
+    await billing.assertSolvent(required(state, 'auth', 'count_tokens').key.accountId);
     if (adapterFor(route).protocol !== 'anthropic') {
       return {
         statusCode: 200,
@@ -139,6 +156,10 @@ export const createProxyHandler = (deps: ProxyDeps) => {
       routing: required(state, 'routing', 'proxy'),
       spend: required(state, 'spend', 'proxy'),
       clientHeaders: event.headers,
+      // Settle with what is known before the invocation ends or the sweeper may take the hold.
+      deadlineAt:
+        Math.min(Date.now() + context.getRemainingTimeInMillis(), state.startedAt + config.holdExpiryMs) -
+        config.deadlineMarginMs,
     });
     state.exchange = exchange;
     const response = await exchange.respond();

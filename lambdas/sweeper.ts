@@ -1,12 +1,12 @@
 /**
- * The sweeper function's entry on AWS Lambda (EventBridge schedule): releases holds that no live
+ * The sweeper function's entry on AWS Lambda (EventBridge schedule): settles holds that no live
  * request will settle. Locally, `npm start` runs the same sweep on a timer.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE, SWEEPER_METRIC_UNITS, SWEEPER_SERVICE, SweeperMetric } from '../lib/metrics.ts';
 import { tableNamesFromEnv } from '../lib/tables.ts';
-import { DEFAULT_HOLD_EXPIRY_MS, sweepExpiredHolds } from './gateway/sweep.ts';
+import { DEFAULT_HOLD_EXPIRY_MS, type SweepResult, sweepExpiredHolds } from './gateway/sweep.ts';
 import { createDocumentClient, dynamoOptionsFromEnv } from './store/client.ts';
 import { createStores } from './store/index.ts';
 
@@ -19,17 +19,18 @@ const metrics = new Metrics({
 const { wallets } = createStores(createDocumentClient(dynamoOptionsFromEnv(env)), tableNamesFromEnv(env));
 const expiryMs = env.TOLLGATE_HOLD_EXPIRY ? Number(env.TOLLGATE_HOLD_EXPIRY) * 1000 : DEFAULT_HOLD_EXPIRY_MS;
 
-export const handler = async (): Promise<{ released: number; alreadySettled: number }> => {
+export const handler = async (): Promise<SweepResult> => {
   const result = await sweepExpiredHolds(wallets, { expiryMs });
-  // Found expired: released now, or settled by a late request between the scan and the release.
+  // Found expired: settled now, or by a late request between the scan and the sweeper's settle.
   metrics.addMetric(
     SweeperMetric.ExpiredHolds,
     SWEEPER_METRIC_UNITS.ExpiredHolds,
-    result.released + result.alreadySettled,
+    result.released + result.charged + result.alreadySettled,
   );
   metrics.addMetric(SweeperMetric.HoldsReleased, SWEEPER_METRIC_UNITS.HoldsReleased, result.released);
+  metrics.addMetric(SweeperMetric.HoldsCharged, SWEEPER_METRIC_UNITS.HoldsCharged, result.charged);
   metrics.publishStoredMetrics();
-  if (result.released > 0) logger.warn('released expired holds', { ...result });
+  if (result.released + result.charged > 0) logger.warn('settled expired holds', { ...result });
   else logger.info('sweep done', { ...result });
   return result;
 };

@@ -155,9 +155,13 @@ export interface UsageRow {
   usage?: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number };
   /** True when the upstream reported no usage and the cost is the documented estimate. */
   estimated?: boolean;
+  /** True when the reported usage cost more than the hold: debited in full all the same. */
+  overrun?: boolean;
   /** The route first chosen, when a fallback route answered instead (model/prices are the answering one's). */
   fallbackFrom?: string;
   settledAt?: string;
+  /** While pending: the running cost a long stream last wrote, what the sweeper charges if it dies. */
+  checkpoint?: number;
   /** Sparse index keys, present only while pending. */
   pending?: string;
   pendingSince?: string;

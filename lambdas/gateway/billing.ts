@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BillingError } from '../errors.ts';
 import { InsufficientFundsError, type Settlement, UnknownAccountError, type WalletStore } from '../store/wallets.ts';
 import type { KeyRecord, Route, Usage, UsageRow, Wallet } from '../vocabulary.ts';
-import type { Completion } from './forward.ts';
+import type { Completion, Progress } from './forward.ts';
+import { formatUsd } from './money.ts';
 import { costOf, FULL_PRICE_PPM, type HoldQuote, insufficientBalanceMessage, quoteHold } from './pricing.ts';
 import type { OutputCap } from './spend-guard.ts';
 
@@ -15,25 +16,29 @@ export interface Hold {
   committed: Promise<void>;
   /** How many characters of the request the estimates were made from. */
   bodyChars: number;
+  /** The running cost last written onto the pending row (see `Billing.checkpoint`). */
+  checkpointed?: number;
 }
 
 /** Characters per token for billing an answer whose upstream reported no usage (documented). */
 export const ESTIMATE_CHARS_PER_TOKEN = 4;
 
 /**
- * What a finished request is charged (DESIGN §4):
- * - usage the upstream reported is priced exactly;
- * - an upstream failure before any usage was reported costs nothing (the hold is released);
- * - an upstream that died mid-stream after reporting some usage (Anthropic's `message_start`) is
- *   billed that usage, its output raised to what was streamed (characters / 4), marked `estimated`;
- * - an answer that completed with no usage at all is billed by the documented estimate (request
- *   characters / 4 in, answer characters / 4 out) and marked `estimated`.
+ * What a finished request is charged (DESIGN §4). Every token the upstream produced is paid for;
+ * nothing it did not produce is:
+ * - usage the upstream reported is priced exactly, even beyond the hold (the row is then flagged
+ *   `overrun`; the output cap makes that rare);
+ * - an upstream that failed before producing anything costs nothing (the hold is released);
+ * - output produced without (final) usage — a stream cut mid-way, an answer with no usage — is billed
+ *   by the documented estimate (request characters / 4 in, output characters / 4 out), raised to any
+ *   usage already reported, each side at most what was held for, and the row is marked `estimated`.
+ *   An estimate never costs more than the hold.
  */
 export const settlementFor = (
   handle: Hold,
   result: Completion | { outcome: 'upstream_error' | 'rejected' },
 ): Settlement => {
-  const { row, answeredBy } = handle;
+  const { row, answeredBy, quote } = handle;
   const billed: Partial<Settlement> =
     answeredBy && answeredBy.model !== row.model
       ? {
@@ -45,33 +50,28 @@ export const settlementFor = (
         }
       : {};
   const prices = billed.prices ?? row.prices;
-  if (!('usage' in result)) return { ...billed, cost: 0, outcome: result.outcome };
-  let usage: Usage | undefined = result.usage;
+  const released = { ...billed, cost: 0, outcome: result.outcome };
+  if (!('usage' in result)) return released;
+  const reported = result.usage;
+  // Only a completed answer's usage is final; any other ending may have produced more than it reported.
+  const complete = reported !== undefined && result.outcome !== 'upstream_error';
+  if (reported === undefined && result.outputChars === 0 && result.outcome === 'upstream_error') return released;
+  let usage: Usage;
   let estimated = false;
-  const outputEstimate = Math.ceil(result.outputChars / ESTIMATE_CHARS_PER_TOKEN);
-  if (usage === undefined) {
-    // An upstream that broke before reporting any usage is not billed: the hold goes back in full.
-    if (result.outcome === 'upstream_error') return { ...billed, cost: 0, outcome: result.outcome };
-    usage = {
-      inputTokens: Math.ceil(handle.bodyChars / ESTIMATE_CHARS_PER_TOKEN),
-      outputTokens: outputEstimate,
-      cacheReadTokens: 0,
-      cacheWriteTokens: 0,
-    };
-    estimated = true;
-  } else if (result.outcome === 'upstream_error' && outputEstimate > usage.outputTokens) {
-    // The stream broke before its final usage: the output known so far is what was streamed.
-    usage = { ...usage, outputTokens: outputEstimate };
-    estimated = true;
+  if (complete) usage = reported;
+  else {
+    const outputEstimate = Math.min(Math.ceil(result.outputChars / ESTIMATE_CHARS_PER_TOKEN), quote.maxOutputTokens);
+    const inputEstimate = Math.min(Math.ceil(handle.bodyChars / ESTIMATE_CHARS_PER_TOKEN), quote.inputTokens);
+    usage = reported
+      ? { ...reported, outputTokens: Math.max(reported.outputTokens, outputEstimate) }
+      : { inputTokens: inputEstimate, outputTokens: outputEstimate, cacheReadTokens: 0, cacheWriteTokens: 0 };
+    estimated = reported === undefined || usage.outputTokens > reported.outputTokens;
   }
-  const settlement: Settlement = {
-    ...billed,
-    cost: costOf(usage, prices, row.discountPpm),
-    outcome: result.outcome,
-    usage,
-  };
+  const cost = costOf(usage, prices, row.discountPpm);
+  const settlement: Settlement = { ...billed, cost, outcome: result.outcome, usage };
   if (result.rawUsage !== undefined) settlement.rawUsage = result.rawUsage;
   if (estimated) settlement.estimated = true;
+  if (cost > row.hold) settlement.overrun = true;
   return settlement;
 };
 
@@ -83,7 +83,7 @@ interface Snapshot {
 }
 
 export interface BillingOptions {
-  wallets: Pick<WalletStore, 'get' | 'hold' | 'settle'>;
+  wallets: Pick<WalletStore, 'get' | 'hold' | 'settle' | 'checkpoint'>;
   /** A hold may overlap the upstream call when the snapshot covers this many such holds. */
   plentyFactor?: number;
   /** How long a wallet snapshot is trusted before it is read again (in the background). */
@@ -91,6 +91,8 @@ export interface BillingOptions {
   /** Waits between settle attempts when DynamoDB is failing; then the sweeper takes over (config.ts). */
   settleRetryDelaysMs: readonly number[];
   onSettleFailure?: (row: UsageRow, settlement: Settlement, error: unknown) => void;
+  /** A settle that found its row already final (the sweeper got there first): nothing was charged by it. */
+  onAlreadySettled?: (row: UsageRow, settlement: Settlement) => void;
 }
 
 /**
@@ -104,6 +106,7 @@ export class Billing {
   private readonly snapshotTtlMs: number;
   private readonly settleRetryDelaysMs: readonly number[];
   private readonly onSettleFailure: NonNullable<BillingOptions['onSettleFailure']>;
+  private readonly onAlreadySettled: NonNullable<BillingOptions['onAlreadySettled']>;
   private readonly snapshots = new Map<string, Snapshot>();
   private readonly refreshing = new Map<string, Promise<void>>();
 
@@ -113,6 +116,7 @@ export class Billing {
     this.snapshotTtlMs = options.snapshotTtlMs ?? 30_000;
     this.settleRetryDelaysMs = options.settleRetryDelaysMs;
     this.onSettleFailure = options.onSettleFailure ?? (() => {});
+    this.onAlreadySettled = options.onAlreadySettled ?? (() => {});
   }
 
   private refresh(accountId: string): Promise<void> {
@@ -139,6 +143,21 @@ export class Billing {
     }
     if (Date.now() - known.fetchedAt > this.snapshotTtlMs) void this.refresh(accountId);
     return known;
+  }
+
+  /**
+   * Refuses (402) an account already past its credit limit, for requests that hold nothing (token
+   * counts). Reads this instance's wallet snapshot, so it costs no database call when warm.
+   */
+  async assertSolvent(accountId: string): Promise<void> {
+    const snapshot = await this.snapshot(accountId);
+    if (!snapshot || snapshot.spendable >= 0) return;
+    const { balance, creditLimit } = snapshot.wallet;
+    throw new BillingError(
+      `Insufficient balance: the balance is $${formatUsd(balance)}${
+        creditLimit > 0 ? ` with a credit limit of $${formatUsd(creditLimit)}` : ''
+      }, past what this account may spend. Top up the account.`,
+    );
   }
 
   /**
@@ -229,6 +248,24 @@ export class Billing {
   }
 
   /**
+   * Writes what a running stream would cost if it ended now onto its pending row, so that the
+   * sweeper charges it, not nothing, if the invocation dies before its settle. Only a higher cost
+   * is written; a failed write is left to the next checkpoint. Moves no money.
+   */
+  async checkpoint(handle: Hold, progress: Progress): Promise<void> {
+    const { cost } = settlementFor(handle, { ...progress, outcome: 'upstream_error', endedAt: Date.now() });
+    if (cost <= (handle.checkpointed ?? 0)) return;
+    const previous = handle.checkpointed ?? 0;
+    handle.checkpointed = cost;
+    try {
+      await handle.committed;
+      await this.wallets.checkpoint(handle.row, cost);
+    } catch {
+      if (handle.checkpointed === cost) handle.checkpointed = previous; // the next checkpoint retries
+    }
+  }
+
+  /**
    * Settles a committed hold, retrying while DynamoDB fails; a hold that cannot be settled stays
    * pending for the sweeper, so no money is lost or counted twice (the settle is idempotent).
    */
@@ -244,7 +281,11 @@ export class Billing {
     const settlement = settlementFor(handle, result);
     for (let attempt = 0; ; attempt += 1) {
       try {
-        await this.wallets.settle(handle.row, settlement);
+        if (!(await this.wallets.settle(handle.row, settlement))) {
+          // Already final: the sweeper charged the hold's checkpoint first. Nothing changed here.
+          this.onAlreadySettled(handle.row, settlement);
+          return undefined;
+        }
         // The snapshot follows locally; it is read again only once stale (see `snapshot`).
         const snapshot = this.snapshots.get(handle.row.accountId);
         if (snapshot) snapshot.spendable += handle.row.hold - settlement.cost;

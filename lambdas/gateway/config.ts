@@ -1,3 +1,5 @@
+import { DEFAULT_HOLD_EXPIRY_MS } from './sweep.ts';
+
 /** Tunables read once from the environment, each with the default DESIGN §6 names. */
 export interface GatewayConfig {
   keyCacheTtlMs: number;
@@ -7,8 +9,16 @@ export interface GatewayConfig {
   maxBodyBytes: number;
   /** How long to wait for the upstream's response headers (non-stream answers come whole). */
   upstreamHeadersTimeoutMs: number;
-  /** A stream that sends nothing for this long is cut with an in-stream error. */
+  /** A stream that sends nothing for this long (while the client reads) is cut with an in-stream error. */
   upstreamIdleTimeoutMs: number;
+  /** A client that takes no bytes for this long is dropped; the upstream is still read and billed. */
+  clientTimeoutMs: number;
+  /** Holds older than this are settled by the sweeper: no request may run longer (less the margin). */
+  holdExpiryMs: number;
+  /** How long before the invocation's end or the hold's expiry a request is ended and settled. */
+  deadlineMarginMs: number;
+  /** How often a long stream writes its running cost onto its pending ledger row (the sweeper charges it). */
+  checkpointIntervalMs: number;
   /** Waits between settle attempts while DynamoDB fails; after the last, the sweeper takes over. */
   settleRetryDelaysMs: readonly number[];
 }
@@ -29,5 +39,9 @@ export const configFromEnv = (env: NodeJS.ProcessEnv = process.env): GatewayConf
   maxBodyBytes: Number(env.TOLLGATE_MAX_BODY_BYTES ?? DEFAULT_MAX_BODY_BYTES),
   upstreamHeadersTimeoutMs: seconds(env.TOLLGATE_UPSTREAM_HEADERS_TIMEOUT, 600),
   upstreamIdleTimeoutMs: seconds(env.TOLLGATE_UPSTREAM_IDLE_TIMEOUT, 120),
+  clientTimeoutMs: seconds(env.TOLLGATE_CLIENT_TIMEOUT, 60),
+  holdExpiryMs: seconds(env.TOLLGATE_HOLD_EXPIRY, DEFAULT_HOLD_EXPIRY_MS / 1000),
+  deadlineMarginMs: seconds(env.TOLLGATE_DEADLINE_MARGIN, 10),
+  checkpointIntervalMs: seconds(env.TOLLGATE_CHECKPOINT_INTERVAL, 30),
   settleRetryDelaysMs: [200, 500, 1_000, 2_000, 4_000, 8_000, 15_000, 30_000],
 });

@@ -4,7 +4,14 @@ import type { CounterStore } from '../store/counters.ts';
 import type { Settlement } from '../store/wallets.ts';
 import type { KeyRecord, Route } from '../vocabulary.ts';
 import type { Billing, Hold } from './billing.ts';
-import { type Completion, type ForwardDeps, type Forwarded, forward, type StreamingResponse } from './forward.ts';
+import {
+  type Completion,
+  type ForwardDeps,
+  type Forwarded,
+  forward,
+  type Progress,
+  type StreamingResponse,
+} from './forward.ts';
 import { windowStart } from './rate-limit.ts';
 import type { SpendTerms } from './spend-guard.ts';
 import type { ParsedRequest, Routing } from './state.ts';
@@ -12,6 +19,8 @@ import type { ParsedRequest, Routing } from './state.ts';
 export interface ExchangeDeps {
   billing: Billing;
   forward: ForwardDeps;
+  /** How often a long stream checkpoints its running cost onto its pending ledger row. */
+  checkpointIntervalMs: number;
   counters: Pick<CounterStore, 'countTokens'>;
   logger: Logger;
 }
@@ -27,6 +36,11 @@ export interface RoutedRequest {
   routing: Routing;
   /** The output cap and the allowed betas (guard-spend): held for, and written upstream. */
   spend: SpendTerms;
+  /**
+   * When (epoch ms) the exchange is ended and settled with what is known: before the invocation is
+   * killed and before the sweeper may take the hold (app.ts).
+   */
+  deadlineAt: number;
   clientHeaders: Readonly<Record<string, string | undefined>>;
 }
 
@@ -91,7 +105,7 @@ export class Exchange {
     const hold = await this.holdFunds();
     let answered: Answered;
     try {
-      answered = await this.forwardTo(hold);
+      answered = await this.forwardTo(hold, (progress) => void this.deps.billing.checkpoint(hold, progress));
     } catch (error) {
       this.settleHold = () => this.settle(hold, failedOutcome(error));
       throw error;
@@ -136,9 +150,9 @@ export class Exchange {
    * the first byte; if it is refused, the upstream call is cancelled (its completion still awaited,
    * so nothing dangles) and the client gets the 402.
    */
-  private async forwardTo(hold: Hold): Promise<Answered> {
+  private async forwardTo(hold: Hold, checkpoint: (progress: Progress) => void): Promise<Answered> {
     const cancel = new AbortController();
-    const forwarding = this.withFallbacks(cancel.signal);
+    const forwarding = this.withFallbacks(cancel.signal, checkpoint);
     forwarding.catch(() => undefined); // awaited below, after the commit
     try {
       await hold.committed;
@@ -160,8 +174,8 @@ export class Exchange {
    * reached — all before the first byte, so the client sees one answer. The hold covers the dearest
    * of them; the request is billed at the route that answered (`x-tollgate-route` names it).
    */
-  private async withFallbacks(signal: AbortSignal): Promise<Answered> {
-    const { request, routing, requestId, spend } = this.routed;
+  private async withFallbacks(signal: AbortSignal, checkpoint: (progress: Progress) => void): Promise<Answered> {
+    const { request, routing, requestId, spend, deadlineAt } = this.routed;
     // Only allow-listed betas reach the upstream (gateway/spend-guard.ts).
     const clientHeaders = { ...this.routed.clientHeaders, 'anthropic-beta': spend.anthropicBeta };
     const chain = [routing.route, ...routing.fallbacks];
@@ -175,6 +189,8 @@ export class Exchange {
             maxOutputTokens: spend.cap.tokens,
             clientHeaders,
             signal,
+            deadlineAt,
+            progress: { everyMs: this.deps.checkpointIntervalMs, report: checkpoint },
           },
           this.deps.forward,
         );
@@ -218,6 +234,8 @@ export class Exchange {
       outcome: settlement.outcome,
       hold: hold.row.hold,
       cost: settlement.cost,
+      ...(settlement.overrun ? { overrun: true } : {}),
+      ...(settlement.estimated ? { estimated: true } : {}),
       usage: settlement.usage,
       durationMs: Date.now() - startedAt,
     });

@@ -14,15 +14,19 @@ import { PROVIDERS } from '../providers/index.ts';
 import type { ProviderAdapter, UpstreamCall } from '../providers/types.ts';
 import { isProviderKind, type Operation, type Route, type StreamOutcome, type Usage } from '../vocabulary.ts';
 
-/** How an upstream exchange ended; what the wallet settles on. */
-export interface Completion {
-  outcome: StreamOutcome;
+/** What an upstream has produced so far, as observed once (protocols/observe.ts). */
+export interface Progress {
   /** The usage the upstream reported, as far as it got; undefined when it reported none. */
   usage: Usage | undefined;
   /** Raw upstream usage object(s), kept for the ledger. */
   rawUsage: unknown;
   /** Characters of output seen (text, tool arguments, thinking), for estimates. */
   outputChars: number;
+}
+
+/** How an upstream exchange ended; what the wallet settles on. */
+export interface Completion extends Progress {
+  outcome: StreamOutcome;
   /** When the upstream's last byte (or failure) arrived. */
   endedAt: number;
 }
@@ -45,7 +49,10 @@ export interface ForwardDeps {
   credentials: CredentialSource;
   env: NodeJS.ProcessEnv;
   headersTimeoutMs: number;
+  /** An upstream stream that sends nothing for this long (while the client reads) is cut. */
   idleTimeoutMs: number;
+  /** A client that takes nothing for this long is dropped; the upstream is still read to its end. */
+  clientTimeoutMs: number;
 }
 
 export interface ForwardRequest {
@@ -57,6 +64,13 @@ export interface ForwardRequest {
   clientHeaders: Readonly<Record<string, string | undefined>>;
   /** Aborts the upstream call (e.g. when the hold taken alongside it is refused). */
   signal?: AbortSignal;
+  /**
+   * When (epoch ms) the exchange must end so that it settles before its hold expires or the
+   * invocation is killed: the upstream call is cut then, a stream with the protocol's error event.
+   */
+  deadlineAt?: number;
+  /** Called with a stream's progress at most every `everyMs`, for checkpoints of its running cost. */
+  progress?: { everyMs: number; report: (progress: Progress) => void };
 }
 
 /** The adapter for a route, or the configuration error an operator must fix. */
@@ -157,6 +171,18 @@ const upstreamFailure = async (
 
 class IdleTimeout extends Error {}
 class TruncatedStream extends Error {}
+/** The exchange's deadline (see {@link ForwardRequest.deadlineAt}). */
+class DeadlineReached extends Error {}
+
+/** Aborts `abort` at the deadline; the returned function stops the timer. */
+const armDeadline = (deadlineAt: number | undefined, abort: AbortController): (() => void) => {
+  if (deadlineAt === undefined) return () => {};
+  const timer = setTimeout(
+    () => abort.abort(new DeadlineReached('request deadline')),
+    Math.max(0, deadlineAt - Date.now()),
+  );
+  return () => clearTimeout(timer);
+};
 
 const rawUsageOf = (observation: Observation): unknown =>
   observation.rawUsage.length === 1
@@ -255,13 +281,7 @@ const whole = async (
       headers: { 'content-type': bridge.response ? 'application/json' : contentType },
       body: bridge.response ? JSON.stringify(bridge.response(json, context)) : text,
     },
-    completion: Promise.resolve({
-      outcome: 'completed',
-      usage: observation.usage,
-      rawUsage: rawUsageOf(observation),
-      outputChars: observation.outputChars,
-      endedAt: Date.now(),
-    }),
+    completion: Promise.resolve({ outcome: 'completed', ...progressOf(observation), endedAt: Date.now() }),
   };
 };
 
@@ -271,12 +291,18 @@ const streamed = (
   upstream: UpstreamResponse,
   contentType: string,
   abort: AbortController,
-  idleTimeoutMs: number,
-  client: Operation,
+  deps: ForwardDeps,
+  request: ForwardRequest,
 ): Pick<Forwarded, 'response' | 'completion'> => {
   const out = new PassThrough();
   const rewriter = bridge.stream?.(context);
-  const completion = pump(upstream.body, out, { client, upstream: call.operation }, rewriter, abort, idleTimeoutMs);
+  const completion = pump(upstream.body, out, rewriter, abort, {
+    client: request.operation,
+    upstream: call.operation,
+    idleTimeoutMs: deps.idleTimeoutMs,
+    clientTimeoutMs: deps.clientTimeoutMs,
+    progress: request.progress,
+  });
   return {
     response: {
       statusCode: upstream.status,
@@ -303,69 +329,156 @@ const streamed = (
 export const forward = async (request: ForwardRequest, deps: ForwardDeps): Promise<Forwarded> => {
   const prepared = await prepare(request, deps);
   const abort = new AbortController();
-  const sentAt = performance.now();
-  const upstream = await send(prepared, abort, request.signal, deps.headersTimeoutMs);
-  const timing = { sentAt, headersAt: performance.now() };
-  if (!upstream.ok) throw await refusal(prepared, upstream, deps);
+  const stopDeadline = armDeadline(request.deadlineAt, abort);
+  try {
+    const sentAt = performance.now();
+    const upstream = await send(prepared, abort, request.signal, deps.headersTimeoutMs);
+    const timing = { sentAt, headersAt: performance.now() };
+    if (!upstream.ok) throw await refusal(prepared, upstream, deps);
 
-  const { stream } = prepared.call;
-  const contentType = upstream.headers.get('content-type') ?? (stream ? 'text/event-stream' : 'application/json');
-  if (stream && !contentType.includes('text/event-stream')) {
-    // Asked for a stream, answered with something else (an HTML error page, a proxy's body…):
-    // nothing sensible can be streamed to the client.
-    abort.abort(new Error('not an event stream'));
-    throw new UpstreamConnectionError(new Error(`upstream answered a stream request with ${contentType}`));
+    const { stream } = prepared.call;
+    const contentType = upstream.headers.get('content-type') ?? (stream ? 'text/event-stream' : 'application/json');
+    if (stream && !contentType.includes('text/event-stream')) {
+      // Asked for a stream, answered with something else (an HTML error page, a proxy's body…):
+      // nothing sensible can be streamed to the client.
+      abort.abort(new Error('not an event stream'));
+      throw new UpstreamConnectionError(new Error(`upstream answered a stream request with ${contentType}`));
+    }
+    if (!stream) {
+      const answer = await whole(prepared, upstream, contentType, abort, deps.idleTimeoutMs);
+      stopDeadline();
+      return { ...answer, timing };
+    }
+    const answer = streamed(prepared, upstream, contentType, abort, deps, request);
+    void answer.completion.then(stopDeadline); // a completion never rejects (pump catches)
+    return { ...answer, timing };
+  } catch (error) {
+    stopDeadline();
+    throw error;
   }
-  const answer = stream
-    ? streamed(prepared, upstream, contentType, abort, deps.idleTimeoutMs, request.operation)
-    : await whole(prepared, upstream, contentType, abort, deps.idleTimeoutMs);
-  return { ...answer, timing };
 };
 
-/** Waits until `out` can take more, or is gone. */
-const writable = (out: PassThrough): Promise<void> =>
+/** Waits until `out` can take more, or is gone: true; false when it takes nothing for `timeoutMs`. */
+const writable = (out: PassThrough, timeoutMs: number): Promise<boolean> =>
   new Promise((done) => {
-    const finish = () => {
-      out.off('drain', finish);
-      out.off('close', finish);
-      done();
+    const finish = (drained: boolean) => () => {
+      clearTimeout(timer);
+      out.off('drain', onDrain);
+      out.off('close', onDrain);
+      done(drained);
     };
-    out.once('drain', finish);
-    out.once('close', finish);
+    const onDrain = finish(true);
+    const timer = setTimeout(finish(false), timeoutMs);
+    out.once('drain', onDrain);
+    out.once('close', onDrain);
   });
+
+const LF_BOUNDARY = Buffer.from('\n\n');
+const CRLF_BOUNDARY = Buffer.from('\r\n\r\n');
+
+/** The end of the last complete SSE event in `bytes` (after its blank line), or 0 when none ends there. */
+const eventBoundary = (bytes: Buffer): number => {
+  const after = (at: number, length: number) => (at < 0 ? 0 : at + length);
+  return Math.max(after(bytes.lastIndexOf(LF_BOUNDARY), 2), after(bytes.lastIndexOf(CRLF_BOUNDARY), 4));
+};
+
+/**
+ * Splits pass-through bytes on SSE event boundaries: only whole events go to the client, so an
+ * in-stream error written after a cut starts on an event boundary.
+ */
+const eventFramer = () => {
+  let carry: Buffer | undefined;
+  return {
+    /** The whole events completed by `chunk`, if any. */
+    push(chunk: Uint8Array): Buffer | undefined {
+      const bytes = carry
+        ? Buffer.concat([carry, chunk])
+        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      const end = eventBoundary(bytes);
+      carry = end < bytes.length ? bytes.subarray(end) : undefined;
+      return end > 0 ? bytes.subarray(0, end) : undefined;
+    },
+    /** Bytes after the last boundary (an upstream that ends without a final blank line). */
+    rest(): Buffer | undefined {
+      const rest = carry;
+      carry = undefined;
+      return rest;
+    },
+  };
+};
+
+interface PumpOptions {
+  client: Operation;
+  upstream: Operation;
+  idleTimeoutMs: number;
+  clientTimeoutMs: number;
+  progress: ForwardRequest['progress'];
+}
+
+const progressOf = (observation: Observation): Progress => ({
+  usage: observation.usage,
+  rawUsage: rawUsageOf(observation),
+  outputChars: observation.outputChars,
+});
+
+/** The in-stream error message for how a stream broke. */
+const breakMessage = (error: unknown, abort: AbortController, idleTimeoutMs: number): string => {
+  if (error instanceof TruncatedStream) return 'Upstream stream ended before its final event';
+  const reason: unknown = abort.signal.reason;
+  if (reason instanceof DeadlineReached) {
+    return "The request reached the gateway's time limit and was ended; the output so far is billed";
+  }
+  if (reason instanceof IdleTimeout) {
+    return `Upstream stream stalled for ${(idleTimeoutMs / 1000).toFixed(idleTimeoutMs < 10_000 ? 1 : 0)} s and was cut`;
+  }
+  return 'Upstream connection failed mid-stream';
+};
 
 /**
  * Reads the upstream to its end. Each event is parsed once and fed to the usage observer; bytes go
- * to the client as they arrive — unchanged, or re-framed per event by `rewriter`, which reads the
- * same parsed event and the same observation billing settles on. A client that leaves stops the
- * writing, never the reading.
+ * to the client as they arrive — whole events unchanged, or re-framed per event by `rewriter`, which
+ * reads the same parsed event and the same observation billing settles on.
+ *
+ * The idle timer measures the upstream only: it pauses while the client is not taking bytes. A
+ * client that takes nothing for `clientTimeoutMs` is dropped, and a client that leaves stops the
+ * writing, never the reading — the usage is still read and billed.
  */
 const pump = async (
   body: AsyncIterable<Uint8Array>,
   out: PassThrough,
-  wire: { client: Operation; upstream: Operation },
   rewriter: StreamTranslator | undefined,
   abort: AbortController,
-  idleTimeoutMs: number,
+  options: PumpOptions,
 ): Promise<Completion> => {
-  const observer = streamObserver(wire.upstream);
+  const { idleTimeoutMs, clientTimeoutMs, progress } = options;
+  const observer = streamObserver(options.upstream);
   const pendingFrames: Uint8Array[] = [];
   const reader = createSseReader((message) => {
     const event = { event: message.event, data: parseEventData(message.data), raw: message.data };
     observer.onEvent(event);
     if (rewriter) pendingFrames.push(...rewriter.push(event, observer.observation));
   });
-  const clientGone = () => out.destroyed;
-  const send = async (chunks: Uint8Array[]) => {
-    for (const chunk of chunks) {
-      if (clientGone()) return;
-      if (!out.write(chunk)) await writable(out);
-    }
-  };
+  const framer = rewriter ? undefined : eventFramer();
   let idle: NodeJS.Timeout | undefined;
   const armIdle = () => {
     clearTimeout(idle);
     idle = setTimeout(() => abort.abort(new IdleTimeout('upstream idle timeout')), idleTimeoutMs);
+  };
+  const clientGone = () => out.destroyed;
+  const send = async (chunks: readonly (Uint8Array | undefined)[]) => {
+    for (const chunk of chunks) {
+      if (chunk === undefined || clientGone()) continue;
+      if (out.write(chunk)) continue;
+      clearTimeout(idle); // waiting on the client is not the upstream stalling
+      if (!(await writable(out, clientTimeoutMs))) out.destroy(); // dropped: read on, bill the usage
+      armIdle();
+    }
+  };
+  let reportedAt = Date.now();
+  const report = () => {
+    if (!progress || Date.now() - reportedAt < progress.everyMs) return;
+    reportedAt = Date.now();
+    progress.report(progressOf(observer.observation));
   };
   let outcome: StreamOutcome = 'completed';
   try {
@@ -373,24 +486,21 @@ const pump = async (
     for await (const value of body) {
       armIdle();
       reader.feed(value);
-      if (rewriter) await send(pendingFrames.splice(0));
-      else await send([value]);
+      await send(rewriter ? pendingFrames.splice(0) : [framer?.push(value)]);
+      report();
     }
     const { observation } = observer;
     // A stream that ended without its final event (or was never SSE at all) did not complete.
     if (!observation.finished && !observation.failed) throw new TruncatedStream();
-    if (rewriter) await send(rewriter.end(observation));
+    await send(rewriter ? rewriter.end(observation) : [framer?.rest()]);
   } catch (error) {
     outcome = 'upstream_error';
-    const message =
-      error instanceof TruncatedStream
-        ? 'Upstream stream ended before its final event'
-        : abort.signal.reason instanceof IdleTimeout
-          ? `Upstream stream stalled for ${(idleTimeoutMs / 1000).toFixed(idleTimeoutMs < 10_000 ? 1 : 0)} s and was cut`
-          : 'Upstream connection failed mid-stream';
+    const message = breakMessage(error, abort, idleTimeoutMs);
+    // A partial event is dropped: the error event starts on an event boundary.
+    framer?.rest();
     const failure = rewriter
       ? rewriter.fail('api_error', message, observer.observation)
-      : [streamError(wire.client, 'api_error', message, observer.observation.lastSequenceNumber)];
+      : [streamError(options.client, 'api_error', message, observer.observation.lastSequenceNumber)];
     await send(failure);
   } finally {
     clearTimeout(idle);
@@ -400,11 +510,5 @@ const pump = async (
   // The upstream's own in-stream error ends the answer early: it did not complete.
   if (outcome === 'completed' && observation.failed) outcome = 'upstream_error';
   if (outcome === 'completed' && clientGone()) outcome = 'client_disconnected';
-  return {
-    outcome,
-    usage: observation.usage,
-    rawUsage: rawUsageOf(observation),
-    outputChars: observation.outputChars,
-    endedAt: Date.now(),
-  };
+  return { outcome, ...progressOf(observation), endedAt: Date.now() };
 };

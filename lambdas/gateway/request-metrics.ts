@@ -29,5 +29,6 @@ export const recordRequest = (
     count(ProxyMetric.TokensBilled, inputTokens + outputTokens + cacheReadTokens + cacheWriteTokens);
   }
   if (settlement) count(ProxyMetric.CostBilledNanoUsd, settlement.cost);
+  if (settlement?.overrun) count(ProxyMetric.Overruns, 1);
   metrics.publishStoredMetrics();
 };

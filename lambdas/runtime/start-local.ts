@@ -39,7 +39,7 @@ const providerStatus = (env: NodeJS.ProcessEnv): string[] =>
     ];
   });
 
-/** The local stand-in for the sweeper function's schedule: releases holds no live request will settle. */
+/** The local stand-in for the sweeper function's schedule: settles holds no live request will settle. */
 const startSweeper = (
   database: LocalDatabase,
   env: NodeJS.ProcessEnv,
@@ -49,8 +49,9 @@ const startSweeper = (
   const expiryMs = env.TOLLGATE_HOLD_EXPIRY ? Number(env.TOLLGATE_HOLD_EXPIRY) * 1000 : DEFAULT_HOLD_EXPIRY_MS;
   const timer = setInterval(() => {
     sweepExpiredHolds(database.stores.wallets, { expiryMs })
-      .then(({ released }) => {
+      .then(({ released, charged }) => {
         if (released > 0) print(`[sweeper] released ${released} expired hold(s)`);
+        if (charged > 0) print(`[sweeper] charged ${charged} expired hold(s) their last checkpoint`);
       })
       .catch((error: unknown) => print(`[sweeper] failed: ${(error as Error).message}`));
   }, everyMs);

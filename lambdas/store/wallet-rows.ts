@@ -215,6 +215,8 @@ const parseUsageRow = (fields: Fields, accountId: string, sk: string): UsageRow 
       // The upstream's own usage, kept as it came: free-form, no amount of ours.
       rawUsage: plainNumbers(fields.raw('rawUsage')),
       estimated: fields.optionalBoolean('estimated'),
+      overrun: fields.optionalBoolean('overrun'),
+      checkpoint: fields.optionalInt('checkpoint'),
       fallbackFrom: fields.optionalString('fallbackFrom'),
       settledAt: fields.optionalString('settledAt'),
       pending: fields.optionalString('pending'),

@@ -95,7 +95,7 @@ export interface TopUpResult {
 
 /** What a settle writes onto a pending usage row. */
 export type Settlement = Required<Pick<UsageRow, 'cost' | 'outcome'>> &
-  Pick<UsageRow, 'usage' | 'rawUsage' | 'estimated' | 'fallbackFrom'> &
+  Pick<UsageRow, 'usage' | 'rawUsage' | 'estimated' | 'overrun' | 'fallbackFrom'> &
   /** Set when a fallback route answered: the row records the route that was billed. */
   Partial<Pick<UsageRow, 'model' | 'provider' | 'upstreamModel' | 'prices'>>;
 
@@ -457,6 +457,7 @@ export class WalletStore {
       usage: settlement.usage,
       rawUsage: settlement.rawUsage,
       estimated: settlement.estimated,
+      overrun: settlement.overrun,
       fallbackFrom: settlement.fallbackFrom,
       model: settlement.model,
       provider: settlement.provider,
@@ -500,6 +501,30 @@ export class WalletStore {
       return true;
     } catch (error) {
       if (error instanceof TransactionCanceledException && conditionFailed(error, 0)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Writes a pending row's running cost (a long stream's checkpoint): what the sweeper charges if
+   * the request dies before its settle. Only raises it, and only while the row is pending; answers
+   * false when the row is final or already has as much. Moves no money.
+   */
+  async checkpoint(row: Pick<UsageRow, 'accountId' | 'sk'>, cost: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tables.ledger,
+          Key: { accountId: { S: row.accountId }, sk: { S: row.sk } },
+          UpdateExpression: 'SET #checkpoint = :cost',
+          ConditionExpression: '#status = :pending AND (attribute_not_exists(#checkpoint) OR #checkpoint < :cost)',
+          ExpressionAttributeNames: { '#status': 'status', '#checkpoint': 'checkpoint' },
+          ExpressionAttributeValues: { ':pending': { S: 'pending' }, ':cost': { N: String(cost) } },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
       throw error;
     }
   }

@@ -9,8 +9,8 @@ import { spendTerms } from '../../lambdas/gateway/spend-guard.ts';
 import type { Routing } from '../../lambdas/gateway/state.ts';
 import { envCredentials } from '../../lambdas/providers/credentials.ts';
 import type { KeyRecord } from '../../lambdas/vocabulary.ts';
-import { chatRequest, FakeCounters, FakeWallets, keyRecord, route, USD, wallet } from '../support/fakes.ts';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.ts';
+import { chatRequest, FakeCounters, FakeWallets, keyRecord, route, USD, wallet } from '../support/fakes.ts';
 import { providerEnv } from '../support/gateway.ts';
 import { silentLogger } from '../support/lambda.ts';
 
@@ -54,7 +54,14 @@ describe('Exchange', () => {
     const env = providerEnv(upstream);
     const deps = {
       billing: new Billing({ wallets, settleRetryDelaysMs: [] }),
-      forward: { credentials: envCredentials(env), env, headersTimeoutMs: 5_000, idleTimeoutMs: 5_000 },
+      forward: {
+        credentials: envCredentials(env),
+        env,
+        headersTimeoutMs: 5_000,
+        idleTimeoutMs: 5_000,
+        clientTimeoutMs: 5_000,
+      },
+      checkpointIntervalMs: 60_000,
       counters,
       logger: silentLogger(),
     };
@@ -70,6 +77,7 @@ describe('Exchange', () => {
         request,
         routing,
         spend: spendTerms(request, routing.route, {}),
+        deadlineAt: Date.now() + 60_000,
         clientHeaders: {},
       });
     };
@@ -86,7 +94,9 @@ describe('Exchange', () => {
       // Assess: answered, with the hold taken and nothing settled yet
       expect(response.statusCode).toBe(200);
       expect(response.headers).toMatchObject({ 'x-tollgate-route': 'gpt-main', 'x-request-id': 'req-exchange-1' });
-      expect(JSON.parse(String(response.body))).toMatchObject({ choices: [{ message: { content: 'fake reply to: hello' } }] });
+      expect(JSON.parse(String(response.body))).toMatchObject({
+        choices: [{ message: { content: 'fake reply to: hello' } }],
+      });
       const [held] = [...wallets.rows.values()];
       expect(held).toMatchObject({ status: 'pending', model: 'gpt-main', requestId: 'req-exchange-1' });
       const hold = held?.hold ?? 0;
@@ -119,16 +129,14 @@ describe('Exchange', () => {
       expect(balance()).toBe(5 * USD - 120_000);
     });
 
-    it("counts the tokens against the window the request started in, for a key with a tokens-per-minute limit", async () => {
+    it('counts the tokens against the window the request started in, for a key with a tokens-per-minute limit', async () => {
       const key = keyRecord({ accountId: ACCOUNT, keyId: 'key_tpm', tpm: 10_000 });
       const { counters, exchange } = instance({ key });
       const request = exchange({ route: MAIN, fallbacks: [] });
       const startedAt = Date.now();
       await request.respond();
       await request.finish();
-      expect(counters.tokenCalls).toEqual([
-        { keyId: 'key_tpm', windowStart: expect.any(Number), tokens: 110 },
-      ]);
+      expect(counters.tokenCalls).toEqual([{ keyId: 'key_tpm', windowStart: expect.any(Number), tokens: 110 }]);
       expect([windowStart(startedAt), windowStart(Date.now())]).toContain(counters.tokenCalls[0]?.windowStart);
     });
 
@@ -225,20 +233,23 @@ describe('Exchange', () => {
     it.each([
       ['cannot be reached', DOWN, UpstreamConnectionError, 502],
       ['answers 500', FAILING, UpstreamError, 500],
-    ])('(one that %s) is settled as upstream_error at cost 0, the whole hold given back', async (_name, failing, type, status) => {
-      // Prepare
-      const { wallets, exchange, balance } = instance();
-      const request = exchange({ route: failing, fallbacks: [] });
-      // Act
-      const failed = request.respond();
-      // Assess
-      await expect(failed).rejects.toBeInstanceOf(type);
-      await expect(failed).rejects.toMatchObject({ status });
-      const report = await request.finish();
-      expect(report).toEqual({ settlement: { outcome: 'upstream_error', cost: 0 } });
-      expect(wallets.settlements).toHaveLength(1);
-      expect(balance()).toBe(5 * USD);
-    });
+    ])(
+      '(one that %s) is settled as upstream_error at cost 0, the whole hold given back',
+      async (_name, failing, type, status) => {
+        // Prepare
+        const { wallets, exchange, balance } = instance();
+        const request = exchange({ route: failing, fallbacks: [] });
+        // Act
+        const failed = request.respond();
+        // Assess
+        await expect(failed).rejects.toBeInstanceOf(type);
+        await expect(failed).rejects.toMatchObject({ status });
+        const report = await request.finish();
+        expect(report).toEqual({ settlement: { outcome: 'upstream_error', cost: 0 } });
+        expect(wallets.settlements).toHaveLength(1);
+        expect(balance()).toBe(5 * USD);
+      },
+    );
 
     it('is settled as upstream_error when every fallback fails too, billed at the route first chosen', async () => {
       const { wallets, exchange } = instance();

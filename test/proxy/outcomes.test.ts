@@ -77,13 +77,22 @@ describe('outcomes that must still be billed right', () => {
     expect((await audit(db, accountId)).difference).toBe(0);
   });
 
-  it('releases the hold when an OpenAI stream dies before its usage chunk', async () => {
+  it('bills the streamed output by the estimate when an OpenAI stream dies before its usage chunk', async () => {
     const { accountId, secret } = await createAccountWithKey(db);
-    const text = await (await post(secret, '/v1/chat/completions', chat('gpt-reset-mid-stream'))).text();
+    const body = chat('gpt-reset-mid-stream');
+    const text = await (await post(secret, '/v1/chat/completions', body)).text();
     expect(text).toContain('Upstream connection failed mid-stream');
     const [row] = await settledUsage(db, accountId, 1);
-    expect(row).toMatchObject({ outcome: 'upstream_error', cost: 0 });
-    expect((await db.stores.wallets.get(accountId))?.balance).toBe(FIVE_USD);
+    // Output reached the client, so the request is not free: request characters / 4 in, streamed
+    // characters / 4 out, never more than the hold.
+    expect(row).toMatchObject({ outcome: 'upstream_error', estimated: true });
+    const outputTokens = row?.usage?.outputTokens ?? 0;
+    expect(outputTokens).toBeGreaterThan(0);
+    expect(row?.usage?.inputTokens).toBe(Math.ceil(JSON.stringify(body).length / 4));
+    expect(row?.cost).toBe((row?.usage?.inputTokens ?? 0) * 1_000 + outputTokens * 2_000);
+    expect(row?.cost).toBeLessThanOrEqual(row?.hold ?? 0);
+    expect((await db.stores.wallets.get(accountId))?.balance).toBe(FIVE_USD - (row?.cost ?? 0));
+    expect((await audit(db, accountId)).difference).toBe(0);
   });
 
   it.each([

@@ -122,7 +122,7 @@ export const wallet = (accountId: string, usd: number): Wallet => ({
 });
 
 /** Wallets and their ledger rows, with the rules of `WalletStore` (lambdas/store/wallets.ts). */
-export class FakeWallets implements Pick<WalletStore, 'get' | 'hold' | 'settle'> {
+export class FakeWallets implements Pick<WalletStore, 'get' | 'hold' | 'settle' | 'checkpoint'> {
   private readonly wallets = new Map<string, Wallet>();
   /** Usage rows by `accountId#sk`: pending after a hold, final after a settle. */
   readonly rows = new Map<string, UsageRow>();
@@ -171,6 +171,13 @@ export class FakeWallets implements Pick<WalletStore, 'get' | 'hold' | 'settle'>
     found.balance += refund;
     found.spendable += refund;
     this.settlements.push({ row, settlement });
+    return true;
+  }
+
+  async checkpoint(row: Pick<UsageRow, 'accountId' | 'sk'>, cost: number): Promise<boolean> {
+    const stored = this.rows.get(`${row.accountId}#${row.sk}`);
+    if (stored?.status !== 'pending' || (stored.checkpoint ?? -1) >= cost) return false;
+    stored.checkpoint = cost;
     return true;
   }
 }
