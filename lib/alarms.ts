@@ -89,8 +89,8 @@ export const ALARMS = {
     threshold: 1,
     description:
       'A proxy invocation failed outright (crash, out of memory or the 15-minute timeout), not a handled error ' +
-      'response. The request may have died before settling: its hold is released unbilled by the sweeper (see ' +
-      'ExpiredHolds). Read the proxy log group around the alarm time for the error; a timeout points at a stalled ' +
+      'response. The request may have died before settling: the sweeper charges the last checkpoint of its hold or ' +
+      'releases it (see ExpiredHolds). Read the proxy log group around the alarm time for the error; a timeout points at a stalled ' +
       'upstream stream, out of memory at too small a proxyMemorySize.',
   },
   proxyDurationP99: {
@@ -113,7 +113,8 @@ export const ALARMS = {
     threshold: 1,
     description:
       'A request was answered but its settle failed: its usage was not billed and its hold stays on the wallet ' +
-      'until the sweeper releases it unbilled (ExpiredHolds follows). Read the proxy log group for the request id ' +
+      'until the sweeper settles it at its last checkpoint (ExpiredHolds follows). Read the proxy log group for ' +
+      'the request id ' +
       'and the DynamoDB error (throttling, system error, permissions); check the TableThrottles and ' +
       'TableSystemErrors alarms of the wallets and ledger tables.',
   },
@@ -127,7 +128,7 @@ export const ALARMS = {
       "A request's reported usage cost more than its hold. It was debited in full and its ledger row is flagged " +
       '`overrun`; the account may have gone further below zero than its credit limit. The output cap makes this ' +
       'rare: look for the request id in the proxy log group ("request settled" with overrun), compare the row\'s ' +
-      'usage with its hold (npx tollgate usage <account>), and check the route\'s prices and the input estimate ' +
+      "usage with its hold (npx tollgate usage <account>), and check the route's prices and the input estimate " +
       '(README, Money).',
   },
   tableThrottles: {
@@ -183,9 +184,10 @@ export const ALARMS = {
     comparison: '>=',
     threshold: 1,
     description:
-      'The sweeper released a hold that no request settled: a request died (crash, timeout or failed settle) after ' +
-      'reserving funds, so its usage was never billed and the hold went back to the wallet; the upstream may still ' +
-      'have charged for it. The ledger row (outcome expired_hold) carries the request id: look it up in the proxy ' +
+      'The sweeper settled a hold that no request settled: a request died (crash, timeout or failed settle) after ' +
+      'reserving funds. It was charged its last checkpoint (the running cost a long stream writes; HoldsCharged, ' +
+      'marked estimated) or released in full when it had none (HoldsReleased); the upstream may have charged more ' +
+      'than the checkpoint. The ledger row (outcome expired_hold) carries the request id: look it up in the proxy ' +
       'log group and check the ProxyErrors and SettleFailures alarms of the same time.',
   },
 } as const satisfies Record<string, AlarmSpec>;
