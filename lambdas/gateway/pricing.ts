@@ -82,7 +82,8 @@ const binaryPart = (node: Record<string, unknown>): { chars: number; tokens: num
  * A documented, upper-leaning estimate of a request's input tokens, for the hold. Images and PDFs
  * count by their own rule, and only where a wire format puts them (image: 2,500 tokens; PDF: 3,000
  * per page; a linked PDF: 30 pages); all the rest of the JSON body is text at one token per 3
- * characters, however it looks — base64-like text in a message is text.
+ * characters, however it looks — base64-like text in a message is text — and each number in an
+ * array counts one token more (token ids, as embeddings take them).
  *
  * How wrong it can be: prose and code average about 4 characters per token, so the text is usually
  * over-counted by a third. Text that tokenizes worse than 3 characters per token (random-looking
@@ -95,6 +96,7 @@ const binaryPart = (node: Record<string, unknown>): { chars: number; tokens: num
 export const estimateInputTokens = (bodyText: string, body: unknown): number => {
   let binaryChars = 0;
   let binaryTokens = 0;
+  let tokenIds = 0;
   const stack: unknown[] = [body];
   while (stack.length > 0) {
     const value = stack.pop();
@@ -105,10 +107,14 @@ export const estimateInputTokens = (bodyText: string, body: unknown): number => 
       binaryTokens += part.tokens;
       continue;
     }
-    for (const child of Object.values(value)) if (isObject(child)) stack.push(child);
+    for (const child of Object.values(value)) {
+      if (isObject(child)) stack.push(child);
+      // Numbers in an array may be token ids (embeddings' `input: [[0, 0, …]]`): "0," is one token in 2 characters.
+      else if (Array.isArray(value) && typeof child === 'number') tokenIds += 1;
+    }
   }
   const textChars = Math.max(0, bodyText.length - binaryChars);
-  return Math.ceil(textChars / CHARS_PER_INPUT_TOKEN) + binaryTokens;
+  return Math.ceil(textChars / CHARS_PER_INPUT_TOKEN) + binaryTokens + tokenIds;
 };
 
 export interface HoldQuote {
