@@ -129,6 +129,16 @@ const REFUSED_FIELDS: Partial<Record<ParsedRequest['operation'], Readonly<Record
   },
 };
 
+/**
+ * Request fields whose other values are priced above the route: only these values pass. Anthropic's
+ * `speed: "fast"` costs a multiple of standard rates and `inference_geo: "us"` 1.1×; neither needs a
+ * beta header on current models.
+ */
+const PRICE_NEUTRAL_VALUES: Readonly<Record<string, { values: ReadonlySet<unknown>; why: string }>> = {
+  speed: { values: new Set(['standard']), why: 'fast mode is priced above the route' },
+  inference_geo: { values: new Set(['global']), why: 'geo-pinned inference is priced above the route' },
+};
+
 /** Nested values that reach outside the account or change the price, wherever they appear. */
 const checkNested = (body: Readonly<Record<string, unknown>>): void => {
   const stack: unknown[] = [body];
@@ -181,6 +191,12 @@ export const spendTerms = (
     const value = body[field];
     if (value !== undefined && value !== null && value !== false)
       refuse(`'${field}' is not available through this gateway: ${why}`, field);
+  }
+  for (const [field, { values, why }] of Object.entries(PRICE_NEUTRAL_VALUES)) {
+    const value = body[field];
+    if (value !== undefined && value !== null && !values.has(value)) {
+      refuse(`${field} '${String(value)}' is not available through this gateway: ${why}`, field);
+    }
   }
   if (request.operation === 'chat' && Array.isArray(body.modalities) && body.modalities.includes('audio')) {
     refuse("'modalities' may not include audio: audio output is priced above the route", 'modalities');
