@@ -295,6 +295,7 @@ const streamed = (
   request: ForwardRequest,
 ): Pick<Forwarded, 'response' | 'completion'> => {
   const out = new PassThrough();
+  out.on('error', () => {}); // a dropped client's error is for whoever pipes `out`; never an uncaught one
   const rewriter = bridge.stream?.(context);
   const completion = pump(upstream.body, out, rewriter, abort, {
     client: request.operation,
@@ -470,7 +471,10 @@ const pump = async (
       if (chunk === undefined || clientGone()) continue;
       if (out.write(chunk)) continue;
       clearTimeout(idle); // waiting on the client is not the upstream stalling
-      if (!(await writable(out, clientTimeoutMs))) out.destroy(); // dropped: read on, bill the usage
+      if (!(await writable(out, clientTimeoutMs))) {
+        // Dropped, as on a disconnect: the upstream is still read to its end and its usage billed.
+        out.destroy(new Error(`the client took no bytes for ${clientTimeoutMs / 1000} s and was dropped`));
+      }
       armIdle();
     }
   };
