@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { KEYS_BY_ACCOUNT_INDEX, KEYS_BY_KEY_ID_INDEX } from '../../lib/tables.ts';
 import type { KeyRecord } from '../vocabulary.ts';
+import { parseKey } from './records.ts';
 
 /** The fields of a key an operator may change after minting it. */
 export type KeyChangeField = 'name' | 'models' | 'expiresAt' | 'rpm' | 'tpm';
@@ -26,7 +27,7 @@ export class KeyStore {
 
   async get(keyHash: string): Promise<KeyRecord | undefined> {
     const { Item } = await this.client.send(new GetCommand({ TableName: this.table, Key: { keyHash } }));
-    return Item as KeyRecord | undefined;
+    return Item === undefined ? undefined : parseKey(Item);
   }
 
   async put(key: KeyRecord): Promise<void> {
@@ -48,7 +49,7 @@ export class KeyStore {
           ExclusiveStartKey: start,
         }),
       );
-      items.push(...((page.Items ?? []) as KeyRecord[]));
+      items.push(...(page.Items ?? []).map(parseKey));
       start = page.LastEvaluatedKey;
     } while (start);
     return items;
@@ -63,7 +64,8 @@ export class KeyStore {
         ExpressionAttributeValues: { ':k': keyId },
       }),
     );
-    return Items?.[0] as KeyRecord | undefined;
+    const [item] = Items ?? [];
+    return item === undefined ? undefined : parseKey(item);
   }
 
   /** Marks the key revoked; returns the updated record, or undefined if no key has that id. */
@@ -80,7 +82,7 @@ export class KeyStore {
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return Attributes as KeyRecord;
+    return parseKey(Attributes);
   }
 
   /**
@@ -127,7 +129,7 @@ export class KeyStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return Attributes as KeyRecord;
+      return parseKey(Attributes);
     } catch (error) {
       if ((error as Error).name === 'ConditionalCheckFailedException') return undefined;
       throw error;

@@ -1,5 +1,6 @@
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Route } from '../vocabulary.ts';
+import { parseRoute } from './records.ts';
 
 /** The routes table: one row per client-facing model id. */
 export class RouteStore {
@@ -13,7 +14,7 @@ export class RouteStore {
 
   async get(model: string): Promise<Route | undefined> {
     const { Item } = await this.client.send(new GetCommand({ TableName: this.table, Key: { model } }));
-    return Item as Route | undefined;
+    return Item === undefined ? undefined : parseRoute(Item, model);
   }
 
   /** Every route; the table is small (one row per model), so a scan is the right read. */
@@ -22,7 +23,7 @@ export class RouteStore {
     let start: Record<string, unknown> | undefined;
     do {
       const page = await this.client.send(new ScanCommand({ TableName: this.table, ExclusiveStartKey: start }));
-      items.push(...((page.Items ?? []) as Route[]));
+      for (const item of page.Items ?? []) items.push(parseRoute(item, String(item.model)));
       start = page.LastEvaluatedKey;
     } while (start);
     return items.sort((a, b) => a.model.localeCompare(b.model));
