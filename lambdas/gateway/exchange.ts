@@ -11,6 +11,7 @@ import {
   forward,
   type Progress,
   type StreamingResponse,
+  UndeliveredAnswer,
 } from './forward.ts';
 import { windowStart } from './rate-limit.ts';
 import type { SpendTerms } from './spend-guard.ts';
@@ -65,10 +66,16 @@ const retryable = (error: unknown): boolean =>
   error instanceof UpstreamConnectionError ||
   (error instanceof UpstreamError && (error.status === 429 || error.status >= 500));
 
-/** What a request that got no answer is settled as: the upstream failed, or we refused it first. */
-const failedOutcome = (error: unknown): { outcome: 'upstream_error' | 'rejected' } => ({
-  outcome: error instanceof UpstreamError || error instanceof UpstreamConnectionError ? 'upstream_error' : 'rejected',
-});
+/**
+ * What a request that got no answer is settled as: the upstream failed, or we refused it first —
+ * or the upstream answered and we failed to pass it on, which is billed on its usage all the same.
+ */
+const failedOutcome = (error: unknown): Completion | { outcome: 'upstream_error' | 'rejected' } => {
+  if (error instanceof UndeliveredAnswer) return error.completion;
+  return {
+    outcome: error instanceof UpstreamError || error instanceof UpstreamConnectionError ? 'upstream_error' : 'rejected',
+  };
+};
 
 /**
  * One request's life after routing, in order (DESIGN §4, §6):

@@ -1,5 +1,11 @@
 import { PassThrough } from 'node:stream';
-import { ConfigurationError, FORWARDED_ERROR_HEADERS, UpstreamConnectionError, UpstreamError } from '../errors.ts';
+import {
+  ConfigurationError,
+  FORWARDED_ERROR_HEADERS,
+  InternalError,
+  UpstreamConnectionError,
+  UpstreamError,
+} from '../errors.ts';
 import { anthropicStreamError } from '../protocols/anthropic-messages.ts';
 import { type Bridge, type BridgeContext, bridgeFor } from '../protocols/bridges.ts';
 import { type Observation, observeBody, streamObserver } from '../protocols/observe.ts';
@@ -29,6 +35,18 @@ export interface Completion extends Progress {
   outcome: StreamOutcome;
   /** When the upstream's last byte (or failure) arrived. */
   endedAt: number;
+}
+
+/**
+ * An answer the upstream produced, and bills for, that the gateway failed to pass on (a translator
+ * that threw): the client gets a 500, and the request is still settled on the upstream's usage.
+ */
+export class UndeliveredAnswer extends InternalError {
+  readonly completion: Completion;
+  constructor(cause: unknown, completion: Completion) {
+    super(cause);
+    this.completion = completion;
+  }
 }
 
 export interface StreamingResponse {
@@ -274,14 +292,22 @@ const whole = async (
   }
   const json = parseEventData(text);
   if (!json) throw new UpstreamConnectionError(new Error('upstream answered 200 with a body that is not JSON'));
-  const observation = observeBody(bridge.upstream, json);
+  const progress = progressOf(observeBody(bridge.upstream, json));
+  let body = text;
+  if (bridge.response) {
+    try {
+      body = JSON.stringify(bridge.response(json, context));
+    } catch (error) {
+      throw new UndeliveredAnswer(error, { outcome: 'upstream_error', ...progress, endedAt: Date.now() });
+    }
+  }
   return {
     response: {
       statusCode: upstream.status,
       headers: { 'content-type': bridge.response ? 'application/json' : contentType },
-      body: bridge.response ? JSON.stringify(bridge.response(json, context)) : text,
+      body,
     },
-    completion: Promise.resolve({ outcome: 'completed', ...progressOf(observation), endedAt: Date.now() }),
+    completion: Promise.resolve({ outcome: 'completed', ...progress, endedAt: Date.now() }),
   };
 };
 

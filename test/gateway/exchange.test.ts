@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BillingError, UpstreamConnectionError, UpstreamError } from '../../lambdas/errors.ts';
 import { Billing } from '../../lambdas/gateway/billing.ts';
 import { Exchange } from '../../lambdas/gateway/exchange.ts';
@@ -13,6 +13,19 @@ import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.t
 import { chatRequest, FakeCounters, FakeWallets, keyRecord, route, USD, wallet } from '../support/fakes.ts';
 import { providerEnv } from '../support/gateway.ts';
 import { silentLogger } from '../support/lambda.ts';
+
+// A translator that fails on one marked answer: translators are written to read any body, so only
+// a planted failure reaches the path where the gateway loses an answer the upstream produced.
+vi.mock('../../lambdas/protocols/translate/chat-via-messages.ts', async (original) => {
+  const actual = await original<typeof import('../../lambdas/protocols/translate/chat-via-messages.ts')>();
+  return {
+    ...actual,
+    messagesResponseToChat: (message: Record<string, unknown>, options: { model: string }) => {
+      if (message.id === 'msg_untranslatable') throw new Error('translator failed');
+      return actual.messagesResponseToChat(message, options);
+    },
+  };
+});
 
 const ACCOUNT = 'acct-exchange';
 const CHEAP = { input: USD, output: 2 * USD };
@@ -257,6 +270,31 @@ describe('Exchange', () => {
       await expect(request.respond()).rejects.toBeInstanceOf(UpstreamConnectionError);
       expect((await request.finish()).settlement).toEqual({ outcome: 'upstream_error', cost: 0 });
       expect([...wallets.rows.values()][0]).toMatchObject({ model: 'broken', status: 'final' });
+    });
+  });
+
+  describe('an answer the gateway fails to pass on', () => {
+    it('answers 500 and still settles on the usage the upstream reported', async () => {
+      // Prepare: a Claude answer the chat translator fails on.
+      const claude = route('claude-odd', { provider: 'anthropic', upstreamModel: 'claude-upstream', prices: CHEAP });
+      upstream.script(() => ({
+        body: {
+          id: 'msg_untranslatable',
+          type: 'message',
+          role: 'assistant',
+          content: [{ type: 'text', text: 'hi' }],
+          usage: { input_tokens: 100, output_tokens: 10 },
+        },
+      }));
+      const { wallets, exchange, balance } = instance();
+      const request = exchange({ route: claude, fallbacks: [] });
+      // Act
+      await expect(request.respond()).rejects.toMatchObject({ status: 500 });
+      const report = await request.finish();
+      // Assess: the upstream did the work, so the account pays for it
+      expect(report.settlement).toMatchObject({ outcome: 'upstream_error', cost: 120_000 });
+      expect(wallets.settlements).toHaveLength(1);
+      expect(balance()).toBe(5 * USD - 120_000);
     });
   });
 
