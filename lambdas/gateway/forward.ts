@@ -385,19 +385,28 @@ export const forward = async (request: ForwardRequest, deps: ForwardDeps): Promi
   }
 };
 
-/** Waits until `out` can take more, or is gone: true; false when it takes nothing for `timeoutMs`. */
-const writable = (out: PassThrough, timeoutMs: number): Promise<boolean> =>
+/**
+ * Waits until `out` can take more, or is gone: true; false when it takes nothing for `timeoutMs`, or
+ * when the exchange's deadline comes first (`abort` with {@link DeadlineReached}): no waiting past it.
+ */
+const writable = (out: PassThrough, timeoutMs: number, abort: AbortSignal): Promise<boolean> =>
   new Promise((done) => {
     const finish = (drained: boolean) => () => {
       clearTimeout(timer);
       out.off('drain', onDrain);
       out.off('close', onDrain);
+      abort.removeEventListener('abort', onDeadline);
       done(drained);
     };
     const onDrain = finish(true);
+    const onDeadline = () => {
+      if (abort.reason instanceof DeadlineReached) finish(false)();
+    };
     const timer = setTimeout(finish(false), timeoutMs);
     out.once('drain', onDrain);
     out.once('close', onDrain);
+    abort.addEventListener('abort', onDeadline);
+    if (abort.aborted) onDeadline();
   });
 
 const LF_BOUNDARY = Buffer.from('\n\n');
@@ -497,9 +506,16 @@ const pump = async (
       if (chunk === undefined || clientGone()) continue;
       if (out.write(chunk)) continue;
       clearTimeout(idle); // waiting on the client is not the upstream stalling
-      if (!(await writable(out, clientTimeoutMs))) {
-        // Dropped, as on a disconnect: the upstream is still read to its end and its usage billed.
-        out.destroy(new Error(`the client took no bytes for ${clientTimeoutMs / 1000} s and was dropped`));
+      if (!(await writable(out, clientTimeoutMs, abort.signal))) {
+        // Dropped, as on a disconnect: the upstream is still read to its end and its usage billed
+        // (past the deadline, the request settles now on what is known).
+        out.destroy(
+          new Error(
+            abort.signal.reason instanceof DeadlineReached
+              ? 'the client took no bytes when the request reached its deadline and was dropped'
+              : `the client took no bytes for ${clientTimeoutMs / 1000} s and was dropped`,
+          ),
+        );
       }
       armIdle();
     }

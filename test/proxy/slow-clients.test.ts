@@ -1,0 +1,182 @@
+import { type IncomingMessage, request } from 'node:http';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { audit, createAccountWithKey, putRoute, settledUsage } from '../support/accounts.ts';
+import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
+import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.ts';
+import { providerEnv, startTestGateway, type TestGateway } from '../support/gateway.ts';
+
+// $1 in, $2 out per million tokens: 1 input token = 1_000 nano-USD, 1 output token = 2_000.
+const PRICES = { input: 1_000_000_000, output: 2_000_000_000 };
+const FIVE_USD = 5_000_000_000;
+
+/**
+ * 3,000 deltas of 4,000 characters: 12 MB, more than every buffer between the gateway and a client
+ * that stopped reading (the kernel's socket buffers on loopback alone reach several megabytes).
+ */
+const PIECES = Array.from({ length: 3_000 }, (_, index) => `${String(index).padStart(5, '0')}${'x'.repeat(3_995)}`);
+const ANSWER = PIECES.join('');
+/** What the upstream reports at the very end of its stream (and nowhere before). */
+const USAGE = { inputTokens: 1_000, outputTokens: 3_000 };
+const COST = 1_000 * 1_000 + 3_000 * 2_000;
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/** The chat deltas' text and the error events of an SSE body, read by a real SSE parser. */
+const readChatStream = (body: string) => {
+  const events: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (event) => events.push(event) });
+  parser.feed(body);
+  let text = '';
+  let done = false;
+  const errors: unknown[] = [];
+  for (const event of events) {
+    if (event.data === '[DONE]') {
+      done = true;
+      continue;
+    }
+    const data = JSON.parse(event.data) as { error?: unknown; choices?: { delta?: { content?: string | null } }[] };
+    if (data.error) errors.push(data.error);
+    text += data.choices?.[0]?.delta?.content ?? '';
+  }
+  return { text, done, errors };
+};
+
+/**
+ * Client backpressure is not an upstream stall (issue 10): the gateway's idle timer measures the
+ * upstream only, a client that stops reading for a while still gets the whole answer, and one that
+ * stops for good is dropped while the upstream is still read to its end and billed.
+ */
+describe('slow clients', () => {
+  let db: TestDatabase;
+  let upstream: FakeUpstream;
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    upstream = await startFakeUpstream();
+    await putRoute(db, { model: 'gpt', provider: 'openai', upstreamModel: 'gpt-upstream', prices: PRICES });
+    await putRoute(db, { model: 'claude', provider: 'anthropic', upstreamModel: 'claude-upstream', prices: PRICES });
+    gateway = await startTestGateway(db, {
+      ...providerEnv(upstream),
+      // An upstream silent for 0.3 s is cut; a client that takes nothing for 1.5 s is dropped.
+      TOLLGATE_UPSTREAM_IDLE_TIMEOUT: '0.3',
+      TOLLGATE_CLIENT_TIMEOUT: '1.5',
+    });
+  });
+  beforeEach(() => {
+    upstream.reset();
+    upstream.script(() => ({ chunks: PIECES, usage: USAGE }));
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await upstream?.close();
+  });
+
+  /** Opens a streamed chat completion with a raw HTTP client that reads nothing until told to. */
+  const openChat = (secret: string, model: string) =>
+    new Promise<{ response: IncomingMessage; close: () => void }>((resolve, reject) => {
+      const outgoing = request(
+        `${gateway.url}/v1/chat/completions`,
+        {
+          method: 'POST',
+          headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+        },
+        (response) => resolve({ response, close: () => outgoing.destroy() }),
+      );
+      outgoing.on('error', reject);
+      outgoing.end(
+        JSON.stringify({
+          model,
+          stream: true,
+          max_tokens: 4_000,
+          messages: [{ role: 'user', content: 'long, please' }],
+        }),
+      );
+    });
+
+  /** Reads the rest of a response to its end. */
+  const readAll = async (response: IncomingMessage, first = '') => {
+    let body = first;
+    response.setEncoding('utf8');
+    for await (const chunk of response) body += chunk as string;
+    return body;
+  };
+
+  /** Reads until at least `bytes` have arrived, then stops reading (the socket fills and stays full). */
+  const readAtLeast = (response: IncomingMessage, bytes: number) =>
+    new Promise<string>((resolve, reject) => {
+      let body = '';
+      const onData = (chunk: Buffer) => {
+        body += chunk.toString('utf8');
+        if (body.length < bytes) return;
+        response.off('data', onData);
+        response.pause();
+        resolve(body);
+      };
+      response.on('data', onData);
+      response.once('error', reject);
+    });
+
+  it.each([
+    ['passed through from OpenAI', 'gpt'],
+    ['translated from Anthropic', 'claude'],
+  ])(
+    'waits for a client that stops reading longer than the upstream idle timeout, then delivers the whole answer (%s), billed exactly',
+    async (_name, model) => {
+      // Prepare
+      const { accountId, secret } = await createAccountWithKey(db);
+      // Act: take the first 256 kB, stop reading for 1 s (> 3 × the idle timeout), then read on
+      const { response } = await openChat(secret, model);
+      expect(response.statusCode).toBe(200);
+      const first = await readAtLeast(response, 256_000);
+      await sleep(1_000);
+      const body = await readAll(response, first);
+      // Assess: not cut as an upstream stall; every byte arrived and the stream ended normally
+      const { text, done, errors } = readChatStream(body);
+      expect(errors).toEqual([]);
+      expect(body).not.toContain('stalled');
+      expect(text).toBe(ANSWER);
+      expect(done).toBe(true);
+      const [row] = await settledUsage(db, accountId, 1);
+      expect(row).toMatchObject({
+        outcome: 'completed',
+        usage: { ...USAGE, cacheReadTokens: 0, cacheWriteTokens: 0 },
+        cost: COST,
+      });
+      expect(row?.estimated).toBeUndefined();
+      expect(row?.overrun).toBeUndefined();
+      expect((await db.stores.wallets.get(accountId))?.balance).toBe(FIVE_USD - COST);
+      expect((await audit(db, accountId)).difference).toBe(0);
+    },
+  );
+
+  it.each([
+    ['passed through from OpenAI', 'gpt'],
+    ['translated from Anthropic', 'claude'],
+  ])(
+    'drops a client that takes nothing for the client timeout (%s), reads the upstream to its end and bills its full usage',
+    async (_name, model) => {
+      // Prepare
+      const { accountId, secret } = await createAccountWithKey(db);
+      // Act: take the first 256 kB of the answer, then never read again
+      const { response, close } = await openChat(secret, model);
+      const received = await readAtLeast(response, 256_000);
+      // Assess: output reached the client, so the request is billed — the usage reported at the
+      // very end of the upstream's stream, which the gateway read after dropping the client
+      expect(received.length).toBeGreaterThanOrEqual(256_000);
+      const [row] = await settledUsage(db, accountId, 1, 8_000);
+      close();
+      expect(row).toMatchObject({
+        outcome: 'client_disconnected',
+        usage: { ...USAGE, cacheReadTokens: 0, cacheWriteTokens: 0 },
+        cost: COST,
+      });
+      expect(row?.estimated).toBeUndefined();
+      expect(row?.cost).toBeGreaterThan(0);
+      expect(row?.cost).toBeLessThanOrEqual(row?.hold ?? 0);
+      expect((await db.stores.wallets.get(accountId))?.balance).toBe(FIVE_USD - COST);
+      expect((await audit(db, accountId)).difference).toBe(0);
+    },
+  );
+});
