@@ -1,10 +1,17 @@
 import { type IncomingMessage, request } from 'node:http';
+import { Writable } from 'node:stream';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createProxyHandler } from '../../lambdas/app.ts';
+import { configFromEnv } from '../../lambdas/gateway/config.ts';
+import { envCredentials } from '../../lambdas/providers/credentials.ts';
+import { createReporter } from '../../lambdas/reports/reporter.ts';
+import { installLambdaGlobals, type StreamingHandler } from '../../lambdas/runtime/function-url.ts';
 import { audit, createAccountWithKey, putRoute, settledUsage } from '../support/accounts.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.ts';
 import { providerEnv, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { lambdaContext, proxyEvent, silentLogger } from '../support/lambda.ts';
 
 // $1 in, $2 out per million tokens: 1 input token = 1_000 nano-USD, 1 output token = 2_000.
 const PRICES = { input: 1_000_000_000, output: 2_000_000_000 };
@@ -179,4 +186,77 @@ describe('slow clients', () => {
       expect((await audit(db, accountId)).difference).toBe(0);
     },
   );
+});
+
+/**
+ * The proxy handler as Lambda runs it, its response stream a client that took the first kilobyte
+ * and then nothing: no kernel buffers in between, so where the bytes wait is deterministic.
+ */
+describe('a client that stops reading after the gateway wrote its last byte', () => {
+  let db: TestDatabase;
+  let upstream: FakeUpstream;
+
+  /** Lambda's response stream, for a client that takes `takes` bytes and then nothing at all. */
+  class StalledClient extends Writable {
+    received = 0;
+    private readonly takes: number;
+    constructor(takes: number) {
+      super();
+      this.takes = takes;
+    }
+    /** Called by `awslambda.HttpResponseStream.from`. */
+    setContentType(_type: string): void {}
+    override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+      this.received += chunk.length;
+      if (this.received <= this.takes) callback(); // past that, the write never completes
+    }
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    upstream = await startFakeUpstream();
+    await putRoute(db, { model: 'gpt', provider: 'openai', upstreamModel: 'gpt-upstream', prices: PRICES });
+  });
+  afterAll(async () => {
+    await upstream?.close();
+  });
+
+  // KNOWN BUG (reported with this test): the settle runs in middy's `requestEnd`, after the response
+  // pipeline ends, and once the pump has ended nothing drops a client that stopped reading. The hold
+  // stays pending until the client moves or the invocation dies; then the sweeper charges the last
+  // checkpoint or, for a stream shorter than one checkpoint interval, releases it in full. Turn
+  // `it.fails` into `it` once fixed.
+  it.fails('is dropped after the client timeout and the request settled on its usage', async () => {
+    // Prepare: an answer of ~12 kB — it all fits in the response stream's buffer, so the pump
+    // writes its last byte and ends without ever waiting on the client
+    installLambdaGlobals();
+    const env = { ...providerEnv(upstream), TOLLGATE_CLIENT_TIMEOUT: '0.3' };
+    const handler = createProxyHandler({
+      ...db.stores,
+      credentials: envCredentials(env),
+      reporter: createReporter({ publish: async () => undefined }),
+      logger: silentLogger(),
+      config: { ...configFromEnv(env), keyCacheTtlMs: 0, negativeKeyCacheTtlMs: 0, routeCacheTtlMs: 0 },
+      env,
+    });
+    const { accountId, secret } = await createAccountWithKey(db);
+    upstream.enqueue({ chunks: Array.from({ length: 10 }, () => 'w'.repeat(1_000)), usage: USAGE });
+    const client = new StalledClient(1_024);
+    const event = proxyEvent('/v1/chat/completions', {
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: { model: 'gpt', stream: true, max_tokens: 4_000, messages: [{ role: 'user', content: 'hello' }] },
+    });
+    // Act
+    const invocation = (handler as unknown as StreamingHandler)(event, client, lambdaContext());
+    try {
+      // Assess: well past the client timeout, the request is settled on the usage the upstream reported
+      const [row] = await settledUsage(db, accountId, 1, 2_000);
+      expect(row).toMatchObject({ usage: { ...USAGE, cacheReadTokens: 0, cacheWriteTokens: 0 }, cost: COST });
+      expect((await audit(db, accountId)).difference).toBe(0);
+    } finally {
+      // The client finally leaves: the invocation ends (and settles, late).
+      client.destroy();
+      await Promise.resolve(invocation).catch(() => undefined);
+    }
+  });
 });
