@@ -1,6 +1,6 @@
 import type { ParseArgsOptionsConfig } from 'node:util';
-import { UsageError } from '../services/errors.ts';
 import type { Stores } from '../store/index.ts';
+import { UsageError } from './errors.ts';
 
 export type OptionValues = Record<string, string | boolean | undefined>;
 

@@ -1,6 +1,9 @@
-import { checkAccountId, parseAmount } from '../services/validate.ts';
-import { createAccount, topUp } from './accounts.ts';
+import { randomUUID } from 'node:crypto';
+import { createAccount } from '../services/accounts.ts';
+import { checkTopUp, type TopUp, topUp } from '../services/topups.ts';
+import { checkAccountId } from '../services/validate.ts';
 import { arg, type Command, defineCommand, str } from './command.ts';
+import { withAccountHint, withTopUpIdHint } from './errors.ts';
 import { usd } from './format.ts';
 import { keysCreateCommand, keysListCommand, keysRevokeCommand, keysSetCommand } from './key-commands.ts';
 import { routesDeleteCommand, routesImportCommand, routesListCommand, routesSetCommand } from './route-commands.ts';
@@ -19,8 +22,8 @@ export const COMMANDS: readonly Command[] = [
     optionHelp: [],
     examples: ['tollgate accounts create acme'],
     run: async (context) => {
-      checkAccountId(arg(context, 0));
-      return createAccount(await context.stores(), arg(context, 0));
+      const accountId = checkAccountId(arg(context, 0));
+      return createAccount(await context.stores(), { accountId });
     },
     print: (r) =>
       `Created account ${r.account} (balance ${usd(r.balance_usd)}). Top it up with: tollgate topup ${r.account} 10.00`,
@@ -41,10 +44,13 @@ export const COMMANDS: readonly Command[] = [
     optionHelp: [['--id ID', 'idempotency id for this top-up (default: a new random id)']],
     examples: ['tollgate topup acme 25.00 --id invoice-2026-11-001', 'tollgate topup acme 5'],
     run: async (context) => {
-      checkAccountId(arg(context, 0));
-      parseAmount(arg(context, 1), 'amount', { positive: true });
-      const id = str(context.values, 'id');
-      return topUp(await context.stores(), arg(context, 0), arg(context, 1), id === undefined ? {} : { id });
+      const input: TopUp = {
+        accountId: arg(context, 0),
+        amountUsd: arg(context, 1),
+        topUpId: str(context.values, 'id') ?? randomUUID(),
+      };
+      checkTopUp(input);
+      return withAccountHint(withTopUpIdHint(topUp(await context.stores(), input)));
     },
     print: (r) =>
       r.applied

@@ -1,11 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TABLE_NAMES, type TableNames, tableEnvVar, tableNamesFromEnv } from '../../lib/tables.ts';
-import { UsageError } from '../services/errors.ts';
 import { ensureTables } from '../store/bootstrap.ts';
 import { createDocumentClient } from '../store/client.ts';
 import { createStores, type Stores } from '../store/index.ts';
 import { openLocalDatabase } from '../store/local-database.ts';
+import { UsageError } from './errors.ts';
 import type { StackLookup } from './stack.ts';
 
 /** Table names given up front, or read from a deployed stack's outputs when connecting. */

@@ -1,3 +1,5 @@
+import { formatPpm } from '../gateway/wallet-view.ts';
+
 /** Left-aligned columns separated by two spaces; the header row first. */
 export const table = (headers: readonly string[], rows: readonly (readonly string[])[]): string => {
   const widths = headers.map((header, column) =>
@@ -14,13 +16,6 @@ export const table = (headers: readonly string[], rows: readonly (readonly strin
 export const usd = (decimal: string): string => (decimal.startsWith('-') ? `-$${decimal.slice(1)}` : `$${decimal}`);
 
 const PPM = 1_000_000;
-
-/** Parts per million as a decimal, trailing zeros dropped: 800_000 → "0.8", 1_000_000 → "1". */
-export const formatPpm = (ppm: number): string => {
-  const fraction = (ppm % PPM).toString().padStart(6, '0').replace(/0+$/, '');
-  const whole = (ppm - (ppm % PPM)) / PPM;
-  return fraction === '' ? `${whole}` : `${whole}.${fraction}`;
-};
 
 /** A discount for people: "none", or "0.8 of list price (20% off)". */
 export const describeDiscount = (ppm: number): string => {

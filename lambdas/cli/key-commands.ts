@@ -1,17 +1,97 @@
-import { checkAccountId } from '../services/validate.ts';
-import { arg, type Command, defineCommand, str } from './command.ts';
-import { table } from './format.ts';
 import {
-  type CreateKeyOptions,
+  checkKeyChanges,
+  checkKeyUpdate,
+  checkNewKey,
   createKey,
-  type KeySettings,
   type KeySummary,
+  type KeyUpdate,
   listKeys,
-  parseCreateKeyOptions,
-  parseKeySettings,
+  type NewKey,
   revokeKey,
   updateKey,
-} from './keys.ts';
+} from '../services/keys.ts';
+import { checkAccountId, parseList, parsePositiveInteger } from '../services/validate.ts';
+import { arg, type Command, defineCommand, type OptionValues, str } from './command.ts';
+import { UsageError, withAccountHint } from './errors.ts';
+import { table } from './format.ts';
+
+/** The options of `keys create` as typed: every value a string. */
+export interface NewKeyOptions {
+  name?: string;
+  /** Comma-separated model allow-list, e.g. "gpt-5.2,claude-sonnet-4-6". */
+  models?: string;
+  /** ISO-8601 date or date-time in the future. */
+  expires?: string;
+  /** Requests per minute, a whole number > 0, e.g. "60". */
+  rpm?: string;
+  /** Tokens (input + output + cache) per minute, a whole number > 0, e.g. "200000". */
+  tpm?: string;
+}
+
+/**
+ * The options of `keys set` as typed: `'none'` removes a limit, `'all'` the model allow-list,
+ * `'never'` the expiry.
+ */
+export interface KeySettings {
+  name?: string;
+  /** Comma-separated model allow-list, or "all". */
+  models?: string;
+  /** ISO-8601 date or date-time in the future, or "never". */
+  expires?: string;
+  /** Requests per minute, or "none". */
+  rpm?: string;
+  /** Tokens per minute, or "none". */
+  tpm?: string;
+}
+
+const RATE_WHAT = { rpm: 'requests per minute (--rpm)', tpm: 'tokens per minute (--tpm)' } as const;
+
+/** A per-minute limit or `'none'` (null: remove the limit). */
+const parseRateOrNone = (text: string, field: 'rpm' | 'tpm'): number | null => {
+  if (text.trim() === 'none') return null;
+  try {
+    return parsePositiveInteger(text, RATE_WHAT[field]);
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}, or 'none' for no limit`);
+  }
+};
+
+/**
+ * `keys create`'s options as the keys service's input for `accountId`, checked.
+ *
+ * @example parseNewKey('acme', { models: 'gpt-5.2', rpm: '60' }) // { accountId: 'acme', models: ['gpt-5.2'], rpm: 60 }
+ */
+export const parseNewKey = (accountId: string, options: NewKeyOptions, now = new Date()): NewKey => {
+  const input: NewKey = { accountId };
+  if (options.name !== undefined) input.name = options.name;
+  if (options.models !== undefined) input.models = parseList(options.models, 'model list');
+  if (options.expires !== undefined) input.expiresAt = options.expires;
+  if (options.rpm !== undefined) input.rpm = parsePositiveInteger(options.rpm, RATE_WHAT.rpm);
+  if (options.tpm !== undefined) input.tpm = parsePositiveInteger(options.tpm, RATE_WHAT.tpm);
+  checkNewKey(input, now);
+  return input;
+};
+
+/**
+ * `keys set`'s options as the keys service's changes, checked: `null` removes.
+ *
+ * @example parseKeySettings({ rpm: '60', tpm: 'none', models: 'all' }) // { rpm: 60, tpm: null, models: null }
+ */
+export const parseKeySettings = (settings: KeySettings, now = new Date()): Omit<KeyUpdate, 'keyId'> => {
+  const update: Omit<KeyUpdate, 'keyId'> = {};
+  if (settings.name !== undefined) update.name = settings.name;
+  if (settings.models !== undefined) {
+    update.models = settings.models.trim() === 'all' ? null : parseList(settings.models, 'model list');
+  }
+  if (settings.expires !== undefined) update.expiresAt = settings.expires.trim() === 'never' ? null : settings.expires;
+  if (settings.rpm !== undefined) update.rpm = parseRateOrNone(settings.rpm, 'rpm');
+  if (settings.tpm !== undefined) update.tpm = parseRateOrNone(settings.tpm, 'tpm');
+  if (Object.keys(update).length === 0) {
+    throw new UsageError('Nothing to change: give --rpm, --tpm, --models, --expires and/or --name');
+  }
+  checkKeyChanges(update, now);
+  return update;
+};
 
 /** Said wherever a key changes: the gateway's key cache (DESIGN §6) holds a key for 30 s. */
 const CACHE_NOTE = 'A running gateway caches keys for 30 s per instance, so changes apply within about 30 s.';
@@ -46,7 +126,7 @@ const describeKey = (key: KeySummary): string =>
   ].join(', ');
 
 const given = <Field extends string>(
-  values: Parameters<typeof str>[0],
+  values: OptionValues,
   fields: readonly Field[],
 ): Partial<Record<Field, string>> => {
   const options: Partial<Record<Field, string>> = {};
@@ -83,10 +163,9 @@ export const keysCreateCommand: Command = defineCommand({
     'tollgate keys create acme --name batch --rpm 60 --tpm 200000',
   ],
   run: async (context) => {
-    const options: CreateKeyOptions = given(context.values, ['name', 'models', 'expires', 'rpm', 'tpm'] as const);
-    checkAccountId(arg(context, 0));
-    parseCreateKeyOptions(options);
-    return createKey(await context.stores(), arg(context, 0), options);
+    const options: NewKeyOptions = given(context.values, ['name', 'models', 'expires', 'rpm', 'tpm'] as const);
+    const input = parseNewKey(checkAccountId(arg(context, 0)), options);
+    return withAccountHint(createKey(await context.stores(), input));
   },
   print: (r) => {
     const name = r.name ? ` (${r.name})` : '';
@@ -106,8 +185,8 @@ export const keysListCommand: Command = defineCommand({
   optionHelp: [],
   examples: ['tollgate keys list acme', 'tollgate keys list acme --json'],
   run: async (context) => {
-    checkAccountId(arg(context, 0));
-    return listKeys(await context.stores(), arg(context, 0));
+    const accountId = checkAccountId(arg(context, 0));
+    return withAccountHint(listKeys(await context.stores(), { accountId }));
   },
   print: (r) => {
     if (r.keys.length === 0) return `No keys for ${r.account}. Create one with: tollgate keys create ${r.account}`;
@@ -141,8 +220,9 @@ export const keysSetCommand: Command = defineCommand({
   ],
   run: async (context) => {
     const settings: KeySettings = given(context.values, ['rpm', 'tpm', 'models', 'expires', 'name'] as const);
-    parseKeySettings(settings);
-    return updateKey(await context.stores(), arg(context, 0), settings);
+    const update: KeyUpdate = { keyId: arg(context, 0), ...parseKeySettings(settings) };
+    checkKeyUpdate(update);
+    return updateKey(await context.stores(), update);
   },
   print: (r) => {
     const name = r.name ? ` (${r.name})` : '';
@@ -158,6 +238,6 @@ export const keysRevokeCommand: Command = defineCommand({
   options: {},
   optionHelp: [],
   examples: ['tollgate keys revoke key_0123456789abcdef'],
-  run: async (context) => revokeKey(await context.stores(), arg(context, 0)),
+  run: async (context) => revokeKey(await context.stores(), { keyId: arg(context, 0) }),
   print: (r) => `Revoked ${r.keyId} (${r.account}) at ${r.revokedAt ?? ''}`,
 });

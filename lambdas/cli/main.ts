@@ -1,9 +1,9 @@
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
-import { UsageError } from '../services/errors.ts';
 import type { Stores } from '../store/index.ts';
 import type { Command, OptionValues } from './command.ts';
 import { COMMANDS } from './commands.ts';
 import { type Connection, chooseTarget, connect } from './connect.ts';
+import { exitCodeOf, UsageError } from './errors.ts';
 import { scanAccountIds } from './scan.ts';
 
 export interface CliIo {
@@ -252,7 +252,7 @@ export const runCli = async (
     const message = error instanceof Error ? error.message : String(error);
     if (json) io.stdout(`${JSON.stringify({ error: { message } })}\n`);
     else io.stderr(`tollgate: ${message}\n`);
-    return error instanceof UsageError ? 2 : 1;
+    return exitCodeOf(error);
   } finally {
     await connection?.close();
   }

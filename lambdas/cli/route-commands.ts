@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { catalogueRoutes } from '../services/catalogue.ts';
-import { CommandError, UsageError } from '../services/errors.ts';
+import { InvalidInputError } from '../services/errors.ts';
 import { buildRoute, type RouteSpec, type RouteView } from '../services/route-spec.ts';
+import { deleteRoute, importRoutes, listRoutes, setRoute } from '../services/routes.ts';
 import { arg, type Command, type CommandContext, defineCommand, requireFlags, str } from './command.ts';
+import { CommandError, UsageError } from './errors.ts';
 import { table, usd } from './format.ts';
-import { deleteRoute, importRoutes, listRoutes, setRoute } from './routes.ts';
 
 const routeRows = (routes: RouteView[]): string[][] =>
   routes.map((route) => [
@@ -156,7 +157,7 @@ export const routesDeleteCommand: Command = defineCommand({
   options: {},
   optionHelp: [],
   examples: ['tollgate routes delete gpt-5-mini'],
-  run: async (context) => deleteRoute(await context.stores(), arg(context, 0)),
+  run: async (context) => deleteRoute(await context.stores(), { model: arg(context, 0) }),
   print: (r) => `Deleted route ${r.model}`,
   warnings: (r) => r.warnings,
 });
@@ -179,8 +180,14 @@ export const routesImportCommand: Command = defineCommand({
       const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
       throw new CommandError(`Cannot read catalogue '${file}': ${reason}`);
     }
-    catalogueRoutes(json);
-    return importRoutes(await context.stores(), json);
+    try {
+      catalogueRoutes(json);
+    } catch (error) {
+      // The command line was right; the file's content is what is refused.
+      if (error instanceof InvalidInputError) throw new CommandError(error.message);
+      throw error;
+    }
+    return importRoutes(await context.stores(), { catalogue: json });
   },
   print: (r) => `Imported ${r.imported} routes (${r.created} created, ${r.updated} replaced): ${r.models.join(', ')}`,
   warnings: (r) => r.warnings,

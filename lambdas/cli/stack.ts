@@ -1,6 +1,6 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { TABLE_NAMES, type TableName, type TableNames } from '../../lib/tables.ts';
-import { CommandError } from '../services/errors.ts';
+import { CommandError } from './errors.ts';
 
 /** Where to read a deployed Tollgate stack's outputs. */
 export interface StackLookup {

@@ -1,25 +1,25 @@
-import { UsageError } from '../services/errors.ts';
-import { checkAccountId } from '../services/validate.ts';
-import { checkAccountSettings, getBalance, setAccount, type WalletSummary } from './accounts.ts';
+import type { TokenUsage, UsageEntry, WalletSummary } from '../gateway/wallet-view.ts';
+import { type AccountChanges, checkAccountChanges, getAccount, updateAccount } from '../services/accounts.ts';
+import { type AccountAudit, type AuditOfAll, auditAccount, auditAccounts } from '../services/audit.ts';
+import { DEFAULT_OLDER_THAN_SECONDS, sweepHolds } from '../services/sweep.ts';
 import {
-  type AccountAudit,
-  type AuditOfAll,
-  accountAuditFailure,
-  auditAccount,
-  auditAccounts,
-  auditOfAllFailure,
-} from './audit.ts';
-import { arg, type Command, defineCommand, str } from './command.ts';
-import { describeDiscount, table, usd } from './format.ts';
-import {
-  checkUsageOptions,
-  type LedgerEntry,
+  checkUsageQuery,
   listUsage,
   USAGE_LIMIT_DEFAULT,
   USAGE_LIMIT_MAX,
   type UsageListing,
-} from './ledger.ts';
-import { DEFAULT_OLDER_THAN_SECONDS, parseOlderThan, sweepHolds } from './sweep.ts';
+  type UsageQuery,
+} from '../services/usage.ts';
+import {
+  checkAccountId,
+  checkPositiveInteger,
+  parseCursor,
+  parsePositiveInteger,
+  parseSince,
+} from '../services/validate.ts';
+import { arg, type Command, defineCommand, str } from './command.ts';
+import { UsageError, withAccountHint } from './errors.ts';
+import { describeDiscount, table, usd } from './format.ts';
 
 const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
@@ -48,14 +48,18 @@ export const accountsSetCommand: Command = defineCommand({
     'tollgate accounts set acme --credit-limit 0 --discount 1 --json',
   ],
   run: async (context) => {
-    const settings: Parameters<typeof setAccount>[2] = {};
+    const changes: AccountChanges = { accountId: checkAccountId(arg(context, 0)) };
     const creditLimit = str(context.values, 'credit-limit');
     const discount = str(context.values, 'discount');
-    if (creditLimit !== undefined) settings.creditLimit = creditLimit;
-    if (discount !== undefined) settings.discount = discount;
-    const account = checkAccountId(arg(context, 0));
-    checkAccountSettings(settings);
-    return setAccount(await context.stores(), account, settings);
+    if (creditLimit === undefined && discount === undefined) {
+      throw new UsageError(
+        'Nothing to set: give --credit-limit USD and/or --discount FRACTION. Usage: tollgate accounts set <account> [--credit-limit USD] [--discount FRACTION]',
+      );
+    }
+    if (creditLimit !== undefined) changes.creditLimitUsd = creditLimit;
+    if (discount !== undefined) changes.discount = discount;
+    checkAccountChanges(changes);
+    return withAccountHint(updateAccount(await context.stores(), changes));
   },
   print: (r) => `Updated ${r.account}: ${walletLine(r)}`,
 });
@@ -70,53 +74,55 @@ export const balanceCommand: Command = defineCommand({
   optionHelp: [],
   examples: ['tollgate balance acme', 'tollgate balance acme --json'],
   run: async (context) => {
-    checkAccountId(arg(context, 0));
-    return getBalance(await context.stores(), arg(context, 0));
+    const accountId = checkAccountId(arg(context, 0));
+    return getAccount(await context.stores(), { accountId });
   },
   print: (r) => `${r.account}: ${walletLine(r)}`,
 });
 
-const tokens = (entry: LedgerEntry, field: 'input' | 'output' | 'cache_read' | 'cache_write'): string =>
-  entry.kind === 'usage' && entry.tokens ? entry.tokens[field].toString() : '';
+const tokenColumns = (usage: TokenUsage | null): string[] =>
+  usage
+    ? [usage.input_tokens, usage.output_tokens, usage.cache_read_tokens, usage.cache_write_tokens].map(String)
+    : ['', '', '', ''];
 
-const usageRows = (rows: readonly LedgerEntry[]): string[][] =>
-  rows.map((entry) => {
-    if (entry.kind === 'topup')
-      return [entry.at, entry.top_up_id, '(top-up)', '', '', '', '', '', `+${usd(entry.amount_usd)}`];
+const costColumn = (entry: UsageEntry): string =>
+  entry.cost_usd === null
+    ? `hold ${usd(entry.hold_usd)}`
+    : `${usd(entry.cost_usd)}${entry.estimated ? ' (estimated)' : ''}`;
+
+const usageRows = (listing: UsageListing): string[][] =>
+  listing.ledger.data.map((entry) => {
+    if (entry.type === 'topup')
+      return [entry.at, entry.id, '(top-up)', '', '', '', '', '', `+${usd(entry.amount_usd)}`];
     return [
       entry.at,
-      entry.request_id,
+      entry.id,
       entry.fallback_from === null ? entry.model : `${entry.model} (fallback from ${entry.fallback_from})`,
-      entry.outcome,
-      tokens(entry, 'input'),
-      tokens(entry, 'output'),
-      tokens(entry, 'cache_read'),
-      tokens(entry, 'cache_write'),
-      entry.cost_usd === null
-        ? `hold ${usd(entry.hold_usd)}`
-        : `${usd(entry.cost_usd)}${entry.estimated ? ' (estimated)' : ''}`,
+      entry.outcome ?? 'pending',
+      ...tokenColumns(entry.usage),
+      costColumn(entry),
     ];
   });
 
 const printUsage = (r: UsageListing): string => {
   const since = r.since === null ? '' : ` since ${r.since}`;
-  if (r.rows.length === 0) return `No ledger rows for ${r.account}${since}.`;
+  if (r.ledger.data.length === 0) return `No ledger rows for ${r.account}${since}.`;
   const { totals } = r;
   const pending = totals.pending > 0 ? ` + ${usd(totals.held_usd)} held by ${totals.pending} pending` : '';
   const topUps = totals.top_ups > 0 ? `; top-ups ${usd(totals.top_ups_usd)}` : '';
   const lines = [
     table(
       ['TIME', 'REQUEST / TOP-UP', 'MODEL', 'OUTCOME', 'IN', 'OUT', 'CACHE READ', 'CACHE WRITE', 'USD'],
-      usageRows(r.rows),
+      usageRows(r),
     ),
     '',
-    `Shown: ${plural(r.rows.length, 'row')}${since}, ${plural(totals.requests, 'request')} costing ${usd(totals.cost_usd)}${pending}${topUps}; ` +
-      `tokens ${totals.tokens.input} in, ${totals.tokens.output} out, ${totals.tokens.cache_read} cache read, ${totals.tokens.cache_write} cache write`,
+    `Shown: ${plural(r.ledger.data.length, 'row')}${since}, ${plural(totals.requests, 'request')} costing ${usd(totals.cost_usd)}${pending}${topUps}; ` +
+      `tokens ${totals.usage.input_tokens} in, ${totals.usage.output_tokens} out, ${totals.usage.cache_read_tokens} cache read, ${totals.usage.cache_write_tokens} cache write`,
   ];
-  if (r.next_cursor !== null) {
+  if (r.ledger.next_cursor !== null) {
     const sinceFlag = r.since === null ? '' : ` --since ${r.since}`;
     const limitFlag = r.limit === USAGE_LIMIT_DEFAULT ? '' : ` --limit ${r.limit}`;
-    lines.push(`Older rows: tollgate usage ${r.account}${sinceFlag}${limitFlag} --cursor '${r.next_cursor}'`);
+    lines.push(`Older rows: tollgate usage ${r.account}${sinceFlag}${limitFlag} --cursor '${r.ledger.next_cursor}'`);
   }
   return lines.join('\n');
 };
@@ -142,17 +148,42 @@ export const usageCommand: Command = defineCommand({
     "tollgate usage acme --json --cursor '2026-11-02T10:00:00.000Z#req_01'",
   ],
   run: async (context) => {
-    const options: Parameters<typeof listUsage>[2] = {};
-    for (const flag of ['since', 'limit', 'cursor'] as const) {
-      const value = str(context.values, flag);
-      if (value !== undefined) options[flag] = value;
+    const query: UsageQuery = { accountId: checkAccountId(arg(context, 0)) };
+    const since = str(context.values, 'since');
+    const limit = str(context.values, 'limit');
+    const cursor = str(context.values, 'cursor');
+    if (since !== undefined) query.since = parseSince(since, '--since');
+    if (limit !== undefined) {
+      query.limit = checkPositiveInteger(parsePositiveInteger(limit, '--limit'), '--limit', USAGE_LIMIT_MAX);
     }
-    const account = checkAccountId(arg(context, 0));
-    checkUsageOptions(options);
-    return listUsage(await context.stores(), account, options);
+    if (cursor !== undefined) query.cursor = parseCursor(cursor, '--cursor');
+    checkUsageQuery(query);
+    return withAccountHint(listUsage(await context.stores(), query));
   },
   print: printUsage,
 });
+
+/** The "AUDIT FAILED: …" message of an account whose balance differs from its ledger, or undefined. */
+export const accountAuditFailure = (audit: AccountAudit): string | undefined => {
+  if (audit.ok) return undefined;
+  const holds = `${plural(audit.open_holds, 'open hold')}`;
+  const busy = audit.stable ? '' : ' The balance kept changing during the audit (live traffic?): run it again.';
+  return (
+    `AUDIT FAILED: the balance of ${audit.account} is ${usd(audit.balance_usd)} but its ledger adds up to ` +
+    `${usd(audit.expected_balance_usd)} (top-ups ${usd(audit.top_ups_usd)} − settled costs ` +
+    `${usd(audit.settled_costs_usd)} − ${holds} ${usd(audit.open_holds_usd)}): ` +
+    `a difference of ${usd(audit.difference_usd)}.${busy}`
+  );
+};
+
+/** The "AUDIT FAILED: …" message of an audit of many accounts, or undefined when all balance. */
+export const auditOfAllFailure = (all: AuditOfAll): string | undefined => {
+  if (all.ok) return undefined;
+  const differing = all.accounts
+    .filter((audit) => !audit.ok)
+    .map((audit) => `${audit.account} (${usd(audit.difference_usd)})`);
+  return `AUDIT FAILED: ${all.failed} of ${all.audited} accounts differ from their ledger: ${differing.join(', ')}. Run tollgate audit <account> for the details.`;
+};
 
 const auditRows = (audits: readonly AccountAudit[]): string[][] =>
   audits.map((audit) => [
@@ -210,8 +241,8 @@ export const auditCommand: Command = defineCommand({
     if (all === (account !== undefined)) {
       throw new UsageError('Give one account or --all. Usage: tollgate audit [<account>] | --all');
     }
-    if (account !== undefined) return auditAccount(await context.stores(), checkAccountId(account));
-    return auditAccounts(await context.stores(), await context.accountIds());
+    if (account !== undefined) return auditAccount(await context.stores(), { accountId: checkAccountId(account) });
+    return auditAccounts(await context.stores(), { accountIds: await context.accountIds() });
   },
   print: (r) => ('accounts' in r ? printAuditOfAll(r) : printAccountAudit(r)),
   failure: (r) => ('accounts' in r ? auditOfAllFailure(r) : accountAuditFailure(r)),
@@ -230,8 +261,8 @@ export const sweepCommand: Command = defineCommand({
   examples: ['tollgate sweep', 'tollgate sweep --older-than 3600 --json'],
   run: async (context) => {
     const olderThan = str(context.values, 'older-than');
-    parseOlderThan(olderThan);
-    return sweepHolds(await context.stores(), olderThan === undefined ? {} : { olderThan });
+    const olderThanSeconds = olderThan === undefined ? undefined : parsePositiveInteger(olderThan, '--older-than');
+    return sweepHolds(await context.stores(), olderThanSeconds === undefined ? {} : { olderThanSeconds });
   },
   print: (r) => {
     const already = r.already_settled > 0 ? `; ${r.already_settled} were settled meanwhile` : '';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import defaultCatalogue from '../../lib/catalogue.json' with { type: 'json' };
 import type { Route } from '../vocabulary.ts';
-import { CommandError, UsageError } from './errors.ts';
+import { InvalidInputError } from './errors.ts';
 import { buildRoute, type RouteSpec } from './route-spec.ts';
 
 const decimal = z.string({ error: 'must be a decimal string such as "3.00" (not a JSON number)' });
@@ -52,7 +52,7 @@ const toSpec = (entry: z.infer<typeof catalogueRouteSchema>): RouteSpec => {
 
 /**
  * Validates a catalogue (parsed JSON) and returns its routes with prices in nano-USD. Throws a
- * {@link CommandError} naming every problem's place (`routes[3] (gpt-5.2): …`); nothing is partial.
+ * {@link InvalidInputError} naming every problem's place (`routes[3] (gpt-5.2): …`); nothing is partial.
  *
  * @example catalogueRoutes(JSON.parse(readFileSync('routes.json', 'utf8'))).length
  */
@@ -62,17 +62,18 @@ export const catalogueRoutes = (json: unknown): Route[] => {
     const problems = parsed.error.issues.map(
       (issue) => `${issue.path.map(String).join('.') || '(top)'}: ${issue.message}`,
     );
-    throw new CommandError(`Invalid catalogue: ${problems.join('; ')}`);
+    throw new InvalidInputError(`Invalid catalogue: ${problems.join('; ')}`);
   }
   const seen = new Set<string>();
   return parsed.data.routes.map((entry, index) => {
     const where = `routes[${index}] (${entry.model})`;
-    if (seen.has(entry.model)) throw new CommandError(`Invalid catalogue: ${where}: model listed twice`);
+    if (seen.has(entry.model)) throw new InvalidInputError(`Invalid catalogue: ${where}: model listed twice`);
     seen.add(entry.model);
     try {
       return buildRoute(toSpec(entry));
     } catch (error) {
-      if (error instanceof UsageError) throw new CommandError(`Invalid catalogue: ${where}: ${error.message}`);
+      if (error instanceof InvalidInputError)
+        throw new InvalidInputError(`Invalid catalogue: ${where}: ${error.message}`);
       throw error;
     }
   });

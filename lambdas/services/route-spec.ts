@@ -1,6 +1,6 @@
 import { formatUsd } from '../gateway/money.ts';
 import { isProviderKind, PROVIDER_KINDS, type Prices, type Route } from '../vocabulary.ts';
-import { UsageError } from './errors.ts';
+import { InvalidInputError } from './errors.ts';
 import { parseAmount, parsePositiveInteger } from './validate.ts';
 
 /** Prices as decimal USD strings per million tokens, e.g. `{ input: "3.00", output: "15.00" }`. */
@@ -39,15 +39,15 @@ const checkBaseUrl = (text: string): string => {
   try {
     url = new URL(text);
   } catch {
-    throw new UsageError(
+    throw new InvalidInputError(
       `Invalid base URL '${text}': give an absolute http(s) URL, e.g. https://api.groq.com/openai/v1`,
     );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`Invalid base URL '${text}': only http and https are supported`);
+    throw new InvalidInputError(`Invalid base URL '${text}': only http and https are supported`);
   }
   if (url.username || url.password) {
-    throw new UsageError(`Invalid base URL '${text}': put credentials in --credential, not in the URL`);
+    throw new InvalidInputError(`Invalid base URL '${text}': credentials belong in a named credential, not in the URL`);
   }
   return text;
 };
@@ -64,33 +64,34 @@ const parsePrices = (prices: PriceSpec): Prices => {
 
 /**
  * Validates a route as written by an operator and converts its prices to nano-USD per million
- * tokens, exactly. Throws {@link UsageError} naming the first problem.
+ * tokens, exactly. Throws {@link InvalidInputError} naming the first problem.
  *
  * @example buildRoute({ model: 'gpt-5.2', provider: 'openai', prices: { input: '1.75', output: '14' } })
  * // { model: 'gpt-5.2', provider: 'openai', prices: { input: 1750000000, output: 14000000000 } }
  */
 export const buildRoute = (spec: RouteSpec): Route => {
-  if (!MODEL_ID.test(spec.model)) throw new UsageError(`Invalid model id '${spec.model}': 1-256 characters, no spaces`);
+  if (!MODEL_ID.test(spec.model))
+    throw new InvalidInputError(`Invalid model id '${spec.model}': 1-256 characters, no spaces`);
   if (!isProviderKind(spec.provider)) {
-    throw new UsageError(`Unknown provider '${spec.provider}': use one of ${PROVIDER_KINDS.join(', ')}`);
+    throw new InvalidInputError(`Unknown provider '${spec.provider}': use one of ${PROVIDER_KINDS.join(', ')}`);
   }
   const route: Route = { model: spec.model, provider: spec.provider, prices: parsePrices(spec.prices) };
   if (spec.upstreamModel !== undefined) {
     if (!MODEL_ID.test(spec.upstreamModel)) {
-      throw new UsageError(`Invalid upstream model '${spec.upstreamModel}': 1-256 characters, no spaces`);
+      throw new InvalidInputError(`Invalid upstream model '${spec.upstreamModel}': 1-256 characters, no spaces`);
     }
     route.upstreamModel = spec.upstreamModel;
   }
   if (spec.provider === 'echo' && (spec.baseUrl !== undefined || spec.credential !== undefined)) {
-    throw new UsageError(`Provider 'echo' is built in: it takes no base URL and no credential`);
+    throw new InvalidInputError(`Provider 'echo' is built in: it takes no base URL and no credential`);
   }
   if (spec.baseUrl !== undefined) route.baseUrl = checkBaseUrl(spec.baseUrl);
   if (spec.provider === 'openai-compatible' && route.baseUrl === undefined) {
-    throw new UsageError(`Provider 'openai-compatible' needs a base URL (--base-url https://…)`);
+    throw new InvalidInputError(`Provider 'openai-compatible' needs a base URL, e.g. https://api.groq.com/openai/v1`);
   }
   if (spec.credential !== undefined) {
     if (!CREDENTIAL_NAME.test(spec.credential)) {
-      throw new UsageError(
+      throw new InvalidInputError(
         `Invalid credential name '${spec.credential}': the name of an environment variable or secret, not the key itself`,
       );
     }
@@ -107,9 +108,10 @@ const checkFallbacks = ({ model, fallbacks = [] }: RouteSpec): string[] => {
   const seen = new Set<string>();
   for (const fallback of fallbacks) {
     if (!MODEL_ID.test(fallback))
-      throw new UsageError(`Invalid fallback model '${fallback}': 1-256 characters, no spaces`);
-    if (fallback === model) throw new UsageError(`Invalid fallback '${fallback}': a route cannot fall back to itself`);
-    if (seen.has(fallback)) throw new UsageError(`Invalid fallbacks: '${fallback}' is listed twice`);
+      throw new InvalidInputError(`Invalid fallback model '${fallback}': 1-256 characters, no spaces`);
+    if (fallback === model)
+      throw new InvalidInputError(`Invalid fallback '${fallback}': a route cannot fall back to itself`);
+    if (seen.has(fallback)) throw new InvalidInputError(`Invalid fallbacks: '${fallback}' is listed twice`);
     seen.add(fallback);
   }
   return fallbacks;

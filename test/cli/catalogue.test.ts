@@ -1,12 +1,13 @@
-import { readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { getBalance } from '../../lambdas/cli/accounts.ts';
-import { importRoutes, listRoutes } from '../../lambdas/cli/routes.ts';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { hashKey } from '../../lambdas/gateway/keys.ts';
 import { seedIfEmpty } from '../../lambdas/runtime/seed.ts';
+import { getAccount } from '../../lambdas/services/accounts.ts';
 import { catalogueRoutes, DEFAULT_CATALOGUE } from '../../lambdas/services/catalogue.ts';
-import { CommandError } from '../../lambdas/services/errors.ts';
-import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
+import { createTestDatabase } from '../support/dynamo.ts';
+import { runOn, runWithEnv } from './in-process.ts';
 
 describe('default catalogue (lib/catalogue.json)', () => {
   const routes = catalogueRoutes(DEFAULT_CATALOGUE);
@@ -50,38 +51,6 @@ describe('default catalogue (lib/catalogue.json)', () => {
   });
 });
 
-describe('route import', () => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
-
-  it('refuses a catalogue with any bad entry and writes nothing', async () => {
-    const catalogue = {
-      routes: [
-        { model: 'fine', provider: 'openai', prices: { input: '1', output: '2' } },
-        { model: 'float', provider: 'openai', prices: { input: 0.1, output: '2' } },
-      ],
-    };
-    await expect(importRoutes(db.stores, catalogue)).rejects.toThrow(CommandError);
-    await expect(importRoutes(db.stores, catalogue)).rejects.toThrow('routes.1.prices.input');
-    await expect(
-      importRoutes(db.stores, { routes: [{ model: 'x', provider: 'bedrock', prices: { input: '1', output: '1' } }] }),
-    ).rejects.toThrow("routes[0] (x): Unknown provider 'bedrock'");
-    expect((await listRoutes(db.stores)).routes).toEqual([]);
-  });
-
-  it('imports the output of routes list back unchanged', async () => {
-    await importRoutes(db.stores, DEFAULT_CATALOGUE);
-    const listed = await listRoutes(db.stores);
-    const again = await importRoutes(db.stores, listed);
-    expect(again).toMatchObject({ created: 0, updated: listed.routes.length });
-    expect((await listRoutes(db.stores)).routes.map(({ updatedAt: _, ...route }) => route)).toEqual(
-      listed.routes.map(({ updatedAt: _, ...route }) => route),
-    );
-  });
-});
-
 describe('seedIfEmpty', () => {
   it('loads the catalogue, credits a demo account $5 and mints its key, once', async () => {
     // Prepare
@@ -96,7 +65,7 @@ describe('seedIfEmpty', () => {
     expect(first.key).toMatch(/^sk-[^-]+$/);
     expect(first.routes).toBe(catalogueRoutes(DEFAULT_CATALOGUE).length);
     expect((await db.stores.routes.list()).length).toBe(first.routes);
-    expect((await getBalance(db.stores, 'demo')).balance_usd).toBe('5.00');
+    expect((await getAccount(db.stores, { accountId: 'demo' })).balance_usd).toBe('5.00');
     expect(await db.stores.keys.get(hashKey(first.key))).toMatchObject({
       keyId: first.keyId,
       accountId: 'demo',
@@ -104,7 +73,7 @@ describe('seedIfEmpty', () => {
     });
     expect(second).toEqual({ seeded: false });
     expect(await db.stores.keys.listByAccount('demo')).toHaveLength(1);
-    expect((await getBalance(db.stores, 'demo')).balance_usd).toBe('5.00');
+    expect((await getAccount(db.stores, { accountId: 'demo' })).balance_usd).toBe('5.00');
   });
 
   it('leaves a database that already has routes alone', async () => {
@@ -112,5 +81,46 @@ describe('seedIfEmpty', () => {
     await db.stores.routes.put({ model: 'mine', provider: 'echo', prices: { input: 1, output: 1 } });
     expect(await seedIfEmpty(db.stores)).toEqual({ seeded: false });
     expect(await db.stores.wallets.get('demo')).toBeUndefined();
+  });
+});
+
+describe('routes import', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-catalogue-'));
+  const file = (name: string, json: unknown): string => {
+    const path = join(dir, name);
+    writeFileSync(path, JSON.stringify(json));
+    return path;
+  };
+
+  it('imports a catalogue file and prints what it created', async () => {
+    const db = await createTestDatabase();
+    const path = file('two.json', {
+      routes: [
+        { model: 'first', provider: 'echo', prices: { input: '1', output: '2' }, fallbacks: ['second'] },
+        { model: 'second', provider: 'echo', prices: { input: '1', output: '2' } },
+      ],
+    });
+
+    const run = await runOn(db, 'routes', 'import', path);
+
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toBe('Imported 2 routes (2 created, 0 replaced): first, second\n');
+  });
+
+  it('exits 1 before connecting on a missing file or a catalogue it refuses, naming the entry', async () => {
+    const offline = { TOLLGATE_DYNAMODB_ENDPOINT: 'http://127.0.0.1:9' };
+    const bad = file('bad.json', {
+      routes: [{ model: 'x', provider: 'bedrock', prices: { input: '1', output: '1' } }],
+    });
+
+    const missing = await runWithEnv(offline, 'routes', 'import', join(dir, 'nope.json'));
+    const refused = await runWithEnv(offline, 'routes', 'import', bad, '--json');
+
+    expect(missing).toMatchObject({ code: 1, stderr: expect.stringContaining('no such file') });
+    expect(missing.stderr).toContain("Cannot read catalogue '");
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout)).toEqual({
+      error: { message: expect.stringContaining("Invalid catalogue: routes[0] (x): Unknown provider 'bedrock'") },
+    });
   });
 });

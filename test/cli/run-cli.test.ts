@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chooseTarget } from '../../lambdas/cli/connect.ts';
+import { UsageError } from '../../lambdas/cli/errors.ts';
 import { runCli } from '../../lambdas/cli/main.ts';
-import { UsageError } from '../../lambdas/services/errors.ts';
 
 /** Runs the CLI in-process; these cases fail before any connection is made. */
 const run = async (...argv: string[]) => {

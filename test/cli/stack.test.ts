@@ -1,10 +1,11 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAccount, topUp } from '../../lambdas/cli/accounts.ts';
 import { chooseTarget } from '../../lambdas/cli/connect.ts';
+import { CommandError, UsageError } from '../../lambdas/cli/errors.ts';
 import { TABLE_PREFIX_OUTPUT, tableNamesFromOutputs, tableOutputKey } from '../../lambdas/cli/stack.ts';
-import { CommandError, UsageError } from '../../lambdas/services/errors.ts';
+import { createAccount } from '../../lambdas/services/accounts.ts';
+import { topUp } from '../../lambdas/services/topups.ts';
 import { TABLE_NAMES, type TableNames } from '../../lib/tables.ts';
 import { TollgateStack } from '../../lib/tollgate-stack.ts';
 import { NO_BUNDLING } from '../lib/app.ts';
@@ -123,8 +124,8 @@ describe('tollgate --stack (fake CloudFormation on 127.0.0.1, DynamoDB Local)', 
       AWS_ACCESS_KEY_ID: 'AKIDTEST',
       AWS_SECRET_ACCESS_KEY: 'secret',
     };
-    await createAccount(db.stores, 'acme');
-    await topUp(db.stores, 'acme', '7.25');
+    await createAccount(db.stores, { accountId: 'acme' });
+    await topUp(db.stores, { accountId: 'acme', amountUsd: '7.25', topUpId: 'inv-1' });
   });
   afterAll(async () => {
     await cfn.close();

@@ -1,100 +1,16 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createAccount, getBalance, setAccount, topUp } from '../../lambdas/cli/accounts.ts';
-import { auditAccount, auditAccounts } from '../../lambdas/cli/audit.ts';
-import { describeDiscount, formatPpm } from '../../lambdas/cli/format.ts';
-import { listUsage, type UsageEntry } from '../../lambdas/cli/ledger.ts';
-import { runCli } from '../../lambdas/cli/main.ts';
-import { sweepHolds } from '../../lambdas/cli/sweep.ts';
-import { CommandError, UsageError } from '../../lambdas/services/errors.ts';
-import { parseDiscount } from '../../lambdas/services/validate.ts';
-import type { UsageRow } from '../../lambdas/vocabulary.ts';
+import { describeDiscount } from '../../lambdas/cli/format.ts';
+import { createAccount } from '../../lambdas/services/accounts.ts';
+import { topUp } from '../../lambdas/services/topups.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
+import { corruptBalance, tokens, usageRow } from '../support/rows.ts';
+import { runOn, runWithEnv } from './in-process.ts';
 
-/** A pending usage row as the proxy writes it: $3 / $15 per million tokens, full price. */
-const usageRow = (accountId: string, requestId: string, at: Date, hold: number): UsageRow => ({
-  accountId,
-  sk: `${at.toISOString()}#${requestId}`,
-  kind: 'usage',
-  requestId,
-  status: 'pending',
-  hold,
-  model: 'gpt-test',
-  provider: 'openai',
-  upstreamModel: 'gpt-test-2026',
-  keyId: 'key_test',
-  at: at.toISOString(),
-  prices: { input: 3_000_000_000, output: 15_000_000_000 },
-  discountPpm: 1_000_000,
-});
+/** No database listens here: a command that gets this far before failing would exit 1, not 2. */
+const OFFLINE = { TOLLGATE_DYNAMODB_ENDPOINT: 'http://127.0.0.1:9' };
 
-const tokens = (inputTokens: number, outputTokens: number, cacheReadTokens = 0, cacheWriteTokens = 0) => ({
-  inputTokens,
-  outputTokens,
-  cacheReadTokens,
-  cacheWriteTokens,
-});
-
-/** Runs the CLI in-process against this file's tables (no spawn). */
-const cli = async (db: TestDatabase, ...argv: string[]) => {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    env: { TOLLGATE_DYNAMODB_ENDPOINT: db.endpoint, TOLLGATE_TABLE_PREFIX: db.prefix },
-  });
-  return { code, stdout, stderr };
-};
-
-/** Moves a wallet's balance behind the ledger's back, as a bug or a hand edit would. */
-const corruptBalance = (db: TestDatabase, accountId: string, nano: number) =>
-  db.client.send(
-    new UpdateCommand({
-      TableName: db.tables.wallets,
-      Key: { accountId },
-      UpdateExpression: 'SET balance = balance + :d',
-      ExpressionAttributeValues: { ':d': nano },
-    }),
-  );
-
-describe('discount parsing', () => {
-  it.each([
-    ['0.8', 800_000],
-    ['0.333333', 333_333],
-    ['1', 1_000_000],
-    ['1.0', 1_000_000],
-    ['0.000001', 1],
-    ['0.05', 50_000],
-    [' 0.75 ', 750_000],
-  ])('parses %j exactly to %i parts per million', (text, ppm) => {
-    expect(parseDiscount(text)).toBe(ppm);
-  });
-
-  it.each(['0', '0.0', '1.5', '2', '0.1234567', 'abc', '', '-0.5', '.8', '80%', '1e-1', '0,8'])(
-    'refuses %j as a usage error',
-    (text) => {
-      expect(() => parseDiscount(text)).toThrow(UsageError);
-    },
-  );
-
-  it('says why a discount is refused', () => {
-    expect(() => parseDiscount('0.1234567')).toThrow('at most 6 decimals');
-    expect(() => parseDiscount('1.5')).toThrow('0.8 = 20% off');
-  });
-
-  it('formats parts per million back as the same decimal, and as a percentage off', () => {
-    expect([800_000, 333_333, 1_000_000, 1, 50_000].map(formatPpm)).toEqual([
-      '0.8',
-      '0.333333',
-      '1',
-      '0.000001',
-      '0.05',
-    ]);
+describe('discount for people', () => {
+  it('shows a discount as the fraction charged and the percentage off', () => {
     expect(describeDiscount(800_000)).toBe('0.8 of list price (20% off)');
     expect(describeDiscount(333_333)).toBe('0.333333 of list price (66.6667% off)');
     expect(describeDiscount(1_000_000)).toBe('none');
@@ -107,72 +23,12 @@ describe('accounts set and balance', () => {
     db = await createTestDatabase();
   });
 
-  it('shows balance, credit limit, available funds and no discount for a new account', async () => {
-    await createAccount(db.stores, 'fresh');
-    await topUp(db.stores, 'fresh', '2.50');
-    expect(await getBalance(db.stores, 'fresh')).toEqual({
-      account: 'fresh',
-      balance_usd: '2.50',
-      balance_nano: 2_500_000_000,
-      credit_limit_usd: '0.00',
-      credit_limit_nano: 0,
-      available_usd: '2.50',
-      available_nano: 2_500_000_000,
-      discount: '1',
-      discount_ppm: 1_000_000,
-    });
-  });
-
-  it('raises what the account may spend by exactly the credit limit, and lowers it back', async () => {
-    // Prepare
-    await createAccount(db.stores, 'credit');
-    await topUp(db.stores, 'credit', '1.000000001');
-    const before = await db.stores.wallets.get('credit');
-
-    // Act
-    const raised = await setAccount(db.stores, 'credit', { creditLimit: '12.345678901' });
-    const after = await db.stores.wallets.get('credit');
-
-    // Assess
-    expect(raised).toMatchObject({
-      balance_usd: '1.000000001',
-      credit_limit_usd: '12.345678901',
-      available_usd: '13.345678902',
-      available_nano: 13_345_678_902,
-    });
-    expect((after?.spendable ?? 0) - (before?.spendable ?? 0)).toBe(12_345_678_901);
-    expect(after?.balance).toBe(before?.balance);
-    // A hold beyond the balance but within balance + credit now commits.
-    await db.stores.wallets.hold(usageRow('credit', 'req-credit', new Date(), 5_000_000_000));
-    expect(await getBalance(db.stores, 'credit')).toMatchObject({
-      balance_usd: '-3.999999999',
-      available_usd: '8.345678902',
-    });
-    expect(await setAccount(db.stores, 'credit', { creditLimit: '5' })).toMatchObject({ available_usd: '1.000000001' });
-  });
-
-  it('stores a discount as parts per million and shows it as a decimal', async () => {
-    await createAccount(db.stores, 'discounted');
-    const set = await setAccount(db.stores, 'discounted', { discount: '0.333333', creditLimit: '0' });
-    expect(set).toMatchObject({ discount: '0.333333', discount_ppm: 333_333, credit_limit_usd: '0.00' });
-    expect((await db.stores.wallets.get('discounted'))?.discountPpm).toBe(333_333);
-    expect((await getBalance(db.stores, 'discounted')).discount).toBe('0.333333');
-  });
-
-  it('refuses no setting, a bad value (writing nothing) and an unknown account', async () => {
-    await createAccount(db.stores, 'careful');
-    await expect(setAccount(db.stores, 'careful', {})).rejects.toThrow(UsageError);
-    await expect(setAccount(db.stores, 'careful', { creditLimit: '-1' })).rejects.toThrow(UsageError);
-    await expect(setAccount(db.stores, 'careful', { creditLimit: '10', discount: '1.5' })).rejects.toThrow(UsageError);
-    expect((await db.stores.wallets.get('careful'))?.creditLimit).toBe(0);
-    await expect(setAccount(db.stores, 'ghost', { discount: '0.5' })).rejects.toThrow(CommandError);
-    await expect(setAccount(db.stores, 'ghost', { creditLimit: '1' })).rejects.toThrow("Unknown account 'ghost'");
-  });
-
   it('prints the updated wallet, with --json as one object', async () => {
-    await createAccount(db.stores, 'printed');
-    const human = await cli(db, 'accounts', 'set', 'printed', '--credit-limit', '50', '--discount', '0.8');
-    const json = await cli(db, 'balance', 'printed', '--json');
+    await createAccount(db.stores, { accountId: 'printed' });
+
+    const human = await runOn(db, 'accounts', 'set', 'printed', '--credit-limit', '50', '--discount', '0.8');
+    const json = await runOn(db, 'balance', 'printed', '--json');
+
     expect(human).toMatchObject({ code: 0, stderr: '' });
     expect(human.stdout).toBe(
       'Updated printed: balance $0.00, credit limit $50.00, available $50.00, discount 0.8 of list price (20% off)\n',
@@ -185,10 +41,25 @@ describe('accounts set and balance', () => {
   });
 
   it('exits 2 before connecting when no setting or a malformed one is given', async () => {
-    expect((await cli(db, 'accounts', 'set', 'printed')).code).toBe(2);
-    const bad = await cli(db, 'accounts', 'set', 'printed', '--discount', '0', '--json');
+    const nothing = await runWithEnv(OFFLINE, 'accounts', 'set', 'printed');
+    const bad = await runWithEnv(OFFLINE, 'accounts', 'set', 'printed', '--discount', '0', '--json');
+    const negative = await runWithEnv(OFFLINE, 'accounts', 'set', 'printed', '--credit-limit=-1');
+
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toContain('Nothing to set: give --credit-limit USD and/or --discount FRACTION');
     expect(bad.code).toBe(2);
     expect(JSON.parse(bad.stdout)).toEqual({ error: { message: expect.stringContaining("Invalid discount '0'") } });
+    expect(negative.code).toBe(2);
+    expect(negative.stderr).toContain('Invalid credit limit');
+  });
+
+  it('exits 1 on an unknown account, saying how to create it', async () => {
+    const run = await runOn(db, 'accounts', 'set', 'ghost', '--discount', '0.5');
+
+    expect(run).toMatchObject({
+      code: 1,
+      stderr: "tollgate: Unknown account 'ghost' (create it with: tollgate accounts create ghost)\n",
+    });
   });
 });
 
@@ -199,7 +70,7 @@ describe('usage', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    await createAccount(db.stores, 'user');
+    await createAccount(db.stores, { accountId: 'user' });
     await db.stores.wallets.topUp('user', 5_000_000_000, 'inv-1', t0);
     const done = usageRow('user', 'req-done', at(1), 50_000_000);
     await db.stores.wallets.hold(done);
@@ -220,119 +91,8 @@ describe('usage', () => {
     });
   });
 
-  it('lists requests and top-ups newest first, with exact amounts and tokens', async () => {
-    const listing = await listUsage(db.stores, 'user');
-
-    expect(listing.rows.map((row) => (row.kind === 'usage' ? row.request_id : row.top_up_id))).toEqual([
-      'req-guessed',
-      'req-open',
-      'req-done',
-      'inv-1',
-    ]);
-    const [guessed, open, done, topUp] = listing.rows;
-    expect(done).toEqual<UsageEntry>({
-      kind: 'usage',
-      at: '2026-11-01T08:01:00.000Z',
-      request_id: 'req-done',
-      model: 'gpt-test',
-      fallback_from: null,
-      provider: 'openai',
-      key_id: 'key_test',
-      status: 'final',
-      outcome: 'completed',
-      tokens: { input: 1_000, output: 500, cache_read: 200, cache_write: 0 },
-      hold_usd: '0.05',
-      hold_nano: 50_000_000,
-      cost_usd: '0.0105',
-      cost_nano: 10_500_000,
-      discount: '1',
-      estimated: false,
-    });
-    expect(open).toMatchObject({
-      status: 'pending',
-      outcome: 'pending',
-      tokens: null,
-      cost_usd: null,
-      hold_usd: '0.02',
-    });
-    expect(guessed).toMatchObject({ outcome: 'client_disconnected', cost_usd: '0.003', estimated: true });
-    expect(topUp).toEqual({
-      kind: 'topup',
-      at: '2026-11-01T08:00:00.000Z',
-      top_up_id: 'inv-1',
-      amount_usd: '5.00',
-      amount_nano: 5_000_000_000,
-    });
-    expect(listing.totals).toEqual({
-      requests: 3,
-      pending: 1,
-      cost_usd: '0.0135',
-      cost_nano: 13_500_000,
-      held_usd: '0.02',
-      held_nano: 20_000_000,
-      top_ups: 1,
-      top_ups_usd: '5.00',
-      top_ups_nano: 5_000_000_000,
-      tokens: { input: 2_000, output: 500, cache_read: 200, cache_write: 0 },
-    });
-    expect(listing.next_cursor).toBeNull();
-  });
-
-  it('pages with --limit and --cursor through the same rows', async () => {
-    const all = await listUsage(db.stores, 'user');
-    const seen: unknown[] = [];
-    let cursor: string | undefined;
-    for (let page = 0; page < 5; page++) {
-      const listing = await listUsage(db.stores, 'user', { limit: '3', ...(cursor ? { cursor } : {}) });
-      expect(listing.rows.length).toBeLessThanOrEqual(3);
-      seen.push(...listing.rows);
-      if (listing.next_cursor === null) break;
-      cursor = listing.next_cursor;
-    }
-    expect(seen).toEqual(all.rows);
-  });
-
-  it('keeps only rows at or after --since, a date or a time', async () => {
-    const fromTime = await listUsage(db.stores, 'user', { since: '2026-11-01T08:02:00Z' });
-    expect(fromTime.since).toBe('2026-11-01T08:02:00.000Z');
-    expect(fromTime.rows.map((row) => row.at)).toEqual(['2026-11-01T08:03:00.000Z', '2026-11-01T08:02:00.000Z']);
-    expect((await listUsage(db.stores, 'user', { since: '2026-11-02' })).rows).toEqual([]);
-    expect((await listUsage(db.stores, 'user', { since: '2026-11-01' })).rows).toHaveLength(4);
-  });
-
-  it.each([{ limit: '0' }, { limit: '1001' }, { limit: 'ten' }, { since: 'yesterday' }, { cursor: 'abc' }])(
-    'refuses %j as a usage error',
-    async (options) => {
-      await expect(listUsage(db.stores, 'user', options)).rejects.toThrow(UsageError);
-    },
-  );
-
-  it('shows the model billed and the one first routed to when a fallback answered', async () => {
-    await createAccount(db.stores, 'fell-back');
-    await topUp(db.stores, 'fell-back', '1');
-    const row = usageRow('fell-back', 'req-fallback', t0, 10_000_000);
-    await db.stores.wallets.hold(row);
-    await db.stores.wallets.settle(row, {
-      cost: 1_000,
-      outcome: 'completed',
-      usage: tokens(1, 1),
-      fallbackFrom: 'gpt-test',
-      model: 'gpt-spare',
-    });
-
-    const entry = (await listUsage(db.stores, 'fell-back')).rows.find((row) => row.kind === 'usage');
-    const { stdout } = await cli(db, 'usage', 'fell-back');
-
-    expect(entry).toMatchObject({ model: 'gpt-spare', fallback_from: 'gpt-test' });
-    expect(stdout).toMatch(/req-fallback\s+gpt-spare \(fallback from gpt-test\)\s+completed/);
-  });
-
-  it('refuses an unknown account rather than showing it empty', async () => {
-    await expect(listUsage(db.stores, 'ghost')).rejects.toThrow("Unknown account 'ghost'");
-  });
-
   it('prints a table with a totals line, and a cursor hint when there is more', async () => {
-    const { code, stdout } = await cli(db, 'usage', 'user', '--limit', '3');
+    const { code, stdout } = await runOn(db, 'usage', 'user', '--limit', '3');
     const lines = stdout.trimEnd().split('\n');
 
     expect(code).toBe(0);
@@ -350,13 +110,89 @@ describe('usage', () => {
     expect(lines[6]).toBe("Older rows: tollgate usage user --limit 3 --cursor '2026-11-01T08:01:00.000Z#req-done'");
   });
 
-  it('prints one JSON object with rows, totals and next_cursor', async () => {
-    const { code, stdout } = await cli(db, 'usage', 'user', '--since', '2026-11-01', '--json');
+  it('prints the last page with its top-up, and follows the cursor it printed', async () => {
+    const { code, stdout } = await runOn(
+      db,
+      ...['usage', 'user', '--limit', '3', '--cursor', '2026-11-01T08:01:00.000Z#req-done'],
+    );
+    const lines = stdout.trimEnd().split('\n');
+
+    expect(code).toBe(0);
+    expect(lines[1]).toMatch(/^2026-11-01T08:00:00.000Z\s+inv-1\s+\(top-up\)\s+\+\$5\.00$/);
+    expect(lines.at(-1)).toBe(
+      'Shown: 1 row, 0 requests costing $0.00; top-ups $5.00; tokens 0 in, 0 out, 0 cache read, 0 cache write',
+    );
+  });
+
+  it('prints one JSON object: the rows in the /v1/wallet shape, totals, and the cursor in ledger', async () => {
+    const { code, stdout } = await runOn(db, 'usage', 'user', '--since', '2026-11-01', '--json');
+
     expect(code).toBe(0);
     expect(stdout.trim().split('\n')).toHaveLength(1);
-    const parsed = JSON.parse(stdout) as { account: string; rows: unknown[]; next_cursor: unknown; totals: unknown };
-    expect(parsed).toMatchObject({ account: 'user', next_cursor: null, totals: { cost_usd: '0.0135' } });
-    expect(parsed.rows).toHaveLength(4);
+    const parsed = JSON.parse(stdout) as {
+      ledger: { data: { type: string; id: string; usage: unknown }[] };
+    };
+    expect(parsed).toMatchObject({
+      account: 'user',
+      since: '2026-11-01T00:00:00.000Z',
+      limit: 50,
+      ledger: { has_more: false, next_cursor: null },
+      totals: { requests: 3, pending: 1, cost_usd: '0.0135', held_usd: '0.02', top_ups_usd: '5.00' },
+    });
+    expect(parsed.ledger.data.map((row) => [row.type, row.id])).toEqual([
+      ['usage', 'req-guessed'],
+      ['usage', 'req-open'],
+      ['usage', 'req-done'],
+      ['topup', 'inv-1'],
+    ]);
+    expect(parsed.ledger.data[2]?.usage).toEqual({
+      input_tokens: 1_000,
+      output_tokens: 500,
+      cache_read_tokens: 200,
+      cache_write_tokens: 0,
+    });
+  });
+
+  it('shows the model billed and the one first routed to when a fallback answered', async () => {
+    await createAccount(db.stores, { accountId: 'fell-back' });
+    await topUp(db.stores, { accountId: 'fell-back', amountUsd: '1', topUpId: 'inv-1' });
+    const row = usageRow('fell-back', 'req-fallback', t0, 10_000_000);
+    await db.stores.wallets.hold(row);
+    await db.stores.wallets.settle(row, {
+      cost: 1_000,
+      outcome: 'completed',
+      usage: tokens(1, 1),
+      fallbackFrom: 'gpt-test',
+      model: 'gpt-spare',
+    });
+
+    const { stdout } = await runOn(db, 'usage', 'fell-back');
+
+    expect(stdout).toMatch(/req-fallback\s+gpt-spare \(fallback from gpt-test\)\s+completed/);
+  });
+
+  it('says so when there are no rows, and exits 1 on an unknown account', async () => {
+    const none = await runOn(db, 'usage', 'user', '--since', '2026-11-02');
+    const ghost = await runOn(db, 'usage', 'ghost');
+
+    expect(none).toMatchObject({ code: 0, stdout: 'No ledger rows for user since 2026-11-02T00:00:00.000Z.\n' });
+    expect(ghost).toMatchObject({
+      code: 1,
+      stderr: "tollgate: Unknown account 'ghost' (create it with: tollgate accounts create ghost)\n",
+    });
+  });
+
+  it.each([
+    [['--limit', '0'], "Invalid --limit '0'"],
+    [['--limit', '1001'], "Invalid --limit '1001': at most 1000"],
+    [['--limit', 'ten'], "Invalid --limit 'ten'"],
+    [['--since', 'yesterday'], "Invalid --since 'yesterday'"],
+    [['--cursor', 'abc'], "Invalid --cursor 'abc'"],
+  ])('exits 2 on %j before connecting', async (flags, message) => {
+    const run = await runWithEnv(OFFLINE, 'usage', 'user', ...flags);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
   });
 });
 
@@ -367,41 +203,25 @@ describe('audit', () => {
   });
 
   /** An account with two top-ups, a settled request and an open hold. */
-  const busyAccount = async (account: string): Promise<void> => {
-    await createAccount(db.stores, account);
-    await topUp(db.stores, account, '10');
-    await topUp(db.stores, account, '0.000000007');
-    const settled = usageRow(account, 'req-settled', new Date(), 40_000_000);
+  const busyAccount = async (accountId: string): Promise<void> => {
+    await createAccount(db.stores, { accountId });
+    await topUp(db.stores, { accountId, amountUsd: '10', topUpId: 'inv-1' });
+    await topUp(db.stores, { accountId, amountUsd: '0.000000007', topUpId: 'inv-2' });
+    const settled = usageRow(accountId, 'req-settled', new Date(), 40_000_000);
     await db.stores.wallets.hold(settled);
     await db.stores.wallets.settle(settled, { cost: 12_345_678, outcome: 'completed', usage: tokens(10, 20) });
-    await db.stores.wallets.hold(usageRow(account, 'req-open', new Date(), 1_000_000_000));
+    await db.stores.wallets.hold(usageRow(accountId, 'req-open', new Date(), 1_000_000_000));
   };
 
-  it('passes an account whose balance equals top-ups − settled costs − open holds', async () => {
+  it('exits 0 and says OK when the balance equals top-ups − settled costs − open holds', async () => {
     await busyAccount('sound');
 
-    expect(await auditAccount(db.stores, 'sound')).toEqual({
-      account: 'sound',
-      ok: true,
-      top_ups_usd: '10.000000007',
-      top_ups_nano: 10_000_000_007,
-      settled_costs_usd: '0.012345678',
-      settled_costs_nano: 12_345_678,
-      open_holds: 1,
-      open_holds_usd: '1.00',
-      open_holds_nano: 1_000_000_000,
-      expected_balance_usd: '8.987654329',
-      expected_balance_nano: 8_987_654_329,
-      balance_usd: '8.987654329',
-      balance_nano: 8_987_654_329,
-      difference_usd: '0.00',
-      difference_nano: 0,
-      ledger_rows: 4,
-      stable: true,
-    });
-    const run = await cli(db, 'audit', 'sound');
+    const run = await runOn(db, 'audit', 'sound');
+
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain('OK: the balance equals top-ups − settled costs − open holds');
+    expect(run.stdout).toContain('Audit of sound (4 ledger rows)');
+    expect(run.stdout).toMatch(/top-ups\s+\$10\.000000007/);
+    expect(run.stdout).toContain('OK: the balance equals top-ups − settled costs − open holds, to the nano-USD.');
   });
 
   it('fails with exit 1 and AUDIT FAILED when the balance was changed behind the ledger', async () => {
@@ -410,12 +230,10 @@ describe('audit', () => {
     await corruptBalance(db, 'tampered', 1);
 
     // Act
-    const audit = await auditAccount(db.stores, 'tampered');
-    const human = await cli(db, 'audit', 'tampered');
-    const json = await cli(db, 'audit', 'tampered', '--json');
+    const human = await runOn(db, 'audit', 'tampered');
+    const json = await runOn(db, 'audit', 'tampered', '--json');
 
     // Assess
-    expect(audit).toMatchObject({ ok: false, difference_usd: '0.000000001', difference_nano: 1, stable: true });
     expect(human.code).toBe(1);
     expect(human.stdout).toMatch(/difference\s+\$0\.000000001/);
     expect(human.stdout.trimEnd().split('\n').at(-1)).toBe(
@@ -427,7 +245,7 @@ describe('audit', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({
       account: 'tampered',
       ok: false,
-      difference_nano: 1,
+      difference_usd: '0.000000001',
       error: { message: expect.stringMatching(/^AUDIT FAILED: /) },
     });
   });
@@ -439,19 +257,21 @@ describe('audit', () => {
     await corruptBalance(db, 'tampered-2', -2_000_000_000);
 
     // Act
-    const all = await auditAccounts(db.stores, ['tampered-2', 'sound', 'sound-2', 'tampered', 'deleted-meanwhile']);
-    const run = await cli(db, 'audit', '--all', '--json');
+    const human = await runOn(db, 'audit', '--all');
+    const json = await runOn(db, 'audit', '--all', '--json');
 
     // Assess
-    expect(all).toMatchObject({ ok: false, audited: 4, failed: 2 });
-    expect(all.accounts.map((audit) => [audit.account, audit.ok])).toEqual([
-      ['sound', true],
-      ['sound-2', true],
-      ['tampered', false],
-      ['tampered-2', false],
+    expect(human.code).toBe(1);
+    const lines = human.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ACCOUNT\s+BALANCE\s+EXPECTED\s+DIFFERENCE\s+OPEN HOLDS\s+STATUS$/);
+    expect(lines.slice(1, 5).map((line) => [line.split(/\s+/)[0], line.split(/\s+/).at(-1)])).toEqual([
+      ['sound', 'ok'],
+      ['sound-2', 'ok'],
+      ['tampered', 'FAILED'],
+      ['tampered-2', 'FAILED'],
     ]);
-    expect(run.code).toBe(1);
-    expect(JSON.parse(run.stdout)).toMatchObject({
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({
       ok: false,
       audited: 4,
       failed: 2,
@@ -463,62 +283,45 @@ describe('audit', () => {
   });
 
   it('needs exactly one of an account and --all, and refuses an unknown account', async () => {
-    expect((await cli(db, 'audit')).code).toBe(2);
-    expect((await cli(db, 'audit', 'sound', '--all')).code).toBe(2);
-    const ghost = await cli(db, 'audit', 'ghost');
+    expect((await runWithEnv(OFFLINE, 'audit')).code).toBe(2);
+    expect((await runWithEnv(OFFLINE, 'audit', 'sound', '--all')).code).toBe(2);
+    const ghost = await runOn(db, 'audit', 'ghost');
     expect(ghost).toMatchObject({ code: 1, stderr: "tollgate: Unknown account 'ghost'\n" });
   });
 });
 
+describe('audit --all of no accounts', () => {
+  it('says there is nothing to audit and exits 0', async () => {
+    const empty = await createTestDatabase();
+
+    const run = await runOn(empty, 'audit', '--all');
+
+    expect(run).toMatchObject({ code: 0, stdout: 'No accounts to audit.\n' });
+  });
+});
+
 describe('sweep', () => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
-
-  it('releases a hold older than the expiry exactly once and leaves younger ones', async () => {
-    // Prepare
-    const now = new Date();
-    await createAccount(db.stores, 'crashy');
-    await topUp(db.stores, 'crashy', '1');
-    const stale = usageRow('crashy', 'req-died', new Date(now.getTime() - 3_600_000), 300_000_000);
-    await db.stores.wallets.hold(stale);
-    await db.stores.wallets.hold(usageRow('crashy', 'req-live', now, 100_000_000));
-
-    // Act
-    const first = await sweepHolds(db.stores, { now });
-    const second = await sweepHolds(db.stores, { now });
-
-    // Assess
-    expect(first).toEqual({
-      released: 1,
-      already_settled: 0,
-      older_than_seconds: 960,
-      cutoff: new Date(now.getTime() - 960_000).toISOString(),
-    });
-    expect(second).toMatchObject({ released: 0, already_settled: 0 });
-    expect((await getBalance(db.stores, 'crashy')).balance_usd).toBe('0.90');
-    const rows = (await listUsage(db.stores, 'crashy')).rows;
-    const outcomes = Object.fromEntries(
-      rows.flatMap((row) => (row.kind === 'usage' ? [[row.request_id, row.outcome] as const] : [])),
-    );
-    expect(outcomes).toEqual({ 'req-live': 'pending', 'req-died': 'expired_hold' });
-    expect((await auditAccount(db.stores, 'crashy')).ok).toBe(true);
-  });
-
   it('takes --older-than in seconds and prints what it released', async () => {
     // Its own tables: a sweep releases the old holds of every account.
     const own = await createTestDatabase();
-    await createAccount(own.stores, 'flag');
-    await topUp(own.stores, 'flag', '1');
+    await createAccount(own.stores, { accountId: 'flag' });
+    await topUp(own.stores, { accountId: 'flag', amountUsd: '1', topUpId: 'inv-1' });
     await own.stores.wallets.hold(usageRow('flag', 'req-old', new Date(Date.now() - 120_000), 1_000));
 
-    const human = await cli(own, 'sweep', '--older-than', '60');
-    const again = await cli(own, 'sweep', '--older-than', '60', '--json');
+    const human = await runOn(own, 'sweep', '--older-than', '60');
+    const again = await runOn(own, 'sweep', '--older-than', '60', '--json');
+    const nothing = await runOn(own, 'sweep', '--older-than', '60');
 
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^Released 1 hold pending since before \S+ \(older than 60 s\)\.\n$/);
     expect(JSON.parse(again.stdout)).toMatchObject({ released: 0, older_than_seconds: 60 });
-    expect((await cli(own, 'sweep', '--older-than', '0')).code).toBe(2);
+    expect(nothing.stdout).toMatch(/^No holds pending since before \S+ \(older than 60 s\): nothing to release\.\n$/);
+  });
+
+  it.each(['0', '-5', '1.5'])('exits 2 on --older-than %j before connecting', async (seconds) => {
+    const run = await runWithEnv(OFFLINE, 'sweep', '--older-than', seconds);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--older-than');
   });
 });

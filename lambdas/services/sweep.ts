@@ -1,0 +1,40 @@
+import { DEFAULT_HOLD_EXPIRY_MS, sweepExpiredHolds } from '../gateway/sweep.ts';
+import { clock, type ServiceDeps } from './deps.ts';
+import { checkPositiveInteger } from './validate.ts';
+
+export const DEFAULT_OLDER_THAN_SECONDS = DEFAULT_HOLD_EXPIRY_MS / 1_000;
+
+export type SweepDeps = ServiceDeps<'wallets'>;
+
+export interface SweepOutcome {
+  /** Holds released now: final with outcome `expired_hold`, cost 0, the hold back in the wallet. */
+  released: number;
+  /** Holds a settle or another sweeper finished first: nothing done twice. */
+  already_settled: number;
+  older_than_seconds: number;
+  /** Holds pending since before this instant were released. */
+  cutoff: string;
+}
+
+/**
+ * Releases every hold pending for longer than `olderThanSeconds` (default: the proxy's maximum
+ * duration plus a margin), as the scheduled sweeper does. Exactly once per hold, however often it
+ * runs. A shorter time may release the hold of a request still running, which then goes unbilled.
+ *
+ * @example await sweepHolds(stores) // { released: 1, already_settled: 0, older_than_seconds: 960, cutoff: '…' }
+ */
+export const sweepHolds = async (
+  deps: SweepDeps,
+  { olderThanSeconds = DEFAULT_OLDER_THAN_SECONDS }: { olderThanSeconds?: number } = {},
+): Promise<SweepOutcome> => {
+  const seconds = checkPositiveInteger(olderThanSeconds, 'hold age in seconds');
+  const now = clock(deps).getTime();
+  const expiryMs = seconds * 1_000;
+  const result = await sweepExpiredHolds(deps.wallets, { expiryMs, now });
+  return {
+    released: result.released,
+    already_settled: result.alreadySettled,
+    older_than_seconds: seconds,
+    cutoff: new Date(now - expiryMs).toISOString(),
+  };
+};

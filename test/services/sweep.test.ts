@@ -1,0 +1,62 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createAccount, getAccount } from '../../lambdas/services/accounts.ts';
+import { auditAccount } from '../../lambdas/services/audit.ts';
+import { InvalidInputError } from '../../lambdas/services/errors.ts';
+import { sweepHolds } from '../../lambdas/services/sweep.ts';
+import { topUp } from '../../lambdas/services/topups.ts';
+import { listUsage } from '../../lambdas/services/usage.ts';
+import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
+import { usageRow } from '../support/rows.ts';
+
+describe('sweep service', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    // Its own tables: a sweep releases the old holds of every account.
+    db = await createTestDatabase();
+  });
+
+  it('releases a hold older than the expiry exactly once and leaves younger ones', async () => {
+    // Prepare
+    const now = new Date();
+    const stores = { ...db.stores, now: () => now };
+    await createAccount(db.stores, { accountId: 'crashy' });
+    await topUp(db.stores, { accountId: 'crashy', amountUsd: '1', topUpId: 'inv-1' });
+    await db.stores.wallets.hold(usageRow('crashy', 'req-died', new Date(now.getTime() - 3_600_000), 300_000_000));
+    await db.stores.wallets.hold(usageRow('crashy', 'req-live', now, 100_000_000));
+
+    // Act
+    const first = await sweepHolds(stores);
+    const second = await sweepHolds(stores);
+
+    // Assess
+    expect(first).toEqual({
+      released: 1,
+      already_settled: 0,
+      older_than_seconds: 960,
+      cutoff: new Date(now.getTime() - 960_000).toISOString(),
+    });
+    expect(second).toMatchObject({ released: 0, already_settled: 0 });
+    expect((await getAccount(db.stores, { accountId: 'crashy' })).balance_usd).toBe('0.90');
+    const rows = (await listUsage(db.stores, { accountId: 'crashy' })).ledger.data;
+    const states = Object.fromEntries(
+      rows.flatMap((row) => (row.type === 'usage' ? [[row.id, [row.status, row.outcome]] as const] : [])),
+    );
+    expect(states).toEqual({ 'req-live': ['pending', null], 'req-died': ['final', 'expired_hold'] });
+    expect((await auditAccount(db.stores, { accountId: 'crashy' })).ok).toBe(true);
+  });
+
+  it('releases holds younger than the default when given a shorter age', async () => {
+    const now = new Date();
+    await createAccount(db.stores, { accountId: 'short' });
+    await topUp(db.stores, { accountId: 'short', amountUsd: '1', topUpId: 'inv-1' });
+    await db.stores.wallets.hold(usageRow('short', 'req-old', new Date(now.getTime() - 120_000), 1_000));
+
+    const swept = await sweepHolds({ ...db.stores, now: () => now }, { olderThanSeconds: 60 });
+
+    expect(swept).toMatchObject({ released: 1, older_than_seconds: 60 });
+  });
+
+  it.each([0, -5, 1.5])('refuses an age of %j seconds', async (olderThanSeconds) => {
+    await expect(sweepHolds(db.stores, { olderThanSeconds })).rejects.toThrow(InvalidInputError);
+  });
+});
