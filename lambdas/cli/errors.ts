@@ -1,4 +1,4 @@
-import { ConflictError, InvalidInputError, NotFoundError } from '../services/errors.ts';
+import { ConflictError, InvalidInputError, LimitExceededError, NotFoundError } from '../services/errors.ts';
 
 /**
  * The CLI's own failures. A {@link UsageError} (exit 2) is a command the operator wrote wrongly:
@@ -13,7 +13,7 @@ export class CommandError extends Error {}
 /**
  * The exit code of a failed command: 2 when the command line was wrong — a {@link UsageError}, or
  * a service's {@link InvalidInputError} about a value taken from it — 1 for anything else (an
- * unknown account, a reused top-up id, the database unreachable).
+ * unknown account, a reused top-up id, a top-up past the wallet's ceiling, the database unreachable).
  */
 export const exitCodeOf = (error: unknown): 1 | 2 =>
   error instanceof UsageError || error instanceof InvalidInputError ? 2 : 1;
@@ -35,7 +35,10 @@ export const withTopUpIdHint = async <Result>(work: Promise<Result>): Promise<Re
   try {
     return await work;
   } catch (error) {
-    if (error instanceof ConflictError) throw new CommandError(`${error.message}; use a new --id`);
+    // A money limit is no matter of the id: its message already says what may be added.
+    if (error instanceof ConflictError && !(error instanceof LimitExceededError)) {
+      throw new CommandError(`${error.message}; use a new --id`);
+    }
     throw error;
   }
 };

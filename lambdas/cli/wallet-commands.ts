@@ -176,13 +176,21 @@ export const accountAuditFailure = (audit: AccountAudit): string | undefined => 
   );
 };
 
-/** The "AUDIT FAILED: …" message of an audit of many accounts, or undefined when all balance. */
+/** The "AUDIT FAILED: …" message of an audit of many accounts, or undefined when all could be read and balance. */
 export const auditOfAllFailure = (all: AuditOfAll): string | undefined => {
   if (all.ok) return undefined;
-  const differing = all.accounts
-    .filter((audit) => !audit.ok)
-    .map((audit) => `${audit.account} (${usd(audit.difference_usd)})`);
-  return `AUDIT FAILED: ${all.failed} of ${all.audited} accounts differ from their ledger: ${differing.join(', ')}. Run tollgate audit <account> for the details.`;
+  const problems: string[] = [];
+  if (all.failed > 0) {
+    const differing = all.accounts
+      .filter((audit) => !audit.ok)
+      .map((audit) => `${audit.account} (${usd(audit.difference_usd)})`);
+    problems.push(`${all.failed} of ${all.audited} accounts differ from their ledger: ${differing.join(', ')}`);
+  }
+  if (all.unreadable.length > 0) {
+    const named = all.unreadable.map((entry) => entry.account).join(', ');
+    problems.push(`${plural(all.unreadable.length, 'account')} could not be read: ${named}`);
+  }
+  return `AUDIT FAILED: ${problems.join('; ')}. Run tollgate audit <account> for the details.`;
 };
 
 const auditRows = (audits: readonly AccountAudit[]): string[][] =>
@@ -216,12 +224,18 @@ const printAccountAudit = (audit: AccountAudit): string =>
   ].join('\n');
 
 const printAuditOfAll = (all: AuditOfAll): string => {
-  if (all.audited === 0) return 'No accounts to audit.';
-  return [
-    table(['ACCOUNT', 'BALANCE', 'EXPECTED', 'DIFFERENCE', 'OPEN HOLDS', 'STATUS'], auditRows(all.accounts)),
-    '',
-    auditOfAllFailure(all) ?? `OK: all ${all.audited} accounts balance with their ledger.`,
-  ].join('\n');
+  if (all.audited === 0 && all.unreadable.length === 0) return 'No accounts to audit.';
+  const lines: string[] = [];
+  if (all.audited > 0) {
+    lines.push(
+      table(['ACCOUNT', 'BALANCE', 'EXPECTED', 'DIFFERENCE', 'OPEN HOLDS', 'STATUS'], auditRows(all.accounts)),
+      '',
+    );
+  }
+  for (const entry of all.unreadable) lines.push(`UNREADABLE ${entry.account}: ${entry.message}`);
+  if (all.unreadable.length > 0) lines.push('');
+  lines.push(auditOfAllFailure(all) ?? `OK: all ${all.audited} accounts balance with their ledger.`);
+  return lines.join('\n');
 };
 
 export const auditCommand: Command = defineCommand({
@@ -231,7 +245,7 @@ export const auditCommand: Command = defineCommand({
   optionalArgs: ['account'],
   synopsis: '| --all',
   description:
-    'Reads every ledger row of the account and checks that its balance equals Σ top-ups − Σ settled costs − Σ open holds, to the nano-USD. Exits 0 when it does and 1 with AUDIT FAILED when it does not (the --json object then carries error.message). With --all, audits every account (a scan of the wallets table) and exits 1 if any differs. Live traffic is allowed: an account whose balance moves during its audit is read again.',
+    'Reads every ledger row of the account and checks that its balance equals Σ top-ups − Σ settled costs − Σ open holds, to the nano-USD. Exits 0 when it does and 1 with AUDIT FAILED when it does not (the --json object then carries error.message). With --all, audits every account (a scan of the wallets table) and exits 1 if any differs; an account whose wallet or ledger holds a corrupt or out-of-range amount is reported as unreadable and the others are still audited (exit 1 at the end). Live traffic is allowed: an account whose balance moves during its audit is read again.',
   options: { all: { type: 'boolean' } },
   optionHelp: [['--all', 'audit every account instead of one']],
   examples: ['tollgate audit acme', 'tollgate audit --all --json'],

@@ -1,33 +1,41 @@
 import type { LedgerRow, Wallet } from '../vocabulary.ts';
 
+/**
+ * An account's ledger summed up. Sums are bigints: each row's amount is exact as a number, but an
+ * account's top-ups over the years (or a hand-edited ledger) may add up past 2^53 − 1 nano-USD,
+ * where a number would round.
+ */
 export interface AuditResult {
   accountId: string;
-  topUps: number;
-  settledCosts: number;
-  openHolds: number;
+  topUps: bigint;
+  settledCosts: bigint;
+  openHolds: bigint;
   /** Σ top-ups − Σ settled costs − Σ open holds: what the balance must be. */
-  expected: number;
+  expected: bigint;
+  /** The wallet's balance (a number: the store reads only amounts a number holds exactly). */
   balance: number;
   /** balance − expected; anything but 0 is a bug. */
-  difference: number;
+  difference: bigint;
   rows: number;
   pendingRows: number;
 }
 
 /**
  * Recomputes an account's balance from its ledger (DESIGN §4):
- * `balance == Σ top-ups − Σ settled costs − Σ open holds`, to the last nano-USD.
+ * `balance == Σ top-ups − Σ settled costs − Σ open holds`, to the last nano-USD, at any size.
+ *
+ * @example auditLedger(wallet, rows).difference // 0n
  */
 export const auditLedger = (wallet: Wallet, rows: readonly LedgerRow[]): AuditResult => {
-  let topUps = 0;
-  let settledCosts = 0;
-  let openHolds = 0;
+  let topUps = 0n;
+  let settledCosts = 0n;
+  let openHolds = 0n;
   let pendingRows = 0;
   for (const row of rows) {
-    if (row.kind === 'topup') topUps += row.amount;
-    else if (row.status === 'final') settledCosts += row.cost ?? 0;
+    if (row.kind === 'topup') topUps += BigInt(row.amount);
+    else if (row.status === 'final') settledCosts += BigInt(row.cost ?? 0);
     else {
-      openHolds += row.hold;
+      openHolds += BigInt(row.hold);
       pendingRows += 1;
     }
   }
@@ -39,7 +47,7 @@ export const auditLedger = (wallet: Wallet, rows: readonly LedgerRow[]): AuditRe
     openHolds,
     expected,
     balance: wallet.balance,
-    difference: wallet.balance - expected,
+    difference: BigInt(wallet.balance) - expected,
     rows: rows.length,
     pendingRows,
   };

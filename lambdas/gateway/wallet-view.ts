@@ -5,8 +5,10 @@ import { FULL_PRICE_PPM } from './pricing.ts';
 
 /**
  * The public JSON of wallets and ledger rows: one shape for `GET /v1/wallet`, the CLI's `--json`
- * (`tollgate balance`, `tollgate usage`) and the console. Snake case; every amount both as an exact
- * decimal USD string (`*_usd`) and as integer nano-USD (`*_nano`).
+ * (`tollgate balance`, `tollgate usage`) and the console. Snake case. Every amount is an exact
+ * decimal USD string (`*_usd`); the amount of one wallet or one row also comes as integer nano-USD
+ * (`*_nano`, a JSON number), which the money limits keep within what a JSON number holds exactly.
+ * Sums over rows (a page's totals, an audit) may pass that range, so they are `*_usd` strings only.
  */
 
 export const WALLET_PAGE_DEFAULT = 20;

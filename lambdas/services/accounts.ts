@@ -1,9 +1,9 @@
 import { type WalletSummary, walletSummary } from '../gateway/wallet-view.ts';
 import type { Stores } from '../store/index.ts';
-import { AccountExistsError, UnknownAccountError } from '../store/wallets.ts';
-import type { Wallet } from '../vocabulary.ts';
+import { AccountExistsError, MoneyLimitError, UnknownAccountError } from '../store/wallets.ts';
+import { MAX_CREDIT_LIMIT_NANO, type Wallet } from '../vocabulary.ts';
 import { clock, type ServiceDeps } from './deps.ts';
-import { ConflictError, InvalidInputError, unknownAccount } from './errors.ts';
+import { ConflictError, InvalidInputError, LimitExceededError, unknownAccount } from './errors.ts';
 import { amountOf, checkAccountId, checkDiscountPpm, parseDiscount } from './validate.ts';
 
 export type AccountsDeps = ServiceDeps<'wallets'>;
@@ -54,7 +54,7 @@ export const getAccount = async (deps: AccountsDeps, { accountId }: { accountId:
  */
 export interface AccountChanges {
   accountId: string;
-  /** USD the balance may go below zero, e.g. "50.00"; "0" removes the credit. */
+  /** USD the balance may go below zero, e.g. "50.00"; "0" removes the credit; at most $1,000,000. */
   creditLimitUsd?: string;
   creditLimitNano?: number;
   discount?: string;
@@ -77,7 +77,9 @@ export const checkAccountChanges = (changes: AccountChanges): CheckedAccountChan
   }
   const checked: CheckedAccountChanges = { accountId };
   if (creditLimitUsd !== undefined || creditLimitNano !== undefined) {
-    checked.creditLimitNano = amountOf({ usd: creditLimitUsd, nano: creditLimitNano }, 'credit limit');
+    checked.creditLimitNano = amountOf({ usd: creditLimitUsd, nano: creditLimitNano }, 'credit limit', {
+      max: MAX_CREDIT_LIMIT_NANO,
+    });
   }
   if (discount !== undefined) checked.discountPpm = parseDiscount(discount);
   if (discountPpm !== undefined) checked.discountPpm = checkDiscountPpm(discountPpm);
@@ -106,6 +108,7 @@ export const updateAccount = async (deps: AccountsDeps, changes: AccountChanges)
     return walletSummary(wallet);
   } catch (error) {
     if (error instanceof UnknownAccountError) throw unknownAccount(accountId);
+    if (error instanceof MoneyLimitError) throw new LimitExceededError(error.message, { cause: error });
     throw error;
   }
 };

@@ -1,5 +1,6 @@
 import { type AuditResult, auditLedger } from '../gateway/audit.ts';
 import { formatUsd } from '../gateway/money.ts';
+import { CorruptRecordError } from '../store/wallets.ts';
 import type { LedgerRow } from '../vocabulary.ts';
 import { requireWallet } from './accounts.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -8,25 +9,24 @@ import { checkAccountId, checkPositiveInteger } from './validate.ts';
 
 export type AuditDeps = ServiceDeps<'wallets'>;
 
-/** One account's audit: every amount as an exact USD string with nano-USD alongside. */
+/**
+ * One account's audit, every amount an exact USD string. Sums over the ledger (and so the expected
+ * balance and the difference) have no `_nano` twin: they are not bounded by the money limits and may
+ * pass what a JSON number holds exactly (see gateway/wallet-view.ts); the balance has one.
+ */
 export interface AccountAudit {
   account: string;
   /** True when the balance equals Σ top-ups − Σ settled costs − Σ open holds, to the nano-USD. */
   ok: boolean;
   top_ups_usd: string;
-  top_ups_nano: number;
   settled_costs_usd: string;
-  settled_costs_nano: number;
   open_holds: number;
   open_holds_usd: string;
-  open_holds_nano: number;
   expected_balance_usd: string;
-  expected_balance_nano: number;
   balance_usd: string;
   balance_nano: number;
   /** balance − expected; anything but 0 is a bug (or a hand edit). */
   difference_usd: string;
-  difference_nano: number;
   ledger_rows: number;
   /**
    * False when the balance kept moving while the ledger was read (live traffic) on every attempt:
@@ -35,13 +35,25 @@ export interface AccountAudit {
   stable: boolean;
 }
 
+/** An account whose wallet or ledger could not be read exactly (a corrupt or out-of-range item). */
+export interface UnreadableAccount {
+  account: string;
+  /** Names the item and the field, e.g. "Account 'acme': the wallet's balance is stored as …". */
+  message: string;
+}
+
 /** The audit of several accounts. */
 export interface AuditOfAll {
+  /** True when every account could be read and balances with its ledger. */
   ok: boolean;
+  /** Accounts read and audited. */
   audited: number;
+  /** Audited accounts whose balance differs from their ledger. */
   failed: number;
   /** Sorted by account id. */
   accounts: AccountAudit[];
+  /** Accounts that could not be audited because an item is corrupt; sorted by account id. */
+  unreadable: UnreadableAccount[];
 }
 
 /** Reads of wallet + ledger to try before reporting an account whose balance keeps moving. */
@@ -51,20 +63,15 @@ const AUDIT_CONCURRENCY = 8;
 
 const view = (audit: AuditResult, stable: boolean): AccountAudit => ({
   account: audit.accountId,
-  ok: audit.difference === 0,
+  ok: audit.difference === 0n,
   top_ups_usd: formatUsd(audit.topUps),
-  top_ups_nano: audit.topUps,
   settled_costs_usd: formatUsd(audit.settledCosts),
-  settled_costs_nano: audit.settledCosts,
   open_holds: audit.pendingRows,
   open_holds_usd: formatUsd(audit.openHolds),
-  open_holds_nano: audit.openHolds,
   expected_balance_usd: formatUsd(audit.expected),
-  expected_balance_nano: audit.expected,
   balance_usd: formatUsd(audit.balance),
   balance_nano: audit.balance,
   difference_usd: formatUsd(audit.difference),
-  difference_nano: audit.difference,
   ledger_rows: audit.rows,
   stable,
 });
@@ -95,7 +102,9 @@ export const auditAccount = async (
 
 /**
  * Audits each of `accountIds` (e.g. every account of the wallets table), a few at a time; an
- * account deleted since the ids were listed is skipped.
+ * account deleted since the ids were listed is skipped. An account whose wallet or ledger cannot
+ * be read exactly (a {@link CorruptRecordError}) does not stop the others: it is listed in
+ * `unreadable` with the reason, and the audit is not `ok`.
  *
  * @example const all = await auditAccounts(stores, { accountIds: ['acme', 'globex'] }); all.failed // 0
  */
@@ -104,23 +113,26 @@ export const auditAccounts = async (
   { accountIds, attempts = DEFAULT_ATTEMPTS }: { accountIds: readonly string[]; attempts?: number },
 ): Promise<AuditOfAll> => {
   checkPositiveInteger(attempts, 'attempts');
-  const audits: (AccountAudit | undefined)[] = new Array(accountIds.length);
+  const accounts: AccountAudit[] = [];
+  const unreadable: UnreadableAccount[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < accountIds.length) {
-      const index = next++;
+      const account = accountIds[next++] ?? '';
       try {
         // Ids come from the table itself: audit them as they are, whatever the rules for new ids.
-        audits[index] = await auditWallet(deps, accountIds[index] ?? '', attempts);
+        accounts.push(await auditWallet(deps, account, attempts));
       } catch (error) {
-        if (!(error instanceof NotFoundError)) throw error;
+        if (error instanceof CorruptRecordError) unreadable.push({ account, message: error.message });
+        else if (!(error instanceof NotFoundError)) throw error;
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(AUDIT_CONCURRENCY, accountIds.length) }, worker));
-  const accounts = audits
-    .filter((audit): audit is AccountAudit => audit !== undefined)
-    .sort((a, b) => (a.account < b.account ? -1 : a.account > b.account ? 1 : 0));
+  const byAccount = (a: { account: string }, b: { account: string }): number =>
+    a.account < b.account ? -1 : a.account > b.account ? 1 : 0;
+  accounts.sort(byAccount);
+  unreadable.sort(byAccount);
   const failed = accounts.filter((audit) => !audit.ok).length;
-  return { ok: failed === 0, audited: accounts.length, failed, accounts };
+  return { ok: failed === 0 && unreadable.length === 0, audited: accounts.length, failed, accounts, unreadable };
 };

@@ -30,6 +30,13 @@ export class ConflictError extends ServiceError {
   readonly code = 'conflict';
 }
 
+/**
+ * A money limit (`MAX_*_NANO` in vocabulary.ts) refuses the change given what is stored, e.g. a
+ * top-up that would carry the wallet past its ceiling. Nothing was written; the message names the
+ * limit and the balance.
+ */
+export class LimitExceededError extends ConflictError {}
+
 /** The account `id` does not exist. */
 export const unknownAccount = (id: string): NotFoundError =>
   new NotFoundError('account', id, `Unknown account '${id}'`);

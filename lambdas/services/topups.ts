@@ -1,7 +1,8 @@
 import { formatUsd } from '../gateway/money.ts';
-import { TopUpConflictError, UnknownAccountError } from '../store/wallets.ts';
+import { MoneyLimitError, TopUpConflictError, UnknownAccountError } from '../store/wallets.ts';
+import { MAX_TOP_UP_NANO } from '../vocabulary.ts';
 import { clock, type ServiceDeps } from './deps.ts';
-import { ConflictError, InvalidInputError, unknownAccount } from './errors.ts';
+import { ConflictError, InvalidInputError, LimitExceededError, unknownAccount } from './errors.ts';
 import { amountOf, checkAccountId } from './validate.ts';
 
 export type TopUpsDeps = ServiceDeps<'wallets'>;
@@ -29,10 +30,16 @@ export interface TopUpReceipt {
 
 const TOP_UP_ID = /^[\x21-\x7e]{1,128}$/;
 
-/** Checks a {@link TopUp} without reading anything: the amount in nano-USD. */
+/**
+ * Checks a {@link TopUp} without reading anything: the amount in nano-USD, more than zero and at most
+ * `MAX_TOP_UP_NANO` ($1,000,000).
+ */
 export const checkTopUp = (topUp: TopUp): { accountId: string; topUpId: string; amount: number } => {
   const accountId = checkAccountId(topUp.accountId);
-  const amount = amountOf({ usd: topUp.amountUsd, nano: topUp.amountNano }, 'amount', { positive: true });
+  const amount = amountOf({ usd: topUp.amountUsd, nano: topUp.amountNano }, 'amount', {
+    positive: true,
+    max: MAX_TOP_UP_NANO,
+  });
   if (!TOP_UP_ID.test(topUp.topUpId)) {
     throw new InvalidInputError(`Invalid top-up id '${topUp.topUpId}': use 1-128 visible characters, no spaces`);
   }
@@ -42,7 +49,9 @@ export const checkTopUp = (topUp: TopUp): { accountId: string; topUpId: string; 
 /**
  * Credits an account once per top-up id: the same id again changes nothing (`applied: false`), the
  * same id with another amount is a {@link ConflictError}. Safe to call again on any retry — a
- * payment webhook delivered twice credits once.
+ * payment webhook delivered twice credits once. A top-up that would carry the wallet past its
+ * ceiling (`MAX_BALANCE_NANO`, counting money held by requests in flight) is a
+ * {@link LimitExceededError} whose message names the ceiling, the balance and what may still be added.
  *
  * @example await topUp(stores, { accountId: 'acme', amountUsd: '12.50', topUpId: 'invoice-42' })
  * // { applied: true, amount_usd: '12.50', balance_usd: '12.50', … }
@@ -66,6 +75,7 @@ export const topUp = async (deps: TopUpsDeps, input: TopUp): Promise<TopUpReceip
     if (error instanceof TopUpConflictError) {
       throw new ConflictError(`Top-up id '${topUpId}' was already used for a different amount`);
     }
+    if (error instanceof MoneyLimitError) throw new LimitExceededError(error.message, { cause: error });
     throw error;
   }
 };

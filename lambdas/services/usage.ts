@@ -20,18 +20,19 @@ export interface UsageQuery {
   cursor?: string | null;
 }
 
-/** Sums over the rows of one page, not the whole ledger. */
+/**
+ * Sums over the rows of one page, not the whole ledger. Amounts are exact USD strings only: a page
+ * of a thousand $1,000,000 top-ups adds up past what a JSON number holds exactly, so sums carry no
+ * `_nano` twin (see gateway/wallet-view.ts).
+ */
 export interface UsageTotals {
   requests: number;
   pending: number;
   cost_usd: string;
-  cost_nano: number;
   /** Held by the pending rows of the page. */
   held_usd: string;
-  held_nano: number;
   top_ups: number;
   top_ups_usd: string;
-  top_ups_nano: number;
   usage: TokenUsage;
 }
 
@@ -59,21 +60,21 @@ const totalsOf = (entries: readonly LedgerEntry[]): UsageTotals => {
   const usage: TokenUsage = { input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0 };
   let requests = 0;
   let pending = 0;
-  let cost = 0;
-  let held = 0;
+  let cost = 0n;
+  let held = 0n;
   let topUps = 0;
-  let topUpAmount = 0;
+  let topUpAmount = 0n;
   for (const entry of entries) {
     if (entry.type === 'topup') {
       topUps += 1;
-      topUpAmount += entry.amount_nano;
+      topUpAmount += BigInt(entry.amount_nano);
       continue;
     }
     requests += 1;
     if (entry.cost_nano === null) {
       pending += 1;
-      held += entry.hold_nano;
-    } else cost += entry.cost_nano;
+      held += BigInt(entry.hold_nano);
+    } else cost += BigInt(entry.cost_nano);
     if (entry.usage) {
       usage.input_tokens += entry.usage.input_tokens;
       usage.output_tokens += entry.usage.output_tokens;
@@ -85,12 +86,9 @@ const totalsOf = (entries: readonly LedgerEntry[]): UsageTotals => {
     requests,
     pending,
     cost_usd: formatUsd(cost),
-    cost_nano: cost,
     held_usd: formatUsd(held),
-    held_nano: held,
     top_ups: topUps,
     top_ups_usd: formatUsd(topUpAmount),
-    top_ups_nano: topUpAmount,
     usage,
   };
 };

@@ -3,7 +3,7 @@
  * value by `what`, so a caller that knows the value by another name (the CLI's `--since`) can check
  * it first under that name.
  */
-import { parseUsd } from '../gateway/money.ts';
+import { formatUsd, parseUsd } from '../gateway/money.ts';
 import { FULL_PRICE_PPM } from '../gateway/pricing.ts';
 import { LEDGER_CURSOR } from '../gateway/wallet-view.ts';
 import { InvalidInputError } from './errors.ts';
@@ -20,11 +20,23 @@ export const checkAccountId = (account: string): string => {
   return account;
 };
 
-/** A USD amount (decimal string, e.g. "12.50") as exact nano-USD; `what` names it in the message. */
-export const parseAmount = (text: string, what: string, { positive = false } = {}): number => {
+/** How an amount may be: more than zero (a top-up), and at most `max` nano-USD (a money limit). */
+export interface AmountRules {
+  positive?: boolean;
+  /** The largest amount allowed, in nano-USD, e.g. `MAX_TOP_UP_NANO`; named in the refusal. */
+  max?: number;
+}
+
+/**
+ * A USD amount (decimal string, e.g. "12.50") as exact nano-USD; `what` names it in the message.
+ *
+ * @example parseAmount('2000000', 'amount', { max: MAX_TOP_UP_NANO })
+ * // InvalidInputError: Invalid amount: '2000000' is more than the maximum of $1000000.00
+ */
+export const parseAmount = (text: string, what: string, { positive = false, max }: AmountRules = {}): number => {
   let nano: number;
   try {
-    nano = parseUsd(text);
+    nano = parseUsd(text, max === undefined ? {} : { max });
   } catch (error) {
     throw new InvalidInputError(`Invalid ${what}: ${(error as Error).message}`);
   }
@@ -37,10 +49,13 @@ export const parseAmount = (text: string, what: string, { positive = false } = {
 };
 
 /** An amount given in integer nano-USD, checked like {@link parseAmount}. */
-export const checkNano = (nano: number, what: string, { positive = false } = {}): number => {
+export const checkNano = (nano: number, what: string, { positive = false, max }: AmountRules = {}): number => {
   if (!Number.isSafeInteger(nano)) throw new InvalidInputError(`Invalid ${what} ${nano}: a whole number of nano-USD`);
   if (nano < 0 || (positive && nano === 0)) {
     throw new InvalidInputError(`Invalid ${what} ${nano}: must be ${positive ? 'greater than zero' : 'zero or more'}`);
+  }
+  if (max !== undefined && nano > max) {
+    throw new InvalidInputError(`Invalid ${what}: ${nano} nano-USD is more than the maximum of $${formatUsd(max)}`);
   }
   return nano;
 };
@@ -48,18 +63,18 @@ export const checkNano = (nano: number, what: string, { positive = false } = {})
 /**
  * An amount given either way — a decimal USD string or integer nano-USD, exactly one — as nano-USD.
  *
- * @example amountOf({ usd: '12.50' }, 'amount', { positive: true }) // 12_500_000_000
+ * @example amountOf({ usd: '12.50' }, 'amount', { positive: true, max: MAX_TOP_UP_NANO }) // 12_500_000_000
  */
 export const amountOf = (
   { usd, nano }: { usd?: string | undefined; nano?: number | undefined },
   what: string,
-  options: { positive?: boolean } = {},
+  rules: AmountRules = {},
 ): number => {
   if (usd !== undefined && nano !== undefined) {
     throw new InvalidInputError(`Give the ${what} once: in USD or in nano-USD, not both`);
   }
-  if (usd !== undefined) return parseAmount(usd, what, options);
-  if (nano !== undefined) return checkNano(nano, what, options);
+  if (usd !== undefined) return parseAmount(usd, what, rules);
+  if (nano !== undefined) return checkNano(nano, what, rules);
   throw new InvalidInputError(`Missing ${what}`);
 };
 

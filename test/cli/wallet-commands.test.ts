@@ -275,6 +275,7 @@ describe('audit', () => {
       ok: false,
       audited: 4,
       failed: 2,
+      unreadable: [],
       error: {
         message:
           'AUDIT FAILED: 2 of 4 accounts differ from their ledger: tampered ($0.000000001), tampered-2 (-$2.00). Run tollgate audit <account> for the details.',

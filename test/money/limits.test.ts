@@ -7,7 +7,7 @@ import {
   TopUpTooLargeError,
 } from '../../lambdas/store/wallets.ts';
 import { MAX_BALANCE_NANO, MAX_CREDIT_LIMIT_NANO, MAX_TOP_UP_NANO, type UsageRow } from '../../lambdas/vocabulary.ts';
-import { runOn } from '../cli/in-process.ts';
+import { runOn, runWithEnv } from '../cli/in-process.ts';
 import { audit } from '../support/accounts.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
 
@@ -195,33 +195,56 @@ describe('money limits', () => {
     });
   });
 
-  it('refuses a top-up above the maximum from the CLI with a clear message and no stack trace', async () => {
+  it('refuses a top-up above the maximum from the CLI as a usage error naming it, before connecting', async () => {
     // Prepare
     await db.stores.wallets.create('cli-whale');
 
     // Act
     const first = await runOn(db, 'topup', 'cli-whale', '9000000', '--id', 'w-1');
-    const second = await runOn(db, 'topup', 'cli-whale', '9000000', '--id', 'w-2');
+    const offline = await runWithEnv(
+      { TOLLGATE_DYNAMODB_ENDPOINT: 'http://127.0.0.1:9' },
+      'topup',
+      'cli-whale',
+      '9000000',
+    );
     const balance = await runOn(db, 'balance', 'cli-whale', '--json');
     const audited = await runOn(db, 'audit', 'cli-whale', '--json');
 
     // Assess
-    for (const run of [first, second]) {
-      expect(run.code).toBe(1);
-      expect(run.stderr).toContain('is more than the maximum of $1000000.00 for one top-up');
-      expect(run.stderr).not.toMatch(/\n\s+at /);
+    for (const run of [first, offline]) {
+      expect(run.code).toBe(2);
+      expect(run.stderr).toBe("tollgate: Invalid amount: '9000000' is more than the maximum of $1000000.00\n");
     }
     expect(JSON.parse(balance.stdout)).toMatchObject({ balance_usd: '0.00', balance_nano: 0 });
-    expect(JSON.parse(audited.stdout)).toMatchObject({ ok: true, balance_nano: 0, top_ups_nano: 0 });
+    expect(JSON.parse(audited.stdout)).toMatchObject({ ok: true, balance_nano: 0, top_ups_usd: '0.00' });
   });
 
-  it('refuses a credit limit above the maximum from the CLI with a clear message', async () => {
+  it("refuses a top-up past the wallet ceiling from the CLI with exit 1 and the store's message as it is", async () => {
+    // Prepare
+    await db.stores.wallets.create('cli-full');
+    for (const id of ['c1', 'c2', 'c3', 'c4', 'c5']) await db.stores.wallets.topUp('cli-full', MAX_TOP_UP_NANO, id);
+
+    // Act
+    const human = await runOn(db, 'topup', 'cli-full', '0.01', '--id', 'one-cent');
+    const json = await runOn(db, 'topup', 'cli-full', '0.01', '--id', 'one-cent', '--json');
+
+    // Assess
+    const message =
+      "Top-up refused: account 'cli-full' may hold at most $5000000.00, and its balance is $5000000.00; " +
+      'at most $0.00 more can be added.';
+    expect(human).toMatchObject({ code: 1, stdout: '', stderr: `tollgate: ${message}\n` });
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toEqual({ error: { message } });
+    expect((await db.stores.wallets.get('cli-full'))?.balance).toBe(MAX_BALANCE_NANO);
+  });
+
+  it('refuses a credit limit above the maximum from the CLI as a usage error naming it', async () => {
     await db.stores.wallets.create('cli-credit');
 
     const run = await runOn(db, 'accounts', 'set', 'cli-credit', '--credit-limit', '5000000');
 
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain('is more than the maximum of $1000000.00');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe("tollgate: Invalid credit limit: '5000000' is more than the maximum of $1000000.00\n");
     expect((await db.stores.wallets.get('cli-credit'))?.creditLimit).toBe(0);
   });
 });

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createAccount, getAccount, updateAccount } from '../../lambdas/services/accounts.ts';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../lambdas/services/errors.ts';
 import { topUp } from '../../lambdas/services/topups.ts';
+import { MAX_CREDIT_LIMIT_NANO } from '../../lambdas/vocabulary.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
 import { usageRow } from '../support/rows.ts';
 
@@ -130,6 +131,26 @@ describe('accounts service', () => {
       await expect(updateAccount(db.stores, { accountId: 'careful', ...changes })).rejects.toThrow(message);
       expect(await db.stores.wallets.get('careful')).toMatchObject({ creditLimit: 0 });
       expect((await db.stores.wallets.get('careful'))?.discountPpm).toBeUndefined();
+    });
+
+    it('sets a credit limit of up to $1,000,000 and refuses more, naming the maximum, before any write', async () => {
+      await createAccount(db.stores, { accountId: 'lender' });
+
+      const atMax = await updateAccount(db.stores, { accountId: 'lender', creditLimitUsd: '1000000' });
+      const overUsd = updateAccount(db.stores, { accountId: 'lender', creditLimitUsd: '1000000.000000001' });
+      const overNano = updateAccount(db.stores, { accountId: 'lender', creditLimitNano: MAX_CREDIT_LIMIT_NANO + 1 });
+
+      expect(atMax).toMatchObject({ credit_limit_usd: '1000000.00', credit_limit_nano: MAX_CREDIT_LIMIT_NANO });
+      await expect(overUsd).rejects.toThrow(InvalidInputError);
+      await expect(updateAccount(db.stores, { accountId: 'lender', creditLimitUsd: '5000000' })).rejects.toThrow(
+        "Invalid credit limit: '5000000' is more than the maximum of $1000000.00",
+      );
+      await expect(overNano).rejects.toThrow('1000000000000001 nano-USD is more than the maximum of $1000000.00');
+      // Refused before reading: an unknown account gets the same answer.
+      await expect(updateAccount(db.stores, { accountId: 'ghost', creditLimitUsd: '5000000' })).rejects.toThrow(
+        InvalidInputError,
+      );
+      expect((await db.stores.wallets.get('lender'))?.creditLimit).toBe(MAX_CREDIT_LIMIT_NANO);
     });
 
     it('refuses an unknown account', async () => {

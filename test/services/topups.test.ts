@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from '../../lambdas/services/accounts.ts';
-import { ConflictError, InvalidInputError, NotFoundError } from '../../lambdas/services/errors.ts';
+import { ConflictError, InvalidInputError, LimitExceededError, NotFoundError } from '../../lambdas/services/errors.ts';
 import { type TopUp, topUp } from '../../lambdas/services/topups.ts';
+import { MAX_BALANCE_NANO, MAX_TOP_UP_NANO } from '../../lambdas/vocabulary.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
 
 describe('top-ups service', () => {
@@ -92,5 +93,62 @@ describe('top-ups service', () => {
     const both = { accountId: 'acme', amountUsd: '1', amountNano: 1_000_000_000, topUpId: 'both' } as unknown as TopUp;
 
     await expect(topUp(db.stores, both)).rejects.toThrow('not both');
+  });
+
+  describe('money limits', () => {
+    it('credits exactly the maximum of $1,000,000 in one top-up', async () => {
+      await createAccount(db.stores, { accountId: 'max' });
+
+      const receipt = await topUp(db.stores, { accountId: 'max', amountUsd: '1000000', topUpId: 'max-1' });
+
+      expect(receipt).toMatchObject({ applied: true, amount_nano: MAX_TOP_UP_NANO, balance_usd: '1000000.00' });
+    });
+
+    it.each<[Partial<TopUp>, string]>([
+      [
+        { amountUsd: '1000000.000000001' },
+        "Invalid amount: '1000000.000000001' is more than the maximum of $1000000.00",
+      ],
+      [{ amountUsd: '9000000' }, "Invalid amount: '9000000' is more than the maximum of $1000000.00"],
+      [
+        { amountNano: MAX_TOP_UP_NANO + 1 },
+        'Invalid amount: 1000000000000001 nano-USD is more than the maximum of $1000000.00',
+      ],
+      [{ amountUsd: '99999999999' }, 'amounts are exact only up to $9007199.254740991'],
+    ])('refuses %j as invalid input naming the maximum, before any read', async (amount, message) => {
+      const input = { accountId: 'no-such-account', topUpId: 'too-big', ...amount } as TopUp;
+
+      // The account does not exist: an amount refused first proves nothing was read.
+      await expect(topUp(db.stores, input)).rejects.toThrow(InvalidInputError);
+      await expect(topUp(db.stores, input)).rejects.toThrow(message);
+    });
+
+    it('refuses a top-up past the wallet ceiling as a limit, naming the ceiling and the balance', async () => {
+      // Prepare: $4,999,999 in the wallet, $1 of room.
+      await createAccount(db.stores, { accountId: 'full' });
+      for (const id of ['f1', 'f2', 'f3', 'f4']) {
+        await topUp(db.stores, { accountId: 'full', amountNano: MAX_TOP_UP_NANO, topUpId: id });
+      }
+      await topUp(db.stores, { accountId: 'full', amountUsd: '999999', topUpId: 'f5' });
+
+      // Act
+      const over = topUp(db.stores, { accountId: 'full', amountUsd: '1.000000001', topUpId: 'over' });
+
+      // Assess
+      const error = await over.then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+      expect(error).toBeInstanceOf(LimitExceededError);
+      expect(error).toBeInstanceOf(ConflictError);
+      expect((error as Error).message).toBe(
+        "Top-up refused: account 'full' may hold at most $5000000.00, and its balance is $4999999.00; " +
+          'at most $1.00 more can be added.',
+      );
+      expect((await db.stores.wallets.get('full'))?.balance).toBe(MAX_BALANCE_NANO - 1_000_000_000);
+      expect(await topUp(db.stores, { accountId: 'full', amountUsd: '1', topUpId: 'last' })).toMatchObject({
+        balance_usd: '5000000.00',
+      });
+    });
   });
 });

@@ -36,6 +36,16 @@ describe('amounts', () => {
     expect(() => amountOf({ usd: '1', nano: 1 }, 'amount')).toThrow('not both');
   });
 
+  it('refuses more than a maximum, naming it, either way the amount is given', () => {
+    expect(amountOf({ usd: '1.00' }, 'credit', { max: 1_000_000_000 })).toBe(1_000_000_000);
+    expect(() => amountOf({ usd: '1.000000001' }, 'credit', { max: 1_000_000_000 })).toThrow(
+      "Invalid credit: '1.000000001' is more than the maximum of $1.00",
+    );
+    expect(() => amountOf({ nano: 1_000_000_001 }, 'credit', { max: 1_000_000_000 })).toThrow(
+      'Invalid credit: 1000000001 nano-USD is more than the maximum of $1.00',
+    );
+  });
+
   it('names the value as the caller knows it', () => {
     expect(() => parseSince('last week', '--since')).toThrow("Invalid --since 'last week'");
     expect(() => parseSince('last week')).toThrow("Invalid since 'last week'");
