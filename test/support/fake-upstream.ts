@@ -27,6 +27,7 @@
  * | `thinking` | a thinking/reasoning block before the text; `reasoningTokens: 8` |
  * | `max-tokens` | stops on the token limit (`length` / `max_tokens` / Responses `incomplete`) |
  * | `cached` | usage with `cachedTokens: 100`, `cacheCreationTokens: 50` |
+ * | `obey-cap` | generates exactly the output cap it received, × `n` choices on chat, and stops on the limit; usage reports that many output tokens. With no cap it reports 1,000,000 per choice, the leak a missing cap causes (see {@link obeyCap}) |
  * | `slow-<ms>` | `chunkDelayMs: <ms>` |
  * | `ttfb-<ms>` | `ttfbMs: <ms>` |
  *
@@ -131,6 +132,12 @@ export interface Scenario {
   omitUsage?: boolean;
   /** Stop on the token limit: `length` / `max_tokens` / Responses `incomplete`. */
   maxTokensReached?: boolean;
+  /**
+   * Generate exactly the output cap the request carries ({@link obeyCap}): × `n` choices on chat, stopped
+   * on the limit, usage reporting that many output tokens (a short text stands for them). Overrides
+   * `usage.inputTokens`/`outputTokens` and `maxTokensReached`.
+   */
+  obeyCap?: boolean;
   /** Delay before each SSE event after the first. */
   chunkDelayMs?: number;
   /** Delay before the status line and headers. */
@@ -234,6 +241,7 @@ const FIXED_MAGIC: Readonly<Record<string, Scenario>> = {
   'parallel-tool-calls': { toolCalls: [WEATHER_CALL, TIME_CALL] },
   thinking: { thinking: 'The user wants a reply. I will echo their words.', usage: { reasoningTokens: 8 } },
   'max-tokens': { maxTokensReached: true },
+  'obey-cap': { obeyCap: true },
   cached: { usage: { cachedTokens: 100, cacheCreationTokens: 50 } },
 };
 
@@ -274,6 +282,60 @@ const mergeScenarios = (...layers: (Scenario | undefined)[]): Scenario => {
     if (headers) merged.headers = headers;
   }
   return merged;
+};
+
+// ─── obey-cap ────────────────────────────────────────────────────────────────────────────────────
+
+/** Output tokens per choice an `obey-cap` upstream reports for a request that carries no cap. */
+export const UNCAPPED_OUTPUT_TOKENS = 1_000_000;
+
+/** Every field any wire format caps generated tokens with. */
+const CAP_FIELDS = ['max_tokens', 'max_completion_tokens', 'max_output_tokens'] as const;
+
+/** The cap field(s) each generating endpoint reads, first wins: Chat's newer name supersedes its older one. */
+const CAP_READ: Partial<Record<FakeEndpoint, readonly (typeof CAP_FIELDS)[number][]>> = {
+  chat: ['max_completion_tokens', 'max_tokens'],
+  messages: ['max_tokens'],
+  responses: ['max_output_tokens'],
+};
+
+/** What an `obey-cap` upstream reads from a request and generates for it. */
+export interface ObeyedCap {
+  /** The cap per choice, from the field the endpoint reads; undefined when there is none (or it is not a positive whole number). */
+  tokens: number | undefined;
+  /** Chat's `n` (1 when absent); other endpoints always generate one answer. */
+  choices: number;
+  /** Every cap field present in the body, of any wire format: a capped upstream body has exactly one. */
+  fields: string[];
+  /** Output tokens generated and reported: `tokens × choices`, or {@link UNCAPPED_OUTPUT_TOKENS} × choices. */
+  outputTokens: number;
+  /** Input tokens reported: the last user text / 4 (at least 1), below any estimate made from the whole body. */
+  inputTokens: number;
+}
+
+const positiveInt = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
+
+/**
+ * The output an `obey-cap` upstream generates for a request body on `endpoint`: exactly its cap
+ * (Chat `max_completion_tokens ?? max_tokens`, Messages `max_tokens`, Responses `max_output_tokens`)
+ * × Chat's `n`, or {@link UNCAPPED_OUTPUT_TOKENS} per choice when the body carries no cap.
+ *
+ * @example obeyCap('chat', { max_tokens: 100, n: 3, messages }).outputTokens // 300
+ * @example obeyCap('responses', { max_tokens: 100 }).outputTokens // 1_000_000 (Responses reads max_output_tokens)
+ */
+export const obeyCap = (endpoint: FakeEndpoint, body: unknown): ObeyedCap => {
+  const fields = isRecord(body) ? body : {};
+  let tokens: number | undefined;
+  for (const field of CAP_READ[endpoint] ?? []) tokens ??= positiveInt(fields[field]);
+  const choices = endpoint === 'chat' ? (positiveInt(fields.n) ?? 1) : 1;
+  return {
+    tokens,
+    choices,
+    fields: Object.keys(fields).filter((field) => (CAP_FIELDS as readonly string[]).includes(field)),
+    outputTokens: (tokens ?? UNCAPPED_OUTPUT_TOKENS) * choices,
+    inputTokens: Math.max(1, Math.ceil(lastUserText(fields).length / 4)),
+  };
 };
 
 // ─── server ──────────────────────────────────────────────────────────────────────────────────────
@@ -687,6 +749,8 @@ interface Answer {
   thinkingPieces: string[];
   usage: FakeUsage | undefined;
   truncated: boolean;
+  /** Chat choices, each the same answer (`n`). */
+  choices: number;
 }
 
 const MAX_PIECES = 16;
@@ -750,7 +814,11 @@ const resolveAnswer = (ctx: Context): Answer => {
       input,
     };
   });
+  const obeyed = scenario.obeyCap ? obeyCap(ctx.request.endpoint, body) : undefined;
   let text = scenario.chunks?.join('') ?? scenario.text;
+  if (text === undefined && obeyed) {
+    text = obeyed.tokens === undefined ? 'no cap, so on and on' : `${obeyed.tokens} tokens, as capped`;
+  }
   if (text === undefined && toolCalls.length === 0) {
     const echo = lastUserText(body).slice(0, ECHO_LIMIT);
     text = `fake reply to: ${echo}`.trimEnd();
@@ -764,8 +832,15 @@ const resolveAnswer = (ctx: Context): Answer => {
     toolCalls,
     thinking,
     thinkingPieces: thinking === undefined ? [] : splitText(thinking, 4),
-    usage: scenario.omitUsage ? undefined : { ...DEFAULT_USAGE, ...scenario.usage },
-    truncated: scenario.maxTokensReached === true,
+    usage: scenario.omitUsage
+      ? undefined
+      : {
+          ...DEFAULT_USAGE,
+          ...scenario.usage,
+          ...(obeyed ? { inputTokens: obeyed.inputTokens, outputTokens: obeyed.outputTokens } : {}),
+        },
+    truncated: obeyed ? obeyed.tokens !== undefined : scenario.maxTokensReached === true,
+    choices: obeyed?.choices ?? 1,
   };
 };
 
@@ -895,7 +970,12 @@ const chatCompletion = (ctx: Context, ans: Answer): ChatCompletion => {
     object: 'chat.completion',
     created: ans.created,
     model: ans.model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: chatFinish(ans) }],
+    choices: Array.from({ length: ans.choices }, (_, index) => ({
+      index,
+      message,
+      logprobs: null,
+      finish_reason: chatFinish(ans),
+    })),
     service_tier: 'default',
     system_fingerprint: 'fp_fake',
   };
@@ -924,45 +1004,47 @@ const chatFrames = (ctx: Context, ans: Answer): string[] => {
     if (includeUsage) value.usage = usage ?? null;
     return value;
   };
-  const delta = (
-    value: ChatCompletionChunk.Choice.Delta,
-    finish: ChatCompletionChunk.Choice['finish_reason'] = null,
-  ): ChatCompletionChunk['choices'] => [{ index: 0, delta: value, logprobs: null, finish_reason: finish }];
-
   const chunks: ChatCompletionChunk[] = [];
   const [firstCall] = ans.toolCalls;
-  if (ans.text === undefined && firstCall) {
-    chunks.push(
-      chunk(
-        delta({
-          role: 'assistant',
-          content: null,
-          refusal: null,
-          tool_calls: [
-            { index: 0, id: firstCall.id, type: 'function', function: { name: firstCall.name, arguments: '' } },
-          ],
-        }),
-      ),
-    );
-  } else {
-    chunks.push(chunk(delta({ role: 'assistant', content: '', refusal: null })));
-  }
-  for (const piece of ans.pieces) chunks.push(chunk(delta({ content: piece })));
-  ans.toolCalls.forEach((call, index) => {
-    if (!(ans.text === undefined && index === 0)) {
+  // With `n` choices, each choice's deltas follow the one before, as their `index` tells them apart.
+  for (let at = 0; at < ans.choices; at += 1) {
+    const delta = (
+      value: ChatCompletionChunk.Choice.Delta,
+      finish: ChatCompletionChunk.Choice['finish_reason'] = null,
+    ): ChatCompletionChunk['choices'] => [{ index: at, delta: value, logprobs: null, finish_reason: finish }];
+    if (ans.text === undefined && firstCall) {
       chunks.push(
         chunk(
           delta({
-            tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }],
+            role: 'assistant',
+            content: null,
+            refusal: null,
+            tool_calls: [
+              { index: 0, id: firstCall.id, type: 'function', function: { name: firstCall.name, arguments: '' } },
+            ],
           }),
         ),
       );
+    } else {
+      chunks.push(chunk(delta({ role: 'assistant', content: '', refusal: null })));
     }
-    for (const piece of call.pieces) {
-      chunks.push(chunk(delta({ tool_calls: [{ index, function: { arguments: piece } }] })));
-    }
-  });
-  chunks.push(chunk(delta({}, chatFinish(ans))));
+    for (const piece of ans.pieces) chunks.push(chunk(delta({ content: piece })));
+    ans.toolCalls.forEach((call, index) => {
+      if (!(ans.text === undefined && index === 0)) {
+        chunks.push(
+          chunk(
+            delta({
+              tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }],
+            }),
+          ),
+        );
+      }
+      for (const piece of call.pieces) {
+        chunks.push(chunk(delta({ tool_calls: [{ index, function: { arguments: piece } }] })));
+      }
+    });
+    chunks.push(chunk(delta({}, chatFinish(ans))));
+  }
   if (includeUsage && ans.usage) chunks.push(chunk([], chatUsage(ans.usage)));
   return [...chunks.map((value) => sse(undefined, value)), 'data: [DONE]\n\n'];
 };
