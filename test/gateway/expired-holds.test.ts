@@ -1,9 +1,12 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { Billing, type Hold, settlementFor } from '../../lambdas/gateway/billing.ts';
 import type { Completion } from '../../lambdas/gateway/forward.ts';
 import { mintKey } from '../../lambdas/gateway/keys.ts';
 import { sweepExpiredHolds } from '../../lambdas/gateway/sweep.ts';
 import type { Route, UsageRow } from '../../lambdas/vocabulary.ts';
+import { SweeperMetric } from '../../lib/metrics.ts';
 import { audit } from '../support/accounts.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
 
@@ -192,6 +195,54 @@ describe('checkpoints, the sweeper and a late settle (Billing on the real Wallet
       expect(await rowOf(handle)).toEqual(before);
       expect((await audit(db, accountId)).difference).toBe(0);
     });
+  });
+});
+
+describe("the sweeper function's handler", () => {
+  it('counts expired holds, those released and those charged their checkpoint, in its metrics', async () => {
+    // Prepare: tables of this test's own, and two holds taken 20 minutes ago (past the default expiry)
+    const db = await createTestDatabase();
+    const accountId = 'acct-sweeper-handler';
+    await db.stores.wallets.create(accountId);
+    await db.stores.wallets.topUp(accountId, 5 * USD, 'seed');
+    const billing = new Billing({ wallets: db.stores.wallets, settleRetryDelaysMs: [] });
+    const key = mintKey(accountId).record;
+    const at = new Date(Date.now() - 20 * 60_000);
+    const hold = async (requestId: string) => {
+      const handle = await billing.hold({
+        requestId,
+        key,
+        route: ROUTE,
+        body: BODY,
+        bodyText: BODY_TEXT,
+        cap: CAP,
+        at,
+      });
+      await handle.committed;
+      return handle;
+    };
+    const died = await hold('req-died-streaming');
+    await hold('req-died-silent');
+    await db.stores.wallets.checkpoint(died.row, 42_000);
+    process.env.TOLLGATE_TABLE_PREFIX = db.prefix;
+    process.env.TOLLGATE_DYNAMODB_ENDPOINT = db.endpoint;
+    const added = vi.spyOn(Metrics.prototype, 'addMetric');
+    vi.spyOn(Metrics.prototype, 'publishStoredMetrics').mockImplementation(function (this: Metrics) {
+      return this;
+    });
+    vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    // Act
+    const { handler } = await import('../../lambdas/sweeper.ts');
+    const result = await handler();
+    // Assess
+    expect(result).toEqual({ released: 1, charged: 1, alreadySettled: 0 });
+    const metric = (name: string) => added.mock.calls.find(([called]) => called === name)?.[2];
+    expect(metric(SweeperMetric.ExpiredHolds)).toBe(2);
+    expect(metric(SweeperMetric.HoldsReleased)).toBe(1);
+    expect(metric(SweeperMetric.HoldsCharged)).toBe(1);
+    expect((await db.stores.wallets.get(accountId))?.balance).toBe(5 * USD - 42_000);
+    expect((await audit(db, accountId)).difference).toBe(0);
+    vi.restoreAllMocks();
   });
 });
 

@@ -283,14 +283,11 @@ describe('deadlines and checkpoints', () => {
       const swept = await sweepExpiredHolds(db.stores.wallets, { now: Date.now() + 60 * 60_000 });
       expect(swept).toMatchObject({ charged: 1, released: 0 });
       const charged = await usageRowOf(db, accountId);
-      const checkpoint = charged?.checkpoint ?? 0;
-      expect(checkpoint).toBeGreaterThanOrEqual(later.checkpoint ?? 0);
-      expect(charged).toMatchObject({
-        status: 'final',
-        outcome: 'expired_hold',
-        estimated: true,
-        cost: Math.min(checkpoint, later.hold),
-      });
+      expect(charged).toMatchObject({ status: 'final', outcome: 'expired_hold', estimated: true });
+      // The checkpoint the sweeper read: at least the one seen above (another may land in between)
+      const cost = charged?.cost ?? 0;
+      expect(cost).toBeGreaterThanOrEqual(Math.min(later.checkpoint ?? 0, later.hold));
+      expect(cost).toBeLessThanOrEqual(Math.min(charged?.checkpoint ?? 0, later.hold));
       // Act 3: the stream ends and the request settles late
       expect(await reading).toContain('data: [DONE]');
       await waitFor(async () => (warn.mock.calls.length > 0 ? true : undefined));
