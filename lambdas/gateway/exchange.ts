@@ -83,8 +83,9 @@ const failedOutcome = (error: unknown): Completion | { outcome: 'upstream_error'
  * 2. **forward** to the route, then its fallbacks while an upstream fails before its first byte;
  *    the first byte waits for the hold to commit (it may have overlapped the upstream call);
  * 3. **stream** the answer to the client (`forward.ts`);
- * 4. after the client's response has ended, **settle** on the usage the upstream reported, count
- *    the tokens for the key's rate limit, and hand back what the metrics need.
+ * 4. once the upstream is read to its end, **settle** on the usage it reported — without waiting
+ *    for a client that may never take the last bytes — then, after the client's response has
+ *    ended, count the tokens for the key's rate limit and hand back what the metrics need.
  *
  * Each stage takes what the previous one produced: `forwardTo` needs a {@link Hold}, and the settle
  * is armed only once a hold exists, so no path can settle without one or forget to.
@@ -118,13 +119,20 @@ export class Exchange {
       throw error;
     }
     this.answered = answered;
-    this.settleHold = async () => this.settle(hold, await answered.forwarded.completion);
+    // The settle starts when the upstream is done, a turn of the event loop later (after the
+    // response's own writes): a client that stops reading cannot keep the hold pending.
+    const settled = answered.forwarded.completion.then(async (completion) => {
+      await new Promise<void>((turn) => setImmediate(turn));
+      return this.settle(hold, completion);
+    });
+    settled.catch(() => undefined); // awaited by finish(); never unhandled if finish never runs
+    this.settleHold = () => settled;
     return this.response(answered);
   }
 
   /**
-   * After the client's response has ended (or the client left): reads the upstream to its end,
-   * settles, and counts the tokens for the key's rate limit. Off the client's clock.
+   * After the client's response has ended (or the client left): waits for the settle (see
+   * `respond`) and counts the tokens for the key's rate limit. Off the client's clock.
    */
   async finish(): Promise<ExchangeReport> {
     const settlement = await this.settleHold?.();

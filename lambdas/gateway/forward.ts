@@ -329,6 +329,7 @@ const streamed = (
     idleTimeoutMs: deps.idleTimeoutMs,
     clientTimeoutMs: deps.clientTimeoutMs,
     progress: request.progress,
+    deadlineAt: request.deadlineAt,
   });
   return {
     response: {
@@ -449,7 +450,26 @@ interface PumpOptions {
   idleTimeoutMs: number;
   clientTimeoutMs: number;
   progress: ForwardRequest['progress'];
+  deadlineAt: number | undefined;
 }
+
+/**
+ * After the last write: a client that does not take the rest within `clientTimeoutMs` (or by the
+ * deadline) is dropped, so that the response ends, the request settles and the invocation stops,
+ * instead of waiting on a reader that never comes back.
+ */
+const dropIfNotTaken = (out: PassThrough, clientTimeoutMs: number, deadlineAt: number | undefined): void => {
+  if (out.readableEnded || out.destroyed) return;
+  const waitMs = Math.max(0, Math.min(clientTimeoutMs, (deadlineAt ?? Number.POSITIVE_INFINITY) - Date.now()));
+  const timer = setTimeout(
+    () =>
+      out.destroy(new Error(`the client did not take the end of the answer within ${waitMs / 1000} s and was dropped`)),
+    waitMs,
+  );
+  const taken = () => clearTimeout(timer);
+  out.once('end', taken);
+  out.once('close', taken);
+};
 
 const progressOf = (observation: Observation): Progress => ({
   usage: observation.usage,
@@ -550,7 +570,10 @@ const pump = async (
     await send(failure);
   } finally {
     clearTimeout(idle);
-    if (!clientGone()) out.end();
+    if (!clientGone()) {
+      out.end();
+      dropIfNotTaken(out, clientTimeoutMs, options.deadlineAt);
+    }
   }
   const { observation } = observer;
   // The upstream's own in-stream error ends the answer early: it did not complete.

@@ -104,7 +104,7 @@ describe('Exchange', () => {
       const request = exchange({ route: MAIN, fallbacks: [] });
       // Act
       const response = await request.respond();
-      // Assess: answered, with the hold taken and nothing settled yet
+      // Assess: answered, with the hold taken; the settle waits a turn of the event loop
       expect(response.statusCode).toBe(200);
       expect(response.headers).toMatchObject({ 'x-tollgate-route': 'gpt-main', 'x-request-id': 'req-exchange-1' });
       expect(JSON.parse(String(response.body))).toMatchObject({

@@ -16,8 +16,11 @@ import { startTestGateway } from '../support/gateway.ts';
 
 const PRICES = { input: 1_000_000_000, output: 2_000_000_000 };
 
-/** A file-backed DynamoDB Local of this file's own, so it can be stopped and started again. */
-describe('faults: the database fails while money is held', () => {
+/**
+ * A file-backed DynamoDB Local of this file's own, so it can be stopped and started again. Each test
+ * restarts it (a Java process): on a loaded 2-core machine that alone takes 5–15 s, hence the timeout.
+ */
+describe('faults: the database fails while money is held', { timeout: 60_000 }, () => {
   let dataDir: string;
   let port: number;
   let dynamo: DynamoDbLocal;
