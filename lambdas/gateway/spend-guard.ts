@@ -130,13 +130,16 @@ const REFUSED_FIELDS: Partial<Record<ParsedRequest['operation'], Readonly<Record
 };
 
 /**
- * Request fields whose other values are priced above the route: only these values pass. Anthropic's
- * `speed: "fast"` costs a multiple of standard rates and `inference_geo: "us"` 1.1×; neither needs a
- * beta header on current models.
+ * Request fields whose other values are priced above the route or generate beyond the held cap:
+ * only these values pass. Anthropic's `speed: "fast"` costs a multiple of standard rates and
+ * `inference_geo: "us"` 1.1×; neither needs a beta header on current models.
  */
 const PRICE_NEUTRAL_VALUES: Readonly<Record<string, { values: ReadonlySet<unknown>; why: string }>> = {
   speed: { values: new Set(['standard']), why: 'fast mode is priced above the route' },
   inference_geo: { values: new Set(['global']), why: 'geo-pinned inference is priced above the route' },
+  // OpenAI-compatible servers (vLLM and others): generate more sequences than they return or report.
+  best_of: { values: new Set([1]), why: 'it generates sequences the hold does not cover; use n' },
+  use_beam_search: { values: new Set([false]), why: 'beam search generates sequences the hold does not cover' },
 };
 
 /** Nested values that reach outside the account or change the price, wherever they appear. */
