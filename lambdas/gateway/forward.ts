@@ -356,6 +356,11 @@ const streamed = (
  */
 export const forward = async (request: ForwardRequest, deps: ForwardDeps): Promise<Forwarded> => {
   const prepared = await prepare(request, deps);
+  // Past the deadline (a fallback after a route that ran out the clock): an upstream called now
+  // would generate an answer no one receives or pays for.
+  if (request.deadlineAt !== undefined && Date.now() >= request.deadlineAt) {
+    throw new UpstreamConnectionError(new DeadlineReached('request deadline passed before the upstream call'));
+  }
   const abort = new AbortController();
   const stopDeadline = armDeadline(request.deadlineAt, abort);
   try {

@@ -79,6 +79,14 @@ describe('deadlines and checkpoints', () => {
     upstream = await startFakeUpstream();
     await putRoute(db, { model: 'gpt', provider: 'openai', upstreamModel: 'gpt-upstream', prices: PRICES });
     await putRoute(db, { model: 'claude', provider: 'anthropic', upstreamModel: 'claude-upstream', prices: PRICES });
+    await putRoute(db, { model: 'backup', provider: 'openai', upstreamModel: 'backup-upstream', prices: PRICES });
+    await putRoute(db, {
+      model: 'slow-main',
+      provider: 'openai',
+      upstreamModel: 'ttfb-3000',
+      prices: PRICES,
+      fallbacks: ['backup'],
+    });
   });
   beforeEach(() => upstream.reset());
   afterAll(async () => {
@@ -195,6 +203,17 @@ describe('deadlines and checkpoints', () => {
       expect(row).toMatchObject({ outcome: 'upstream_error', cost: 0 });
       expect((await db.stores.wallets.get(accountId))?.balance).toBe(FIVE_USD);
       expect((await audit(db, accountId)).difference).toBe(0);
+    });
+
+    it('calls no fallback once the deadline has passed: it could neither answer nor be billed', async () => {
+      const { accountId, secret } = await createAccountWithKey(db);
+      const response = await post(gateway.url, secret, '/v1/chat/completions', chat('slow-main', false));
+      expect(response.status).toBeGreaterThanOrEqual(500);
+      await response.text();
+      const [row] = await settledUsage(db, accountId, 1);
+      expect(row).toMatchObject({ outcome: 'upstream_error', cost: 0 });
+      await sleep(200); // a fallback call, if any, would reach the fake upstream by now
+      expect(upstream.requests.map((request) => request.model)).toEqual(['ttfb-3000']);
     });
   });
 
