@@ -53,7 +53,7 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
  * Builds the proxy's middy chain. Order matters: the error responder is `use`d first so it sees
  * every error last; auth runs before body parsing; validation runs before any database or upstream
  * call. After routing, the handler hands the request to an {@link Exchange} (gateway/exchange.ts),
- * which holds, forwards, streams and — in `requestEnd`, after the client's response — settles.
+ * which holds, forwards, streams and settles once the upstream is done; `requestEnd` waits for it.
  *
  * @example export const handler = createProxyHandler(await proxyDepsFromEnv());
  */
@@ -90,6 +90,9 @@ export const createProxyHandler = (deps: ProxyDeps) => {
       });
     },
   });
+  const record = (outcome: Parameters<typeof recordRequest>[1]) => {
+    if (deps.metrics) recordRequest(deps.metrics, outcome);
+  };
   const exchangeDeps = {
     billing,
     forward: forwardDeps,
@@ -164,6 +167,12 @@ export const createProxyHandler = (deps: ProxyDeps) => {
     state.exchange = exchange;
     const response = await exchange.respond();
     state.status = response.statusCode;
+    // Recorded when the exchange ends, not when the client's response does: a client that never
+    // takes the last bytes keeps the invocation open, but cannot hold back the metrics.
+    state.recorded = exchange
+      .finish()
+      .then((report) => record({ status: response.statusCode, report }))
+      .catch((error: unknown) => logger.error('recording the request failed', { requestId: state.requestId, error }));
     return response;
   };
 
@@ -174,13 +183,10 @@ export const createProxyHandler = (deps: ProxyDeps) => {
     // until the upstream is read to its end, the hold settled and every report out, off the client's clock.
     requestEnd: async (request) => {
       const state = peekState(request.context);
-      const report = await state?.exchange?.finish();
-      if (deps.metrics) {
-        recordRequest(deps.metrics, {
-          status: state ? (state.status ?? 200) : 404,
-          failure: state?.failure,
-          ...(report ? { report } : {}),
-        });
+      if (state?.recorded) await state.recorded;
+      else {
+        const report = await state?.exchange?.finish();
+        record({ status: state ? (state.status ?? 200) : 404, failure: state?.failure, ...(report ? { report } : {}) });
       }
       await deps.reporter.flush();
     },

@@ -83,9 +83,9 @@ const failedOutcome = (error: unknown): Completion | { outcome: 'upstream_error'
  * 2. **forward** to the route, then its fallbacks while an upstream fails before its first byte;
  *    the first byte waits for the hold to commit (it may have overlapped the upstream call);
  * 3. **stream** the answer to the client (`forward.ts`);
- * 4. once the upstream is read to its end, **settle** on the usage it reported — without waiting
- *    for a client that may never take the last bytes — then, after the client's response has
- *    ended, count the tokens for the key's rate limit and hand back what the metrics need.
+ * 4. once the upstream is read to its end, **settle** on the usage it reported, count the tokens
+ *    for the key's rate limit and hand back what the metrics need — without waiting for a client
+ *    that may never take the last bytes.
  *
  * Each stage takes what the previous one produced: `forwardTo` needs a {@link Hold}, and the settle
  * is armed only once a hold exists, so no path can settle without one or forget to.
@@ -93,13 +93,13 @@ const failedOutcome = (error: unknown): Completion | { outcome: 'upstream_error'
  * @example
  * const exchange = new Exchange(deps, routed);
  * const response = await exchange.respond(); // stream this to the client
- * const report = await exchange.finish(); // once the client's response has ended
+ * const report = await exchange.finish(); // settled and counted once the upstream is done
  */
 export class Exchange {
   private readonly deps: ExchangeDeps;
   private readonly routed: RoutedRequest;
-  /** Set once a hold exists: settles it on however the exchange ended. */
-  private settleHold?: () => Promise<Settlement | undefined>;
+  /** Set once a hold exists: the settle on however the exchange ended, the token count, the report. */
+  private ending?: Promise<ExchangeReport>;
   private answered?: Answered;
   private overheadMs?: number;
 
@@ -115,27 +115,32 @@ export class Exchange {
     try {
       answered = await this.forwardTo(hold, (progress) => void this.deps.billing.checkpoint(hold, progress));
     } catch (error) {
-      this.settleHold = () => this.settle(hold, failedOutcome(error));
+      this.ending = this.conclude(hold, failedOutcome(error));
+      this.ending.catch(() => undefined); // awaited by finish(); never unhandled if finish never runs
       throw error;
     }
     this.answered = answered;
     // The settle starts when the upstream is done, a turn of the event loop later (after the
-    // response's own writes): a client that stops reading cannot keep the hold pending.
-    const settled = answered.forwarded.completion.then(async (completion) => {
+    // response's own writes): a client that stops reading can hold neither the money nor the count.
+    this.ending = answered.forwarded.completion.then(async (completion) => {
       await new Promise<void>((turn) => setImmediate(turn));
-      return this.settle(hold, completion);
+      return this.conclude(hold, completion);
     });
-    settled.catch(() => undefined); // awaited by finish(); never unhandled if finish never runs
-    this.settleHold = () => settled;
+    this.ending.catch(() => undefined); // as above
     return this.response(answered);
   }
 
   /**
-   * After the client's response has ended (or the client left): waits for the settle (see
-   * `respond`) and counts the tokens for the key's rate limit. Off the client's clock.
+   * How the exchange ended, once its upstream is done and its hold settled and counted (see
+   * `respond`): what the request's metrics need. Never waits on the client.
    */
   async finish(): Promise<ExchangeReport> {
-    const settlement = await this.settleHold?.();
+    return (await this.ending) ?? {};
+  }
+
+  /** Settles, counts the tokens for the key's rate limit, and reports. */
+  private async conclude(hold: Hold, ending: Completion | { outcome: 'upstream_error' | 'rejected' }) {
+    const settlement = await this.settle(hold, ending);
     if (settlement?.usage) await this.countTokens(settlement);
     const report: ExchangeReport = {};
     if (settlement) report.settlement = settlement;

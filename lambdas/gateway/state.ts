@@ -57,6 +57,8 @@ export interface GatewayState {
   spend?: SpendTerms;
   /** The request's life after routing (hold → forward → stream → settle); absent for other endpoints. */
   exchange?: Exchange;
+  /** Set when an answered exchange's metrics are recorded as it ends (app.ts); `requestEnd` waits for it. */
+  recorded?: Promise<void>;
   /** The error the request was answered with, if any (for logs and metrics). */
   failure?: unknown;
   /** The status answered to the client. */

@@ -1,9 +1,12 @@
 import { type IncomingMessage, request } from 'node:http';
 import { Writable } from 'node:stream';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createProxyHandler } from '../../lambdas/app.ts';
 import { configFromEnv } from '../../lambdas/gateway/config.ts';
+import { windowStart } from '../../lambdas/gateway/rate-limit.ts';
+import type { MetricsSink } from '../../lambdas/gateway/request-metrics.ts';
 import { envCredentials } from '../../lambdas/providers/credentials.ts';
 import { createReporter } from '../../lambdas/reports/reporter.ts';
 import { installLambdaGlobals, type StreamingHandler } from '../../lambdas/runtime/function-url.ts';
@@ -222,18 +225,20 @@ describe('a client that stops reading after the gateway wrote its last byte', ()
   });
 
   /** Invokes the handler for a streamed answer of `pieces` × 1 kB, its client taking the first kilobyte only. */
-  const invokeStalled = async (pieces: number) => {
+  const invokeStalled = async (pieces: number, options: { tpm?: number; metrics?: MetricsSink } = {}) => {
     installLambdaGlobals();
     const env = { ...providerEnv(upstream), TOLLGATE_CLIENT_TIMEOUT: '0.3' };
     const handler = createProxyHandler({
       ...db.stores,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
       credentials: envCredentials(env),
       reporter: createReporter({ publish: async () => undefined }),
       logger: silentLogger(),
       config: { ...configFromEnv(env), keyCacheTtlMs: 0, negativeKeyCacheTtlMs: 0, routeCacheTtlMs: 0 },
       env,
     });
-    const { accountId, secret } = await createAccountWithKey(db);
+    const { accountId, secret, record } = await createAccountWithKey(db);
+    if (options.tpm) await db.stores.keys.update(record.keyId, { tpm: options.tpm });
     upstream.enqueue({ chunks: Array.from({ length: pieces }, () => 'w'.repeat(1_000)), usage: USAGE });
     const client = new StalledClient(1_024);
     const event = proxyEvent('/v1/chat/completions', {
@@ -248,6 +253,7 @@ describe('a client that stops reading after the gateway wrote its last byte', ()
     );
     return {
       accountId,
+      keyId: record.keyId,
       /** Whether the invocation has ended `ms` from now. */
       endedWithin: async (ms: number) => {
         await sleep(ms);
@@ -286,15 +292,21 @@ describe('a client that stops reading after the gateway wrote its last byte', ()
     }
   });
 
-  // KNOWN BUG (reported with this test): when every byte already left the gateway's own stream and
-  // waits in Lambda's response stream, nothing drops the client: the invocation runs until Lambda's
-  // timeout, holding a concurrency slot, and `requestEnd` (metrics, the key's token count for its
-  // tokens-per-minute limit) waits for it — or never runs. Turn `it.fails` into `it` once fixed.
-  it.fails("ends the invocation after the client timeout when the whole answer waits in Lambda's response stream", async () => {
-    const { accountId, endedWithin, leave } = await invokeStalled(10);
+  // When the whole end of the answer already waits in Lambda's response stream, nothing in the
+  // gateway can drop the client (the stream is Lambda's): the invocation stays open until the client
+  // takes the rest or Lambda's timeout. Everything the request owes is done without it.
+  it("settles, counts the key's tokens and records the metrics while the invocation waits on the client", async () => {
+    const metrics = { addMetric: vi.fn(), publishStoredMetrics: vi.fn() };
+    const { accountId, keyId, endedWithin, leave } = await invokeStalled(10, { tpm: 1_000_000, metrics });
     try {
       await settledUsage(db, accountId, 1, 2_000);
-      expect(await endedWithin(1_500)).toBe(true);
+      await vi.waitFor(() => expect(metrics.publishStoredMetrics).toHaveBeenCalledTimes(1), { timeout: 2_000 });
+      expect(metrics.addMetric).toHaveBeenCalledWith('CostBilledNanoUsd', 'Count', COST);
+      const { Item } = await db.client.send(
+        new GetCommand({ TableName: db.tables.counters, Key: { counter: `${keyId}#${windowStart(Date.now())}` } }),
+      );
+      expect(Item?.tokens).toBe(USAGE.inputTokens + USAGE.outputTokens);
+      expect(await endedWithin(500)).toBe(false); // still open: the client has not taken the rest
     } finally {
       await leave();
     }
