@@ -115,6 +115,8 @@ export interface UsageEntry {
   discount: string;
   /** True when the upstream reported no usage and the cost is the documented estimate. */
   estimated: boolean;
+  /** True when the reported usage cost more than the hold: debited in full all the same. */
+  overrun: boolean;
   /** null while pending, and when the request ended before any usage was reported. */
   usage: TokenUsage | null;
 }
@@ -162,6 +164,7 @@ const usageEntry = (row: UsageRow): UsageEntry => {
     cost_nano: cost,
     discount: formatPpm(row.discountPpm ?? FULL_PRICE_PPM),
     estimated: row.estimated === true,
+    overrun: row.overrun === true,
     usage: row.usage
       ? {
           input_tokens: row.usage.inputTokens,

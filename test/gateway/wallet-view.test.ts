@@ -93,6 +93,7 @@ describe('wallet view', () => {
       cost_nano: 10_500_000,
       discount: '0.8',
       estimated: false,
+      overrun: false,
       usage: { input_tokens: 1_000, output_tokens: 500, cache_read_tokens: 200, cache_write_tokens: 0 },
     });
     expect(ledgerEntry(pending)).toMatchObject({

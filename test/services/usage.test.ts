@@ -58,6 +58,7 @@ describe('usage service', () => {
       cost_nano: 10_500_000,
       discount: '1',
       estimated: false,
+      overrun: false,
       usage: { input_tokens: 1_000, output_tokens: 500, cache_read_tokens: 200, cache_write_tokens: 0 },
     });
     expect(open).toMatchObject({
