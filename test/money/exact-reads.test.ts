@@ -101,11 +101,13 @@ describe('amounts read from DynamoDB', () => {
     const all = db.stores.wallets.allLedgerRows('ledgered');
     const page = db.stores.wallets.ledger('ledgered');
 
-    // Assess
-    await expect(all).rejects.toThrow(
-      `Account 'ledgered': ledger row '${sk}' has its amount stored as ${BEYOND}, which is not a whole number of nano-USD`,
-    );
-    await expect(page).rejects.toBeInstanceOf(UnsafeAmountError);
+    // Assess (both at once: neither rejection may wait unhandled while the other is checked)
+    await Promise.all([
+      expect(all).rejects.toThrow(
+        `Account 'ledgered': ledger row '${sk}' has its amount stored as ${BEYOND}, which is not a whole number of nano-USD`,
+      ),
+      expect(page).rejects.toBeInstanceOf(UnsafeAmountError),
+    ]);
   });
 
   it('reads a usage row hold or price beyond 2^53 as an error', async () => {
