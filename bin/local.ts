@@ -5,9 +5,9 @@ import { startLocal } from '../lambdas/runtime/start-local.ts';
 const env = process.env;
 try {
   const local = await startLocal({
-    dataDir: env.TOLLGATE_DATA_DIR ?? '.tollgate',
-    port: Number(env.PORT ?? 8787),
-    host: env.TOLLGATE_HOST ?? '127.0.0.1',
+    dataDir: env['TOLLGATE_DATA_DIR'] ?? '.tollgate',
+    port: Number(env['PORT'] ?? 8787),
+    host: env['TOLLGATE_HOST'] ?? '127.0.0.1',
     env,
   });
   const shutdown = async (signal: string) => {
@@ -19,6 +19,6 @@ try {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 } catch (error) {
   const { code, message } = error as NodeJS.ErrnoException;
-  console.error(code === 'EADDRINUSE' ? `Port ${env.PORT ?? 8787} is in use: set PORT to another port.` : message);
+  console.error(code === 'EADDRINUSE' ? `Port ${env['PORT'] ?? 8787} is in use: set PORT to another port.` : message);
   process.exit(1);
 }

@@ -168,8 +168,8 @@ export const errorBody = (error: GatewayError, protocol: Protocol): Record<strin
     return { type: 'error', error: { type: error.type, message: error.message } };
   }
   const inner: Record<string, unknown> = { message: error.message, type: error.type };
-  inner.param = error.param ?? null;
-  inner.code = error.code ?? null;
+  inner['param'] = error.param ?? null;
+  inner['code'] = error.code ?? null;
   return { error: inner };
 };
 

@@ -15,13 +15,13 @@ import { createDocumentClient, dynamoOptionsFromEnv } from './store/client.ts';
 import { createStores } from './store/index.ts';
 
 const env = process.env;
-const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? PROXY_SERVICE });
+const logger = new Logger({ serviceName: env['POWERTOOLS_SERVICE_NAME'] ?? PROXY_SERVICE });
 const metrics = new Metrics({
-  namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
-  serviceName: env.POWERTOOLS_SERVICE_NAME ?? PROXY_SERVICE,
+  namespace: env['POWERTOOLS_METRICS_NAMESPACE'] ?? METRICS_NAMESPACE,
+  serviceName: env['POWERTOOLS_SERVICE_NAME'] ?? PROXY_SERVICE,
 });
 const stores = createStores(createDocumentClient(dynamoOptionsFromEnv(env)), tableNamesFromEnv(env));
-const topicArn = env.TOLLGATE_REPORTS_TOPIC_ARN;
+const topicArn = env['TOLLGATE_REPORTS_TOPIC_ARN'];
 const sns = topicArn ? new SnsReportSink(topicArn) : undefined;
 
 export const handler = createProxyHandler({
@@ -30,8 +30,8 @@ export const handler = createProxyHandler({
   wallets: stores.wallets,
   counters: stores.counters,
   credentials:
-    env.TOLLGATE_CREDENTIALS_SOURCE === 'secretsmanager'
-      ? secretsManagerCredentials(env.TOLLGATE_SECRET_PREFIX ?? 'tollgate/')
+    env['TOLLGATE_CREDENTIALS_SOURCE'] === 'secretsmanager'
+      ? secretsManagerCredentials(env['TOLLGATE_SECRET_PREFIX'] ?? 'tollgate/')
       : envCredentials(env),
   reporter: createReporter(
     {

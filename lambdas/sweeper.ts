@@ -11,13 +11,13 @@ import { createDocumentClient, dynamoOptionsFromEnv } from './store/client.ts';
 import { createStores } from './store/index.ts';
 
 const env = process.env;
-const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? SWEEPER_SERVICE });
+const logger = new Logger({ serviceName: env['POWERTOOLS_SERVICE_NAME'] ?? SWEEPER_SERVICE });
 const metrics = new Metrics({
-  namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
-  serviceName: env.POWERTOOLS_SERVICE_NAME ?? SWEEPER_SERVICE,
+  namespace: env['POWERTOOLS_METRICS_NAMESPACE'] ?? METRICS_NAMESPACE,
+  serviceName: env['POWERTOOLS_SERVICE_NAME'] ?? SWEEPER_SERVICE,
 });
 const { wallets } = createStores(createDocumentClient(dynamoOptionsFromEnv(env)), tableNamesFromEnv(env));
-const expiryMs = env.TOLLGATE_HOLD_EXPIRY ? Number(env.TOLLGATE_HOLD_EXPIRY) * 1000 : DEFAULT_HOLD_EXPIRY_MS;
+const expiryMs = env['TOLLGATE_HOLD_EXPIRY'] ? Number(env['TOLLGATE_HOLD_EXPIRY']) * 1000 : DEFAULT_HOLD_EXPIRY_MS;
 
 export const handler = async (): Promise<SweepResult> => {
   const result = await sweepExpiredHolds(wallets, { expiryMs });

@@ -89,7 +89,7 @@ export const tableEnvVar = (name: TableName): string => `TOLLGATE_TABLE_${name.t
 
 export const tableNamesFromEnv = (
   env: NodeJS.ProcessEnv = process.env,
-  prefix = env.TOLLGATE_TABLE_PREFIX ?? 'tollgate',
+  prefix = env['TOLLGATE_TABLE_PREFIX'] ?? 'tollgate',
 ): TableNames =>
   Object.fromEntries(TABLE_NAMES.map((name) => [name, env[tableEnvVar(name)] ?? `${prefix}-${name}`])) as Record<
     TableName,

@@ -35,7 +35,7 @@ const stackLookup = (env: NodeJS.ProcessEnv, stack: string, region: string | und
   }
   if (!region) throw new UsageError(`Which AWS region is stack '${stack}' in? Pass --region or set AWS_REGION`);
   const lookup: StackLookup = { stack, region };
-  const endpoint = env.AWS_ENDPOINT_URL_CLOUDFORMATION ?? env.AWS_ENDPOINT_URL;
+  const endpoint = env['AWS_ENDPOINT_URL_CLOUDFORMATION'] ?? env['AWS_ENDPOINT_URL'];
   if (endpoint) lookup.endpoint = endpoint;
   // The SDK reads process.env itself; passing them on makes the CLI's own env (tests, embedding) count.
   const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN } = env;
@@ -57,18 +57,18 @@ const stackLookup = (env: NodeJS.ProcessEnv, stack: string, region: string | und
  * given (over any `TOLLGATE_TABLE_*`), else from the environment.
  */
 export const chooseTarget = (env: NodeJS.ProcessEnv, flags: TargetFlags = {}): Target => {
-  const region = flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  const region = flags.region ?? env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'];
   const source: TableSource =
     flags.stack === undefined ? { tables: tableNamesFromEnv(env) } : { stack: stackLookup(env, flags.stack, region) };
-  if (env.TOLLGATE_DYNAMODB_ENDPOINT) {
-    return { kind: 'endpoint', endpoint: env.TOLLGATE_DYNAMODB_ENDPOINT, ...source, ...(region ? { region } : {}) };
+  if (env['TOLLGATE_DYNAMODB_ENDPOINT']) {
+    return { kind: 'endpoint', endpoint: env['TOLLGATE_DYNAMODB_ENDPOINT'], ...source, ...(region ? { region } : {}) };
   }
-  const tablesNamed = env.TOLLGATE_TABLE_PREFIX !== undefined || TABLE_NAMES.some((name) => env[tableEnvVar(name)]);
+  const tablesNamed = env['TOLLGATE_TABLE_PREFIX'] !== undefined || TABLE_NAMES.some((name) => env[tableEnvVar(name)]);
   if (flags.aws || flags.stack !== undefined || tablesNamed) {
     if (!region) throw new UsageError('Which AWS region? Pass --region or set AWS_REGION');
     return { kind: 'aws', region, ...source };
   }
-  return { kind: 'local', dataDir: env.TOLLGATE_DATA_DIR ?? '.tollgate' };
+  return { kind: 'local', dataDir: env['TOLLGATE_DATA_DIR'] ?? '.tollgate' };
 };
 
 export interface Connection {

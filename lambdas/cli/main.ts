@@ -229,7 +229,7 @@ export const runCli = async (
     const { args, values } = parseCommandArgs(argv, command);
     const { region, stack } = values;
     const target = chooseTarget(io.env, {
-      aws: values.aws === true,
+      aws: values['aws'] === true,
       ...(typeof region === 'string' ? { region } : {}),
       ...(typeof stack === 'string' ? { stack } : {}),
     });

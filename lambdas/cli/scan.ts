@@ -19,7 +19,7 @@ export const scanAccountIds = async (client: DynamoDBDocumentClient, walletsTabl
       }),
     );
     for (const item of page.Items ?? []) {
-      if (typeof item.accountId === 'string') ids.push(item.accountId);
+      if (typeof item['accountId'] === 'string') ids.push(item['accountId']);
     }
     start = page.LastEvaluatedKey;
   } while (start);

@@ -250,7 +250,7 @@ export const auditCommand: Command = defineCommand({
   optionHelp: [['--all', 'audit every account instead of one']],
   examples: ['tollgate audit acme', 'tollgate audit --all --json'],
   run: async (context): Promise<AccountAudit | AuditOfAll> => {
-    const all = context.values.all === true;
+    const all = context.values['all'] === true;
     const account = context.args[0];
     if (all === (account !== undefined)) {
       throw new UsageError('Give one account or --all. Usage: tollgate audit [<account>] | --all');

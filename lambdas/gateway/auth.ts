@@ -10,7 +10,7 @@ export interface Authenticated {
 
 /** The key a client presented: `Authorization: Bearer <key>` or `x-api-key: <key>`. */
 export const presentedKey = (headers: Readonly<Record<string, string | undefined>>): string | undefined => {
-  const authorization = headers.authorization;
+  const authorization = headers['authorization'];
   if (authorization) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (match?.[1]) return match[1];

@@ -33,15 +33,15 @@ const seconds = (value: string | undefined, fallback: number): number => {
 export const DEFAULT_MAX_BODY_BYTES = 6_000_000;
 
 export const configFromEnv = (env: NodeJS.ProcessEnv = process.env): GatewayConfig => ({
-  keyCacheTtlMs: seconds(env.TOLLGATE_KEY_CACHE_TTL, 30),
-  negativeKeyCacheTtlMs: seconds(env.TOLLGATE_NEGATIVE_KEY_CACHE_TTL, 5),
-  routeCacheTtlMs: seconds(env.TOLLGATE_ROUTE_CACHE_TTL, 30),
-  maxBodyBytes: Number(env.TOLLGATE_MAX_BODY_BYTES ?? DEFAULT_MAX_BODY_BYTES),
-  upstreamHeadersTimeoutMs: seconds(env.TOLLGATE_UPSTREAM_HEADERS_TIMEOUT, 600),
-  upstreamIdleTimeoutMs: seconds(env.TOLLGATE_UPSTREAM_IDLE_TIMEOUT, 120),
-  clientTimeoutMs: seconds(env.TOLLGATE_CLIENT_TIMEOUT, 60),
-  holdExpiryMs: seconds(env.TOLLGATE_HOLD_EXPIRY, DEFAULT_HOLD_EXPIRY_MS / 1000),
-  deadlineMarginMs: seconds(env.TOLLGATE_DEADLINE_MARGIN, 10),
-  checkpointIntervalMs: seconds(env.TOLLGATE_CHECKPOINT_INTERVAL, 30),
+  keyCacheTtlMs: seconds(env['TOLLGATE_KEY_CACHE_TTL'], 30),
+  negativeKeyCacheTtlMs: seconds(env['TOLLGATE_NEGATIVE_KEY_CACHE_TTL'], 5),
+  routeCacheTtlMs: seconds(env['TOLLGATE_ROUTE_CACHE_TTL'], 30),
+  maxBodyBytes: Number(env['TOLLGATE_MAX_BODY_BYTES'] ?? DEFAULT_MAX_BODY_BYTES),
+  upstreamHeadersTimeoutMs: seconds(env['TOLLGATE_UPSTREAM_HEADERS_TIMEOUT'], 600),
+  upstreamIdleTimeoutMs: seconds(env['TOLLGATE_UPSTREAM_IDLE_TIMEOUT'], 120),
+  clientTimeoutMs: seconds(env['TOLLGATE_CLIENT_TIMEOUT'], 60),
+  holdExpiryMs: seconds(env['TOLLGATE_HOLD_EXPIRY'], DEFAULT_HOLD_EXPIRY_MS / 1000),
+  deadlineMarginMs: seconds(env['TOLLGATE_DEADLINE_MARGIN'], 10),
+  checkpointIntervalMs: seconds(env['TOLLGATE_CHECKPOINT_INTERVAL'], 30),
   settleRetryDelaysMs: [200, 500, 1_000, 2_000, 4_000, 8_000, 15_000, 30_000],
 });

@@ -235,7 +235,7 @@ const prepare = async (request: ForwardRequest, deps: ForwardDeps): Promise<Prep
     route,
     // Whatever cap fields the client or a translator wrote, the upstream reads exactly the held cap.
     body: withCap(bridge.upstream, adapter.kind, bridge.request(context), request.maxOutputTokens),
-    stream: body.stream === true,
+    stream: body['stream'] === true,
     baseUrl: resolveBaseUrl(route, adapter, deps.env),
     credential: await resolveCredential(route, adapter, deps.credentials),
     clientHeaders,

@@ -52,26 +52,30 @@ const binaryPart = (node: Record<string, unknown>): { chars: number; tokens: num
   const { type, source } = node;
   // Anthropic: { type: 'image' | 'document', source: { type: 'base64' | 'url', data | url } }.
   if ((type === 'image' || type === 'document') && isObject(source)) {
-    const data = typeof source.data === 'string' ? source.data : typeof source.url === 'string' ? source.url : '';
-    if (source.type === 'text' || source.type === 'content') return undefined; // text, counted as text
+    const data =
+      typeof source['data'] === 'string' ? source['data'] : typeof source['url'] === 'string' ? source['url'] : '';
+    if (source['type'] === 'text' || source['type'] === 'content') return undefined; // text, counted as text
     if (type === 'image') return { chars: data.length, tokens: TOKENS_PER_IMAGE };
-    const pages = source.type === 'base64' ? pdfPages(data) : PAGES_OF_A_LINKED_DOCUMENT;
+    const pages = source['type'] === 'base64' ? pdfPages(data) : PAGES_OF_A_LINKED_DOCUMENT;
     return { chars: data.length, tokens: pages * TOKENS_PER_PDF_PAGE };
   }
   // OpenAI Chat: { type: 'image_url', image_url: { url } } and { type: 'file', file: { file_data } }.
-  if (type === 'image_url' && isObject(node.image_url) && typeof node.image_url.url === 'string') {
-    return { chars: node.image_url.url.length, tokens: TOKENS_PER_IMAGE };
+  if (type === 'image_url' && isObject(node['image_url']) && typeof node['image_url']['url'] === 'string') {
+    return { chars: node['image_url']['url'].length, tokens: TOKENS_PER_IMAGE };
   }
-  if (type === 'file' && isObject(node.file) && typeof node.file.file_data === 'string') {
-    return { chars: node.file.file_data.length, tokens: pdfPages(node.file.file_data) * TOKENS_PER_PDF_PAGE };
+  if (type === 'file' && isObject(node['file']) && typeof node['file']['file_data'] === 'string') {
+    return {
+      chars: node['file']['file_data'].length,
+      tokens: pdfPages(node['file']['file_data']) * TOKENS_PER_PDF_PAGE,
+    };
   }
   // OpenAI Responses: { type: 'input_image', image_url } and { type: 'input_file', file_data | file_url }.
-  if (type === 'input_image' && typeof node.image_url === 'string') {
-    return { chars: node.image_url.length, tokens: TOKENS_PER_IMAGE };
+  if (type === 'input_image' && typeof node['image_url'] === 'string') {
+    return { chars: node['image_url'].length, tokens: TOKENS_PER_IMAGE };
   }
   if (type === 'input_file') {
-    if (typeof node.file_data === 'string') {
-      return { chars: node.file_data.length, tokens: pdfPages(node.file_data) * TOKENS_PER_PDF_PAGE };
+    if (typeof node['file_data'] === 'string') {
+      return { chars: node['file_data'].length, tokens: pdfPages(node['file_data']) * TOKENS_PER_PDF_PAGE };
     }
     return { chars: 0, tokens: PAGES_OF_A_LINKED_DOCUMENT * TOKENS_PER_PDF_PAGE };
   }

@@ -43,7 +43,7 @@ export const outputCap = (request: ParsedRequest, route: Route): OutputCap => {
   const { operation, body } = request;
   if (operation === 'embeddings' || operation === 'count_tokens') return { tokens: 0, choices: 1 };
   const tokens = clientCap(operation, body) ?? route.defaultMaxTokens ?? FALLBACK_MAX_TOKENS;
-  const n = operation === 'chat' ? body.n : undefined;
+  const n = operation === 'chat' ? body['n'] : undefined;
   if (n === undefined || n === null) return { tokens, choices: 1 };
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_CHOICES) {
     refuse(`'n' must be a whole number from 1 to ${MAX_CHOICES}`, 'n');
@@ -155,11 +155,11 @@ const checkNested = (body: Readonly<Record<string, unknown>>): void => {
     const node = value as Record<string, unknown>;
     const { type } = node;
     const storedFile =
-      (type === 'file' && isObject(node.file) && node.file.file_id !== undefined) ||
-      ((type === 'input_file' || type === 'input_image') && node.file_id !== undefined) ||
+      (type === 'file' && isObject(node['file']) && node['file']['file_id'] !== undefined) ||
+      ((type === 'input_file' || type === 'input_image') && node['file_id'] !== undefined) ||
       ((type === 'document' || type === 'image' || type === 'container_upload') &&
-        isObject(node.source) &&
-        node.source.type === 'file') ||
+        isObject(node['source']) &&
+        node['source']['type'] === 'file') ||
       type === 'container_upload';
     if (storedFile) {
       refuse("Files uploaded to a provider belong to the gateway's account, not yours: send the content inline");
@@ -167,7 +167,11 @@ const checkNested = (body: Readonly<Record<string, unknown>>): void => {
     if (type === 'item_reference') {
       refuse("Stored items belong to the gateway's provider account: send the items themselves in input");
     }
-    if (isObject(node.cache_control) && node.cache_control.ttl !== undefined && node.cache_control.ttl !== '5m') {
+    if (
+      isObject(node['cache_control']) &&
+      node['cache_control']['ttl'] !== undefined &&
+      node['cache_control']['ttl'] !== '5m'
+    ) {
       refuse('cache_control.ttl other than 5m is priced above the route; omit ttl for the 5-minute cache');
     }
     for (const child of Object.values(node)) if (child !== null && typeof child === 'object') stack.push(child);
@@ -201,16 +205,16 @@ export const spendTerms = (
       refuse(`${field} '${String(value)}' is not available through this gateway: ${why}`, field);
     }
   }
-  if (request.operation === 'chat' && Array.isArray(body.modalities) && body.modalities.includes('audio')) {
+  if (request.operation === 'chat' && Array.isArray(body['modalities']) && body['modalities'].includes('audio')) {
     refuse("'modalities' may not include audio: audio output is priced above the route", 'modalities');
   }
-  const tier = body.service_tier;
+  const tier = body['service_tier'];
   if (request.operation !== 'messages' && tier !== undefined && tier !== null && !OPENAI_TIERS.has(String(tier))) {
     refuse(`service_tier '${String(tier)}' is priced above the route; use auto, default or flex`, 'service_tier');
   }
-  if (Array.isArray(body.tools)) {
-    for (const [index, tool] of body.tools.entries()) {
-      const type = isObject(tool) ? tool.type : undefined;
+  if (Array.isArray(body['tools'])) {
+    for (const [index, tool] of body['tools'].entries()) {
+      const type = isObject(tool) ? tool['type'] : undefined;
       if (type !== undefined && (typeof type !== 'string' || !CLIENT_TOOL.test(type))) {
         refuse(
           `Tool type '${String(type)}' runs on the provider and is billed outside token prices; only client-side tools are available`,

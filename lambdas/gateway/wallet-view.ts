@@ -19,14 +19,14 @@ export const LEDGER_CURSOR = /^\d{4}-\d{2}-\d{2}T[^#]+#.+$/;
 
 /** `?limit=&cursor=` of `GET /v1/wallet`, checked. */
 export const walletPageParams = (query: Readonly<Record<string, string | undefined>> | undefined) => {
-  const limitText = query?.limit;
+  const limitText = query?.['limit'];
   const limit = limitText === undefined ? WALLET_PAGE_DEFAULT : Number(limitText);
   if (!Number.isInteger(limit) || limit < 1 || limit > WALLET_PAGE_MAX) {
     const error = new InvalidRequestError(`'limit' must be a whole number from 1 to ${WALLET_PAGE_MAX}`);
     error.param = 'limit';
     throw error;
   }
-  const cursor = query?.cursor;
+  const cursor = query?.['cursor'];
   if (cursor !== undefined && !LEDGER_CURSOR.test(cursor)) {
     const error = new InvalidRequestError("'cursor' is not a cursor this endpoint returned");
     error.param = 'cursor';

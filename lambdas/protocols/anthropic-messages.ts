@@ -48,16 +48,16 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 
 /** A Messages stream event's type: its SSE `event:` name (Anthropic always sends one), else its data's `type`. */
 export const anthropicEventType = ({ event, data }: UpstreamEvent): string | undefined =>
-  event ?? (typeof data?.type === 'string' ? data.type : undefined);
+  event ?? (typeof data?.['type'] === 'string' ? data['type'] : undefined);
 
 /** The usage object a Messages stream event carries: `message_start`'s `message.usage`, `message_delta`'s `usage`. */
 export const anthropicEventUsage = (event: UpstreamEvent): AnthropicUsage | undefined => {
   const type = anthropicEventType(event);
   const usage =
-    type === 'message_start' && isObject(event.data?.message)
-      ? event.data.message.usage
+    type === 'message_start' && isObject(event.data?.['message'])
+      ? event.data['message']['usage']
       : type === 'message_delta'
-        ? event.data?.usage
+        ? event.data?.['usage']
         : undefined;
   return isObject(usage) ? usage : undefined;
 };

@@ -50,7 +50,7 @@ const upstreamModel = ({ route }: BridgeContext): string => route.upstreamModel 
 const defaultMaxTokens = ({ route }: BridgeContext): number => route.defaultMaxTokens ?? 4_096;
 
 const wantsUsage = (body: Record<string, unknown>): boolean =>
-  (body.stream_options as { include_usage?: unknown } | null | undefined)?.include_usage === true;
+  (body['stream_options'] as { include_usage?: unknown } | null | undefined)?.include_usage === true;
 
 /**
  * OpenAI Chat streams report usage only when asked (`stream_options.include_usage`). The gateway
@@ -59,8 +59,8 @@ const wantsUsage = (body: Record<string, unknown>): boolean =>
  */
 const usageStripper = (): StreamTranslator => ({
   push(event) {
-    const choices = event.data?.choices;
-    const usageOnly = Array.isArray(choices) && choices.length === 0 && event.data?.usage;
+    const choices = event.data?.['choices'];
+    const usageOnly = Array.isArray(choices) && choices.length === 0 && event.data?.['usage'];
     return usageOnly ? [] : [sseFrame(event.raw, event.event)];
   },
   end: () => [],
@@ -76,8 +76,8 @@ const chatToChat: Bridge = {
   upstream: 'chat',
   request(context) {
     const body: Record<string, unknown> = { ...context.body, model: upstreamModel(context) };
-    if (body.stream === true && !wantsUsage(context.body)) {
-      body.stream_options = { ...(context.body.stream_options as object | undefined), include_usage: true };
+    if (body['stream'] === true && !wantsUsage(context.body)) {
+      body['stream_options'] = { ...(context.body['stream_options'] as object | undefined), include_usage: true };
     }
     return body;
   },

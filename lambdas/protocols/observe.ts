@@ -42,16 +42,16 @@ export type ObservedUsage = Pick<Observation, 'usage' | 'reasoningTokens'>;
 const FINAL_RESPONSES_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 
 const chatFinished = (data: Record<string, unknown>): boolean =>
-  ((data.choices as { finish_reason?: unknown }[] | undefined) ?? []).some((choice) => choice.finish_reason);
+  ((data['choices'] as { finish_reason?: unknown }[] | undefined) ?? []).some((choice) => choice.finish_reason);
 
 const length = (value: unknown): number => (typeof value === 'string' ? value.length : 0);
 
 const chatChunkChars = (data: Record<string, unknown>): number => {
   let chars = 0;
-  for (const choice of (data.choices as { delta?: Record<string, unknown> }[] | undefined) ?? []) {
+  for (const choice of (data['choices'] as { delta?: Record<string, unknown> }[] | undefined) ?? []) {
     const delta = choice.delta ?? {};
-    chars += length(delta.content) + length(delta.reasoning_content);
-    for (const call of (delta.tool_calls as { function?: { arguments?: unknown } }[] | undefined) ?? []) {
+    chars += length(delta['content']) + length(delta['reasoning_content']);
+    for (const call of (delta['tool_calls'] as { function?: { arguments?: unknown } }[] | undefined) ?? []) {
       chars += length(call.function?.arguments);
     }
   }
@@ -59,8 +59,8 @@ const chatChunkChars = (data: Record<string, unknown>): number => {
 };
 
 const anthropicDeltaChars = (data: Record<string, unknown>): number => {
-  const delta = data.delta as Record<string, unknown> | undefined;
-  return delta ? length(delta.text) + length(delta.partial_json) + length(delta.thinking) : 0;
+  const delta = data['delta'] as Record<string, unknown> | undefined;
+  return delta ? length(delta['text']) + length(delta['partial_json']) + length(delta['thinking']) : 0;
 };
 
 /**
@@ -89,16 +89,16 @@ export const streamObserver = (wire: Operation) => {
     if (!data) return;
     if (
       (wire === 'messages' && event.event === 'message_stop') ||
-      (wire === 'responses' && typeof data.type === 'string' && FINAL_RESPONSES_EVENTS.has(data.type)) ||
+      (wire === 'responses' && typeof data['type'] === 'string' && FINAL_RESPONSES_EVENTS.has(data['type'])) ||
       (wire === 'chat' && chatFinished(data))
     ) {
       observation.finished = true;
     }
     if (
       event.event === 'error' ||
-      data.type === 'error' ||
-      data.type === 'response.failed' ||
-      (wire === 'chat' && data.error)
+      data['type'] === 'error' ||
+      data['type'] === 'response.failed' ||
+      (wire === 'chat' && data['error'])
     ) {
       observation.failed = true;
     }
@@ -115,10 +115,10 @@ export const streamObserver = (wire: Operation) => {
     }
     if (wire === 'responses') {
       observation.outputChars += responsesEventChars(data);
-      if (typeof data.sequence_number === 'number') observation.lastSequenceNumber = data.sequence_number;
+      if (typeof data['sequence_number'] === 'number') observation.lastSequenceNumber = data['sequence_number'];
       const usage = observeResponsesEvent(event, data);
       if (usage) {
-        const raw = (data.response as { usage: object }).usage;
+        const raw = (data['response'] as { usage: object }).usage;
         observation.usage = usage;
         observation.reasoningTokens = reasoningTokensFromOpenAIResponses(raw);
         observation.rawUsage.push(raw);
@@ -129,8 +129,8 @@ export const streamObserver = (wire: Operation) => {
     const usage = observeOpenAIChatEvent(event, data);
     if (usage) {
       observation.usage = usage;
-      observation.reasoningTokens = reasoningTokensFromOpenAIChat(data.usage as object);
-      observation.rawUsage.push(data.usage);
+      observation.reasoningTokens = reasoningTokensFromOpenAIChat(data['usage'] as object);
+      observation.rawUsage.push(data['usage']);
     }
   };
   return { observation, onEvent };
@@ -138,7 +138,7 @@ export const streamObserver = (wire: Operation) => {
 
 /** The same reading for a whole (non-stream) answer body. */
 export const observeBody = (wire: Operation, json: Record<string, unknown> | undefined): Observation => {
-  const raw = json?.usage;
+  const raw = json?.['usage'];
   const observation: Observation = {
     usage: undefined,
     reasoningTokens: 0,
@@ -166,15 +166,17 @@ export const observeBody = (wire: Operation, json: Record<string, unknown> | und
     return observation;
   }
   if (wire === 'messages') {
-    for (const block of (json.content as Record<string, unknown>[] | undefined) ?? []) {
+    for (const block of (json['content'] as Record<string, unknown>[] | undefined) ?? []) {
       observation.outputChars +=
-        length(block.text) + length(block.thinking) + (block.input ? JSON.stringify(block.input).length : 0);
+        length(block['text']) +
+        length(block['thinking']) +
+        (block['input'] ? JSON.stringify(block['input']).length : 0);
     }
   } else {
-    for (const choice of (json.choices as { message?: Record<string, unknown> }[] | undefined) ?? []) {
+    for (const choice of (json['choices'] as { message?: Record<string, unknown> }[] | undefined) ?? []) {
       const message = choice.message ?? {};
-      observation.outputChars += length(message.content) + length(message.reasoning_content);
-      for (const call of (message.tool_calls as { function?: { arguments?: unknown } }[] | undefined) ?? []) {
+      observation.outputChars += length(message['content']) + length(message['reasoning_content']);
+      for (const call of (message['tool_calls'] as { function?: { arguments?: unknown } }[] | undefined) ?? []) {
         observation.outputChars += length(call.function?.arguments);
       }
     }

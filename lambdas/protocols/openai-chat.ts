@@ -59,7 +59,7 @@ export const observeOpenAIChatEvent = (
   data: Record<string, unknown> | undefined,
 ): Usage | undefined => {
   if (event.event !== undefined && event.event !== 'message') return undefined;
-  const usage = data?.usage;
+  const usage = data?.['usage'];
   return usage && typeof usage === 'object' ? usageFromOpenAIChat(usage as OpenAIUsage) : undefined;
 };
 

@@ -62,9 +62,9 @@ export const observeResponsesEvent = (
   event: EventSourceMessage | UpstreamEvent,
   data: Record<string, unknown> | undefined,
 ): Usage | undefined => {
-  const type = typeof data?.type === 'string' ? data.type : event.event;
+  const type = typeof data?.['type'] === 'string' ? data['type'] : event.event;
   if (type === undefined || !FINAL_EVENTS.has(type)) return undefined;
-  const response = data?.response as { usage?: unknown } | undefined;
+  const response = data?.['response'] as { usage?: unknown } | undefined;
   const usage = response?.usage;
   return usage && typeof usage === 'object' ? usageFromOpenAIResponses(usage as ResponsesUsage) : undefined;
 };
@@ -83,18 +83,18 @@ const DELTA_EVENTS = new Set([
 
 /** Characters generated in one Responses stream event: the fallback measure when no usage comes. */
 export const responsesEventChars = (data: Record<string, unknown> | undefined): number =>
-  data && typeof data.type === 'string' && DELTA_EVENTS.has(data.type) ? length(data.delta) : 0;
+  data && typeof data['type'] === 'string' && DELTA_EVENTS.has(data['type']) ? length(data['delta']) : 0;
 
 /** Characters generated in a whole `response` object (text, refusals, tool arguments, reasoning). */
 export const responsesBodyChars = (json: Record<string, unknown> | undefined): number => {
   let chars = 0;
-  for (const item of (json?.output as Record<string, unknown>[] | undefined) ?? []) {
-    chars += length(item.arguments) + length(item.input);
+  for (const item of (json?.['output'] as Record<string, unknown>[] | undefined) ?? []) {
+    chars += length(item['arguments']) + length(item['input']);
     for (const part of [
-      ...((item.content as Record<string, unknown>[] | undefined) ?? []),
-      ...((item.summary as Record<string, unknown>[] | undefined) ?? []),
+      ...((item['content'] as Record<string, unknown>[] | undefined) ?? []),
+      ...((item['summary'] as Record<string, unknown>[] | undefined) ?? []),
     ]) {
-      chars += length(part.text) + length(part.refusal);
+      chars += length(part['text']) + length(part['refusal']);
     }
   }
   return chars;

@@ -17,11 +17,11 @@ const positive = (value: unknown): number | undefined =>
 export const clientCap = (operation: Operation, body: Readonly<Record<string, unknown>>): number | undefined => {
   switch (operation) {
     case 'chat':
-      return positive(body.max_completion_tokens) ?? positive(body.max_tokens);
+      return positive(body['max_completion_tokens']) ?? positive(body['max_tokens']);
     case 'messages':
-      return positive(body.max_tokens);
+      return positive(body['max_tokens']);
     case 'responses':
-      return positive(body.max_output_tokens);
+      return positive(body['max_output_tokens']);
     case 'embeddings':
     case 'count_tokens':
       return undefined;

@@ -27,11 +27,11 @@ interface EchoPlan {
 }
 
 const plan = (body: Record<string, unknown>): EchoPlan => {
-  const messages = Array.isArray(body.messages) ? (body.messages as { role?: unknown; content?: unknown }[]) : [];
+  const messages = Array.isArray(body['messages']) ? (body['messages'] as { role?: unknown; content?: unknown }[]) : [];
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
   const text = textOf(lastUser?.content) || '(nothing to echo)';
   const everything = [
-    typeof body.system === 'string' ? body.system : textOf(body.system),
+    typeof body['system'] === 'string' ? body['system'] : textOf(body['system']),
     ...messages.map((m) => textOf(m.content)),
   ].join('\n');
   // Word-sized pieces, each keeping its trailing space, so the stream shows a real cadence.
@@ -162,10 +162,10 @@ const embed = (text: string): number[] => {
 };
 
 const embeddings = (model: string, body: Record<string, unknown>): Response => {
-  const inputs = Array.isArray(body.input)
-    ? body.input.map((item) => (typeof item === 'string' ? item : JSON.stringify(item)))
-    : [String(body.input ?? '')];
-  const base64 = body.encoding_format === 'base64';
+  const inputs = Array.isArray(body['input'])
+    ? body['input'].map((item) => (typeof item === 'string' ? item : JSON.stringify(item)))
+    : [String(body['input'] ?? '')];
+  const base64 = body['encoding_format'] === 'base64';
   const promptTokens = inputs.reduce((sum, text) => sum + estimateTokens(text), 0);
   return jsonResponse({
     object: 'list',
@@ -194,11 +194,11 @@ export const echo: ProviderAdapter = {
   defaultCredential: undefined,
   defaultBaseUrl: undefined,
   async send({ operation, body, stream }: UpstreamCall) {
-    const model = String(body.model ?? 'tollgate-echo');
+    const model = String(body['model'] ?? 'tollgate-echo');
     if (operation === 'embeddings') return fromFetchResponse(embeddings(model, body));
     const echoPlan = plan(body);
     if (operation === 'messages') return fromFetchResponse(anthropicMessages(model, stream, echoPlan));
-    const options = body.stream_options as { include_usage?: unknown } | undefined;
+    const options = body['stream_options'] as { include_usage?: unknown } | undefined;
     return fromFetchResponse(openAIChat(model, stream, options?.include_usage === true, echoPlan));
   },
 };

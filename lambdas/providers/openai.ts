@@ -34,7 +34,7 @@ export const openAICompatible = ({
     const path = PATHS[operation];
     if (!path) throw new Error(`openai adapter cannot serve '${operation}'`);
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
-    if (credential) headers.authorization = `Bearer ${credential}`;
+    if (credential) headers['authorization'] = `Bearer ${credential}`;
     return postJson(joinUrl(baseUrl ?? '', path), headers, JSON.stringify(body), signal);
   },
 });

@@ -269,7 +269,7 @@ export const createFunctionUrlServer = ({
     );
   }
   const highWaterMark = Reflect.get(handler, HANDLER_HIGHWATERMARK) as number | undefined;
-  const region = process.env.AWS_REGION ?? 'us-east-1';
+  const region = process.env['AWS_REGION'] ?? 'us-east-1';
   const apiId = createHash('sha256').update(functionName).digest('hex').slice(0, 32);
   const invocation: Invocation = { handler, functionName, timeoutMs, maxRequestBytes, highWaterMark, region, apiId };
   return createServer({ noDelay: true }, (req, res) => {
@@ -418,7 +418,7 @@ const toEvent = (
   headers['x-amzn-trace-id'] ??= traceId();
 
   const now = new Date();
-  const domainName = headers.host ?? `${apiId}.lambda-url.${region}.on.aws`;
+  const domainName = headers['host'] ?? `${apiId}.lambda-url.${region}.on.aws`;
   const event: APIGatewayProxyEventV2 = {
     version: '2.0',
     routeKey: '$default',

@@ -45,8 +45,8 @@ const startSweeper = (
   env: NodeJS.ProcessEnv,
   print: (line: string) => void,
 ): NodeJS.Timeout => {
-  const everyMs = Number(env.TOLLGATE_SWEEP_INTERVAL ?? 60) * 1000;
-  const expiryMs = env.TOLLGATE_HOLD_EXPIRY ? Number(env.TOLLGATE_HOLD_EXPIRY) * 1000 : DEFAULT_HOLD_EXPIRY_MS;
+  const everyMs = Number(env['TOLLGATE_SWEEP_INTERVAL'] ?? 60) * 1000;
+  const expiryMs = env['TOLLGATE_HOLD_EXPIRY'] ? Number(env['TOLLGATE_HOLD_EXPIRY']) * 1000 : DEFAULT_HOLD_EXPIRY_MS;
   const timer = setInterval(() => {
     sweepExpiredHolds(database.stores.wallets, { expiryMs })
       .then(({ released, charged }) => {

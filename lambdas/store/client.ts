@@ -14,7 +14,7 @@ export interface DynamoOptions {
  */
 export const createDocumentClient = ({ endpoint, region }: DynamoOptions = {}): DynamoDBDocumentClient => {
   const config: DynamoDBClientConfig = {
-    region: region ?? process.env.AWS_REGION ?? 'us-east-1',
+    region: region ?? process.env['AWS_REGION'] ?? 'us-east-1',
     // The SDK's Node handler keeps connections alive by default; bound how long a call may hang.
     requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 },
     maxAttempts: 3,
@@ -30,8 +30,8 @@ export const createDocumentClient = ({ endpoint, region }: DynamoOptions = {}): 
 
 export const dynamoOptionsFromEnv = (env: NodeJS.ProcessEnv = process.env): DynamoOptions => {
   const options: DynamoOptions = {};
-  if (env.TOLLGATE_DYNAMODB_ENDPOINT) options.endpoint = env.TOLLGATE_DYNAMODB_ENDPOINT;
-  if (env.AWS_REGION) options.region = env.AWS_REGION;
+  if (env['TOLLGATE_DYNAMODB_ENDPOINT']) options.endpoint = env['TOLLGATE_DYNAMODB_ENDPOINT'];
+  if (env['AWS_REGION']) options.region = env['AWS_REGION'];
   return options;
 };
 

@@ -37,7 +37,7 @@ export class CounterStore {
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return { requests: Number(Attributes?.requests ?? 0), tokens: Number(Attributes?.tokens ?? 0) };
+    return { requests: Number(Attributes?.['requests'] ?? 0), tokens: Number(Attributes?.['tokens'] ?? 0) };
   }
 
   /** Counts one request in the window and returns the window's totals after it. */

@@ -23,7 +23,7 @@ export class RouteStore {
     let start: Record<string, unknown> | undefined;
     do {
       const page = await this.client.send(new ScanCommand({ TableName: this.table, ExclusiveStartKey: start }));
-      for (const item of page.Items ?? []) items.push(parseRoute(item, String(item.model)));
+      for (const item of page.Items ?? []) items.push(parseRoute(item, String(item['model'])));
       start = page.LastEvaluatedKey;
     } while (start);
     return items.sort((a, b) => a.model.localeCompare(b.model));

@@ -176,11 +176,11 @@ export const parseWalletItem = (item: Item, accountId: string): WalletItem => {
 const OUTCOMES: readonly Outcome[] = ['completed', 'client_disconnected', 'upstream_error', 'rejected', 'expired_hold'];
 
 const parsePrices = (fields: Fields, prices: Item): Prices => ({
-  input: fields.intAt(prices.input, 'prices.input'),
-  output: fields.intAt(prices.output, 'prices.output'),
+  input: fields.intAt(prices['input'], 'prices.input'),
+  output: fields.intAt(prices['output'], 'prices.output'),
   ...defined({
-    cacheRead: fields.optionalIntAt(prices.cacheRead, 'prices.cacheRead'),
-    cacheWrite: fields.optionalIntAt(prices.cacheWrite, 'prices.cacheWrite'),
+    cacheRead: fields.optionalIntAt(prices['cacheRead'], 'prices.cacheRead'),
+    cacheWrite: fields.optionalIntAt(prices['cacheWrite'], 'prices.cacheWrite'),
   }),
 });
 
@@ -207,10 +207,10 @@ const parseUsageRow = (fields: Fields, accountId: string, sk: string): UsageRow 
       cost: fields.optionalInt('cost'),
       outcome: fields.optionalOneOf('outcome', OUTCOMES),
       usage: usage && {
-        inputTokens: fields.intAt(usage.inputTokens, 'usage.inputTokens'),
-        outputTokens: fields.intAt(usage.outputTokens, 'usage.outputTokens'),
-        cacheReadTokens: fields.intAt(usage.cacheReadTokens, 'usage.cacheReadTokens'),
-        cacheWriteTokens: fields.intAt(usage.cacheWriteTokens, 'usage.cacheWriteTokens'),
+        inputTokens: fields.intAt(usage['inputTokens'], 'usage.inputTokens'),
+        outputTokens: fields.intAt(usage['outputTokens'], 'usage.outputTokens'),
+        cacheReadTokens: fields.intAt(usage['cacheReadTokens'], 'usage.cacheReadTokens'),
+        cacheWriteTokens: fields.intAt(usage['cacheWriteTokens'], 'usage.cacheWriteTokens'),
       },
       // The upstream's own usage, kept as it came: free-form, no amount of ours.
       rawUsage: plainNumbers(fields.raw('rawUsage')),
@@ -236,8 +236,8 @@ const parseTopUpRow = (fields: Fields, accountId: string, sk: string): TopUpRow 
 
 /** Parses a ledger item (a top-up or a usage row) read with {@link unmarshallExact}. */
 export const parseLedgerRow = (item: Item): LedgerRow => {
-  const accountId = typeof item.accountId === 'string' ? item.accountId : '?';
-  const sk = typeof item.sk === 'string' ? item.sk : '?';
+  const accountId = typeof item['accountId'] === 'string' ? item['accountId'] : '?';
+  const sk = typeof item['sk'] === 'string' ? item['sk'] : '?';
   const fields = new Fields(item, accountId, sk);
   fields.string('accountId'); // refused when missing: the '?' above only names the row in that message
   fields.string('sk');

@@ -338,7 +338,7 @@ export class WalletStore {
       }),
     );
     if (!Item) return undefined;
-    if (Item.amount !== amount) {
+    if (Item['amount'] !== amount) {
       throw new TopUpConflictError(`Top-up id '${topUpId}' was already used for a different amount; use a new --id`);
     }
     return { topUpId, amount, applied: false };
@@ -550,7 +550,7 @@ export class WalletStore {
       }),
     );
     const page: LedgerPage = { rows: (Items ?? []).map((item) => parseLedgerRow(unmarshallExact(item))) };
-    const next = LastEvaluatedKey?.sk?.S;
+    const next = LastEvaluatedKey?.['sk']?.S;
     if (typeof next === 'string') page.nextCursor = next;
     return page;
   }

@@ -80,8 +80,8 @@ process.exit(0);
 
 /** What the deployed function has in its environment, with fake values: init must not need AWS. */
 const lambdaEnv = (bundleUrl: string, nodeOptions: string): NodeJS.ProcessEnv => ({
-  PATH: process.env.PATH ?? '',
-  HOME: process.env.HOME ?? '',
+  PATH: process.env['PATH'] ?? '',
+  HOME: process.env['HOME'] ?? '',
   NODE_OPTIONS: nodeOptions,
   BENCH_BUNDLE_URL: bundleUrl,
   AWS_REGION: 'us-east-1',

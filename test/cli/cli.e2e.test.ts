@@ -65,7 +65,7 @@ describe.concurrent('tollgate CLI (spawned)', () => {
     expect(key).toMatch(/^sk-[^-]+$/);
     expect(keyId).toMatch(/^key_/);
     expect(listed.code).toBe(0);
-    expect(json(listed).keys).toEqual([
+    expect(json(listed)['keys']).toEqual([
       expect.objectContaining({ keyId, name: 'laptop', prefix: key.slice(0, 9), status: 'active' }),
     ]);
     expect(listed.stdout).not.toContain(key);
@@ -155,7 +155,7 @@ describe.concurrent('tollgate CLI (spawned)', () => {
 
     // Assess
     expect(set.code).toBe(0);
-    expect(json(listed).routes).toEqual([
+    expect(json(listed)['routes']).toEqual([
       expect.objectContaining({ model: 'cheap-model', provider: 'openai', prices: { input: '0.075', output: '0.30' } }),
     ]);
     expect(json(deleted)).toEqual({ model: 'cheap-model', deleted: true, warnings: [] });
@@ -228,6 +228,6 @@ describe('tollgate --stack (spawned)', () => {
     expect(routed.code).toBe(0);
     expect(routed.stderr).toContain("tollgate: warning: Route main: fallback 'spare' has no route yet");
     expect(await db.stores.routes.get('main')).toMatchObject({ fallbacks: ['spare'] });
-    expect(cfn.requests.every((request) => request.StackName === 'Tollgate-e2e')).toBe(true);
+    expect(cfn.requests.every((request) => request['StackName'] === 'Tollgate-e2e')).toBe(true);
   });
 });

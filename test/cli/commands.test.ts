@@ -74,7 +74,7 @@ describe('topup and balance', () => {
     const first = jsonOf(await runOn(db, 'topup', 'twice-credited', '1', '--json'));
     const second = jsonOf(await runOn(db, 'topup', 'twice-credited', '1', '--json'));
 
-    expect(first.topUpId).not.toBe(second.topUpId);
+    expect(first['topUpId']).not.toBe(second['topUpId']);
     expect(second).toMatchObject({ applied: true, balance_usd: '2.00' });
   });
 

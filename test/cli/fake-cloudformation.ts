@@ -46,9 +46,9 @@ export const startFakeCloudFormation = async (
     request.on('end', () => {
       const params = Object.fromEntries(new URLSearchParams(body));
       requests.push(params);
-      const name = params.StackName ?? '';
+      const name = params['StackName'] ?? '';
       const outputs = stacks[name];
-      const ok = params.Action === 'DescribeStacks' && outputs !== undefined;
+      const ok = params['Action'] === 'DescribeStacks' && outputs !== undefined;
       response.writeHead(ok ? 200 : 400, { 'content-type': 'text/xml' });
       response.end(ok ? describeStacksXml(name, outputs) : missingStackXml(name));
     });

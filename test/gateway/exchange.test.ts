@@ -21,7 +21,7 @@ vi.mock('../../lambdas/protocols/translate/chat-via-messages.ts', async (origina
   return {
     ...actual,
     messagesResponseToChat: (message: Record<string, unknown>, options: { model: string }) => {
-      if (message.id === 'msg_untranslatable') throw new Error('translator failed');
+      if (message['id'] === 'msg_untranslatable') throw new Error('translator failed');
       return actual.messagesResponseToChat(message, options);
     },
   };

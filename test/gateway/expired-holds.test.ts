@@ -224,8 +224,8 @@ describe("the sweeper function's handler", () => {
     const died = await hold('req-died-streaming');
     await hold('req-died-silent');
     await db.stores.wallets.checkpoint(died.row, 42_000);
-    process.env.TOLLGATE_TABLE_PREFIX = db.prefix;
-    process.env.TOLLGATE_DYNAMODB_ENDPOINT = db.endpoint;
+    process.env['TOLLGATE_TABLE_PREFIX'] = db.prefix;
+    process.env['TOLLGATE_DYNAMODB_ENDPOINT'] = db.endpoint;
     const added = vi.spyOn(Metrics.prototype, 'addMetric');
     vi.spyOn(Metrics.prototype, 'publishStoredMetrics').mockImplementation(function (this: Metrics) {
       return this;

@@ -177,7 +177,7 @@ describe('TollgateMonitoring', () => {
 
       it.each(TABLE_NAMES)(`sums ${metricName} of the %s table over its operations`, (table) => {
         const alarm = alarmNamed(`Tollgate-dev-${spec.name}-${table}`);
-        const queries = alarm.Metrics as MetricQuery[];
+        const queries = alarm['Metrics'] as MetricQuery[];
         const metrics = queries.filter((q) => q.MetricStat);
         const [expression] = queries.filter((q) => q.Expression);
 

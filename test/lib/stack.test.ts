@@ -108,7 +108,7 @@ describe('TollgateStack', () => {
     });
 
     it("expires holds a minute after the proxy's 15-minute limit and names its metrics service", () => {
-      const { Variables } = lambdaFunction(dev, 'Sweeper').Environment as { Variables: Record<string, unknown> };
+      const { Variables } = lambdaFunction(dev, 'Sweeper')['Environment'] as { Variables: Record<string, unknown> };
       expect(Variables).toMatchObject({
         TOLLGATE_HOLD_EXPIRY: '960',
         POWERTOOLS_SERVICE_NAME: 'tollgate-sweeper',
@@ -311,7 +311,7 @@ describe('TollgateStack', () => {
 
     it('synthesizes dev and prod side by side in one app without physical name clashes', () => {
       const physicalNames = (template: Template): string[] =>
-        Object.values(template.toJSON().Resources as Record<string, { Properties?: Record<string, unknown> }>)
+        Object.values(template.toJSON()['Resources'] as Record<string, { Properties?: Record<string, unknown> }>)
           .flatMap((resource) => Object.entries(resource.Properties ?? {}))
           // Inline policy names are scoped to their role, and metric names are not resource names.
           .filter(([key, value]) => /Name$/.test(key) && !NOT_PHYSICAL.has(key) && typeof value === 'string')

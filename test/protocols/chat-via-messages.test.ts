@@ -52,24 +52,24 @@ const readChatStream = (frames: string[], expect_: { model: string; includeUsage
   const chunks = data.slice(0, -1).map((entry) => JSON.parse(entry) as Json);
   const [first] = chunks;
   for (const chunk of chunks) {
-    expect(chunk).toMatchObject({ object: 'chat.completion.chunk', id: first?.id, created: first?.created });
-    expect(chunk.model).toBe(expect_.model);
+    expect(chunk).toMatchObject({ object: 'chat.completion.chunk', id: first?.['id'], created: first?.['created'] });
+    expect(chunk['model']).toBe(expect_.model);
     if (expect_.includeUsage) expect(Object.hasOwn(chunk, 'usage')).toBe(true);
     else expect(Object.hasOwn(chunk, 'usage')).toBe(false);
   }
   const usageChunk = expect_.includeUsage ? chunks.pop() : undefined;
   if (usageChunk) {
-    expect(usageChunk.choices).toEqual([]);
-    expect(usageChunk.usage).toBeTypeOf('object');
+    expect(usageChunk['choices']).toEqual([]);
+    expect(usageChunk['usage']).toBeTypeOf('object');
   }
-  for (const chunk of chunks) if (expect_.includeUsage) expect(chunk.usage).toBeNull();
+  for (const chunk of chunks) if (expect_.includeUsage) expect(chunk['usage']).toBeNull();
 
   const choices = chunks.map((chunk) => {
-    const list = chunk.choices as Json[];
+    const list = chunk['choices'] as Json[];
     expect(list).toHaveLength(1);
     return list[0] as { index: number; delta: Json; finish_reason: unknown; logprobs: unknown };
   });
-  expect(choices[0]?.delta.role).toBe('assistant');
+  expect(choices[0]?.delta['role']).toBe('assistant');
   const finishes = choices.filter((choice) => choice.finish_reason !== null);
   expect(finishes).toHaveLength(1);
   expect(choices.at(-1)?.finish_reason).not.toBeNull();
@@ -80,29 +80,29 @@ const readChatStream = (frames: string[], expect_: { model: string; includeUsage
     reasoning: '',
     toolCalls: [],
     finishReason: finishes[0]?.finish_reason,
-    usage: usageChunk?.usage as Json | undefined,
+    usage: usageChunk?.['usage'] as Json | undefined,
   };
   for (const choice of choices) {
     expect(choice.index).toBe(0);
     const { delta } = choice;
-    if (typeof delta.content === 'string') result.content += delta.content;
-    if (typeof delta.reasoning_content === 'string') result.reasoning += delta.reasoning_content;
-    for (const call of (delta.tool_calls ?? []) as { index: number; id?: string; type?: string; function: Json }[]) {
+    if (typeof delta['content'] === 'string') result.content += delta['content'];
+    if (typeof delta['reasoning_content'] === 'string') result.reasoning += delta['reasoning_content'];
+    for (const call of (delta['tool_calls'] ?? []) as { index: number; id?: string; type?: string; function: Json }[]) {
       const known = result.toolCalls[call.index];
       if (known) {
         expect(call.id).toBeUndefined();
-        expect(call.function.arguments).toMatch(/./);
-        known.arguments += call.function.arguments as string;
+        expect(call.function['arguments']).toMatch(/./);
+        known.arguments += call.function['arguments'] as string;
         continue;
       }
       expect(call.index).toBe(result.toolCalls.length);
       expect(call.type).toBe('function');
       expect(call.id).toMatch(/./);
-      expect(call.function.name).toMatch(/./);
+      expect(call.function['name']).toMatch(/./);
       result.toolCalls.push({
         id: call.id as string,
-        name: call.function.name as string,
-        arguments: call.function.arguments as string,
+        name: call.function['name'] as string,
+        arguments: call.function['arguments'] as string,
       });
     }
   }
@@ -129,7 +129,7 @@ describe('createMessagesToChatStream', () => {
 
     expect(result.content).toBe('Hello! How can I help you today?');
     expect(result.finishReason).toBe('stop');
-    expect(result.chunks[0]?.id).toBe('msg_01XFDUDYJgAACzvnptvVoYEL');
+    expect(result.chunks[0]?.['id']).toBe('msg_01XFDUDYJgAACzvnptvVoYEL');
     // prompt_tokens counts cache reads and writes (OpenAI's meaning); cached_tokens is the reads.
     expect(result.usage).toEqual({
       prompt_tokens: 25 + 1200 + 300,
@@ -196,7 +196,7 @@ describe('createMessagesToChatStream', () => {
     const frames = atFixedTime(() => translate(translator(), upstreamEvents(fixture('tool-call.sse'))));
     const chunks = readChatStream(frames, { model: 'client-model', includeUsage: true }).chunks;
 
-    expect(new Set(chunks.map((chunk) => `${chunk.id} ${chunk.created} ${chunk.model}`))).toEqual(
+    expect(new Set(chunks.map((chunk) => `${chunk['id']} ${chunk['created']} ${chunk['model']}`))).toEqual(
       new Set(['msg_014p7gG3wDgGV9EUtLvnow3U 1750000000 client-model']),
     );
   });
@@ -319,13 +319,13 @@ describe('messagesResponseToChat', () => {
       },
       { model: 'm' },
     );
-    const choice = (completion.choices as Json[])[0] as { message: Json };
+    const choice = (completion['choices'] as Json[])[0] as { message: Json };
 
-    expect(choice.message.content).toBeNull();
-    expect(choice.message.tool_calls).toEqual([
+    expect(choice.message['content']).toBeNull();
+    expect(choice.message['tool_calls']).toEqual([
       { id: 'toolu_2', type: 'function', function: { name: 'ping', arguments: '{}' } },
     ]);
-    expect(completion.usage).toBeUndefined();
+    expect(completion['usage']).toBeUndefined();
   });
 
   it.each([
@@ -814,7 +814,7 @@ describe('chatRequestToMessages', () => {
   it('drops top_p when temperature is also set (Claude 4.5+ refuse both)', () => {
     const body = translated({ messages: hi, temperature: 0.3, top_p: 0.9 });
 
-    expect(body.temperature).toBe(0.3);
+    expect(body['temperature']).toBe(0.3);
     expect(body).not.toHaveProperty('top_p');
   });
 
@@ -830,13 +830,13 @@ describe('chatRequestToMessages', () => {
   it.each(Object.entries(THINKING_BUDGETS))('maps reasoning_effort %s to a budget of %i tokens', (effort, budget) => {
     const body = translated({ messages: hi, reasoning_effort: effort, max_completion_tokens: 64_000 });
 
-    expect(body.thinking).toEqual({ type: 'enabled', budget_tokens: budget });
+    expect(body['thinking']).toEqual({ type: 'enabled', budget_tokens: budget });
   });
 
   it("sends no thinking for reasoning_effort none, or when max_tokens leaves no room for Anthropic's 1024 minimum", () => {
     expect(translated({ messages: hi, reasoning_effort: 'none' })).not.toHaveProperty('thinking');
     expect(translated({ messages: hi, reasoning_effort: 'high', max_tokens: 2047 })).not.toHaveProperty('thinking');
-    expect(translated({ messages: hi, reasoning_effort: 'high', max_tokens: 2048 }).thinking).toEqual({
+    expect(translated({ messages: hi, reasoning_effort: 'high', max_tokens: 2048 })['thinking']).toEqual({
       type: 'enabled',
       budget_tokens: 1024,
     });
@@ -846,7 +846,7 @@ describe('chatRequestToMessages', () => {
     const body = translated({ messages: hi, tools: [WEATHER], tool_choice: 'required', reasoning_effort: 'high' });
 
     expect(body).not.toHaveProperty('thinking');
-    expect(body.tool_choice).toEqual({ type: 'any' });
+    expect(body['tool_choice']).toEqual({ type: 'any' });
   });
 
   it('leaves thinking off when continuing a tool loop, whose signed thinking block the client cannot send back', () => {
@@ -871,8 +871,8 @@ describe('chatRequestToMessages', () => {
     expect(budget).not.toHaveProperty('thinking');
     expect(withResults).not.toHaveProperty('thinking');
     expect(adaptive).not.toHaveProperty('thinking');
-    expect(adaptive.output_config).toEqual({ effort: 'high' });
-    expect(nextQuestion.thinking).toEqual({ type: 'enabled', budget_tokens: 3072 });
+    expect(adaptive['output_config']).toEqual({ effort: 'high' });
+    expect(nextQuestion['thinking']).toEqual({ type: 'enabled', budget_tokens: 3072 });
   });
 
   it.each([
@@ -1006,11 +1006,11 @@ const translatingFetch =
   (upstream: FakeUpstream): typeof fetch =>
   async (_input, init) => {
     const chat = JSON.parse(String(init?.body)) as Json;
-    const model = String(chat.model);
-    const streamOptions = (chat.stream_options ?? {}) as Json;
+    const model = String(chat['model']);
+    const streamOptions = (chat['stream_options'] ?? {}) as Json;
     const translator = driven(
       'messages',
-      createMessagesToChatStream({ model, includeUsage: streamOptions.include_usage === true }),
+      createMessagesToChatStream({ model, includeUsage: streamOptions['include_usage'] === true }),
     );
     const sse = (body: ReadableStream<Uint8Array>) =>
       new Response(translateStream(body, translator), { headers: { 'content-type': 'text/event-stream' } });
@@ -1028,7 +1028,7 @@ const translatingFetch =
       const error = anthropicErrorToOpenAI(response.status, await response.text());
       return new Response(error.body, { status: error.status, headers: { 'content-type': 'application/json' } });
     }
-    if (messages.stream === true && response.body) return sse(response.body);
+    if (messages['stream'] === true && response.body) return sse(response.body);
     const completion = messagesResponseToChat((await response.json()) as Json, { model });
     return Response.json(completion);
   };

@@ -49,7 +49,7 @@ const clientEvents = (frames: Uint8Array[]): ClientEvent[] =>
  * stopped before the next opens, all closed before message_delta.
  */
 const expectWellFormed = (events: ClientEvent[]): void => {
-  for (const { event, data } of events) expect(data.type).toBe(event);
+  for (const { event, data } of events) expect(data['type']).toBe(event);
   expect(events[0]?.event).toBe('message_start');
   expect(events.at(-1)?.event).toBe('message_stop');
   expect(events.at(-2)?.event).toBe('message_delta');
@@ -59,13 +59,13 @@ const expectWellFormed = (events: ClientEvent[]): void => {
   for (const { event, data } of events.slice(1, -2)) {
     if (event === 'content_block_start') {
       expect(open).toBeUndefined();
-      expect(data.index).toBe(next);
+      expect(data['index']).toBe(next);
       open = next;
       next += 1;
     } else if (event === 'content_block_delta') {
-      expect(data.index).toBe(open);
+      expect(data['index']).toBe(open);
     } else if (event === 'content_block_stop') {
-      expect(data.index).toBe(open);
+      expect(data['index']).toBe(open);
       open = undefined;
     } else {
       throw new Error(`unexpected ${event} between message_start and message_delta`);
@@ -77,11 +77,11 @@ const expectWellFormed = (events: ClientEvent[]): void => {
 /** The events without the start message body, as compact `[event, index, delta-or-block]` rows. */
 const outline = (events: ClientEvent[]): unknown[] =>
   events.map(({ event, data }) => {
-    if (event === 'content_block_start') return [event, data.index, data.content_block];
-    if (event === 'content_block_delta') return [event, data.index, data.delta];
-    if (event === 'content_block_stop') return [event, data.index];
-    if (event === 'message_delta') return [event, data.delta, data.usage];
-    if (event === 'error') return [event, data.error];
+    if (event === 'content_block_start') return [event, data['index'], data['content_block']];
+    if (event === 'content_block_delta') return [event, data['index'], data['delta']];
+    if (event === 'content_block_stop') return [event, data['index']];
+    if (event === 'message_delta') return [event, data['delta'], data['usage']];
+    if (event === 'error') return [event, data['error']];
     return [event];
   });
 
@@ -127,8 +127,8 @@ describe('messagesRequestToChat', () => {
 
   it('streams with include_usage so the gateway can bill', () => {
     const chat = translate({ ...onlyUser('Hi'), stream: true });
-    expect(chat.stream).toBe(true);
-    expect(chat.stream_options).toEqual({ include_usage: true });
+    expect(chat['stream']).toBe(true);
+    expect(chat['stream_options']).toEqual({ include_usage: true });
     expect(translate({ ...onlyUser('Hi'), stream: false })).not.toHaveProperty('stream');
   });
 
@@ -144,7 +144,7 @@ describe('messagesRequestToChat', () => {
     ],
   ])('turns %s into one system message', (_name, system, expected) => {
     const chat = translate({ system, ...onlyUser('Hi') });
-    expect(chat.messages).toEqual([
+    expect(chat['messages']).toEqual([
       { role: 'system', content: expected },
       { role: 'user', content: 'Hi' },
     ]);
@@ -158,7 +158,7 @@ describe('messagesRequestToChat', () => {
         { role: 'user', content: 'Hello?' },
       ],
     });
-    expect(chat.messages).toEqual([
+    expect(chat['messages']).toEqual([
       { role: 'user', content: 'Hi' },
       { role: 'system', content: 'Now answer in French.' },
       { role: 'user', content: 'Hello?' },
@@ -223,7 +223,7 @@ describe('messagesRequestToChat', () => {
       'Paris\nhttps://example.com/paris\n\nCapital of France.',
     ],
   ])('translates user content: %s', (_name, content, expected) => {
-    expect(translate(onlyUser(content)).messages).toEqual([{ role: 'user', content: expected }]);
+    expect(translate(onlyUser(content))['messages']).toEqual([{ role: 'user', content: expected }]);
   });
 
   it('translates a two-turn conversation with a tool call and its result', () => {
@@ -257,7 +257,7 @@ describe('messagesRequestToChat', () => {
         },
       ],
     });
-    expect(chat.tools).toEqual([
+    expect(chat['tools']).toEqual([
       {
         type: 'function',
         function: {
@@ -267,7 +267,7 @@ describe('messagesRequestToChat', () => {
         },
       },
     ]);
-    expect(chat.messages).toEqual([
+    expect(chat['messages']).toEqual([
       { role: 'system', content: 'You can look up the weather.' },
       { role: 'user', content: 'Weather in Paris?' },
       {
@@ -310,7 +310,7 @@ describe('messagesRequestToChat', () => {
         },
       ],
     });
-    expect(chat.messages).toEqual([
+    expect(chat['messages']).toEqual([
       { role: 'user', content: 'Weather and a map of Paris?' },
       {
         role: 'assistant',
@@ -341,7 +341,7 @@ describe('messagesRequestToChat', () => {
         { role: 'user', content: 'Hello?' },
       ],
     });
-    expect(chat.messages).toEqual([
+    expect(chat['messages']).toEqual([
       { role: 'user', content: 'Hi' },
       { role: 'user', content: 'Hello?' },
     ]);
@@ -361,7 +361,7 @@ describe('messagesRequestToChat', () => {
         { role: 'user', content: 'Again' },
       ],
     };
-    const [, plain] = translate(body).messages as Json[];
+    const [, plain] = translate(body)['messages'] as Json[];
     expect(plain).toEqual({ role: 'assistant', content: 'Hello!' });
   });
 
@@ -382,7 +382,7 @@ describe('messagesRequestToChat', () => {
     ],
   ])('maps tool_choice %s', (_name, toolChoice, expected) => {
     const chat = translate({ ...onlyUser('Hi'), tools: [tool], tool_choice: toolChoice });
-    expect({ tool_choice: chat.tool_choice, parallel_tool_calls: chat.parallel_tool_calls }).toEqual({
+    expect({ tool_choice: chat['tool_choice'], parallel_tool_calls: chat['parallel_tool_calls'] }).toEqual({
       parallel_tool_calls: undefined,
       ...expected,
     });
@@ -438,13 +438,13 @@ describe('messagesRequestToChat', () => {
       'xhigh',
     ],
   ])('maps %s to reasoning_effort', (_name, body, effort) => {
-    expect(translate({ ...onlyUser('Hi'), ...body }).reasoning_effort).toBe(effort);
+    expect(translate({ ...onlyUser('Hi'), ...body })['reasoning_effort']).toBe(effort);
   });
 
   it('maps a JSON-schema output format to response_format', () => {
     const schema = { type: 'object', properties: { answer: { type: 'string' } } };
     const chat = translate({ ...onlyUser('Hi'), output_config: { format: { type: 'json_schema', schema } } });
-    expect(chat.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'output', schema } });
+    expect(chat['response_format']).toEqual({ type: 'json_schema', json_schema: { name: 'output', schema } });
   });
 
   it.each<[string, Json, RegExp]>([
@@ -471,7 +471,7 @@ describe('messagesRequestToChat', () => {
     ],
     ['an unknown role', { messages: [{ role: 'tool', content: 'x' }] }, /messages\.0\.role/],
   ])('refuses %s with a 400 instead of answering another question', (_name, body, message) => {
-    const attempt = () => translate(body.messages ? body : { ...onlyUser('Hi'), ...body });
+    const attempt = () => translate(body['messages'] ? body : { ...onlyUser('Hi'), ...body });
     expect(attempt).toThrow(InvalidRequestError);
     expect(attempt).toThrow(message);
   });
@@ -527,12 +527,12 @@ describe('chatResponseToMessages', () => {
   it('turns reasoning_content into a thinking block before the text, with thinking tokens', () => {
     const completion = JSON.parse(fixture('completion-reasoning.json')) as Json;
     const message = chatResponseToMessages(completion, { model: 'claude-opus-4-5' });
-    expect(message.content).toEqual([
+    expect(message['content']).toEqual([
       { type: 'thinking', thinking: 'The user asks for 9.11 vs 9.9. 9.9 = 9.90 > 9.11.', signature: '' },
       { type: 'text', text: '9.9 is larger.', citations: null },
     ]);
-    expect(message.stop_reason).toBe('end_turn');
-    expect(message.usage).toMatchObject({
+    expect(message['stop_reason']).toBe('end_turn');
+    expect(message['usage']).toMatchObject({
       input_tokens: 26,
       cache_read_input_tokens: 64,
       output_tokens: 120,
@@ -563,20 +563,20 @@ describe('chatResponseToMessages', () => {
     ['tool_calls', 'tool_use'],
   ])('maps finish_reason %s to stop_reason %s', (finish, stop) => {
     const message = chatResponseToMessages(completionWith({ content: 'x' }, finish), { model: 'm' });
-    expect(message.stop_reason).toBe(stop);
+    expect(message['stop_reason']).toBe(stop);
   });
 
   it('reports a refusal as text with stop_reason refusal', () => {
     const message = chatResponseToMessages(completionWith({ refusal: "I can't help with that." }, 'stop'), {
       model: 'm',
     });
-    expect(message.content).toEqual([{ type: 'text', text: "I can't help with that.", citations: null }]);
-    expect(message.stop_reason).toBe('refusal');
+    expect(message['content']).toEqual([{ type: 'text', text: "I can't help with that.", citations: null }]);
+    expect(message['stop_reason']).toBe('refusal');
   });
 
   it('splits cache reads and writes out of prompt_tokens so each token is counted once', () => {
     const message = chatResponseToMessages(completionWith({ content: 'x' }, 'stop'), { model: 'm' });
-    expect(message.usage).toMatchObject({
+    expect(message['usage']).toMatchObject({
       input_tokens: 10,
       cache_read_input_tokens: 100,
       cache_creation_input_tokens: 50,
@@ -587,7 +587,7 @@ describe('chatResponseToMessages', () => {
   it('gives unparsable tool arguments as an empty input', () => {
     const call = { id: 'call_1', type: 'function', function: { name: 'f', arguments: '{"city": "Par' } };
     const message = chatResponseToMessages(completionWith({ tool_calls: [call] }, 'tool_calls'), { model: 'm' });
-    expect(message.content).toEqual([
+    expect(message['content']).toEqual([
       { type: 'tool_use', id: 'call_1', name: 'f', input: {}, caller: { type: 'direct' } },
     ]);
   });
@@ -599,7 +599,7 @@ describe('createChatToMessagesStream', () => {
   it('streams text as one text block, with zero counts in message_start and the real usage in message_delta', () => {
     const events = clientEvents(translateFixture('text.sse'));
     expectWellFormed(events);
-    const start = events[0]?.data.message as Json;
+    const start = events[0]?.data['message'] as Json;
     expect(start).toMatchObject({
       id: 'msg_chatcmpl-BrT7uPZ9n1cLxQ2kV8wY4aHjD3sE',
       type: 'message',
@@ -663,7 +663,7 @@ describe('createChatToMessagesStream', () => {
   it('closes the text block before the first tool block and gives each parallel call its own block', () => {
     const events = clientEvents(translateFixture('parallel-tool-calls.sse'));
     expectWellFormed(events);
-    const blocks = events.filter((e) => e.event === 'content_block_start').map((e) => e.data.content_block);
+    const blocks = events.filter((e) => e.event === 'content_block_start').map((e) => e.data['content_block']);
     expect(blocks).toEqual([
       { type: 'text', text: '', citations: null },
       expect.objectContaining({ type: 'tool_use', id: 'call_Ux5vK8bW2yFhQ1mR7nLpC3aZ', name: 'get_weather' }),
@@ -671,12 +671,12 @@ describe('createChatToMessagesStream', () => {
     ]);
     const json = (index: number) =>
       events
-        .filter((e) => e.event === 'content_block_delta' && e.data.index === index)
-        .map((e) => (e.data.delta as Json).partial_json)
+        .filter((e) => e.event === 'content_block_delta' && e.data['index'] === index)
+        .map((e) => (e.data['delta'] as Json)['partial_json'])
         .join('');
     expect(JSON.parse(json(1))).toEqual({ city: 'Paris' });
     expect(JSON.parse(json(2))).toEqual({ timezone: 'Europe/Paris' });
-    expect(events.at(-2)?.data.usage).toMatchObject({ input_tokens: 264, cache_read_input_tokens: 1024 });
+    expect(events.at(-2)?.data['usage']).toMatchObject({ input_tokens: 264, cache_read_input_tokens: 1024 });
   });
 
   it('streams reasoning_content as a thinking block before the text block', () => {
@@ -695,7 +695,7 @@ describe('createChatToMessagesStream', () => {
       ['content_block_delta', 1, { type: 'text_delta', text: ' is larger.' }],
       ['content_block_stop', 1],
     ]);
-    expect(events.at(-2)?.data.usage).toEqual({
+    expect(events.at(-2)?.data['usage']).toEqual({
       input_tokens: 26,
       cache_read_input_tokens: 64,
       cache_creation_input_tokens: 0,
@@ -747,10 +747,10 @@ describe('createChatToMessagesStream', () => {
 
   it('finishes on [DONE] when the upstream sent no usage', () => {
     const translator = driven('chat', createChatToMessagesStream({ model: 'm' }));
-    const noUsage = sseEvents(fixture('text.sse')).filter((event) => !event.data || event.data.usage === null);
+    const noUsage = sseEvents(fixture('text.sse')).filter((event) => !event.data || event.data['usage'] === null);
     const events = clientEvents(noUsage.flatMap((event) => translator.push(event)));
     expectWellFormed(events);
-    expect(events.at(-2)?.data.delta).toMatchObject({ stop_reason: 'end_turn' });
+    expect(events.at(-2)?.data['delta']).toMatchObject({ stop_reason: 'end_turn' });
   });
 
   it('renders the gateway’s own failure as event: error', () => {
@@ -808,7 +808,9 @@ describe('createChatToMessagesStream', () => {
     ].flatMap((event) => translator.push(event));
     const events = clientEvents([...frames, ...translator.end()]);
     expectWellFormed(events);
-    const ids = events.filter((e) => e.event === 'content_block_start').map((e) => (e.data.content_block as Json).id);
+    const ids = events
+      .filter((e) => e.event === 'content_block_start')
+      .map((e) => (e.data['content_block'] as Json)['id']);
     expect(ids).toEqual(['call_a', 'call_b']);
   });
 });
@@ -852,7 +854,7 @@ describe('openAIErrorToAnthropic', () => {
       'context_length_exceeded',
     );
     const parsed = JSON.parse(openAIErrorToAnthropic(400, body).body) as { error: Json };
-    expect(parsed.error.message).toBe("prompt is too long: This model's maximum context length is 128000 tokens.");
+    expect(parsed.error['message']).toBe("prompt is too long: This model's maximum context length is 128000 tokens.");
   });
 
   it('keeps a body that is not JSON as the message', () => {
@@ -932,7 +934,7 @@ const startBridge = async (upstream: FakeUpstream): Promise<{ url: string; close
   const server: Server = createServer((req, res) => {
     void (async () => {
       const body = await readJson(req);
-      const model = String(body.model);
+      const model = String(body['model']);
       let chat: Json;
       try {
         chat = messagesRequestToChat(body, { upstreamModel: model });
@@ -952,7 +954,7 @@ const startBridge = async (upstream: FakeUpstream): Promise<{ url: string; close
         res.writeHead(translated.status, { 'content-type': 'application/json' }).end(translated.body);
         return;
       }
-      if (body.stream !== true) {
+      if (body['stream'] !== true) {
         const message = chatResponseToMessages((await answer.json()) as Json, { model });
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(message));
         return;

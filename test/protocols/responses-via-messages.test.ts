@@ -53,42 +53,42 @@ const readResponsesStream = (frames: string[]): ReadStream => {
     const match = /^event: (\S+)\ndata: (.*)\n\n$/s.exec(frame);
     expect(match, frame).not.toBeNull();
     const data = JSON.parse(match?.[2] ?? '') as Json;
-    expect(data.type).toBe(match?.[1]);
-    expect(data.sequence_number).toBe(index);
+    expect(data['type']).toBe(match?.[1]);
+    expect(data['sequence_number']).toBe(index);
     return data;
   });
-  expect(events.slice(0, 2).map((event) => event.type)).toEqual(['response.created', 'response.in_progress']);
+  expect(events.slice(0, 2).map((event) => event['type'])).toEqual(['response.created', 'response.in_progress']);
   const final = events.at(-1) ?? {};
-  expect(['response.completed', 'response.incomplete', 'response.failed']).toContain(final.type);
+  expect(['response.completed', 'response.incomplete', 'response.failed']).toContain(final['type']);
   const added = new Map<number, string>();
   const done = new Map<number, Json>();
   for (const event of events.slice(2, -1)) {
-    const index = event.output_index as number;
-    if (event.type === 'response.output_item.added') {
+    const index = event['output_index'] as number;
+    if (event['type'] === 'response.output_item.added') {
       expect(index).toBe(added.size);
-      added.set(index, (event.item as Json).id as string);
-    } else if (event.type === 'response.output_item.done') {
+      added.set(index, (event['item'] as Json)['id'] as string);
+    } else if (event['type'] === 'response.output_item.done') {
       expect(done.has(index)).toBe(false);
-      expect((event.item as Json).id).toBe(added.get(index));
-      done.set(index, event.item as Json);
-    } else if (event.type !== 'error') {
-      expect(added.has(index) && !done.has(index), `${event.type} outside its item`).toBe(true);
-      expect(event.item_id).toBe(added.get(index));
+      expect((event['item'] as Json)['id']).toBe(added.get(index));
+      done.set(index, event['item'] as Json);
+    } else if (event['type'] !== 'error') {
+      expect(added.has(index) && !done.has(index), `${event['type']} outside its item`).toBe(true);
+      expect(event['item_id']).toBe(added.get(index));
     }
   }
-  const response = final.response as Json;
-  if (final.type !== 'response.failed') {
+  const response = final['response'] as Json;
+  if (final['type'] !== 'response.failed') {
     expect(done.size).toBe(added.size);
-    expect(response.output).toEqual([...done.values()]);
+    expect(response['output']).toEqual([...done.values()]);
   }
   return {
     events,
-    sequence: events.map((event) => `${event.sequence_number} ${event.type}`),
+    sequence: events.map((event) => `${event['sequence_number']} ${event['type']}`),
     final: response,
   };
 };
 
-const eventsOf = (stream: ReadStream, type: string): Json[] => stream.events.filter((event) => event.type === type);
+const eventsOf = (stream: ReadStream, type: string): Json[] => stream.events.filter((event) => event['type'] === type);
 
 // ─── stream ──────────────────────────────────────────────────────────────────────────────────────
 
@@ -109,7 +109,7 @@ describe('createMessagesToResponsesStream', () => {
       '9 response.output_item.done',
       '10 response.completed',
     ]);
-    expect(eventsOf(stream, 'response.output_text.delta').map((event) => event.delta)).toEqual([
+    expect(eventsOf(stream, 'response.output_text.delta').map((event) => event['delta'])).toEqual([
       'Hello',
       '! How can I',
       ' help you today?',
@@ -154,11 +154,11 @@ describe('createMessagesToResponsesStream', () => {
 
   it('sends the same response id and no usage in response.created and response.in_progress', () => {
     const stream = readResponsesStream(streamFixture('text.sse'));
-    const [created, inProgress] = stream.events.map((event) => event.response as Json);
+    const [created, inProgress] = stream.events.map((event) => event['response'] as Json);
 
     expect(created).toMatchObject({ id: 'resp_01XFDUDYJgAACzvnptvVoYEL', status: 'in_progress', output: [] });
     expect(inProgress).toEqual(created);
-    expect(created?.usage).toBeUndefined();
+    expect(created?.['usage']).toBeUndefined();
   });
 
   it('streams text then a function call: the call as its own item with call_id, name and argument deltas', () => {
@@ -194,16 +194,16 @@ describe('createMessagesToResponsesStream', () => {
       },
     });
     const deltas = eventsOf(stream, 'response.function_call_arguments.delta')
-      .map((event) => event.delta)
+      .map((event) => event['delta'])
       .join('');
     const [argumentsDone] = eventsOf(stream, 'response.function_call_arguments.done');
-    expect(argumentsDone?.arguments).toBe(deltas);
+    expect(argumentsDone?.['arguments']).toBe(deltas);
     expect(JSON.parse(deltas)).toEqual({ location: 'San Francisco, CA', unit: 'fahrenheit' });
-    expect((stream.final.output as Json[]).map((item) => [item.type, item.status])).toEqual([
+    expect((stream.final['output'] as Json[]).map((item) => [item['type'], item['status']])).toEqual([
       ['message', 'completed'],
       ['function_call', 'completed'],
     ]);
-    expect(stream.final.usage).toMatchObject({ input_tokens: 472, output_tokens: 89, total_tokens: 561 });
+    expect(stream.final['usage']).toMatchObject({ input_tokens: 472, output_tokens: 89, total_tokens: 561 });
   });
 
   it('streams parallel tool calls as two function_call items, in block order, each with its own arguments', () => {
@@ -225,7 +225,11 @@ describe('createMessagesToResponsesStream', () => {
       '12 response.completed',
     ]);
     expect(
-      (stream.final.output as Json[]).map((item) => [item.call_id, item.name, JSON.parse(item.arguments as string)]),
+      (stream.final['output'] as Json[]).map((item) => [
+        item['call_id'],
+        item['name'],
+        JSON.parse(item['arguments'] as string),
+      ]),
     ).toEqual([
       ['toolu_01A09q90qw90lq917835lq9', 'get_weather', { city: 'Paris' }],
       ['toolu_01B7fYqm3yyT2nLUqCw2Lk4Z', 'get_time', { timezone: 'Europe/Paris' }],
@@ -256,13 +260,13 @@ describe('createMessagesToResponsesStream', () => {
       '15 response.output_item.done',
       '16 response.completed',
     ]);
-    const [reasoning, message] = stream.final.output as Json[];
+    const [reasoning, message] = stream.final['output'] as Json[];
     expect(reasoning).toMatchObject({
       id: 'rs_01QL7JyqvZ6CTckpWB3BtPXG_0',
       type: 'reasoning',
       summary: [{ type: 'summary_text', text: thinking }],
     });
-    const encrypted = String(reasoning?.encrypted_content);
+    const encrypted = String(reasoning?.['encrypted_content']);
     expect(JSON.parse(Buffer.from(encrypted.replace('tollgate.thinking.v1.', ''), 'base64').toString('utf8'))).toEqual({
       type: 'thinking',
       thinking,
@@ -270,7 +274,10 @@ describe('createMessagesToResponsesStream', () => {
         'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds6LIEImB4cvsQxCuvjBGwJrsGvnbyWRZQ+kKkLRZNiBdoBSDpBvj2FAF3Rr5MhoI',
     });
     expect(message).toMatchObject({ content: [{ text: 'The greatest common divisor of 1071 and 462 is **21**.' }] });
-    expect(stream.final.usage).toMatchObject({ output_tokens: 196, output_tokens_details: { reasoning_tokens: 142 } });
+    expect(stream.final['usage']).toMatchObject({
+      output_tokens: 196,
+      output_tokens_details: { reasoning_tokens: 142 },
+    });
   });
 
   it('streams thinking then a tool call: the reasoning item is done before the function_call item is added', () => {
@@ -293,11 +300,11 @@ describe('createMessagesToResponsesStream', () => {
       '13 response.output_item.done',
       '14 response.completed',
     ]);
-    expect((stream.final.output as Json[]).map((item) => [item.id, item.type])).toEqual([
+    expect((stream.final['output'] as Json[]).map((item) => [item['id'], item['type']])).toEqual([
       ['rs_01Ww7hXc5HtYhG1kYQcJ3Ftq_0', 'reasoning'],
       ['fc_01Ww7hXc5HtYhG1kYQcJ3Ftq_1', 'function_call'],
     ]);
-    expect(stream.final.usage).toMatchObject({
+    expect(stream.final['usage']).toMatchObject({
       input_tokens: 512,
       output_tokens: 88,
       output_tokens_details: { reasoning_tokens: 41 },
@@ -381,7 +388,7 @@ describe('createMessagesToResponsesStream', () => {
       ),
     );
 
-    expect(cutAfterDelta.final.status).toBe('completed');
+    expect(cutAfterDelta.final['status']).toBe('completed');
     expect(cutEarly.final).toMatchObject({
       status: 'failed',
       error: { message: 'Upstream stream ended before the response was complete' },
@@ -398,7 +405,7 @@ describe('createMessagesToResponsesStream', () => {
     );
 
     expect(stream.sequence).toEqual(['0 response.created', '1 response.in_progress', '2 error', '3 response.failed']);
-    expect(stream.final.id).toMatch(/^resp_/);
+    expect(stream.final['id']).toMatch(/^resp_/);
   });
 
   it('uses tool input sent whole in content_block_start, and sends {} for a call without arguments', () => {
@@ -419,11 +426,11 @@ describe('createMessagesToResponsesStream', () => {
       ),
     );
 
-    expect(eventsOf(stream, 'response.function_call_arguments.delta').map((event) => event.delta)).toEqual([
+    expect(eventsOf(stream, 'response.function_call_arguments.delta').map((event) => event['delta'])).toEqual([
       '{"tz":"UTC"}',
       '{}',
     ]);
-    expect((stream.final.output as Json[]).map((item) => item.arguments)).toEqual(['{"tz":"UTC"}', '{}']);
+    expect((stream.final['output'] as Json[]).map((item) => item['arguments'])).toEqual(['{"tz":"UTC"}', '{}']);
   });
 
   it('streams a redacted_thinking block as a reasoning item without summary, its data in encrypted_content', () => {
@@ -440,7 +447,7 @@ describe('createMessagesToResponsesStream', () => {
         upstreamEvents(sse),
       ),
     );
-    const [item] = stream.final.output as Json[];
+    const [item] = stream.final['output'] as Json[];
 
     expect(stream.sequence).toEqual([
       '0 response.created',
@@ -455,7 +462,7 @@ describe('createMessagesToResponsesStream', () => {
       reasoning: { effort: 'low' },
       input: [user('Hi'), item, { role: 'assistant', content: 'Hello' }, user('Again')],
     });
-    expect((next.messages as Json[])[1]).toEqual({
+    expect((next['messages'] as Json[])[1]).toEqual({
       role: 'assistant',
       content: [
         { type: 'redacted_thinking', data: 'EmwKAhgBEgy3va3pzix' },
@@ -563,7 +570,7 @@ describe('messagesResponseToResponses', () => {
       incomplete_details: { reason: 'max_output_tokens' },
       output: [{ type: 'message', status: 'incomplete' }],
     });
-    expect(response.usage).toBeUndefined();
+    expect(response['usage']).toBeUndefined();
   });
 
   it('echoes the request settings the client sent', () => {
@@ -607,7 +614,7 @@ describe('messagesResponseToResponses', () => {
       { model: 'm', request: {} },
     );
 
-    expect(response.output).toEqual([
+    expect(response['output']).toEqual([
       { id: 'rs_4_0', type: 'reasoning', summary: [{ type: 'summary_text', text: 'hmm' }] },
     ]);
   });
@@ -1187,7 +1194,7 @@ const translatingFetch =
   (upstream: FakeUpstream): typeof fetch =>
   async (_input, init) => {
     const request = JSON.parse(String(init?.body)) as Json;
-    const model = String(request.model);
+    const model = String(request['model']);
     const sse = (body: ReadableStream<Uint8Array>) =>
       new Response(translateStream(body, driven('messages', createMessagesToResponsesStream({ model, request }))), {
         headers: { 'content-type': 'text/event-stream' },
@@ -1211,7 +1218,7 @@ const translatingFetch =
       const error = anthropicErrorToResponses(response.status, await response.text());
       return new Response(error.body, { status: error.status, headers: { 'content-type': 'application/json' } });
     }
-    if (messages.stream === true && response.body) return sse(response.body);
+    if (messages['stream'] === true && response.body) return sse(response.body);
     return Response.json(messagesResponseToResponses((await response.json()) as Json, { model, request }));
   };
 

@@ -27,7 +27,7 @@ import { usageRow } from '../support/rows.ts';
  */
 
 /** Fixed so a failure replays; set HOLD_BOUNDS_SEED to explore further. */
-const SEED = Number(process.env.HOLD_BOUNDS_SEED ?? 20_260_310);
+const SEED = Number(process.env['HOLD_BOUNDS_SEED'] ?? 20_260_310);
 
 type Endpoint = 'chat' | 'messages' | 'responses';
 type Kind = 'openai' | 'anthropic' | 'openai-compatible';
@@ -69,12 +69,12 @@ const bodyOf = (d: Draw, model: string, text = d.text): Record<string, unknown> 
   const body: Record<string, unknown> =
     d.endpoint === 'responses' ? { model, input: text } : { model, messages: [{ role: 'user', content: text }] };
   Object.assign(body, d.caps);
-  if (d.n !== undefined) body.n = d.n;
-  if (d.stream) body.stream = true;
-  if (d.streamOptions !== undefined && d.endpoint === 'chat') body.stream_options = d.streamOptions;
-  if (d.reasoning && d.endpoint === 'chat') body.reasoning_effort = d.reasoning;
-  if (d.reasoning && d.endpoint === 'responses') body.reasoning = { effort: d.reasoning };
-  if (d.reasoning && d.endpoint === 'messages') body.thinking = { type: 'enabled', budget_tokens: 1_024 };
+  if (d.n !== undefined) body['n'] = d.n;
+  if (d.stream) body['stream'] = true;
+  if (d.streamOptions !== undefined && d.endpoint === 'chat') body['stream_options'] = d.streamOptions;
+  if (d.reasoning && d.endpoint === 'chat') body['reasoning_effort'] = d.reasoning;
+  if (d.reasoning && d.endpoint === 'responses') body['reasoning'] = { effort: d.reasoning };
+  if (d.reasoning && d.endpoint === 'messages') body['thinking'] = { type: 'enabled', budget_tokens: 1_024 };
   return body;
 };
 

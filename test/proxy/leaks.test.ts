@@ -128,7 +128,8 @@ describe('leaks found in issue 10', () => {
     expect(published.filter((metrics) => metrics.has(ProxyMetric.Overruns))).toHaveLength(1);
     // The account sees it too: GET /v1/wallet shows the row flagged
     const wallet = await fetch(`${gateway.url}/v1/wallet`, { headers: { authorization: `Bearer ${secret}` } });
-    expect((await wallet.json()).ledger.data[0]).toMatchObject({ overrun: true, estimated: false, cost_nano: cost });
+    const { ledger } = (await wallet.json()) as { ledger: { data: unknown[] } };
+    expect(ledger.data[0]).toMatchObject({ overrun: true, estimated: false, cost_nano: cost });
   });
 
   it('answers 402 to count_tokens, as to every billed endpoint, for an account past its credit limit', async () => {

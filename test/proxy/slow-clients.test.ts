@@ -305,7 +305,7 @@ describe('a client that stops reading after the gateway wrote its last byte', ()
       const { Item } = await db.client.send(
         new GetCommand({ TableName: db.tables.counters, Key: { counter: `${keyId}#${windowStart(Date.now())}` } }),
       );
-      expect(Item?.tokens).toBe(USAGE.inputTokens + USAGE.outputTokens);
+      expect(Item?.['tokens']).toBe(USAGE.inputTokens + USAGE.outputTokens);
       expect(await endedWithin(500)).toBe(false); // still open: the client has not taken the rest
     } finally {
       await leave();

@@ -71,14 +71,14 @@ const positiveInt = (value: unknown): boolean => typeof value === 'number' && Nu
 const ACCEPTS: Record<string, (value: unknown, operation: Operation) => boolean> = {
   model: (value) => typeof value === 'string' && value.length > 0,
   messages: (value) =>
-    Array.isArray(value) && value.length > 0 && value.every((m) => isRecord(m) && typeof m.role === 'string'),
+    Array.isArray(value) && value.length > 0 && value.every((m) => isRecord(m) && typeof m['role'] === 'string'),
   stream: (value, operation) => typeof value === 'boolean' || (operation !== 'messages' && value === null),
   max_tokens: (value, operation) => positiveInt(value) || (operation === 'chat' && value === null),
   max_completion_tokens: (value) => value === null || positiveInt(value),
   max_output_tokens: (value) => value === null || positiveInt(value),
   stream_options: (value) =>
     value === null ||
-    (isRecord(value) && (value.include_usage === undefined || typeof value.include_usage === 'boolean')),
+    (isRecord(value) && (value['include_usage'] === undefined || typeof value['include_usage'] === 'boolean')),
   input: (value, operation) =>
     typeof value === 'string' ||
     (operation === 'responses' && Array.isArray(value) && value.every(isRecord)) ||

@@ -14,7 +14,7 @@ const CONCURRENCY = 16;
 const BATCH = 50;
 const MAX_BODY_BYTES = 64 * 1024;
 /** Fixed so a failure replays; set FUZZ_SEED to explore further. */
-const SEED = Number(process.env.FUZZ_SEED ?? 20_251_125);
+const SEED = Number(process.env['FUZZ_SEED'] ?? 20_251_125);
 const USD = 5;
 
 const ERROR_TYPES: Record<number, string> = {
@@ -29,10 +29,10 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 
 /** The error object of an envelope, or undefined when the body is not in that envelope. */
 const errorOf = (body: unknown, envelope: Envelope): Record<string, unknown> | undefined => {
-  if (!isRecord(body) || !isRecord(body.error)) return undefined;
-  if (envelope === 'anthropic' && body.type !== 'error') return undefined;
-  const { message, type } = body.error;
-  return typeof message === 'string' && message !== '' && typeof type === 'string' ? body.error : undefined;
+  if (!isRecord(body) || !isRecord(body['error'])) return undefined;
+  if (envelope === 'anthropic' && body['type'] !== 'error') return undefined;
+  const { message, type } = body['error'];
+  return typeof message === 'string' && message !== '' && typeof type === 'string' ? body['error'] : undefined;
 };
 
 /** A V8 stack frame (`at fn (/path/file.ts:1:2)`), whatever the file. */
@@ -51,7 +51,7 @@ const problemWith = (request: BadRequest, response: RawResponse, secrets: readon
   }
   const error = errorOf(body, request.envelope);
   if (!error) return `the body is not in the ${request.envelope} error envelope`;
-  if (error.type !== ERROR_TYPES[response.status]) return `error.type is ${String(error.type)}`;
+  if (error['type'] !== ERROR_TYPES[response.status]) return `error.type is ${String(error['type'])}`;
   if (STACK_FRAME.test(response.body)) return 'the body holds a stack frame';
   for (const leak of [process.cwd(), 'node_modules', 'node:internal', ...secrets]) {
     if (response.body.includes(leak)) return `the body holds '${leak.slice(0, 20)}…'`;

@@ -105,9 +105,9 @@ const sseEvents = (text: string) =>
 const inStreamError = (text: string, client: Protocol): string | undefined => {
   for (const { event, data } of sseEvents(text)) {
     const json = parse(data);
-    if (!isRecord(json) || !isRecord(json.error)) continue;
-    if (client === 'anthropic' && (event !== 'error' || json.type !== 'error')) continue;
-    if (typeof json.error.message === 'string') return json.error.message;
+    if (!isRecord(json) || !isRecord(json['error'])) continue;
+    if (client === 'anthropic' && (event !== 'error' || json['type'] !== 'error')) continue;
+    if (typeof json['error']['message'] === 'string') return json['error']['message'];
   }
   return undefined;
 };
@@ -119,13 +119,15 @@ const streamedText = (text: string, client: Protocol): string =>
     .map((json) => {
       if (!isRecord(json)) return '';
       if (client === 'anthropic') {
-        return json.type === 'content_block_delta' && isRecord(json.delta) && typeof json.delta.text === 'string'
-          ? json.delta.text
+        return json['type'] === 'content_block_delta' &&
+          isRecord(json['delta']) &&
+          typeof json['delta']['text'] === 'string'
+          ? json['delta']['text']
           : '';
       }
-      const [choice] = Array.isArray(json.choices) ? json.choices : [];
-      return isRecord(choice) && isRecord(choice.delta) && typeof choice.delta.content === 'string'
-        ? choice.delta.content
+      const [choice] = Array.isArray(json['choices']) ? json['choices'] : [];
+      return isRecord(choice) && isRecord(choice['delta']) && typeof choice['delta']['content'] === 'string'
+        ? choice['delta']['content']
         : '';
     })
     .join('');
@@ -133,9 +135,9 @@ const streamedText = (text: string, client: Protocol): string =>
 /** The error object of a body in the client's envelope. */
 const envelopeError = (text: string, client: Protocol): Record<string, unknown> | undefined => {
   const json = parse(text);
-  if (!isRecord(json) || !isRecord(json.error)) return undefined;
-  if (client === 'anthropic' && json.type !== 'error') return undefined;
-  return json.error;
+  if (!isRecord(json) || !isRecord(json['error'])) return undefined;
+  if (client === 'anthropic' && json['type'] !== 'error') return undefined;
+  return json['error'];
 };
 
 describe('upstream faults: each answers as documented and leaves the ledger right', () => {

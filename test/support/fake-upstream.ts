@@ -328,7 +328,7 @@ export const obeyCap = (endpoint: FakeEndpoint, body: unknown): ObeyedCap => {
   const fields = isRecord(body) ? body : {};
   let tokens: number | undefined;
   for (const field of CAP_READ[endpoint] ?? []) tokens ??= positiveInt(fields[field]);
-  const choices = endpoint === 'chat' ? (positiveInt(fields.n) ?? 1) : 1;
+  const choices = endpoint === 'chat' ? (positiveInt(fields['n']) ?? 1) : 1;
   return {
     tokens,
     choices,
@@ -515,8 +515,8 @@ const describeRequest = (req: IncomingMessage, raw: Buffer): RecordedRequest => 
     receivedAt: Date.now(),
     protocol: anthropic ? 'anthropic' : 'openai',
     endpoint,
-    model: typeof fields.model === 'string' ? fields.model : undefined,
-    stream: fields.stream === true,
+    model: typeof fields['model'] === 'string' ? fields['model'] : undefined,
+    stream: fields['stream'] === true,
     auth,
   };
 };
@@ -777,18 +777,20 @@ const textOf = (content: unknown): string => {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
   return content
-    .map((part) => (isRecord(part) && typeof part.text === 'string' && part.type !== 'tool_result' ? part.text : ''))
+    .map((part) =>
+      isRecord(part) && typeof part['text'] === 'string' && part['type'] !== 'tool_result' ? part['text'] : '',
+    )
     .filter(Boolean)
     .join(' ');
 };
 
 /** The last user turn's text in a chat / messages / responses request body. */
 const lastUserText = (body: Record<string, unknown>): string => {
-  if (typeof body.input === 'string') return body.input;
-  const turns = Array.isArray(body.messages) ? body.messages : Array.isArray(body.input) ? body.input : [];
+  if (typeof body['input'] === 'string') return body['input'];
+  const turns = Array.isArray(body['messages']) ? body['messages'] : Array.isArray(body['input']) ? body['input'] : [];
   for (let index = turns.length - 1; index >= 0; index -= 1) {
     const turn: unknown = turns[index];
-    if (isRecord(turn) && turn.role === 'user') return textOf(turn.content);
+    if (isRecord(turn) && turn['role'] === 'user') return textOf(turn['content']);
   }
   return '';
 };
@@ -825,7 +827,7 @@ const resolveAnswer = (ctx: Context): Answer => {
   }
   const thinking = scenario.thinking;
   return {
-    model: typeof body.model === 'string' ? body.model : 'fake-model',
+    model: typeof body['model'] === 'string' ? body['model'] : 'fake-model',
     created: Math.floor(Date.now() / 1000),
     text,
     pieces: scenario.chunks ?? (text === undefined ? [] : splitText(text)),
@@ -985,8 +987,8 @@ const chatCompletion = (ctx: Context, ans: Answer): ChatCompletion => {
 
 const chatFrames = (ctx: Context, ans: Answer): string[] => {
   const body = isRecord(ctx.request.body) ? ctx.request.body : {};
-  const streamOptions = isRecord(body.stream_options) ? body.stream_options : {};
-  const includeUsage = streamOptions.include_usage === true && ans.usage !== undefined;
+  const streamOptions = isRecord(body['stream_options']) ? body['stream_options'] : {};
+  const includeUsage = streamOptions['include_usage'] === true && ans.usage !== undefined;
   const chunk = (
     choices: ChatCompletionChunk['choices'],
     usage?: ChatCompletionChunk['usage'],
@@ -1082,8 +1084,8 @@ const responseEvents = (ctx: Context, ans: Answer): { final: WireResponse; strea
       completed_at: state === 'completed' ? ans.created : null,
       error: null,
       incomplete_details: state === 'incomplete' ? { reason: 'max_output_tokens' } : null,
-      instructions: typeof body.instructions === 'string' ? body.instructions : null,
-      max_output_tokens: typeof body.max_output_tokens === 'number' ? body.max_output_tokens : null,
+      instructions: typeof body['instructions'] === 'string' ? body['instructions'] : null,
+      max_output_tokens: typeof body['max_output_tokens'] === 'number' ? body['max_output_tokens'] : null,
       max_tool_calls: null,
       model: ans.model,
       output: items,
@@ -1213,9 +1215,12 @@ const embeddings = (ctx: Context): EmbeddingsWire => {
   const scenario = ctx.scenario ?? {};
   // A list of token ids is one input; any other list is one input per element.
   const inputs: unknown[] =
-    Array.isArray(body.input) && !body.input.every((x) => typeof x === 'number') ? body.input : [body.input];
-  const dimensions = typeof body.dimensions === 'number' ? body.dimensions : (ctx.options.embeddingDimensions ?? 8);
-  const base64 = body.encoding_format === 'base64';
+    Array.isArray(body['input']) && !body['input'].every((x) => typeof x === 'number')
+      ? body['input']
+      : [body['input']];
+  const dimensions =
+    typeof body['dimensions'] === 'number' ? body['dimensions'] : (ctx.options.embeddingDimensions ?? 8);
+  const base64 = body['encoding_format'] === 'base64';
   const result: EmbeddingsWire = {
     object: 'list',
     data: inputs.map((input, index) => {
@@ -1223,7 +1228,7 @@ const embeddings = (ctx: Context): EmbeddingsWire => {
       const embedding = base64 ? Buffer.from(vector.buffer).toString('base64') : Array.from(vector);
       return { object: 'embedding', index, embedding };
     }),
-    model: typeof body.model === 'string' ? body.model : 'fake-embedding',
+    model: typeof body['model'] === 'string' ? body['model'] : 'fake-embedding',
   };
   if (!scenario.omitUsage) {
     const usage = { ...DEFAULT_USAGE, ...scenario.usage };

@@ -102,27 +102,32 @@ const textBlocks = (content: unknown, where: string, allowRefusal = false): Json
     const at = `${where}.content[${index}]`;
     if (!isRecord(part)) throw invalid(`${at} must be an object`, at);
     const value =
-      part.type === 'text' ? text(part.text) : allowRefusal && part.type === 'refusal' ? text(part.refusal) : undefined;
-    if (value === undefined) throw invalid(`${at}: content part type '${String(part.type)}' is not allowed here`, at);
+      part['type'] === 'text'
+        ? text(part['text'])
+        : allowRefusal && part['type'] === 'refusal'
+          ? text(part['refusal'])
+          : undefined;
+    if (value === undefined)
+      throw invalid(`${at}: content part type '${String(part['type'])}' is not allowed here`, at);
     blocks.push(...textBlock(value, part));
   });
   return blocks;
 };
 
 const imageBlock = (part: Json, at: string): Json => {
-  const url = isRecord(part.image_url) ? text(part.image_url.url) : undefined;
+  const url = isRecord(part['image_url']) ? text(part['image_url']['url']) : undefined;
   if (!url) throw invalid(`${at}.image_url.url is required`, at);
   return imageFromUrl(url, part, at);
 };
 
 const fileBlock = (part: Json, at: string): Json => {
-  const file = isRecord(part.file) ? part.file : {};
-  const data = typeof file.file_data === 'string' ? parseDataUrl(file.file_data) : undefined;
+  const file = isRecord(part['file']) ? part['file'] : {};
+  const data = typeof file['file_data'] === 'string' ? parseDataUrl(file['file_data']) : undefined;
   if (data?.mediaType !== 'application/pdf') {
     throw invalid(`${at}: only PDF files sent inline as file_data (a base64 data URL) reach this model`, at);
   }
   const block: Json = { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: data.data } };
-  if (typeof file.filename === 'string' && file.filename.length > 0) block.title = file.filename;
+  if (typeof file['filename'] === 'string' && file['filename'].length > 0) block['title'] = file['filename'];
   return withCache(block, part);
 };
 
@@ -132,7 +137,7 @@ const userBlocks = (content: unknown, where: string): Json[] => {
   return content.flatMap((part: unknown, index): Json[] => {
     const at = `${where}.content[${index}]`;
     if (!isRecord(part)) throw invalid(`${at} must be an object`, at);
-    switch (part.type) {
+    switch (part['type']) {
       case 'text':
         return textBlocks([part], where);
       case 'image_url':
@@ -142,7 +147,7 @@ const userBlocks = (content: unknown, where: string): Json[] => {
       case 'input_audio':
         throw invalid(`${at}: audio input is not supported by this model`, at);
       default:
-        throw invalid(`${at}: content part type '${String(part.type)}' is not supported by this model`, at);
+        throw invalid(`${at}: content part type '${String(part['type'])}' is not supported by this model`, at);
     }
   });
 };
@@ -156,10 +161,10 @@ interface MessageState {
 }
 
 const assistantBlocks = (message: Json, where: string, state: MessageState, index: number): Json[] => {
-  const blocks = textBlocks(message.content, where, true);
-  const refusal = text(message.refusal);
+  const blocks = textBlocks(message['content'], where, true);
+  const refusal = text(message['refusal']);
   if (blocks.length === 0 && refusal) blocks.push({ type: 'text', text: refusal });
-  const calls = message.tool_calls;
+  const calls = message['tool_calls'];
   if (calls !== undefined && calls !== null && !Array.isArray(calls)) {
     throw invalid(`${where}.tool_calls must be an array`, `${where}.tool_calls`);
   }
@@ -167,24 +172,24 @@ const assistantBlocks = (message: Json, where: string, state: MessageState, inde
     const at = `${where}.tool_calls[${callIndex}]`;
     if (
       !isRecord(call) ||
-      !isRecord(call.function) ||
-      typeof call.id !== 'string' ||
-      typeof call.function.name !== 'string'
+      !isRecord(call['function']) ||
+      typeof call['id'] !== 'string' ||
+      typeof call['function']['name'] !== 'string'
     ) {
       throw invalid(`${at} must be a function call with an id and a name (custom tools cannot be served)`, at);
     }
-    const input = toolInput(call.function.arguments, `${at}.function`);
-    blocks.push({ type: 'tool_use', id: toolId(call.id), name: call.function.name, input });
+    const input = toolInput(call['function']['arguments'], `${at}.function`);
+    blocks.push({ type: 'tool_use', id: toolId(call['id']), name: call['function']['name'], input });
   });
-  const legacy = message.function_call;
-  if (isRecord(legacy) && typeof legacy.name === 'string') {
+  const legacy = message['function_call'];
+  if (isRecord(legacy) && typeof legacy['name'] === 'string') {
     const id = `call_legacy_${index}`;
-    state.legacyCalls.set(legacy.name, id);
+    state.legacyCalls.set(legacy['name'], id);
     blocks.push({
       type: 'tool_use',
       id,
-      name: legacy.name,
-      input: toolInput(legacy.arguments, `${where}.function_call`),
+      name: legacy['name'],
+      input: toolInput(legacy['arguments'], `${where}.function_call`),
     });
   }
   return blocks;
@@ -193,13 +198,13 @@ const assistantBlocks = (message: Json, where: string, state: MessageState, inde
 const toolResult = (toolUseId: string, content: unknown, where: string, isError: unknown): Json => {
   const block: Json = { type: 'tool_result', tool_use_id: toolId(toolUseId) };
   if (typeof content === 'string') {
-    if (content.length > 0) block.content = content;
+    if (content.length > 0) block['content'] = content;
   } else {
     const parts = textBlocks(content, where);
-    if (parts.length > 0) block.content = parts;
+    if (parts.length > 0) block['content'] = parts;
   }
   // Not an OpenAI field, but clients that know Anthropic send it; keeping it costs nothing.
-  if (isError === true) block.is_error = true;
+  if (isError === true) block['is_error'] = true;
   return block;
 };
 
@@ -207,32 +212,34 @@ const toolResult = (toolUseId: string, content: unknown, where: string, isError:
 const addMessage = (state: MessageState, message: unknown, index: number): void => {
   const where = `messages[${index}]`;
   if (!isRecord(message)) throw invalid(`${where} must be an object`, where);
-  switch (message.role) {
+  switch (message['role']) {
     case 'system':
     case 'developer':
       // Anthropic has one system prompt: every system/developer message is hoisted into it, in order.
-      state.system.push(...textBlocks(message.content, where));
+      state.system.push(...textBlocks(message['content'], where));
       return;
     case 'user':
-      pushTurn(state.turns, 'user', userBlocks(message.content, where));
+      pushTurn(state.turns, 'user', userBlocks(message['content'], where));
       return;
     case 'assistant':
       pushTurn(state.turns, 'assistant', assistantBlocks(message, where, state, index));
       return;
     case 'tool': {
-      if (typeof message.tool_call_id !== 'string') throw invalid(`${where}.tool_call_id is required`, where);
-      pushTurn(state.turns, 'user', [toolResult(message.tool_call_id, message.content, where, message.is_error)]);
+      if (typeof message['tool_call_id'] !== 'string') throw invalid(`${where}.tool_call_id is required`, where);
+      pushTurn(state.turns, 'user', [
+        toolResult(message['tool_call_id'], message['content'], where, message['is_error']),
+      ]);
       return;
     }
     case 'function': {
-      const name = text(message.name) ?? '';
+      const name = text(message['name']) ?? '';
       const id = state.legacyCalls.get(name);
       if (!id) throw invalid(`${where}: no earlier assistant function_call named '${name}'`, where);
-      pushTurn(state.turns, 'user', [toolResult(id, message.content, where, false)]);
+      pushTurn(state.turns, 'user', [toolResult(id, message['content'], where, false)]);
       return;
     }
     default:
-      throw invalid(`${where}.role '${String(message.role)}' is not supported`, `${where}.role`);
+      throw invalid(`${where}.role '${String(message['role'])}' is not supported`, `${where}.role`);
   }
 };
 
@@ -251,56 +258,56 @@ const translateMessages = (messages: unknown): { system: Json[]; turns: Turn[] }
 };
 
 const functionTool = (fn: unknown, at: string): Json => {
-  if (!isRecord(fn) || typeof fn.name !== 'string') throw invalid(`${at} must be a function with a name`, at);
-  return anthropicTool(fn.name, fn);
+  if (!isRecord(fn) || typeof fn['name'] !== 'string') throw invalid(`${at} must be a function with a name`, at);
+  return anthropicTool(fn['name'], fn);
 };
 
 const namedChoice = (choice: Json, at: string): string => {
-  const fn = choice.function;
-  if (choice.type !== 'function' || !isRecord(fn) || typeof fn.name !== 'string') {
+  const fn = choice['function'];
+  if (choice['type'] !== 'function' || !isRecord(fn) || typeof fn['name'] !== 'string') {
     throw invalid(`${at} must name a function tool (custom tools cannot be served)`, at);
   }
-  return fn.name;
+  return fn['name'];
 };
 
 /** tools/functions and tool_choice/function_call: auto/none/required/named → auto/none/any/tool. */
 const translateTools = (body: Json): { tools: Json[]; choice: Json | undefined } => {
   let tools: Json[] = [];
-  if (Array.isArray(body.tools)) {
-    tools = body.tools.map((tool: unknown, index) => {
+  if (Array.isArray(body['tools'])) {
+    tools = body['tools'].map((tool: unknown, index) => {
       const at = `tools[${index}]`;
-      if (!isRecord(tool) || tool.type !== 'function')
+      if (!isRecord(tool) || tool['type'] !== 'function')
         throw invalid(`${at}: only function tools can be served by this model`, at);
-      return functionTool(tool.function, `${at}.function`);
+      return functionTool(tool['function'], `${at}.function`);
     });
-  } else if (Array.isArray(body.functions)) {
-    tools = body.functions.map((fn: unknown, index) => functionTool(fn, `functions[${index}]`));
+  } else if (Array.isArray(body['functions'])) {
+    tools = body['functions'].map((fn: unknown, index) => functionTool(fn, `functions[${index}]`));
   }
-  const param = body.tool_choice !== undefined ? 'tool_choice' : 'function_call';
-  return anthropicToolChoice(body.tool_choice ?? body.function_call, tools, body.parallel_tool_calls, {
+  const param = body['tool_choice'] !== undefined ? 'tool_choice' : 'function_call';
+  return anthropicToolChoice(body['tool_choice'] ?? body['function_call'], tools, body['parallel_tool_calls'], {
     param,
     allowed: (choice) => {
-      const allowed = isRecord(choice.allowed_tools) ? choice.allowed_tools : {};
-      const names = (Array.isArray(allowed.tools) ? allowed.tools : []).map((entry: unknown) =>
-        isRecord(entry) && isRecord(entry.function) ? entry.function.name : undefined,
+      const allowed = isRecord(choice['allowed_tools']) ? choice['allowed_tools'] : {};
+      const names = (Array.isArray(allowed['tools']) ? allowed['tools'] : []).map((entry: unknown) =>
+        isRecord(entry) && isRecord(entry['function']) ? entry['function']['name'] : undefined,
       );
-      return { names: new Set(names), mode: allowed.mode };
+      return { names: new Set(names), mode: allowed['mode'] };
     },
     noneAllowed: 'tool_choice.allowed_tools names none of the tools',
     // function_call: {name} (legacy) or tool_choice: {type: 'function', function: {name}}.
     named: (choice) =>
-      param === 'function_call' && typeof choice.name === 'string' ? choice.name : namedChoice(choice, param),
+      param === 'function_call' && typeof choice['name'] === 'string' ? choice['name'] : namedChoice(choice, param),
   });
 };
 
 /** Anthropic's own compatibility extension: a `thinking` object in the Chat body, checked and kept. */
 const explicitThinking = (thinking: Json, maxTokens: number): Json => {
   const display =
-    thinking.display === 'summarized' || thinking.display === 'omitted' ? { display: thinking.display } : {};
-  if (thinking.type === 'disabled') return { type: 'disabled' };
-  if (thinking.type === 'adaptive') return { type: 'adaptive', ...display };
-  const budget = thinking.budget_tokens;
-  if (thinking.type !== 'enabled' || typeof budget !== 'number' || !Number.isInteger(budget)) {
+    thinking['display'] === 'summarized' || thinking['display'] === 'omitted' ? { display: thinking['display'] } : {};
+  if (thinking['type'] === 'disabled') return { type: 'disabled' };
+  if (thinking['type'] === 'adaptive') return { type: 'adaptive', ...display };
+  const budget = thinking['budget_tokens'];
+  if (thinking['type'] !== 'enabled' || typeof budget !== 'number' || !Number.isInteger(budget)) {
     throw invalid(
       "thinking must be {type: 'enabled', budget_tokens}, {type: 'adaptive'} or {type: 'disabled'}",
       'thinking',
@@ -316,8 +323,8 @@ const explicitThinking = (thinking: Json, maxTokens: number): Json => {
 };
 
 const resolveReasoning = (body: Json, maxTokens: number, adaptiveOnly: boolean): Reasoning => {
-  if (isRecord(body.thinking)) return { thinking: explicitThinking(body.thinking, maxTokens) };
-  return reasoningFromEffort(body.reasoning_effort, 'reasoning_effort', maxTokens, adaptiveOnly);
+  if (isRecord(body['thinking'])) return { thinking: explicitThinking(body['thinking'], maxTokens) };
+  return reasoningFromEffort(body['reasoning_effort'], 'reasoning_effort', maxTokens, adaptiveOnly);
 };
 
 /**
@@ -330,13 +337,13 @@ const thinkingAllowed = (choice: Json | undefined, turns: Turn[]): boolean =>
 
 /** Requests Tollgate cannot serve through Messages: refused rather than answered differently. */
 const refuseUnservable = (body: Json): void => {
-  if (typeof body.n === 'number' && body.n > 1) {
+  if (typeof body['n'] === 'number' && body['n'] > 1) {
     throw invalid('n > 1 is not supported by this model: it returns one choice per request', 'n');
   }
-  if (body.logprobs === true || (typeof body.top_logprobs === 'number' && body.top_logprobs > 0)) {
-    throw invalid('logprobs are not supported by this model', body.logprobs === true ? 'logprobs' : 'top_logprobs');
+  if (body['logprobs'] === true || (typeof body['top_logprobs'] === 'number' && body['top_logprobs'] > 0)) {
+    throw invalid('logprobs are not supported by this model', body['logprobs'] === true ? 'logprobs' : 'top_logprobs');
   }
-  if (Array.isArray(body.modalities) && body.modalities.includes('audio')) {
+  if (Array.isArray(body['modalities']) && body['modalities'].includes('audio')) {
     throw invalid('audio output is not supported by this model', 'modalities');
   }
 };
@@ -359,22 +366,23 @@ export const chatRequestToMessages = (
   options: ChatToMessagesOptions,
 ): Record<string, unknown> => {
   refuseUnservable(body);
-  const maxTokens = positiveInt(body.max_completion_tokens) ?? positiveInt(body.max_tokens) ?? options.defaultMaxTokens;
-  const { system, turns } = translateMessages(body.messages);
+  const maxTokens =
+    positiveInt(body['max_completion_tokens']) ?? positiveInt(body['max_tokens']) ?? options.defaultMaxTokens;
+  const { system, turns } = translateMessages(body['messages']);
   const { tools, choice } = translateTools(body);
   limitCacheBreakpoints([tools, system, ...turns.map((turn) => turn.content)]);
 
-  const stop = typeof body.stop === 'string' ? [body.stop] : Array.isArray(body.stop) ? body.stop : [];
+  const stop = typeof body['stop'] === 'string' ? [body['stop']] : Array.isArray(body['stop']) ? body['stop'] : [];
   const stopSequences = stop.filter((entry): entry is string => typeof entry === 'string' && entry.trim().length > 0);
 
   const adaptiveOnly = isAdaptiveOnlyModel(options.upstreamModel);
   const reasoning = resolveReasoning(body, maxTokens, adaptiveOnly);
-  const thinkingOn = reasoning.thinking !== undefined && reasoning.thinking.type !== 'disabled';
+  const thinkingOn = reasoning.thinking !== undefined && reasoning.thinking['type'] !== 'disabled';
   const thinking = !thinkingOn || thinkingAllowed(choice, turns) ? reasoning.thinking : undefined;
-  const format = isRecord(body.response_format) ? body.response_format : undefined;
+  const format = isRecord(body['response_format']) ? body['response_format'] : undefined;
   const schema =
-    format?.type === 'json_schema' && isRecord(format.json_schema) && isRecord(format.json_schema.schema)
-      ? format.json_schema.schema
+    format?.['type'] === 'json_schema' && isRecord(format['json_schema']) && isRecord(format['json_schema']['schema'])
+      ? format['json_schema']['schema']
       : undefined;
 
   return messagesBody({
@@ -404,7 +412,7 @@ export const chatRequestToMessages = (
 const chatUsage = (observed: ObservedUsage): Json => {
   const tokens = openAITokenCounts(observed);
   const promptDetails: Json = { cached_tokens: tokens.cacheRead };
-  if (tokens.cacheWrite > 0) promptDetails.cache_write_tokens = tokens.cacheWrite;
+  if (tokens.cacheWrite > 0) promptDetails['cache_write_tokens'] = tokens.cacheWrite;
   return {
     prompt_tokens: tokens.input,
     completion_tokens: tokens.output,
@@ -432,27 +440,29 @@ export const messagesResponseToChat = (
   message: Record<string, unknown>,
   options: MessagesToChatOptions,
 ): Record<string, unknown> => {
-  const blocks = records(message.content);
-  const texts = blocks.filter((block) => block.type === 'text').map((block) => text(block.text) ?? '');
-  const reasoning = blocks.map((block) => (block.type === 'thinking' ? (text(block.thinking) ?? '') : '')).join('');
+  const blocks = records(message['content']);
+  const texts = blocks.filter((block) => block['type'] === 'text').map((block) => text(block['text']) ?? '');
+  const reasoning = blocks
+    .map((block) => (block['type'] === 'thinking' ? (text(block['thinking']) ?? '') : ''))
+    .join('');
   const toolCalls = blocks
-    .filter((block) => block.type === 'tool_use')
+    .filter((block) => block['type'] === 'tool_use')
     .map((block) => ({
-      id: text(block.id) ?? '',
+      id: text(block['id']) ?? '',
       type: 'function',
-      function: { name: text(block.name) ?? '', arguments: JSON.stringify(block.input ?? {}) },
+      function: { name: text(block['name']) ?? '', arguments: JSON.stringify(block['input'] ?? {}) },
     }));
   const reply: Json = { role: 'assistant', content: texts.length > 0 ? texts.join('') : null, refusal: null };
-  if (reasoning.length > 0) reply.reasoning_content = reasoning;
-  if (toolCalls.length > 0) reply.tool_calls = toolCalls;
+  if (reasoning.length > 0) reply['reasoning_content'] = reasoning;
+  if (toolCalls.length > 0) reply['tool_calls'] = toolCalls;
   const completion: Json = {
-    id: text(message.id) ?? `chatcmpl-${randomUUID()}`,
+    id: text(message['id']) ?? `chatcmpl-${randomUUID()}`,
     object: 'chat.completion',
     created: nowSeconds(),
     model: options.model,
-    choices: [{ index: 0, message: reply, logprobs: null, finish_reason: finishReasonFor(message.stop_reason) }],
+    choices: [{ index: 0, message: reply, logprobs: null, finish_reason: finishReasonFor(message['stop_reason']) }],
   };
-  if (isRecord(message.usage)) completion.usage = chatUsage(usageOfMessage(message.usage));
+  if (isRecord(message['usage'])) completion['usage'] = chatUsage(usageOfMessage(message['usage']));
   return completion;
 };
 
@@ -501,7 +511,7 @@ export const createMessagesToChatStream = (options: MessagesToChatStreamOptions)
   const chunk = (choices: Json[], usage?: Json): Uint8Array => {
     state.id ??= `chatcmpl-${randomUUID()}`;
     const value: Json = { id: state.id, object: 'chat.completion.chunk', created, model: options.model, choices };
-    if (options.includeUsage) value.usage = usage ?? null;
+    if (options.includeUsage) value['usage'] = usage ?? null;
     return sseFrame(JSON.stringify(value));
   };
   const delta = (value: Json, finishReason: FinishReason | null = null): Json[] => [

@@ -148,39 +148,46 @@ const objectAt = (value: unknown, where: string): Json =>
  */
 export const messagesRequestToChat = (body: Record<string, unknown>, options: MessagesToChatOptions): Json => {
   const messages: ChatCompletionMessageParam[] = [];
-  const system = systemText(body.system, 'system');
+  const system = systemText(body['system'], 'system');
   if (system !== undefined) messages.push({ role: 'system', content: system });
-  const turns = Array.isArray(body.messages) ? body.messages : refuse('messages: expected an array');
+  const turns = Array.isArray(body['messages']) ? body['messages'] : refuse('messages: expected an array');
   for (const [at, turn] of turns.entries()) messages.push(...turnToChat(turn, `messages.${at}`));
 
   const chat: Json = { model: options.upstreamModel, messages };
-  if (typeof body.max_tokens === 'number') chat.max_completion_tokens = body.max_tokens;
-  if (typeof body.temperature === 'number') chat.temperature = body.temperature;
-  if (typeof body.top_p === 'number') chat.top_p = body.top_p;
-  const stop = Array.isArray(body.stop_sequences) ? body.stop_sequences.filter((s) => typeof s === 'string') : [];
-  if (stop.length > 0) chat.stop = stop;
-  const user = isRecord(body.metadata) ? text(body.metadata.user_id) : undefined;
-  if (user) chat.user = user;
+  if (typeof body['max_tokens'] === 'number') chat['max_completion_tokens'] = body['max_tokens'];
+  if (typeof body['temperature'] === 'number') chat['temperature'] = body['temperature'];
+  if (typeof body['top_p'] === 'number') chat['top_p'] = body['top_p'];
+  const stop = Array.isArray(body['stop_sequences']) ? body['stop_sequences'].filter((s) => typeof s === 'string') : [];
+  if (stop.length > 0) chat['stop'] = stop;
+  const user = isRecord(body['metadata']) ? text(body['metadata']['user_id']) : undefined;
+  if (user) chat['user'] = user;
 
-  const tools = toolsToChat(body.tools);
+  const tools = toolsToChat(body['tools']);
   if (tools.length > 0) {
-    chat.tools = tools;
-    const choice = isRecord(body.tool_choice) ? body.tool_choice : undefined;
+    chat['tools'] = tools;
+    const choice = isRecord(body['tool_choice']) ? body['tool_choice'] : undefined;
     const mapped = toolChoiceToChat(choice);
-    if (mapped !== undefined) chat.tool_choice = mapped;
-    if (choice?.disable_parallel_tool_use === true && mapped !== 'none') chat.parallel_tool_calls = false;
+    if (mapped !== undefined) chat['tool_choice'] = mapped;
+    if (choice?.['disable_parallel_tool_use'] === true && mapped !== 'none') chat['parallel_tool_calls'] = false;
   }
 
-  const output = isRecord(body.output_config) ? body.output_config : {};
-  const effort = reasoningEffort(body.thinking, output.effort);
-  if (effort) chat.reasoning_effort = effort;
-  if (isRecord(output.format) && output.format.type === 'json_schema' && isRecord(output.format.schema)) {
-    chat.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: output.format.schema } };
+  const output = isRecord(body['output_config']) ? body['output_config'] : {};
+  const effort = reasoningEffort(body['thinking'], output['effort']);
+  if (effort) chat['reasoning_effort'] = effort;
+  if (
+    isRecord(output['format']) &&
+    output['format']['type'] === 'json_schema' &&
+    isRecord(output['format']['schema'])
+  ) {
+    chat['response_format'] = {
+      type: 'json_schema',
+      json_schema: { name: 'output', schema: output['format']['schema'] },
+    };
   }
 
-  if (body.stream === true) {
-    chat.stream = true;
-    chat.stream_options = { include_usage: true };
+  if (body['stream'] === true) {
+    chat['stream'] = true;
+    chat['stream_options'] = { include_usage: true };
   }
   return chat;
 };
@@ -190,8 +197,8 @@ const systemText = (value: unknown, path: string): string | undefined => {
   if (typeof value === 'string') return value;
   if (!Array.isArray(value)) return refuse(`${path}: expected a string or text blocks`);
   const texts = value.map((block, at) =>
-    isRecord(block) && block.type === 'text' && typeof block.text === 'string'
-      ? block.text
+    isRecord(block) && block['type'] === 'text' && typeof block['text'] === 'string'
+      ? block['text']
       : refuse(`${path}.${at}: only text blocks can be translated`),
   );
   return texts.length > 0 ? texts.join('\n') : undefined;
@@ -217,7 +224,7 @@ const userTurn = (blocks: unknown[], path: string): ChatCompletionMessageParam[]
   for (const [at, value] of blocks.entries()) {
     const where = `${path}.${at}`;
     const block = objectAt(value, where);
-    if (block.type === 'tool_result') {
+    if (block['type'] === 'tool_result') {
       const result = toolResult(block, where);
       toolMessages.push(result.message);
       carried.push(...result.carried);
@@ -233,9 +240,9 @@ const userTurn = (blocks: unknown[], path: string): ChatCompletionMessageParam[]
 };
 
 const userPart = (block: Json, where: string): ChatCompletionContentPart[] => {
-  switch (block.type) {
+  switch (block['type']) {
     case 'text':
-      return [{ type: 'text', text: text(block.text) ?? refuse(`${where}.text: expected a string`) }];
+      return [{ type: 'text', text: text(block['text']) ?? refuse(`${where}.text: expected a string`) }];
     case 'image':
       return [imagePart(block, where)];
     case 'document':
@@ -243,34 +250,34 @@ const userPart = (block: Json, where: string): ChatCompletionContentPart[] => {
     case 'search_result':
       return [{ type: 'text', text: searchResultText(block) }];
     default:
-      return refuse(`${where}: content block type '${String(block.type)}' cannot be translated for this model`);
+      return refuse(`${where}: content block type '${String(block['type'])}' cannot be translated for this model`);
   }
 };
 
 const imagePart = (block: Json, where: string): ChatCompletionContentPart => {
-  const source = isRecord(block.source) ? block.source : {};
-  if (source.type === 'base64' && typeof source.data === 'string' && typeof source.media_type === 'string') {
-    return { type: 'image_url', image_url: { url: `data:${source.media_type};base64,${source.data}` } };
+  const source = isRecord(block['source']) ? block['source'] : {};
+  if (source['type'] === 'base64' && typeof source['data'] === 'string' && typeof source['media_type'] === 'string') {
+    return { type: 'image_url', image_url: { url: `data:${source['media_type']};base64,${source['data']}` } };
   }
-  if (source.type === 'url' && typeof source.url === 'string') {
-    return { type: 'image_url', image_url: { url: source.url } };
+  if (source['type'] === 'url' && typeof source['url'] === 'string') {
+    return { type: 'image_url', image_url: { url: source['url'] } };
   }
   return refuse(`${where}.source: only base64 and url images can be translated for this model (not Files API ids)`);
 };
 
 const documentParts = (block: Json, where: string): ChatCompletionContentPart[] => {
-  const source = isRecord(block.source) ? block.source : {};
-  const title = text(block.title);
-  if (source.type === 'base64' && source.media_type === 'application/pdf' && typeof source.data === 'string') {
-    const file_data = `data:application/pdf;base64,${source.data}`;
+  const source = isRecord(block['source']) ? block['source'] : {};
+  const title = text(block['title']);
+  if (source['type'] === 'base64' && source['media_type'] === 'application/pdf' && typeof source['data'] === 'string') {
+    const file_data = `data:application/pdf;base64,${source['data']}`;
     return [{ type: 'file', file: { filename: title ?? 'document.pdf', file_data } }];
   }
-  if (source.type === 'text' && typeof source.data === 'string') {
-    return [{ type: 'text', text: title ? `${title}\n\n${source.data}` : source.data }];
+  if (source['type'] === 'text' && typeof source['data'] === 'string') {
+    return [{ type: 'text', text: title ? `${title}\n\n${source['data']}` : source['data'] }];
   }
-  if (source.type === 'content') {
-    if (typeof source.content === 'string') return [{ type: 'text', text: source.content }];
-    return records(source.content).flatMap((inner, at) => userPart(inner, `${where}.source.content.${at}`));
+  if (source['type'] === 'content') {
+    if (typeof source['content'] === 'string') return [{ type: 'text', text: source['content'] }];
+    return records(source['content']).flatMap((inner, at) => userPart(inner, `${where}.source.content.${at}`));
   }
   return refuse(
     `${where}.source: only base64 PDF, text and content documents can be translated for this model (not URLs or Files API ids)`,
@@ -278,9 +285,9 @@ const documentParts = (block: Json, where: string): ChatCompletionContentPart[] 
 };
 
 const searchResultText = (block: Json): string => {
-  const head = [text(block.title), text(block.source)].filter(Boolean).join('\n');
-  const body = records(block.content)
-    .map((inner) => text(inner.text) ?? '')
+  const head = [text(block['title']), text(block['source'])].filter(Boolean).join('\n');
+  const body = records(block['content'])
+    .map((inner) => text(inner['text']) ?? '')
     .join('\n');
   return head ? `${head}\n\n${body}` : body;
 };
@@ -289,15 +296,15 @@ const toolResult = (
   block: Json,
   where: string,
 ): { message: ChatCompletionMessageParam; carried: ChatCompletionContentPart[] } => {
-  const id = text(block.tool_use_id) ?? refuse(`${where}.tool_use_id: expected a string`);
+  const id = text(block['tool_use_id']) ?? refuse(`${where}.tool_use_id: expected a string`);
   const texts: string[] = [];
   const carried: ChatCompletionContentPart[] = [];
-  if (typeof block.content === 'string') texts.push(block.content);
-  else if (Array.isArray(block.content)) {
-    for (const [at, value] of block.content.entries()) {
+  if (typeof block['content'] === 'string') texts.push(block['content']);
+  else if (Array.isArray(block['content'])) {
+    for (const [at, value] of block['content'].entries()) {
       const innerWhere = `${where}.content.${at}`;
       const inner = objectAt(value, innerWhere);
-      if (typeof inner.type === 'string' && DROPPED_TOOL_RESULT_BLOCKS.has(inner.type)) continue;
+      if (typeof inner['type'] === 'string' && DROPPED_TOOL_RESULT_BLOCKS.has(inner['type'])) continue;
       for (const part of userPart(inner, innerWhere)) {
         if (part.type === 'text') texts.push(part.text);
         else carried.push(part);
@@ -305,7 +312,7 @@ const toolResult = (
     }
   }
   const joined = texts.join('\n');
-  const content = block.is_error === true ? `Error: ${joined}` : joined;
+  const content = block['is_error'] === true ? `Error: ${joined}` : joined;
   return { message: { role: 'tool', tool_call_id: id, content }, carried };
 };
 
@@ -315,15 +322,15 @@ const assistantTurn = (blocks: unknown[], path: string): ChatCompletionMessagePa
   for (const [at, value] of blocks.entries()) {
     const where = `${path}.${at}`;
     const block = objectAt(value, where);
-    const type = String(block.type);
-    if (type === 'text') texts.push(text(block.text) ?? refuse(`${where}.text: expected a string`));
+    const type = String(block['type']);
+    if (type === 'text') texts.push(text(block['text']) ?? refuse(`${where}.text: expected a string`));
     else if (type === 'tool_use') {
       calls.push({
-        id: text(block.id) ?? refuse(`${where}.id: expected a string`),
+        id: text(block['id']) ?? refuse(`${where}.id: expected a string`),
         type: 'function',
         function: {
-          name: text(block.name) ?? refuse(`${where}.name: expected a string`),
-          arguments: JSON.stringify(block.input ?? {}),
+          name: text(block['name']) ?? refuse(`${where}.name: expected a string`),
+          arguments: JSON.stringify(block['input'] ?? {}),
         },
       });
     } else if (!DROPPED_ASSISTANT_BLOCKS.has(type)) {
@@ -344,21 +351,21 @@ const toolsToChat = (tools: unknown): ChatCompletionFunctionTool[] => {
   if (!Array.isArray(tools)) return refuse('tools: expected an array');
   return tools.map((tool, at): ChatCompletionFunctionTool => {
     if (!isRecord(tool)) return refuse(`tools.${at}: expected an object`);
-    if (tool.type !== undefined && tool.type !== null && tool.type !== 'custom') {
+    if (tool['type'] !== undefined && tool['type'] !== null && tool['type'] !== 'custom') {
       return refuse(
-        `tools.${at}: tool type '${String(tool.type)}' is an Anthropic-defined tool and cannot run on this model; only custom tools (name, description, input_schema) can be translated`,
+        `tools.${at}: tool type '${String(tool['type'])}' is an Anthropic-defined tool and cannot run on this model; only custom tools (name, description, input_schema) can be translated`,
       );
     }
-    const name = text(tool.name) ?? refuse(`tools.${at}.name: expected a string`);
+    const name = text(tool['name']) ?? refuse(`tools.${at}.name: expected a string`);
     const fn: ChatCompletionFunctionTool['function'] = { name };
-    if (typeof tool.description === 'string') fn.description = tool.description;
-    if (isRecord(tool.input_schema)) fn.parameters = tool.input_schema;
+    if (typeof tool['description'] === 'string') fn.description = tool['description'];
+    if (isRecord(tool['input_schema'])) fn.parameters = tool['input_schema'];
     return { type: 'function', function: fn };
   });
 };
 
 const toolChoiceToChat = (choice: Json | undefined): ChatCompletionToolChoiceOption | undefined => {
-  switch (choice?.type) {
+  switch (choice?.['type']) {
     case 'auto':
       return 'auto';
     case 'any':
@@ -368,7 +375,7 @@ const toolChoiceToChat = (choice: Json | undefined): ChatCompletionToolChoiceOpt
     case 'tool':
       return {
         type: 'function',
-        function: { name: text(choice.name) ?? refuse('tool_choice.name: expected a string') },
+        function: { name: text(choice['name']) ?? refuse('tool_choice.name: expected a string') },
       };
     default:
       return undefined;
@@ -377,8 +384,8 @@ const toolChoiceToChat = (choice: Json | undefined): ChatCompletionToolChoiceOpt
 
 const reasoningEffort = (thinking: unknown, outputEffort: unknown): ReasoningEffort | undefined => {
   if (typeof outputEffort === 'string' && OUTPUT_EFFORTS.has(outputEffort)) return outputEffort as ReasoningEffort;
-  if (!isRecord(thinking) || thinking.type !== 'enabled') return undefined;
-  const budget = count(thinking.budget_tokens);
+  if (!isRecord(thinking) || thinking['type'] !== 'enabled') return undefined;
+  const budget = count(thinking['budget_tokens']);
   return THINKING_BUDGET_EFFORT.find((step) => budget < step.below)?.effort ?? 'high';
 };
 
@@ -428,7 +435,7 @@ const parseToolInput = (args: unknown): unknown => {
 };
 
 /** Reasoning text, where an OpenAI-compatible upstream returns it (DeepSeek, vLLM, OpenRouter…). */
-const reasoningText = (value: Json): string | undefined => text(value.reasoning_content) || text(value.reasoning);
+const reasoningText = (value: Json): string | undefined => text(value['reasoning_content']) || text(value['reasoning']);
 
 // ─── response: Chat → Messages ───────────────────────────────────────────────────────────────────
 
@@ -444,35 +451,35 @@ const reasoningText = (value: Json): string | undefined => text(value.reasoning_
  * // { type: 'message', role: 'assistant', content: [{ type: 'text', text: '…' }], stop_reason: 'end_turn', usage: {…} }
  */
 export const chatResponseToMessages = (completion: Record<string, unknown>, options: { model: string }): Json => {
-  const choices = records(completion.choices);
-  const choice = choices.find((c) => c.index === 0) ?? choices[0] ?? {};
-  const reply = isRecord(choice.message) ? choice.message : {};
+  const choices = records(completion['choices']);
+  const choice = choices.find((c) => c['index'] === 0) ?? choices[0] ?? {};
+  const reply = isRecord(choice['message']) ? choice['message'] : {};
   const content: ContentBlock[] = [];
   const reasoning = reasoningText(reply);
   if (reasoning) content.push({ type: 'thinking', thinking: reasoning, signature: '' });
-  const answer = text(reply.content);
+  const answer = text(reply['content']);
   if (answer) content.push({ type: 'text', text: answer, citations: null });
-  const refusal = text(reply.refusal);
+  const refusal = text(reply['refusal']);
   if (refusal) content.push({ type: 'text', text: refusal, citations: null });
-  for (const call of records(reply.tool_calls)) {
-    const fn = isRecord(call.function) ? call.function : {};
+  for (const call of records(reply['tool_calls'])) {
+    const fn = isRecord(call['function']) ? call['function'] : {};
     content.push({
       type: 'tool_use',
-      id: text(call.id) || `toolu_${randomUUID().replaceAll('-', '')}`,
-      name: text(fn.name) ?? '',
-      input: parseToolInput(fn.arguments),
+      id: text(call['id']) || `toolu_${randomUUID().replaceAll('-', '')}`,
+      name: text(fn['name']) ?? '',
+      input: parseToolInput(fn['arguments']),
       caller: { type: 'direct' },
     });
   }
   const usedTools = content.some((block) => block.type === 'tool_use');
-  const usage = completionUsage(isRecord(completion.usage) ? completion.usage : {});
+  const usage = completionUsage(isRecord(completion['usage']) ? completion['usage'] : {});
   const message = {
-    id: messageId(completion.id),
+    id: messageId(completion['id']),
     type: 'message',
     role: 'assistant',
     model: options.model,
     content,
-    stop_reason: stopReason(text(choice.finish_reason), usedTools, Boolean(refusal)),
+    stop_reason: stopReason(text(choice['finish_reason']), usedTools, Boolean(refusal)),
     stop_sequence: null,
     stop_details: null,
     container: null,
@@ -623,12 +630,12 @@ export const createChatToMessagesStream = (options: ChatToMessagesStreamOptions)
 
   /** Keyed by `index`; a new id under a known index (seen from some compatible servers) is a new call. */
   const resolveCall = (delta: Json): ToolCallState => {
-    const id = text(delta.id) || undefined;
-    if (typeof delta.index === 'number') {
-      const known = state.byIndex.get(delta.index);
+    const id = text(delta['id']) || undefined;
+    if (typeof delta['index'] === 'number') {
+      const known = state.byIndex.get(delta['index']);
       if (known && !(id && known.id && known.id !== id)) return known;
       const call = newCall(id);
-      state.byIndex.set(delta.index, call);
+      state.byIndex.set(delta['index'], call);
       return call;
     }
     if (id) return state.calls.find((call) => call.id === id) ?? newCall(id);
@@ -656,10 +663,10 @@ export const createChatToMessagesStream = (options: ChatToMessagesStreamOptions)
   /** Returns false when a fragment arrives for a call whose block is already closed. */
   const streamToolCall = (out: Uint8Array[], delta: Json): boolean => {
     const call = resolveCall(delta);
-    const fn = isRecord(delta.function) ? delta.function : {};
-    call.id ??= text(delta.id) || undefined;
-    call.name ??= text(fn.name) || undefined;
-    const args = text(fn.arguments) ?? '';
+    const fn = isRecord(delta['function']) ? delta['function'] : {};
+    call.id ??= text(delta['id']) || undefined;
+    call.name ??= text(fn['name']) || undefined;
+    const args = text(fn['arguments']) ?? '';
     if (call.block === undefined) {
       call.pending += args;
       if (call.name !== undefined) openTool(out, call);
@@ -727,26 +734,26 @@ export const createChatToMessagesStream = (options: ChatToMessagesStreamOptions)
         if (raw === '') return out;
         return failWith(out, 'api_error', 'The upstream sent a stream event that is not JSON');
       }
-      if (isRecord(data.error)) {
-        const error = data.error;
-        const type = errorTypeFor(undefined, text(error.type), text(error.code));
-        return failWith(out, type, text(error.message) || 'The upstream failed mid-stream');
+      if (isRecord(data['error'])) {
+        const error = data['error'];
+        const type = errorTypeFor(undefined, text(error['type']), text(error['code']));
+        return failWith(out, type, text(error['message']) || 'The upstream failed mid-stream');
       }
-      start(out, data.id);
-      const choices = records(data.choices);
-      const choice = choices.find((c) => c.index === 0) ?? choices[0];
+      start(out, data['id']);
+      const choices = records(data['choices']);
+      const choice = choices.find((c) => c['index'] === 0) ?? choices[0];
       if (choice) {
-        const delta = isRecord(choice.delta) ? choice.delta : {};
+        const delta = isRecord(choice['delta']) ? choice['delta'] : {};
         const reasoning = reasoningText(delta);
         if (reasoning) streamThinking(out, reasoning);
-        const content = text(delta.content);
+        const content = text(delta['content']);
         if (content) streamText(out, content);
-        const refusal = text(delta.refusal);
+        const refusal = text(delta['refusal']);
         if (refusal) {
           state.refused = true;
           streamText(out, refusal);
         }
-        for (const call of records(delta.tool_calls)) {
+        for (const call of records(delta['tool_calls'])) {
           if (!streamToolCall(out, call)) {
             return failWith(
               out,
@@ -755,7 +762,7 @@ export const createChatToMessagesStream = (options: ChatToMessagesStreamOptions)
             );
           }
         }
-        const reason = text(choice.finish_reason);
+        const reason = text(choice['finish_reason']);
         if (reason) {
           state.finishReason = reason;
           close(out);
@@ -833,17 +840,17 @@ const errorTypeFor = (
  */
 export const openAIErrorToAnthropic = (status: number, body: string): TranslatedError => {
   const parsed = parseJson(body);
-  const error = isRecord(parsed) ? (isRecord(parsed.error) ? parsed.error : parsed) : {};
-  const code = text(error.code);
+  const error = isRecord(parsed) ? (isRecord(parsed['error']) ? parsed['error'] : parsed) : {};
+  const code = text(error['code']);
   const raw = body.trim();
   let message =
-    text(error.message) || (parsed === undefined && raw ? raw.slice(0, 500) : `Upstream answered ${status}`);
+    text(error['message']) || (parsed === undefined && raw ? raw.slice(0, 500) : `Upstream answered ${status}`);
   if (code === 'context_length_exceeded' && !message.startsWith('prompt is too long')) {
     message = `prompt is too long: ${message}`;
   }
   const response = {
     type: 'error',
-    error: { type: errorTypeFor(status, text(error.type), code), message },
+    error: { type: errorTypeFor(status, text(error['type']), code), message },
     request_id: null,
   } satisfies ErrorResponse;
   return { status, body: JSON.stringify(response) };

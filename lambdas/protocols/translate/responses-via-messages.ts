@@ -104,17 +104,17 @@ const decodeThinking = (value: unknown): Json | undefined => {
   const block = parseJson(Buffer.from(value.slice(THINKING_PREFIX.length), 'base64').toString('utf8'));
   if (!isRecord(block)) return undefined;
   const signed = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
-  if (block.type === 'thinking' && typeof block.thinking === 'string' && signed(block.signature)) {
-    return { type: 'thinking', thinking: block.thinking, signature: block.signature };
+  if (block['type'] === 'thinking' && typeof block['thinking'] === 'string' && signed(block['signature'])) {
+    return { type: 'thinking', thinking: block['thinking'], signature: block['signature'] };
   }
-  if (block.type === 'redacted_thinking' && signed(block.data)) {
-    return { type: 'redacted_thinking', data: block.data };
+  if (block['type'] === 'redacted_thinking' && signed(block['data'])) {
+    return { type: 'redacted_thinking', data: block['data'] };
   }
   return undefined;
 };
 
 const isThinkingBlock = (block: Json | undefined): boolean =>
-  block?.type === 'thinking' || block?.type === 'redacted_thinking';
+  block?.['type'] === 'thinking' || block?.['type'] === 'redacted_thinking';
 
 // ─── request ─────────────────────────────────────────────────────────────────────────────────────
 
@@ -127,14 +127,14 @@ export interface ResponsesToMessagesOptions {
 
 /** `file_id` names a file stored on OpenAI: refused. */
 const refuseStoredFile = (part: Json, at: string): void => {
-  if (typeof part.file_id === 'string' && part.file_id.length > 0) {
+  if (typeof part['file_id'] === 'string' && part['file_id'].length > 0) {
     throw invalid(`${at}: file_id refers to a file stored on OpenAI, which this model cannot read (${ELSEWHERE})`, at);
   }
 };
 
 const imageBlock = (part: Json, at: string): Json => {
   refuseStoredFile(part, at);
-  const url = text(part.image_url);
+  const url = text(part['image_url']);
   if (!url) throw invalid(`${at}.image_url is required`, at);
   return imageFromUrl(url, part, at);
 };
@@ -142,10 +142,10 @@ const imageBlock = (part: Json, at: string): Json => {
 /** `input_file`: inline PDFs and plain text (file_data), or a PDF URL (file_url). */
 const fileBlock = (part: Json, at: string): Json => {
   refuseStoredFile(part, at);
-  const filename = text(part.filename);
+  const filename = text(part['filename']);
   let block: Json | undefined;
-  const fileData = text(part.file_data);
-  const fileUrl = text(part.file_url);
+  const fileData = text(part['file_data']);
+  const fileUrl = text(part['file_url']);
   if (fileData) {
     const data =
       parseDataUrl(fileData) ??
@@ -165,7 +165,7 @@ const fileBlock = (part: Json, at: string): Json => {
       at,
     );
   }
-  if (filename) block.title = filename;
+  if (filename) block['title'] = filename;
   return withCache(block, part);
 };
 
@@ -174,9 +174,9 @@ type PartRole = 'system' | 'user' | 'assistant' | 'tool';
 /** One content part → Anthropic blocks; which parts a role may carry follows what Anthropic accepts there. */
 const partBlocks = (part: unknown, at: string, role: PartRole): Json[] => {
   if (!isRecord(part)) throw invalid(`${at} must be an object`, at);
-  const type = part.type;
-  if (type === 'input_text' || type === 'output_text') return textBlock(text(part.text) ?? '', part);
-  if (type === 'refusal' && role === 'assistant') return textBlock(text(part.refusal) ?? '', part);
+  const type = part['type'];
+  if (type === 'input_text' || type === 'output_text') return textBlock(text(part['text']) ?? '', part);
+  if (type === 'refusal' && role === 'assistant') return textBlock(text(part['refusal']) ?? '', part);
   if (role === 'user' || role === 'tool') {
     if (type === 'input_image') return [imageBlock(part, at)];
     if (type === 'input_file') return [fileBlock(part, at)];
@@ -192,15 +192,15 @@ const contentBlocks = (content: unknown, at: string, role: PartRole): Json[] => 
 };
 
 const toolResult = (item: Json, at: string): Json => {
-  const callId = text(item.call_id);
+  const callId = text(item['call_id']);
   if (!callId) throw invalid(`${at}.call_id is required`, `${at}.call_id`);
   const block: Json = { type: 'tool_result', tool_use_id: toolId(callId) };
-  const output = item.output;
+  const output = item['output'];
   if (typeof output === 'string') {
-    if (output.length > 0) block.content = output;
+    if (output.length > 0) block['content'] = output;
   } else if (Array.isArray(output)) {
     const parts = output.flatMap((part: unknown, index) => partBlocks(part, `${at}.output[${index}]`, 'tool'));
-    if (parts.length > 0) block.content = parts;
+    if (parts.length > 0) block['content'] = parts;
   } else if (output !== undefined && output !== null) {
     throw invalid(`${at}.output must be a string or an array of parts`, `${at}.output`);
   }
@@ -221,27 +221,27 @@ const stateful = (type: string, at: string): InvalidRequestError =>
 const addItem = (system: Json[], turns: Turn[], item: unknown, index: number): void => {
   const at = `input[${index}]`;
   if (!isRecord(item)) throw invalid(`${at} must be an object`, at);
-  const type = item.type ?? (item.role !== undefined ? 'message' : undefined);
+  const type = item['type'] ?? (item['role'] !== undefined ? 'message' : undefined);
   switch (type) {
     case 'message': {
-      const role = item.role;
+      const role = item['role'];
       if (role === 'system' || role === 'developer') {
         // Anthropic has one system prompt: every system/developer message is hoisted into it, in order.
-        system.push(...contentBlocks(item.content, at, 'system'));
+        system.push(...contentBlocks(item['content'], at, 'system'));
       } else if (role === 'user') {
-        pushTurn(turns, 'user', contentBlocks(item.content, at, 'user'));
+        pushTurn(turns, 'user', contentBlocks(item['content'], at, 'user'));
       } else if (role === 'assistant') {
-        pushTurn(turns, 'assistant', contentBlocks(item.content, at, 'assistant'));
+        pushTurn(turns, 'assistant', contentBlocks(item['content'], at, 'assistant'));
       } else {
         throw invalid(`${at}.role '${String(role)}' is not supported`, `${at}.role`);
       }
       return;
     }
     case 'function_call': {
-      const callId = text(item.call_id);
-      const name = text(item.name);
+      const callId = text(item['call_id']);
+      const name = text(item['name']);
       if (!callId || !name) throw invalid(`${at}: a function_call needs a call_id and a name`, at);
-      const input = toolInput(item.arguments, at);
+      const input = toolInput(item['arguments'], at);
       pushTurn(turns, 'assistant', [{ type: 'tool_use', id: toolId(callId), name, input }]);
       return;
     }
@@ -249,7 +249,7 @@ const addItem = (system: Json[], turns: Turn[], item: unknown, index: number): v
       pushTurn(turns, 'user', [toolResult(item, at)]);
       return;
     case 'reasoning': {
-      const block = decodeThinking(item.encrypted_content);
+      const block = decodeThinking(item['encrypted_content']);
       if (block) pushTurn(turns, 'assistant', [block]);
       return;
     }
@@ -262,11 +262,11 @@ const addItem = (system: Json[], turns: Turn[], item: unknown, index: number): v
 const translateInput = (body: Json): { system: Json[]; turns: Turn[] } => {
   const system: Json[] = [];
   const turns: Turn[] = [];
-  if (body.instructions !== undefined && body.instructions !== null) {
-    if (typeof body.instructions !== 'string') throw invalid('instructions must be a string', 'instructions');
-    system.push(...textBlock(body.instructions, {}));
+  if (body['instructions'] !== undefined && body['instructions'] !== null) {
+    if (typeof body['instructions'] !== 'string') throw invalid('instructions must be a string', 'instructions');
+    system.push(...textBlock(body['instructions'], {}));
   }
-  const input = body.input;
+  const input = body['input'];
   if (typeof input === 'string') {
     pushTurn(turns, 'user', textBlock(input, {}));
   } else if (Array.isArray(input)) {
@@ -282,37 +282,37 @@ const translateInput = (body: Json): { system: Json[]; turns: Turn[] } => {
 
 /** Built-in tool types in `tool_choice` that name no function. */
 const namedFunction = (choice: Json, param: string): string => {
-  if (choice.type !== 'function' || typeof choice.name !== 'string') {
-    throw invalid(`${param} of type '${String(choice.type)}' is not supported by this model (${ELSEWHERE})`, param);
+  if (choice['type'] !== 'function' || typeof choice['name'] !== 'string') {
+    throw invalid(`${param} of type '${String(choice['type'])}' is not supported by this model (${ELSEWHERE})`, param);
   }
-  return choice.name;
+  return choice['name'];
 };
 
 /** tools and tool_choice: auto/none/required/function/allowed_tools → auto/none/any/tool. */
 const translateTools = (body: Json): { tools: Json[]; choice: Json | undefined } => {
-  if (body.tools !== undefined && body.tools !== null && !Array.isArray(body.tools)) {
+  if (body['tools'] !== undefined && body['tools'] !== null && !Array.isArray(body['tools'])) {
     throw invalid('tools must be an array', 'tools');
   }
-  const tools = ((body.tools as unknown[] | undefined) ?? []).map((tool: unknown, index): Json => {
+  const tools = ((body['tools'] as unknown[] | undefined) ?? []).map((tool: unknown, index): Json => {
     const at = `tools[${index}]`;
     if (!isRecord(tool)) throw invalid(`${at} must be an object`, at);
-    if (tool.type !== 'function') {
+    if (tool['type'] !== 'function') {
       throw invalid(
-        `${at}: '${String(tool.type)}' tools are not supported by this model; only function tools are ` +
+        `${at}: '${String(tool['type'])}' tools are not supported by this model; only function tools are ` +
           `(built-in tools are ${ELSEWHERE})`,
         at,
       );
     }
-    if (typeof tool.name !== 'string' || tool.name.length === 0) throw invalid(`${at}.name is required`, at);
-    return anthropicTool(tool.name, tool);
+    if (typeof tool['name'] !== 'string' || tool['name'].length === 0) throw invalid(`${at}.name is required`, at);
+    return anthropicTool(tool['name'], tool);
   });
-  return anthropicToolChoice(body.tool_choice, tools, body.parallel_tool_calls, {
+  return anthropicToolChoice(body['tool_choice'], tools, body['parallel_tool_calls'], {
     param: 'tool_choice',
     allowed: (choice) => {
-      const names = (Array.isArray(choice.tools) ? choice.tools : []).map((entry: unknown) =>
-        isRecord(entry) && entry.type === 'function' ? entry.name : undefined,
+      const names = (Array.isArray(choice['tools']) ? choice['tools'] : []).map((entry: unknown) =>
+        isRecord(entry) && entry['type'] === 'function' ? entry['name'] : undefined,
       );
-      return { names: new Set(names), mode: choice.mode };
+      return { names: new Set(names), mode: choice['mode'] };
     },
     noneAllowed: 'tool_choice.tools names none of the function tools',
     named: (choice) => namedFunction(choice, 'tool_choice'),
@@ -325,7 +325,7 @@ const translateTools = (body: Json): { tools: Json[]; choice: Json | undefined }
  */
 const resolveReasoning = (body: Json, maxTokens: number, adaptiveOnly: boolean): Reasoning =>
   reasoningFromEffort(
-    isRecord(body.reasoning) ? body.reasoning.effort : undefined,
+    isRecord(body['reasoning']) ? body['reasoning']['effort'] : undefined,
     'reasoning.effort',
     maxTokens,
     adaptiveOnly,
@@ -360,38 +360,38 @@ const present = (value: unknown): boolean => value !== undefined && value !== nu
 
 /** Requests whose meaning lives in OpenAI's platform: refused with the field named, never half-served. */
 const refuseUnservable = (body: Json): void => {
-  if (present(body.previous_response_id)) {
+  if (present(body['previous_response_id'])) {
     throw invalid(
       'previous_response_id is not supported by this model: Tollgate keeps no response state for its provider; send the ' +
         `whole conversation in input (previous_response_id is ${ELSEWHERE})`,
       'previous_response_id',
     );
   }
-  if (present(body.conversation)) {
+  if (present(body['conversation'])) {
     throw invalid(
       `conversation is not supported by this model: conversations are stored by OpenAI (${ELSEWHERE})`,
       'conversation',
     );
   }
-  if (body.store === true) {
+  if (body['store'] === true) {
     throw invalid(
       `store: true is not supported by this model: its responses are not stored; send store: false (stored responses are ${ELSEWHERE})`,
       'store',
     );
   }
-  if (body.background === true) {
+  if (body['background'] === true) {
     throw invalid(`background responses are not supported by this model (${ELSEWHERE})`, 'background');
   }
-  if (present(body.prompt)) {
+  if (present(body['prompt'])) {
     throw invalid(
       `prompt templates are stored by OpenAI and are not supported by this model; send instructions and input (${ELSEWHERE})`,
       'prompt',
     );
   }
-  if (Array.isArray(body.include) && body.include.includes('message.output_text.logprobs')) {
+  if (Array.isArray(body['include']) && body['include'].includes('message.output_text.logprobs')) {
     throw invalid(`logprobs are not supported by this model (${ELSEWHERE})`, 'include');
   }
-  if (typeof body.top_logprobs === 'number' && body.top_logprobs > 0) {
+  if (typeof body['top_logprobs'] === 'number' && body['top_logprobs'] > 0) {
     throw invalid(`logprobs are not supported by this model (${ELSEWHERE})`, 'top_logprobs');
   }
 };
@@ -417,7 +417,7 @@ export const responsesRequestToMessages = (
   options: ResponsesToMessagesOptions,
 ): Record<string, unknown> => {
   refuseUnservable(body);
-  const maxTokens = positiveInt(body.max_output_tokens) ?? options.defaultMaxTokens;
+  const maxTokens = positiveInt(body['max_output_tokens']) ?? options.defaultMaxTokens;
   const { system, turns: allTurns } = translateInput(body);
   const { tools, choice } = translateTools(body);
 
@@ -430,7 +430,7 @@ export const responsesRequestToMessages = (
   if (turns.length === 0) throw invalid('input must contain at least one user or assistant message', 'input');
   limitCacheBreakpoints([tools, system, ...turns.map((turn) => turn.content)]);
 
-  const format = isRecord(body.text) && isRecord(body.text.format) ? body.text.format : undefined;
+  const format = isRecord(body['text']) && isRecord(body['text']['format']) ? body['text']['format'] : undefined;
   return messagesBody({
     model: options.upstreamModel,
     maxTokens,
@@ -441,7 +441,7 @@ export const responsesRequestToMessages = (
     stopSequences: [],
     thinking: thinkingOn ? reasoning.thinking : undefined,
     effort: reasoning.effort,
-    schema: format?.type === 'json_schema' && isRecord(format.schema) ? format.schema : undefined,
+    schema: format?.['type'] === 'json_schema' && isRecord(format['schema']) ? format['schema'] : undefined,
     // Sampling parameters: refused by adaptive-only models, and by every model while thinking.
     sampling: !adaptiveOnly && !thinkingOn,
     request: body,
@@ -498,7 +498,7 @@ const responseObject = (
   },
 ): Json => {
   const request = options.request;
-  const reasoning = isRecord(request.reasoning) ? request.reasoning : {};
+  const reasoning = isRecord(request['reasoning']) ? request['reasoning'] : {};
   const value: Json = {
     id: fields.id,
     object: 'response',
@@ -508,30 +508,30 @@ const responseObject = (
     completed_at: fields.status === 'completed' ? nowSeconds() : null,
     error: fields.error ?? null,
     incomplete_details: fields.incomplete ?? null,
-    instructions: text(request.instructions) ?? null,
-    max_output_tokens: positiveInt(request.max_output_tokens) ?? null,
-    max_tool_calls: positiveInt(request.max_tool_calls) ?? null,
+    instructions: text(request['instructions']) ?? null,
+    max_output_tokens: positiveInt(request['max_output_tokens']) ?? null,
+    max_tool_calls: positiveInt(request['max_tool_calls']) ?? null,
     model: options.model,
     output: fields.output,
-    parallel_tool_calls: request.parallel_tool_calls !== false,
+    parallel_tool_calls: request['parallel_tool_calls'] !== false,
     previous_response_id: null,
-    prompt_cache_key: text(request.prompt_cache_key) ?? null,
-    reasoning: { effort: reasoning.effort ?? null, summary: reasoning.summary ?? null },
-    safety_identifier: text(request.safety_identifier) ?? null,
+    prompt_cache_key: text(request['prompt_cache_key']) ?? null,
+    reasoning: { effort: reasoning['effort'] ?? null, summary: reasoning['summary'] ?? null },
+    safety_identifier: text(request['safety_identifier']) ?? null,
     service_tier: 'default',
     store: false,
-    temperature: typeof request.temperature === 'number' ? request.temperature : 1,
-    text: isRecord(request.text) ? request.text : { format: { type: 'text' }, verbosity: 'medium' },
-    tool_choice: request.tool_choice ?? 'auto',
-    tools: Array.isArray(request.tools) ? request.tools : [],
+    temperature: typeof request['temperature'] === 'number' ? request['temperature'] : 1,
+    text: isRecord(request['text']) ? request['text'] : { format: { type: 'text' }, verbosity: 'medium' },
+    tool_choice: request['tool_choice'] ?? 'auto',
+    tools: Array.isArray(request['tools']) ? request['tools'] : [],
     top_logprobs: 0,
-    top_p: typeof request.top_p === 'number' ? request.top_p : 1,
-    truncation: request.truncation === 'auto' ? 'auto' : 'disabled',
-    metadata: isRecord(request.metadata) ? request.metadata : {},
+    top_p: typeof request['top_p'] === 'number' ? request['top_p'] : 1,
+    truncation: request['truncation'] === 'auto' ? 'auto' : 'disabled',
+    metadata: isRecord(request['metadata']) ? request['metadata'] : {},
     access_programs: null,
   };
-  if (typeof request.user === 'string') value.user = request.user;
-  if (fields.usage) value.usage = fields.usage;
+  if (typeof request['user'] === 'string') value['user'] = request['user'];
+  if (fields.usage) value['usage'] = fields.usage;
   return value;
 };
 
@@ -557,24 +557,24 @@ const functionCallItem = (id: string, block: Json, args: string, status: Status)
   type: 'function_call',
   status,
   arguments: args,
-  call_id: text(block.id) ?? '',
-  name: text(block.name) ?? '',
+  call_id: text(block['id']) ?? '',
+  name: text(block['name']) ?? '',
 });
 
 /** A reasoning item; `encrypted_content` only when the block is signed (else Anthropic would refuse it back). */
 const reasoningItem = (id: string, block: Json): Json => {
-  const thinking = block.type === 'thinking' ? (text(block.thinking) ?? '') : '';
-  const signed = block.type === 'thinking' ? Boolean(text(block.signature)) : Boolean(text(block.data));
+  const thinking = block['type'] === 'thinking' ? (text(block['thinking']) ?? '') : '';
+  const signed = block['type'] === 'thinking' ? Boolean(text(block['signature'])) : Boolean(text(block['data']));
   const item: Json = {
     id,
     type: 'reasoning',
     summary: thinking.length > 0 ? [{ type: 'summary_text', text: thinking }] : [],
   };
   if (signed) {
-    item.encrypted_content = encodeThinking(
-      block.type === 'thinking'
-        ? { type: 'thinking', thinking, signature: block.signature }
-        : { type: 'redacted_thinking', data: block.data },
+    item['encrypted_content'] = encodeThinking(
+      block['type'] === 'thinking'
+        ? { type: 'thinking', thinking, signature: block['signature'] }
+        : { type: 'redacted_thinking', data: block['data'] },
     );
   }
   return item;
@@ -595,17 +595,17 @@ export const messagesResponseToResponses = (
   message: Record<string, unknown>,
   options: MessagesToResponsesOptions,
 ): Record<string, unknown> => {
-  const ids = idsFor(message.id);
-  const outcome = outcomeFor(message.stop_reason);
-  const blocks = records(message.content);
+  const ids = idsFor(message['id']);
+  const outcome = outcomeFor(message['stop_reason']);
+  const blocks = records(message['content']);
   const output: Json[] = [];
   blocks.forEach((block, index) => {
     const last = index === blocks.length - 1;
     const status: Status = last && outcome.status === 'incomplete' ? 'incomplete' : 'completed';
     const at = output.length;
-    if (block.type === 'text') output.push(messageItem(`msg_${ids.base}_${at}`, text(block.text) ?? '', status));
-    else if (block.type === 'tool_use') {
-      const args = JSON.stringify(isRecord(block.input) ? block.input : {});
+    if (block['type'] === 'text') output.push(messageItem(`msg_${ids.base}_${at}`, text(block['text']) ?? '', status));
+    else if (block['type'] === 'tool_use') {
+      const args = JSON.stringify(isRecord(block['input']) ? block['input'] : {});
       output.push(functionCallItem(`fc_${ids.base}_${at}`, block, args, status));
     } else if (isThinkingBlock(block)) output.push(reasoningItem(`rs_${ids.base}_${at}`, block));
     // Server-tool blocks cannot occur: built-in tools are refused on the way in.
@@ -617,7 +617,7 @@ export const messagesResponseToResponses = (
     output,
     incomplete: outcome.incomplete,
   };
-  if (isRecord(message.usage)) fields.usage = responsesUsage(usageOfMessage(message.usage));
+  if (isRecord(message['usage'])) fields.usage = responsesUsage(usageOfMessage(message['usage']));
   return responseObject(options, fields);
 };
 
@@ -725,7 +725,7 @@ export const createMessagesToResponsesStream = (options: MessagesToResponsesOpti
   };
 
   const itemFor = (item: OpenItem, status: Status): Json => {
-    switch (item.block.type) {
+    switch (item.block['type']) {
       case 'text':
         return messageItem(item.id, item.text, status);
       case 'tool_use':
@@ -733,7 +733,7 @@ export const createMessagesToResponsesStream = (options: MessagesToResponsesOpti
       default:
         return reasoningItem(
           item.id,
-          item.block.type === 'thinking' ? { ...item.block, thinking: item.text } : item.block,
+          item.block['type'] === 'thinking' ? { ...item.block, thinking: item.text } : item.block,
         );
     }
   };
@@ -767,7 +767,7 @@ export const createMessagesToResponsesStream = (options: MessagesToResponsesOpti
     return { item, frames };
   };
   /** The open item, when the block being streamed is of `type`. */
-  const openOf = (type: string): OpenItem | undefined => (state.open?.block.type === type ? state.open : undefined);
+  const openOf = (type: string): OpenItem | undefined => (state.open?.block['type'] === type ? state.open : undefined);
 
   const argumentsDelta = (item: OpenItem, delta: string): Uint8Array => {
     item.text += delta;
@@ -780,12 +780,12 @@ export const createMessagesToResponsesStream = (options: MessagesToResponsesOpti
     state.open = undefined;
     const place = { item_id: item.id, output_index: item.outputIndex };
     const frames: Uint8Array[] = [];
-    if (item.block.type === 'text') {
+    if (item.block['type'] === 'text') {
       frames.push(
         emit('response.output_text.done', { ...place, content_index: 0, text: item.text, logprobs: [] }),
         emit('response.content_part.done', { ...place, content_index: 0, part: outputText(item.text) }),
       );
-    } else if (item.block.type === 'tool_use') {
+    } else if (item.block['type'] === 'tool_use') {
       // A call without arguments still sends `{}`: clients JSON.parse the arguments.
       if (item.text.length === 0) frames.push(argumentsDelta(item, '{}'));
       frames.push(emit('response.function_call_arguments.done', { ...place, arguments: item.text }));
@@ -854,7 +854,7 @@ export const createMessagesToResponsesStream = (options: MessagesToResponsesOpti
       onSignature(piece) {
         const frames = begin();
         const item = openOf('thinking');
-        if (item) item.block.signature = `${text(item.block.signature) ?? ''}${piece}`;
+        if (item) item.block['signature'] = `${text(item.block['signature']) ?? ''}${piece}`;
         return frames;
       },
       onToolCallStart(call) {

@@ -73,12 +73,14 @@ export const parseDataUrl = (url: string): { mediaType: string; data: string } |
 
 /** OpenRouter-style `cache_control` on a part, or OpenAI's `prompt_cache_breakpoint`, as an Anthropic breakpoint. */
 export const withCache = (block: Json, part: Json): Json => {
-  const control = part.cache_control;
-  if (isRecord(control) && control.type === 'ephemeral') {
-    block.cache_control =
-      control.ttl === '1h' || control.ttl === '5m' ? { type: 'ephemeral', ttl: control.ttl } : { type: 'ephemeral' };
-  } else if (isRecord(part.prompt_cache_breakpoint)) {
-    block.cache_control = { type: 'ephemeral' };
+  const control = part['cache_control'];
+  if (isRecord(control) && control['type'] === 'ephemeral') {
+    block['cache_control'] =
+      control['ttl'] === '1h' || control['ttl'] === '5m'
+        ? { type: 'ephemeral', ttl: control['ttl'] }
+        : { type: 'ephemeral' };
+  } else if (isRecord(part['prompt_cache_breakpoint'])) {
+    block['cache_control'] = { type: 'ephemeral' };
   }
   return block;
 };
@@ -129,14 +131,15 @@ export const pushTurn = (turns: Turn[], role: Turn['role'], blocks: Json[]): voi
 
 /** Anthropic wants a user turn's tool_result blocks before anything else in it. */
 export const toolResultsFirst = (blocks: Json[]): Json[] => [
-  ...blocks.filter((block) => block.type === 'tool_result'),
-  ...blocks.filter((block) => block.type !== 'tool_result'),
+  ...blocks.filter((block) => block['type'] === 'tool_result'),
+  ...blocks.filter((block) => block['type'] !== 'tool_result'),
 ];
 
 /** Keeps the last four cache breakpoints in prompt order (tools, system, messages); Anthropic refuses a fifth. */
 export const limitCacheBreakpoints = (groups: Json[][]): void => {
-  const marked = groups.flat().filter((block) => block.cache_control !== undefined);
-  for (const block of marked.slice(0, Math.max(0, marked.length - MAX_CACHE_BREAKPOINTS))) delete block.cache_control;
+  const marked = groups.flat().filter((block) => block['cache_control'] !== undefined);
+  for (const block of marked.slice(0, Math.max(0, marked.length - MAX_CACHE_BREAKPOINTS)))
+    delete block['cache_control'];
 };
 
 // ─── request: tools ──────────────────────────────────────────────────────────────────────────────
@@ -145,12 +148,12 @@ export const limitCacheBreakpoints = (groups: Json[][]): void => {
 export const anthropicTool = (name: string, definition: Json): Json => {
   const tool: Json = {
     name,
-    input_schema: isRecord(definition.parameters)
-      ? { type: 'object', ...definition.parameters }
+    input_schema: isRecord(definition['parameters'])
+      ? { type: 'object', ...definition['parameters'] }
       : { type: 'object', properties: {} },
   };
-  if (typeof definition.description === 'string' && definition.description.length > 0) {
-    tool.description = definition.description;
+  if (typeof definition['description'] === 'string' && definition['description'].length > 0) {
+    tool['description'] = definition['description'];
   }
   return tool;
 };
@@ -183,10 +186,10 @@ export const anthropicToolChoice = (
   if (requested === 'none') choice = { type: 'none' };
   else if (requested === 'auto') choice = { type: 'auto' };
   else if (requested === 'required') choice = { type: 'any' };
-  else if (isRecord(requested) && requested.type === 'allowed_tools') {
+  else if (isRecord(requested) && requested['type'] === 'allowed_tools') {
     // Anthropic cannot restrict a call to a subset of the tools, so only that subset is offered.
     const allowed = dialect.allowed(requested);
-    offered = tools.filter((tool) => allowed.names.has(tool.name));
+    offered = tools.filter((tool) => allowed.names.has(tool['name']));
     if (offered.length === 0) throw invalid(dialect.noneAllowed, dialect.param);
     choice = { type: allowed.mode === 'required' ? 'any' : 'auto' };
   } else if (isRecord(requested)) {
@@ -194,7 +197,7 @@ export const anthropicToolChoice = (
   } else if (requested !== undefined && requested !== null) {
     throw invalid(`${dialect.param} '${String(requested)}' is not supported`, dialect.param);
   }
-  if (parallelToolCalls === false && choice?.type !== 'none') {
+  if (parallelToolCalls === false && choice?.['type'] !== 'none') {
     choice = { ...(choice ?? { type: 'auto' }), disable_parallel_tool_use: true };
   }
   return { tools: offered, choice };
@@ -226,12 +229,13 @@ export const reasoningFromEffort = (
 };
 
 /** Anthropic refuses thinking with a forced tool choice. */
-export const forcesTool = (choice: Json | undefined): boolean => choice?.type === 'any' || choice?.type === 'tool';
+export const forcesTool = (choice: Json | undefined): boolean =>
+  choice?.['type'] === 'any' || choice?.['type'] === 'tool';
 
 /** The conversation ends in tool results: a tool loop continues from the last assistant turn. */
 export const continuesToolLoop = (turns: Turn[]): boolean => {
   const last = turns.at(-1);
-  return last?.role === 'user' && last.content.some((block) => block.type === 'tool_result');
+  return last?.role === 'user' && last.content.some((block) => block['type'] === 'tool_result');
 };
 
 /** What goes into a Messages body, once each protocol has read its own fields. */
@@ -257,30 +261,30 @@ export interface MessagesBodyParts {
 export const messagesBody = (parts: MessagesBodyParts): Json => {
   const request = parts.request;
   const out: Json = { model: parts.model, max_tokens: parts.maxTokens };
-  if (parts.system.length > 0) out.system = parts.system;
-  out.messages = parts.turns;
-  if (parts.tools.length > 0) out.tools = parts.tools;
-  if (parts.choice) out.tool_choice = parts.choice;
-  if (parts.stopSequences.length > 0) out.stop_sequences = parts.stopSequences;
-  if (parts.thinking) out.thinking = parts.thinking;
+  if (parts.system.length > 0) out['system'] = parts.system;
+  out['messages'] = parts.turns;
+  if (parts.tools.length > 0) out['tools'] = parts.tools;
+  if (parts.choice) out['tool_choice'] = parts.choice;
+  if (parts.stopSequences.length > 0) out['stop_sequences'] = parts.stopSequences;
+  if (parts.thinking) out['thinking'] = parts.thinking;
 
   const outputConfig: Json = {};
   // Effort also steers adaptive-only models' answers when thinking had to stay off.
-  if (parts.effort) outputConfig.effort = parts.effort;
-  if (parts.schema) outputConfig.format = { type: 'json_schema', schema: parts.schema };
-  if (Object.keys(outputConfig).length > 0) out.output_config = outputConfig;
+  if (parts.effort) outputConfig['effort'] = parts.effort;
+  if (parts.schema) outputConfig['format'] = { type: 'json_schema', schema: parts.schema };
+  if (Object.keys(outputConfig).length > 0) out['output_config'] = outputConfig;
 
   if (parts.sampling) {
-    if (typeof request.temperature === 'number') {
-      out.temperature = Math.min(MAX_ANTHROPIC_TEMPERATURE, Math.max(0, request.temperature));
-    } else if (typeof request.top_p === 'number') {
-      out.top_p = request.top_p;
+    if (typeof request['temperature'] === 'number') {
+      out['temperature'] = Math.min(MAX_ANTHROPIC_TEMPERATURE, Math.max(0, request['temperature']));
+    } else if (typeof request['top_p'] === 'number') {
+      out['top_p'] = request['top_p'];
     }
   }
 
-  const user = text(request.safety_identifier) ?? text(request.user);
-  if (user) out.metadata = { user_id: user };
-  if (typeof request.stream === 'boolean') out.stream = request.stream;
+  const user = text(request['safety_identifier']) ?? text(request['user']);
+  if (user) out['metadata'] = { user_id: user };
+  if (typeof request['stream'] === 'boolean') out['stream'] = request['stream'];
   return out;
 };
 
@@ -373,8 +377,8 @@ const openAIErrorType = (anthropicType: string | undefined, status: number | und
 
 /** An Anthropic stream `error` event → the error type and message an OpenAI client is shown. */
 export const streamErrorOf = (data: Json): { type: string; message: string } => {
-  const error = isRecord(data.error) ? data.error : {};
-  return { type: openAIErrorType(text(error.type), undefined), message: text(error.message) ?? 'Upstream error' };
+  const error = isRecord(data['error']) ? data['error'] : {};
+  return { type: openAIErrorType(text(error['type']), undefined), message: text(error['message']) ?? 'Upstream error' };
 };
 
 /**
@@ -389,15 +393,15 @@ export const streamErrorOf = (data: Json): { type: string; message: string } => 
 export const anthropicErrorToOpenAI = (status: number, body: string): TranslatedError => {
   // Not JSON (a proxy's HTML page, a cut body): the status decides.
   const parsed = parseJson(body);
-  const error = isRecord(parsed) && isRecord(parsed.error) ? parsed.error : {};
-  const detail = isRecord(error.details) ? text(error.details.error_code) : undefined;
+  const error = isRecord(parsed) && isRecord(parsed['error']) ? parsed['error'] : {};
+  const detail = isRecord(error['details']) ? text(error['details']['error_code']) : undefined;
   const raw = body.trim();
   const message =
-    text(error.message) ??
+    text(error['message']) ??
     (raw && !raw.startsWith('<')
       ? `Upstream error (HTTP ${status}): ${raw.slice(0, 300)}`
       : `Upstream error (HTTP ${status})`);
-  const inner = { message, type: openAIErrorType(text(error.type), status), param: null, code: detail ?? null };
+  const inner = { message, type: openAIErrorType(text(error['type']), status), param: null, code: detail ?? null };
   return { status, body: JSON.stringify({ error: inner }) };
 };
 
@@ -489,25 +493,26 @@ export const readMessagesStream = (
   };
 
   const blockStart = (data: Json, index: number): Frames => {
-    const block = isRecord(data.content_block) ? data.content_block : {};
-    switch (block.type) {
+    const block = isRecord(data['content_block']) ? data['content_block'] : {};
+    switch (block['type']) {
       case 'text': {
         const frames = handlers.onTextStart?.(index) ?? [];
-        const start = text(block.text);
+        const start = text(block['text']);
         return start ? [...frames, ...handlers.onText(start, index)] : frames;
       }
       case 'thinking': {
         const frames =
-          handlers.onThinkingStart?.({ type: 'thinking', signature: text(block.signature) ?? '' }, index) ?? [];
-        const start = text(block.thinking);
+          handlers.onThinkingStart?.({ type: 'thinking', signature: text(block['signature']) ?? '' }, index) ?? [];
+        const start = text(block['thinking']);
         return start ? [...frames, ...handlers.onThinking(start, index)] : frames;
       }
       case 'redacted_thinking':
-        return handlers.onThinkingStart?.({ type: 'redacted_thinking', data: text(block.data) ?? '' }, index) ?? [];
+        return handlers.onThinkingStart?.({ type: 'redacted_thinking', data: text(block['data']) ?? '' }, index) ?? [];
       case 'tool_use': {
-        const input = isRecord(block.input) && Object.keys(block.input).length > 0 ? JSON.stringify(block.input) : '';
+        const input =
+          isRecord(block['input']) && Object.keys(block['input']).length > 0 ? JSON.stringify(block['input']) : '';
         if (input) state.wholeInputs.add(index);
-        return handlers.onToolCallStart({ id: text(block.id) ?? '', name: text(block.name) ?? '', input }, index);
+        return handlers.onToolCallStart({ id: text(block['id']) ?? '', name: text(block['name']) ?? '', input }, index);
       }
       default:
         // Server-tool blocks cannot occur in translated requests (built-in tools are refused).
@@ -516,22 +521,22 @@ export const readMessagesStream = (
   };
 
   const blockDelta = (data: Json, index: number): Frames => {
-    const delta = isRecord(data.delta) ? data.delta : {};
-    switch (delta.type) {
+    const delta = isRecord(data['delta']) ? data['delta'] : {};
+    switch (delta['type']) {
       case 'text_delta': {
-        const piece = text(delta.text);
+        const piece = text(delta['text']);
         return piece ? handlers.onText(piece, index) : [];
       }
       case 'thinking_delta': {
-        const piece = text(delta.thinking);
+        const piece = text(delta['thinking']);
         return piece ? handlers.onThinking(piece, index) : [];
       }
       case 'input_json_delta': {
-        const piece = text(delta.partial_json);
+        const piece = text(delta['partial_json']);
         return piece && !state.wholeInputs.has(index) ? handlers.onToolArgs(piece, index) : [];
       }
       case 'signature_delta': {
-        const piece = text(delta.signature);
+        const piece = text(delta['signature']);
         return piece && handlers.onSignature ? handlers.onSignature(piece, index) : [];
       }
       default:
@@ -544,10 +549,10 @@ export const readMessagesStream = (
     push(event, observed) {
       const data = event.data;
       if (state.done || !data) return [];
-      const index = typeof data.index === 'number' ? data.index : -1;
+      const index = typeof data['index'] === 'number' ? data['index'] : -1;
       switch (anthropicEventType(event)) {
         case 'message_start':
-          return handlers.onStart(isRecord(data.message) ? text(data.message.id) : undefined);
+          return handlers.onStart(isRecord(data['message']) ? text(data['message']['id']) : undefined);
         case 'content_block_start':
           return blockStart(data, index);
         case 'content_block_delta':
@@ -555,7 +560,8 @@ export const readMessagesStream = (
         case 'content_block_stop':
           return handlers.onBlockStop?.(index) ?? [];
         case 'message_delta':
-          if (isRecord(data.delta) && data.delta.stop_reason !== undefined) state.stopReason = data.delta.stop_reason;
+          if (isRecord(data['delta']) && data['delta']['stop_reason'] !== undefined)
+            state.stopReason = data['delta']['stop_reason'];
           return [];
         case 'message_stop':
           return stop(observed);
