@@ -169,8 +169,7 @@ export const createProxyHandler = (deps: ProxyDeps) => {
     state.status = response.statusCode;
     // Recorded when the exchange ends, not when the client's response does: a client that never
     // takes the last bytes keeps the invocation open, but cannot hold back the metrics.
-    state.recorded = exchange
-      .finish()
+    state.recorded = exchange.ended
       .then((report) => record({ status: response.statusCode, report }))
       .catch((error: unknown) => logger.error('recording the request failed', { requestId: state.requestId, error }));
     return response;
@@ -183,6 +182,7 @@ export const createProxyHandler = (deps: ProxyDeps) => {
     // until the upstream is read to its end, the hold settled and every report out, off the client's clock.
     requestEnd: async (request) => {
       const state = peekState(request.context);
+      void state?.exchange?.finish(); // the client's response has ended: settle now
       if (state?.recorded) await state.recorded;
       else {
         const report = await state?.exchange?.finish();

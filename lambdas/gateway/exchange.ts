@@ -83,9 +83,9 @@ const failedOutcome = (error: unknown): Completion | { outcome: 'upstream_error'
  * 2. **forward** to the route, then its fallbacks while an upstream fails before its first byte;
  *    the first byte waits for the hold to commit (it may have overlapped the upstream call);
  * 3. **stream** the answer to the client (`forward.ts`);
- * 4. once the upstream is read to its end, **settle** on the usage it reported, count the tokens
- *    for the key's rate limit and hand back what the metrics need — without waiting for a client
- *    that may never take the last bytes.
+ * 4. once the upstream is read to its end and the client's response has ended, **settle** on the
+ *    usage it reported, count the tokens for the key's rate limit and hand back what the metrics
+ *    need. A client that stops reading gets the client timeout to take the end, not longer.
  *
  * Each stage takes what the previous one produced: `forwardTo` needs a {@link Hold}, and the settle
  * is armed only once a hold exists, so no path can settle without one or forget to.
@@ -93,7 +93,7 @@ const failedOutcome = (error: unknown): Completion | { outcome: 'upstream_error'
  * @example
  * const exchange = new Exchange(deps, routed);
  * const response = await exchange.respond(); // stream this to the client
- * const report = await exchange.finish(); // settled and counted once the upstream is done
+ * const report = await exchange.finish(); // once the client's response has ended
  */
 export class Exchange {
   private readonly deps: ExchangeDeps;
@@ -102,10 +102,27 @@ export class Exchange {
   private ending?: Promise<ExchangeReport>;
   private answered?: Answered;
   private overheadMs?: number;
+  /** Resolves when the client's response has ended (`finish`). */
+  private readonly responseEnded = Promise.withResolvers<void>();
 
   constructor(deps: ExchangeDeps, routed: RoutedRequest) {
     this.deps = deps;
     this.routed = routed;
+  }
+
+  /**
+   * Resolves once the client's response has ended, so that the settle stays off the client's clock
+   * — or once the client has had the client timeout to take the end (never past the deadline): a
+   * client that stops reading can hold neither the money nor the key's token count.
+   */
+  private async clientDone(): Promise<void> {
+    const graceMs = Math.min(this.deps.forward.clientTimeoutMs, this.routed.deadlineAt - Date.now());
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((done) => {
+      timer = setTimeout(done, Math.max(0, graceMs));
+    });
+    await Promise.race([this.responseEnded.promise, grace]);
+    clearTimeout(timer);
   }
 
   /** Holds, forwards (with fallbacks) and answers with the response to stream to the client. */
@@ -115,27 +132,28 @@ export class Exchange {
     try {
       answered = await this.forwardTo(hold, (progress) => void this.deps.billing.checkpoint(hold, progress));
     } catch (error) {
-      this.ending = this.conclude(hold, failedOutcome(error));
-      this.ending.catch(() => undefined); // awaited by finish(); never unhandled if finish never runs
+      this.ending = this.clientDone().then(() => this.conclude(hold, failedOutcome(error)));
+      this.ending.catch(() => undefined); // awaited by `ended`; never unhandled if nothing awaits it
       throw error;
     }
     this.answered = answered;
-    // The settle starts when the upstream is done, a turn of the event loop later (after the
-    // response's own writes): a client that stops reading can hold neither the money nor the count.
-    this.ending = answered.forwarded.completion.then(async (completion) => {
-      await new Promise<void>((turn) => setImmediate(turn));
-      return this.conclude(hold, completion);
-    });
+    // Settled once the upstream is done and the client has its response (or has had its chance).
+    this.ending = Promise.all([answered.forwarded.completion, this.clientDone()]).then(([completion]) =>
+      this.conclude(hold, completion),
+    );
     this.ending.catch(() => undefined); // as above
     return this.response(answered);
   }
 
-  /**
-   * How the exchange ended, once its upstream is done and its hold settled and counted (see
-   * `respond`): what the request's metrics need. Never waits on the client.
-   */
-  async finish(): Promise<ExchangeReport> {
-    return (await this.ending) ?? {};
+  /** How the exchange ended, once its hold is settled and counted: what the request's metrics need. */
+  get ended(): Promise<ExchangeReport> {
+    return this.ending ?? Promise.resolve({});
+  }
+
+  /** The client's response has ended (or the client left): settles now, off the client's clock. */
+  finish(): Promise<ExchangeReport> {
+    this.responseEnded.resolve();
+    return this.ended;
   }
 
   /** Settles, counts the tokens for the key's rate limit, and reports. */

@@ -12,7 +12,7 @@ import { type Observation, observeBody, streamObserver } from '../protocols/obse
 import { openAIStreamError } from '../protocols/openai-chat.ts';
 import { responsesStreamError } from '../protocols/openai-responses.ts';
 import { withCap } from '../protocols/output-cap.ts';
-import { createSseReader, parseEventData } from '../protocols/sse.ts';
+import { createSseReader, eventFramer, parseEventData } from '../protocols/sse.ts';
 import type { StreamTranslator } from '../protocols/translate/types.ts';
 import type { CredentialSource } from '../providers/credentials.ts';
 import type { UpstreamResponse } from '../providers/http.ts';
@@ -415,40 +415,6 @@ const writable = (out: PassThrough, timeoutMs: number, abort: AbortSignal): Prom
     if (abort.aborted) onDeadline();
   });
 
-const LF_BOUNDARY = Buffer.from('\n\n');
-const CRLF_BOUNDARY = Buffer.from('\r\n\r\n');
-
-/** The end of the last complete SSE event in `bytes` (after its blank line), or 0 when none ends there. */
-const eventBoundary = (bytes: Buffer): number => {
-  const after = (at: number, length: number) => (at < 0 ? 0 : at + length);
-  return Math.max(after(bytes.lastIndexOf(LF_BOUNDARY), 2), after(bytes.lastIndexOf(CRLF_BOUNDARY), 4));
-};
-
-/**
- * Splits pass-through bytes on SSE event boundaries: only whole events go to the client, so an
- * in-stream error written after a cut starts on an event boundary.
- */
-const eventFramer = () => {
-  let carry: Buffer | undefined;
-  return {
-    /** The whole events completed by `chunk`, if any. */
-    push(chunk: Uint8Array): Buffer | undefined {
-      const bytes = carry
-        ? Buffer.concat([carry, chunk])
-        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      const end = eventBoundary(bytes);
-      carry = end < bytes.length ? bytes.subarray(end) : undefined;
-      return end > 0 ? bytes.subarray(0, end) : undefined;
-    },
-    /** Bytes after the last boundary (an upstream that ends without a final blank line). */
-    rest(): Buffer | undefined {
-      const rest = carry;
-      carry = undefined;
-      return rest;
-    },
-  };
-};
-
 interface PumpOptions {
   client: Operation;
   upstream: Operation;
@@ -526,9 +492,9 @@ const pump = async (
     idle = setTimeout(() => abort.abort(new IdleTimeout('upstream idle timeout')), idleTimeoutMs);
   };
   const clientGone = () => out.destroyed;
-  const send = async (chunks: readonly (Uint8Array | undefined)[]) => {
+  const send = async (chunks: readonly Uint8Array[]) => {
     for (const chunk of chunks) {
-      if (chunk === undefined || clientGone()) continue;
+      if (clientGone()) continue;
       if (out.write(chunk)) continue;
       clearTimeout(idle); // waiting on the client is not the upstream stalling
       if (!(await writable(out, clientTimeoutMs, abort.signal))) {
@@ -557,13 +523,13 @@ const pump = async (
     for await (const value of body) {
       armIdle();
       reader.feed(value);
-      await send(rewriter ? pendingFrames.splice(0) : [framer?.push(value)]);
+      await send(rewriter ? pendingFrames.splice(0) : (framer?.push(value) ?? []));
       report();
     }
     const { observation } = observer;
     // A stream that ended without its final event (or was never SSE at all) did not complete.
     if (!observation.finished && !observation.failed) throw new TruncatedStream();
-    await send(rewriter ? rewriter.end(observation) : [framer?.rest()]);
+    await send(rewriter ? rewriter.end(observation) : (framer?.rest() ?? []));
   } catch (error) {
     outcome = 'upstream_error';
     const message = breakMessage(error, abort, idleTimeoutMs);

@@ -20,6 +20,58 @@ export const createSseReader = (onEvent: (event: EventSourceMessage) => void) =>
   };
 };
 
+const LF_BOUNDARY = Buffer.from('\n\n');
+const CRLF_BOUNDARY = Buffer.from('\r\n\r\n');
+/** Bytes a blank line can span: a boundary may straddle two chunks by up to this many bytes each side. */
+const BOUNDARY_SPAN = 3;
+
+/** The end of the last blank line in `bytes` (after it), or 0 when there is none. */
+const lastBoundary = (bytes: Buffer): number => {
+  const after = (at: number, length: number) => (at < 0 ? 0 : at + length);
+  return Math.max(after(bytes.lastIndexOf(LF_BOUNDARY), 2), after(bytes.lastIndexOf(CRLF_BOUNDARY), 4));
+};
+
+/**
+ * Splits pass-through bytes on SSE event boundaries: only whole events go to the client, so an
+ * in-stream error written after a cut starts on an event boundary. Bytes are never copied: a
+ * partial event waits as the chunks it came in, and goes out with the chunk that completes it.
+ *
+ * @example
+ * const framer = eventFramer();
+ * framer.push(bytes('data: 1\n\ndata: 2')); // ['data: 1\n\n']
+ * framer.push(bytes('\n\n')); // ['data: 2', '\n\n']
+ */
+export const eventFramer = () => {
+  let waiting: Buffer[] = [];
+  /** The last few bytes seen, for a blank line split across two chunks. */
+  let tail = Buffer.alloc(0);
+  return {
+    /** The bytes completed by `chunk` (whole events), in order; none while an event is incomplete. */
+    push(chunk: Uint8Array): Buffer[] {
+      const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      let end = lastBoundary(bytes);
+      if (end === 0 && tail.length > 0) {
+        const seam = Buffer.concat([tail, bytes.subarray(0, BOUNDARY_SPAN)]);
+        end = Math.max(0, lastBoundary(seam) - tail.length);
+      }
+      tail = Buffer.concat([tail, bytes.subarray(-BOUNDARY_SPAN)]).subarray(-BOUNDARY_SPAN);
+      if (end === 0) {
+        waiting.push(bytes);
+        return [];
+      }
+      const complete = [...waiting, bytes.subarray(0, end)];
+      waiting = end < bytes.length ? [bytes.subarray(end)] : [];
+      return complete;
+    },
+    /** Bytes after the last boundary (an upstream that ends without a final blank line). */
+    rest(): Buffer[] {
+      const rest = waiting;
+      waiting = [];
+      return rest;
+    },
+  };
+};
+
 const encoder = new TextEncoder();
 
 /** One SSE frame; `event` omitted for OpenAI's data-only streams. */
