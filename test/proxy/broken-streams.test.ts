@@ -82,12 +82,7 @@ describe('streams that break after output reached the client', () => {
     await upstream?.close();
   });
 
-  const post = (secret: string, path: string, body: Record<string, unknown>) =>
-    fetch(`${gateway.url}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+  const post = (secret: string, path: string, body: Record<string, unknown>) => gateway.post(secret, path, body);
 
   const TEXT = 'one two three four five six seven eight';
   const requestFor = (path: string, model: string): Record<string, unknown> =>

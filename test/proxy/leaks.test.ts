@@ -55,12 +55,7 @@ describe('leaks found in issue 10', () => {
     await upstream?.close();
   });
 
-  const post = (secret: string, path: string, body: Record<string, unknown>) =>
-    fetch(`${gateway.url}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+  const post = (secret: string, path: string, body: Record<string, unknown>) => gateway.post(secret, path, body);
   const chat = (model: string) => ({ model, max_tokens: 100, messages: [{ role: 'user', content: 'hello' }] });
   const countTokens = (secret: string) =>
     post(secret, '/v1/messages/count_tokens', { model: 'claude', messages: [{ role: 'user', content: 'hello' }] });

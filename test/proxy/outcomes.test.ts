@@ -15,12 +15,7 @@ describe('outcomes that must still be billed right', () => {
   let gateway: TestGateway;
 
   const post = (secret: string, path: string, body: Record<string, unknown>, signal?: AbortSignal) =>
-    fetch(`${gateway.url}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      ...(signal ? { signal } : {}),
-    });
+    gateway.post(secret, path, body, signal ? { signal } : {});
   const chat = (model: string, stream = true) => ({ model, stream, messages: [{ role: 'user', content: 'hello' }] });
   const message = (model: string) => ({
     model,

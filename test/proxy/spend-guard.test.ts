@@ -258,11 +258,7 @@ describe('guard-spend: price modifiers and stored objects are refused before any
   });
 
   const post = (secret: string, path: Path, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
-    fetch(`${gateway.url}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', ...headers },
-      body: JSON.stringify(body),
-    });
+    gateway.post(secret, path, body, { headers });
   const usageRows = async (accountId: string) =>
     (await db.stores.wallets.allLedgerRows(accountId)).filter((row) => row.kind === 'usage');
 

@@ -7,6 +7,13 @@ import type { TestDatabase } from './dynamo.ts';
 export interface TestGateway extends LocalGateway {
   /** Configuration reports published so far. */
   reports: ConfigurationReport[];
+  /** POSTs `body` as JSON to `path` with the key `secret` (and any extra headers or signal). */
+  post: (
+    secret: string,
+    path: string,
+    body: Record<string, unknown>,
+    init?: { headers?: Record<string, string>; signal?: AbortSignal },
+  ) => Promise<Response>;
 }
 
 /** The real proxy handler behind the function-URL emulation, on the test's tables; caches off. */
@@ -25,7 +32,14 @@ export const startTestGateway = async (
     logger: extra.logger ?? new Logger({ serviceName: 'tollgate-test', logLevel: 'SILENT' }),
     ...(extra.metrics ? { metrics: extra.metrics } : {}),
   });
-  return { ...gateway, reports };
+  const post: TestGateway['post'] = (secret, path, body, init = {}) =>
+    fetch(`${gateway.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', ...init.headers },
+      body: JSON.stringify(body),
+      ...(init.signal ? { signal: init.signal } : {}),
+    });
+  return { ...gateway, reports, post };
 };
 
 /** The environment that points both providers at a fake upstream, with throwaway keys. */
