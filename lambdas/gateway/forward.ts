@@ -153,16 +153,21 @@ const forwardedHeaders = (headers: UpstreamResponse['headers']): Record<string, 
 
 const truncate = (text: string, max = 300): string => (text.length > max ? `${text.slice(0, max)}…` : text);
 
+/** `text` with every occurrence of `secret` replaced: an upstream may echo the credential it was sent. */
+const redacted = (text: string, secret: string | undefined): string =>
+  secret && secret.length >= 8 ? text.replaceAll(secret, '[redacted]') : text;
+
 /** An upstream error status, as the client should see it: ours for operator faults, theirs otherwise. */
 const upstreamFailure = async (
   response: UpstreamResponse,
   route: Route,
   credentials: CredentialSource,
   adapter: ProviderAdapter,
+  credential: string | undefined,
 ) => {
   let body = '';
   try {
-    body = await response.text();
+    body = redacted(await response.text(), credential);
   } catch {
     // The status is what matters; a body cut short is passed on as far as it came.
   }
@@ -264,7 +269,7 @@ const send = async (
 
 /** An upstream error answer, in the client's protocol when a bridge translates it. */
 const refusal = async ({ adapter, bridge, call }: Prepared, upstream: UpstreamResponse, deps: ForwardDeps) => {
-  const failure = await upstreamFailure(upstream, call.route, deps.credentials, adapter);
+  const failure = await upstreamFailure(upstream, call.route, deps.credentials, adapter, call.credential);
   if (!(failure instanceof UpstreamError) || !bridge.error) return failure;
   const translated = bridge.error(failure.status, failure.body);
   return new UpstreamError(translated.status, translated.body, {
