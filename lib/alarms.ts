@@ -81,6 +81,21 @@ export const ALARMS = {
       'If the traffic is legitimate, raise proxyReservedConcurrency or request a higher Lambda concurrency quota; ' +
       "if not, find the key behind the load in the proxy's logs and revoke it (npx tollgate keys revoke).",
   },
+  proxyConcurrency: {
+    name: 'ProxyConcurrency',
+    perTable: false,
+    metric:
+      '100 × Maximum AWS/Lambda ConcurrentExecutions (proxy function) / proxyReservedConcurrency, in % ' +
+      '(only when a reserved concurrency is set)',
+    comparison: '>=',
+    threshold: 80,
+    description:
+      'The proxy ran at 80% or more of its reserved concurrency (context proxyReservedConcurrency, the cost cap) ' +
+      'within 5 minutes: at 100% Lambda answers further requests with 429 (ProxyThrottles follows). If the traffic ' +
+      'is legitimate (long streams add up: each open stream holds one), raise proxyReservedConcurrency and redeploy; ' +
+      "if not, find the key or IP behind the load in the proxy's logs and WAF's sampled requests, and revoke the key " +
+      '(npx tollgate keys revoke) or lower shieldRateLimit.',
+  },
   proxyErrors: {
     name: 'ProxyErrors',
     perTable: false,

@@ -4,21 +4,11 @@ import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLev
 import { NodejsFunction, type NodejsFunctionProps, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import type { TableAccess } from './access.ts';
 import { tableEnvVar } from './tables.ts';
 import type { TollgateTable } from './tollgate-table.ts';
 
-export type TableAccessMode = 'read' | 'readWrite';
-
-// What the stores call, no more. Transactions are authorized per item (Put/Update/ConditionCheck), so
-// there is no TransactWriteItems action; stream and DescribeTable actions are not needed at run time.
-const READ_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:Query',
-  'dynamodb:Scan',
-  'dynamodb:ConditionCheckItem',
-];
-const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+const dynamodb = (actions: readonly string[]): string[] => actions.map((action) => `dynamodb:${action}`);
 
 export interface TollgateFunctionProps
   extends Omit<NodejsFunctionProps, 'runtime' | 'architecture' | 'role' | 'logGroup' | 'logRetention'> {
@@ -40,7 +30,7 @@ export interface TollgateFunctionProps
  *
  * @example
  * const fn = new TollgateFunction(this, 'Sweeper', { entry: 'lambdas/sweeper.ts', timeout: Duration.minutes(1) });
- * fn.bindTable(tables.ledger, 'readWrite');
+ * fn.bindTable(tables.ledger, { table: ['UpdateItem'], indexes: { pendingHolds: ['Query'] } });
  */
 export class TollgateFunction extends NodejsFunction {
   readonly serviceRole: Role;
@@ -92,17 +82,26 @@ export class TollgateFunction extends NodejsFunction {
   }
 
   /**
-   * Grants least-privilege access to one table and its indexes, and tells the code its physical name
-   * through `TOLLGATE_TABLE_<NAME>` (what `tableNamesFromEnv` reads). `read` is get/query/scan on the
-   * table and its GSIs (nothing else in the account); `readWrite` adds put/update/delete.
+   * Grants exactly the actions named on one table (one statement) and on each index named (one
+   * statement per index), and tells the code the table's physical name through
+   * `TOLLGATE_TABLE_<NAME>` (what `tableNamesFromEnv` reads). Nothing else in the account; no
+   * `index/*`. The per-function sets live in `lib/access.ts`.
    *
    * @example
-   * proxy.bindTable(tables.keys, 'read');
-   * proxy.bindTable(tables.ledger, 'readWrite');
+   * proxy.bindTable(tables.keys, { table: ['GetItem'] });
+   * sweeper.bindTable(tables.ledger, { table: ['UpdateItem'], indexes: { pendingHolds: ['Query'] } });
    */
-  bindTable(table: TollgateTable, accessMode: TableAccessMode): this {
-    const actions = [...READ_ACTIONS, ...(accessMode === 'readWrite' ? WRITE_ACTIONS : [])];
-    this.addToRolePolicy(new PolicyStatement({ actions, resources: table.resourceArns }));
+  bindTable(table: TollgateTable, access: TableAccess): this {
+    const known = new Set(table.definition.globalSecondaryIndexes.map((index) => index.indexName));
+    if (access.table.length > 0) {
+      this.addToRolePolicy(new PolicyStatement({ actions: dynamodb(access.table), resources: [table.tableArn] }));
+    }
+    for (const [indexName, actions] of Object.entries(access.indexes ?? {})) {
+      if (!known.has(indexName)) throw new Error(`Table ${table.definition.name} has no index '${indexName}'`);
+      this.addToRolePolicy(
+        new PolicyStatement({ actions: dynamodb(actions), resources: [`${table.tableArn}/index/${indexName}`] }),
+      );
+    }
     this.addEnvironment(tableEnvVar(table.definition.name), table.tableName);
     return this;
   }

@@ -35,6 +35,8 @@ export interface TollgateMonitoringProps {
   readonly tables: Readonly<Record<TableName, TollgateTable>>;
   /** Threshold of the proxy's p99 duration alarm. @default 600000 (10 minutes) */
   readonly durationP99AlarmMs?: number;
+  /** The proxy's reserved concurrency: the concurrency alarm fires near it. @default none, and no such alarm */
+  readonly reservedConcurrency?: number;
 }
 
 const PERIOD = Duration.minutes(ALARM_PERIOD_MINUTES);
@@ -135,6 +137,17 @@ export class TollgateMonitoring extends Construct {
     this.addAlarm('configurationErrors', proxyMetric(ProxyMetric.ConfigurationErrors));
     this.addAlarm('upstreamConnectionFailureRate', percentOfRequests(ProxyMetric.UpstreamConnectionFailures, '502 %'));
     this.addAlarm('proxyThrottles', proxy.metricThrottles({ statistic: Stats.SUM, period: PERIOD }));
+    if (props.reservedConcurrency !== undefined) {
+      const concurrency = new MathExpression({
+        expression: `100 * concurrent / ${props.reservedConcurrency}`,
+        usingMetrics: {
+          concurrent: proxy.metric('ConcurrentExecutions', { statistic: Stats.MAXIMUM, period: PERIOD }),
+        },
+        period: PERIOD,
+        label: '% of reserved concurrency',
+      });
+      this.addAlarm('proxyConcurrency', concurrency);
+    }
     this.addAlarm('proxyErrors', proxy.metricErrors({ statistic: Stats.SUM, period: PERIOD }));
     this.addAlarm('proxyDurationP99', proxy.metricDuration({ statistic: Stats.p(99), period: PERIOD }), {
       threshold: this.durationThreshold,

@@ -1,17 +1,19 @@
 import { join } from 'node:path';
-import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import { FunctionUrlAuthType, InvokeMode } from 'aws-cdk-lib/aws-lambda';
+import { FunctionUrlAuthType, type IFunctionUrl, InvokeMode } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
+import { type FunctionAccess, PROXY_ACCESS, SWEEPER_ACCESS } from './access.ts';
 import { contextBoolean, contextNumber, contextString } from './context.ts';
 import { METRICS_NAMESPACE, PROXY_SERVICE, SWEEPER_SERVICE } from './metrics.ts';
 import { TABLE_NAMES, TABLE_SCHEMAS, type TableName } from './tables.ts';
+import { TollgateEdge } from './tollgate-edge.ts';
 import { TollgateFunction, type TollgateFunctionProps } from './tollgate-function.ts';
 import { TollgateMonitoring } from './tollgate-monitoring.ts';
 import { TollgateTable } from './tollgate-table.ts';
@@ -27,20 +29,39 @@ export interface TollgateStackProps extends StackProps {
   readonly logRetention?: RetentionDays;
   /**
    * Reserved concurrency of the proxy: a cap on simultaneous requests, and so on cost; requests beyond it
-   * get 429 from Lambda. @default context `proxyReservedConcurrency`, else none (the account's pool)
+   * get 429 from Lambda. `'none'` takes the account's unreserved pool instead.
+   * @default context `proxyReservedConcurrency`, else 100 for `prod` and 10 for other stages
    */
-  readonly proxyReservedConcurrency?: number;
+  readonly proxyReservedConcurrency?: number | 'none';
   /** Threshold of the proxy's p99 duration alarm, in ms. @default context `durationP99AlarmMs`, else 600000 */
   readonly durationP99AlarmMs?: number;
   /** E-mail address subscribed to the reports topic (alarms and reports). @default context `alarmEmail`, else none */
   readonly alarmEmail?: string;
+  /**
+   * CloudFront and AWS WAF in front of the function URL (`TollgateEdge`): the public URL becomes the
+   * distribution's, and the proxy refuses requests that did not come through it. `lib/tollgate-app.ts`
+   * decides when (context `shield`, on for `prod`) and builds the web ACL. @default none: the bare function URL
+   */
+  readonly shield?: TollgateStackShield;
 }
+
+export interface TollgateStackShield {
+  /** ARN of the WAF web ACL (scope CLOUDFRONT, in us-east-1). */
+  readonly webAclArn: string;
+  /** CloudFront's origin response timeout. @default 60 seconds */
+  readonly readTimeout?: Duration;
+}
+
+/** Default reserved concurrency: a cost cap that a flood cannot get past. */
+export const DEFAULT_RESERVED_CONCURRENCY = { prod: 100, other: 10 } as const;
 
 const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,19}$/;
 /** The function URL's own limit: long generations stream for minutes. */
 const PROXY_TIMEOUT = Duration.minutes(15);
 /** How often the sweeper runs. A released hold waits at most this long past its expiry. */
 const SWEEP_EVERY = Duration.minutes(5);
+/** How much sooner than CloudFront's origin timeout the proxy gives up on a silent upstream. */
+const UPSTREAM_MARGIN_SECONDS = 5;
 const capitalize = (name: string): string => name.charAt(0).toUpperCase() + name.slice(1);
 
 type LogOptions = Pick<TollgateFunctionProps, 'logRetention' | 'logRemovalPolicy'>;
@@ -69,7 +90,12 @@ export class TollgateStack extends Stack {
   readonly tables: Readonly<Record<TableName, TollgateTable>>;
   readonly reportsTopic: Topic;
   readonly proxy: TollgateFunction;
+  /** The base URL clients use: CloudFront's when the shield is on, else the function URL. */
   readonly proxyUrl: string;
+  /** The function URL itself (behind the shield, it answers 403 to anyone but CloudFront). */
+  readonly originUrl: string;
+  readonly edge: TollgateEdge | undefined;
+  readonly reservedConcurrency: number | undefined;
   readonly sweeper: TollgateFunction;
   readonly sweeperSchedule: Rule;
   readonly monitoring: TollgateMonitoring;
@@ -104,10 +130,8 @@ export class TollgateStack extends Stack {
       if (!/^[^@\s]+@[^@\s]+$/.test(alarmEmail)) throw new Error(`alarmEmail '${alarmEmail}' is not an e-mail address`);
       this.reportsTopic.addSubscription(new EmailSubscription(alarmEmail));
     }
-    const reservedConcurrency = positiveInteger(
-      'proxyReservedConcurrency',
-      props.proxyReservedConcurrency ?? contextNumber(this, 'proxyReservedConcurrency'),
-    );
+    const reservedConcurrency = this.readReservedConcurrency(props, prod);
+    this.reservedConcurrency = reservedConcurrency;
     const durationP99AlarmMs = positiveInteger(
       'durationP99AlarmMs',
       props.durationP99AlarmMs ?? contextNumber(this, 'durationP99AlarmMs'),
@@ -134,16 +158,20 @@ export class TollgateStack extends Stack {
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       },
     });
-    for (const table of Object.values(this.tables)) this.proxy.bindTable(table, 'readWrite');
+    this.bindTables(this.proxy, PROXY_ACCESS);
     this.reportsTopic.grantPublish(this.proxy);
     this.grantProviderSecrets(this.proxy);
 
     // Tollgate keys are the authentication: the proxy checks them itself, so the URL is open to callers.
+    // Behind the shield it stays NONE too (origin access control would need clients to sign POST bodies);
+    // the origin header checked by lambdas/middlewares/origin-guard.ts keeps out whoever skips CloudFront.
     const url = this.proxy.addFunctionUrl({
       authType: FunctionUrlAuthType.NONE,
       invokeMode: InvokeMode.RESPONSE_STREAM,
     });
-    this.proxyUrl = url.url;
+    this.originUrl = url.url;
+    this.edge = props.shield ? this.createEdge(url, props.shield) : undefined;
+    this.proxyUrl = this.edge?.url ?? url.url;
 
     this.sweeper = this.createSweeper(logs);
     this.sweeperSchedule = this.scheduleSweeper(this.sweeper);
@@ -156,6 +184,7 @@ export class TollgateStack extends Stack {
       sweeperSchedule: this.sweeperSchedule,
       tables: this.tables,
       ...(durationP99AlarmMs && { durationP99AlarmMs }),
+      ...(reservedConcurrency && { reservedConcurrency }),
     });
 
     this.addOutputs();
@@ -183,7 +212,53 @@ export class TollgateStack extends Stack {
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       },
     });
-    return sweeper.bindTable(this.tables.wallets, 'readWrite').bindTable(this.tables.ledger, 'readWrite');
+    return this.bindTables(sweeper, SWEEPER_ACCESS);
+  }
+
+  /** Exactly the actions of `access` (lib/access.ts) on each table it names; no other table. */
+  private bindTables<F extends TollgateFunction>(fn: F, access: FunctionAccess): F {
+    for (const name of TABLE_NAMES) {
+      const tableAccess = access[name];
+      if (tableAccess) fn.bindTable(this.tables[name], tableAccess);
+    }
+    return fn;
+  }
+
+  private readReservedConcurrency(props: TollgateStackProps, prod: boolean): number | undefined {
+    const given = props.proxyReservedConcurrency ?? contextString(this, 'proxyReservedConcurrency');
+    if (given === 'none') return undefined;
+    const value =
+      given === undefined
+        ? prod
+          ? DEFAULT_RESERVED_CONCURRENCY.prod
+          : DEFAULT_RESERVED_CONCURRENCY.other
+        : typeof given === 'number'
+          ? given
+          : contextNumber(this, 'proxyReservedConcurrency');
+    return positiveInteger('proxyReservedConcurrency', value);
+  }
+
+  /**
+   * CloudFront + WAF in front of the URL. The proxy reads the origin secret (that one secret only) and
+   * stops waiting on an upstream a little before CloudFront would stop waiting on the proxy, so that a
+   * silent upstream ends in Tollgate's own error (settled, billed for what was streamed) instead of a cut
+   * connection.
+   */
+  private createEdge(url: IFunctionUrl, shield: TollgateStackShield): TollgateEdge {
+    const edge = new TollgateEdge(this, 'Edge', {
+      stage: this.stage,
+      functionUrl: url,
+      webAclArn: shield.webAclArn,
+      ...(shield.readTimeout && { readTimeout: shield.readTimeout }),
+    });
+    const readTimeout = edge.readTimeout.toSeconds();
+    this.proxy.addEnvironment('TOLLGATE_ORIGIN_SECRET_ARN', edge.originSecret.secretArn);
+    this.proxy.addEnvironment('TOLLGATE_UPSTREAM_IDLE_TIMEOUT', String(readTimeout - UPSTREAM_MARGIN_SECONDS));
+    this.proxy.addEnvironment('TOLLGATE_UPSTREAM_HEADERS_TIMEOUT', String(readTimeout - UPSTREAM_MARGIN_SECONDS));
+    this.proxy.addToRolePolicy(
+      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [edge.originSecret.secretArn] }),
+    );
+    return edge;
   }
 
   private scheduleSweeper(sweeper: TollgateFunction): Rule {
@@ -232,9 +307,12 @@ export class TollgateStack extends Stack {
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
     fn.addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secrets] }));
+    // cdk-nag names the resource as rendered: pseudo parameters in an environment-agnostic stack, literals otherwise.
+    const region = Token.isUnresolved(this.region) ? '<AWS::Region>' : this.region;
+    const account = Token.isUnresolved(this.account) ? '<AWS::AccountId>' : this.account;
     Validations.of(fn.serviceRole).acknowledge(
       {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${this.secretPrefix}*]`,
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${region}:${account}:secret:${this.secretPrefix}*]`,
         reason: `Routes name their provider credential at run time; GetSecretValue is limited to secrets under ${this.secretPrefix}, this stage's own prefix.`,
       },
       {
@@ -250,6 +328,10 @@ export class TollgateStack extends Stack {
       new CfnOutput(this, id, { value, description });
     };
     output('ProxyUrl', this.proxyUrl, 'Base URL for clients: <url>v1 is the OpenAI/Anthropic base URL');
+    if (this.edge) {
+      output('OriginUrl', this.originUrl, "The proxy's function URL: CloudFront's origin, 403 to anyone else");
+      output('DistributionId', this.edge.distribution.distributionId, 'The CloudFront distribution');
+    }
     output('Stage', this.stage, 'Deployment stage');
     output('TablePrefix', this.tablePrefix, 'TOLLGATE_TABLE_PREFIX for the tollgate CLI');
     output('SecretPrefix', this.secretPrefix, 'Secrets Manager name prefix of provider credentials');

@@ -73,6 +73,25 @@ const EXPECTED_METRICS: Record<Exclude<AlarmKey, 'tableThrottles' | 'tableSystem
     Dimensions: functionDimension('Proxy'),
     Statistic: 'Sum',
   },
+  proxyConcurrency: {
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    Threshold: 80,
+    Metrics: Match.arrayWith([
+      // dev's default reserved concurrency is 10.
+      Match.objectLike({ Expression: '100 * concurrent / 10', ReturnData: true }),
+      Match.objectLike({
+        Id: 'concurrent',
+        MetricStat: Match.objectLike({
+          Metric: {
+            Namespace: 'AWS/Lambda',
+            MetricName: 'ConcurrentExecutions',
+            Dimensions: functionDimension('Proxy'),
+          },
+          Stat: 'Maximum',
+        }),
+      }),
+    ]),
+  },
   proxyErrors: {
     ...ANY,
     Namespace: 'AWS/Lambda',
@@ -287,17 +306,37 @@ describe('TollgateMonitoring', () => {
       });
     });
 
-    it('caps the proxy with proxyReservedConcurrency only when it is given', () => {
-      template.allResourcesProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: Match.absent() });
+    it('caps the proxy at 10 concurrent requests in dev and 100 in prod unless proxyReservedConcurrency says otherwise', () => {
+      template.hasResourceProperties('AWS::Lambda::Function', { Timeout: 900, ReservedConcurrentExecutions: 10 });
       configured.hasResourceProperties('AWS::Lambda::Function', {
         Timeout: 900,
         ReservedConcurrentExecutions: 50,
+      });
+      configured.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: 'Tollgate-dev-ProxyConcurrency',
+        Metrics: Match.arrayWith([Match.objectLike({ Expression: '100 * concurrent / 50' })]),
+      });
+      const [prod] = tollgateApp(['prod'], { ...NO_BUNDLING, shield: 'false' }).stacks as [TollgateStack];
+      Template.fromStack(prod).hasResourceProperties('AWS::Lambda::Function', {
+        Timeout: 900,
+        ReservedConcurrentExecutions: 100,
       });
       // The sweeper draws from the account's pool: reserving for it could fail on accounts with the minimum quota.
       configured.hasResourceProperties('AWS::Lambda::Function', {
         Timeout: 300,
         ReservedConcurrentExecutions: Match.absent(),
       });
+    });
+
+    it('takes the account pool, and drops the concurrency alarm, with proxyReservedConcurrency=none', () => {
+      const [uncapped] = tollgateApp(['dev'], { ...NO_BUNDLING, proxyReservedConcurrency: 'none' }).stacks as [
+        TollgateStack,
+      ];
+      const none = Template.fromStack(uncapped);
+      none.allResourcesProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: Match.absent() });
+      expect(
+        none.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmName: 'Tollgate-dev-ProxyConcurrency' } }),
+      ).toEqual({});
     });
 
     it('rejects values that cannot be right', () => {

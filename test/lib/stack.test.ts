@@ -18,6 +18,40 @@ const keySchema = (partitionKey: { name: string }, sortKey?: { name: string }) =
   ...(sortKey ? [{ AttributeName: sortKey.name, KeyType: 'RANGE' }] : []),
 ];
 
+// Each function's DynamoDB grants, written out: a new grant fails here until it is added on purpose.
+const PROXY_GRANTS = {
+  keys: ['dynamodb:GetItem'],
+  routes: ['dynamodb:Scan'],
+  wallets: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  ledger: ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+  counters: ['dynamodb:UpdateItem'],
+};
+const SWEEPER_GRANTS = {
+  wallets: ['dynamodb:UpdateItem'],
+  ledger: ['dynamodb:UpdateItem'],
+  [`ledger/index/${LEDGER_PENDING_INDEX}`]: ['dynamodb:Query'],
+};
+
+/** `table` or `table/index/name` → the sorted DynamoDB actions the function's role has on it. */
+const dynamoGrants = (template: Template, functionId: string): Record<string, string[]> => {
+  const grants: Record<string, string[]> = {};
+  for (const statement of roleStatements(template, functionId)) {
+    const actions = actionsOf(statement).filter((a) => a.startsWith('dynamodb:'));
+    if (actions.length === 0) continue;
+    expect(statement.Effect).toBe('Allow');
+    const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+    for (const resource of resources) {
+      const text = JSON.stringify(resource);
+      const table = /"(\w+?)Table[0-9A-F]{8}"/.exec(text)?.[1]?.toLowerCase();
+      if (!table) throw new Error(`DynamoDB grant on something other than a table: ${text}`);
+      const index = /\/index\/([^"]+)"/.exec(text)?.[1];
+      const key = index ? `${table}/index/${index}` : table;
+      grants[key] = [...(grants[key] ?? []), ...actions].sort();
+    }
+  }
+  return grants;
+};
+
 const proxyStatements = (template: Template): Statement[] => roleStatements(template, 'Proxy');
 const sweeperStatements = (template: Template): Statement[] => roleStatements(template, 'Sweeper');
 const lambdaFunction = (template: Template, idPrefix: string): Record<string, unknown> => {
@@ -149,22 +183,10 @@ describe('TollgateStack', () => {
       });
     });
 
-    it('may read and write the wallets and ledger tables (and its pendingHolds index) and nothing else', () => {
-      const statements = sweeperStatements(dev);
-      const dynamo = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
-      expect(dynamo.map((s) => JSON.stringify(s.Resource))).toEqual([
-        expect.stringMatching(/^\{"Fn::GetAtt":\["WalletsTable[0-9A-F]+","Arn"\]\}$/),
-        expect.stringMatching(/"LedgerTable[0-9A-F]+".*\/index\/pendingHolds"/),
-      ]);
-      expect(JSON.stringify(dynamo[1]?.Resource)).toContain(`/index/${LEDGER_PENDING_INDEX}`);
-      for (const statement of dynamo) {
-        expect(actionsOf(statement)).toEqual(
-          expect.arrayContaining(['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem']),
-        );
-        expect(JSON.stringify(statement.Resource)).not.toContain('*');
-      }
+    it('may only query the pendingHolds index and update ledger rows and wallets (the settle), and nothing else', () => {
+      expect(dynamoGrants(dev, 'Sweeper')).toEqual(SWEEPER_GRANTS);
       // Besides the tables, only its own log group: no topic, no secrets.
-      const others = statements.filter((s) => !dynamo.includes(s));
+      const others = sweeperStatements(dev).filter((s) => !actionsOf(s).some((a) => a.startsWith('dynamodb:')));
       expect(others.flatMap(actionsOf).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
     });
   });
@@ -211,19 +233,39 @@ describe('TollgateStack', () => {
   });
 
   describe('permissions', () => {
-    it('grants the proxy read and write on each table and its named indexes only', () => {
-      const dynamo = proxyStatements(dev).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
-      expect(dynamo).toHaveLength(TABLE_NAMES.length);
-      for (const statement of dynamo) {
-        expect(actionsOf(statement)).toEqual(
-          expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem']),
-        );
-        expect(JSON.stringify(statement.Resource)).not.toContain('*');
+    it('grants the proxy exactly the DynamoDB actions its code calls, read-only on keys and routes', () => {
+      expect(dynamoGrants(dev, 'Proxy')).toEqual(PROXY_GRANTS);
+      expect(dynamoGrants(prod, 'Proxy')).toEqual(PROXY_GRANTS);
+    });
+
+    it('grants no function Delete, BatchWrite or a wildcard action, and Scan only to the proxy on routes', () => {
+      for (const template of [dev, prod]) {
+        const all = [...proxyStatements(template), ...sweeperStatements(template)];
+        const actions = all.flatMap(actionsOf);
+        expect(actions.filter((a) => /Delete|BatchWrite|\*/.test(a) && a.startsWith('dynamodb:'))).toEqual([]);
+        expect(Object.entries(dynamoGrants(template, 'Proxy')).filter(([, a]) => a.includes('dynamodb:Scan'))).toEqual([
+          ['routes', ['dynamodb:Scan']],
+        ]);
       }
-      const indexArns = JSON.stringify(dynamo.map((s) => s.Resource));
-      for (const index of TABLE_NAMES.flatMap((name) => TABLE_SCHEMAS[name].globalSecondaryIndexes)) {
-        expect(indexArns).toContain(`/index/${index.indexName}`);
-      }
+    });
+
+    it('grants the proxy nothing beyond its tables, its secrets, the reports topic and its logs', () => {
+      const nonTable = (template: Template) =>
+        proxyStatements(template)
+          .flatMap(actionsOf)
+          .filter((a) => !a.startsWith('dynamodb:'))
+          .sort();
+      const base = [
+        'kms:Decrypt',
+        'kms:GenerateDataKey*',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'secretsmanager:GetSecretValue',
+        'sns:Publish',
+      ];
+      expect(nonTable(dev)).toEqual(base);
+      // Behind the shield, one more GetSecretValue: the origin secret, by its ARN.
+      expect(nonTable(prod)).toEqual([...base, 'secretsmanager:GetSecretValue'].sort());
     });
 
     it("limits GetSecretValue to secrets under the stage's prefix tollgate/<stage>/", () => {
@@ -232,6 +274,16 @@ describe('TollgateStack', () => {
       expect(actionsOf(secrets[0] as Statement)).toEqual(['secretsmanager:GetSecretValue']);
       expect(JSON.stringify(secrets[0]?.Resource)).toMatch(/:secret:tollgate\/dev\/\*"\]\]\}$/);
       expect(JSON.stringify(proxyStatements(prod))).toContain(':secret:tollgate/prod/*');
+    });
+
+    it('reads the origin secret by its own ARN, outside the prefix any route credential can name', () => {
+      const secrets = proxyStatements(prod).filter((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'));
+      expect(secrets.map((s) => s.Resource)).toContainEqual({ Ref: expect.stringMatching(/^EdgeOriginSecret/) });
+      prod.hasResourceProperties('AWS::SecretsManager::Secret', {
+        Name: 'tollgate-prod-origin-verify',
+        GenerateSecretString: Match.objectLike({ PasswordLength: 48 }),
+        SecretString: Match.absent(),
+      });
     });
 
     it('uses no AWS managed policies (the role writes only its own log group)', () => {
