@@ -18,6 +18,7 @@ import { walletPageParams, walletView } from './gateway/wallet-view.ts';
 import { authenticateKey } from './middlewares/authenticate.ts';
 import { errorResponder } from './middlewares/error-responder.ts';
 import { guardSpend } from './middlewares/guard-spend.ts';
+import { originGuard } from './middlewares/origin-guard.ts';
 import { parseBody } from './middlewares/parse-body.ts';
 import { rateLimit } from './middlewares/rate-limit.ts';
 import { requestContext } from './middlewares/request-context.ts';
@@ -44,6 +45,11 @@ export interface ProxyDeps {
   env: NodeJS.ProcessEnv;
   /** Powertools Metrics (EMF) on AWS; absent locally. */
   metrics?: MetricsSink;
+  /**
+   * Behind the shield: the origin header's value, which every request must carry (middlewares/origin-guard.ts).
+   * Absent locally and without the shield: no check.
+   */
+  originSecret?: () => Promise<string>;
 }
 
 const ROUTE_TABLE = 'all';
@@ -90,6 +96,9 @@ export const createProxyHandler = (deps: ProxyDeps) => {
       });
     },
   });
+  // Behind the shield, a request that skipped CloudFront is refused before anything else, and counted.
+  const countOriginRejected = () =>
+    deps.metrics?.addMetric(ProxyMetric.OriginRejected, PROXY_METRIC_UNITS.OriginRejected, 1);
   const record = (outcome: Parameters<typeof recordRequest>[1]) => {
     if (deps.metrics) recordRequest(deps.metrics, outcome);
   };
@@ -192,6 +201,7 @@ export const createProxyHandler = (deps: ProxyDeps) => {
     },
   })
     .use(errorResponder({ logger, reporter: deps.reporter }))
+    .use(deps.originSecret ? [originGuard({ secret: deps.originSecret, onReject: countOriginRejected })] : [])
     .use(requestContext())
     .use(authenticateKey({ lookup: lookupKey }))
     .use(parseBody({ maxBodyBytes: config.maxBodyBytes }))

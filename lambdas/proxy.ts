@@ -4,6 +4,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { METRICS_NAMESPACE, PROXY_METRIC_UNITS, PROXY_SERVICE, ProxyMetric } from '../lib/metrics.ts';
 import { tableNamesFromEnv } from '../lib/tables.ts';
 import { createProxyHandler } from './app.ts';
@@ -22,6 +23,16 @@ const metrics = new Metrics({
 });
 const stores = createStores(createDocumentClient(dynamoOptionsFromEnv(env)), tableNamesFromEnv(env));
 const topicArn = env['TOLLGATE_REPORTS_TOPIC_ARN'];
+const originSecretArn = env['TOLLGATE_ORIGIN_SECRET_ARN'];
+/**
+ * Behind the shield, CloudFront's origin header value (cached 5 minutes, so a new value is seen within
+ * that). Not under the provider-credential prefix: no route can name it.
+ */
+const originSecret = async (arn: string): Promise<string> => {
+  const value = await getSecret(arn, { maxAge: 300 });
+  if (typeof value !== 'string' || value === '') throw new Error('The origin secret is empty');
+  return value;
+};
 const sns = topicArn ? new SnsReportSink(topicArn) : undefined;
 
 export const handler = createProxyHandler({
@@ -47,4 +58,5 @@ export const handler = createProxyHandler({
   config: configFromEnv(env),
   env,
   metrics,
+  ...(originSecretArn && { originSecret: () => originSecret(originSecretArn) }),
 });

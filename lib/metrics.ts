@@ -50,6 +50,8 @@ export const ProxyMetric = {
   SettleFailures: 'SettleFailures',
   /** Requests whose reported usage cost more than their hold: debited in full and flagged `overrun`. */
   Overruns: 'Overruns',
+  /** 403 before anything else: the request did not come through the shield's CloudFront (no or a wrong origin header). */
+  OriginRejected: 'OriginRejected',
 } as const;
 export type ProxyMetric = (typeof ProxyMetric)[keyof typeof ProxyMetric];
 
@@ -77,6 +79,7 @@ export const PROXY_METRIC_UNITS: Readonly<Record<ProxyMetric, TollgateMetricUnit
   ReportsPublished: 'Count',
   SettleFailures: 'Count',
   Overruns: 'Count',
+  OriginRejected: 'Count',
 };
 
 export const SWEEPER_METRIC_UNITS: Readonly<Record<SweeperMetric, TollgateMetricUnit>> = {
