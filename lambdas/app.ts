@@ -5,7 +5,7 @@ import type { Context } from 'aws-lambda';
 import { PROXY_METRIC_UNITS, ProxyMetric } from '../lib/metrics.ts';
 import { NotFoundError } from './errors.ts';
 import { Billing } from './gateway/billing.ts';
-import { TtlCache } from './gateway/cache.ts';
+import { createKeyCache, LookupCache } from './gateway/cache.ts';
 import type { GatewayConfig } from './gateway/config.ts';
 import { estimateCountTokens } from './gateway/count-tokens.ts';
 import { Exchange } from './gateway/exchange.ts';
@@ -30,7 +30,7 @@ import type { CounterStore } from './store/counters.ts';
 import type { KeyStore } from './store/keys.ts';
 import type { RouteStore } from './store/routes.ts';
 import type { WalletStore } from './store/wallets.ts';
-import type { KeyRecord, Route } from './vocabulary.ts';
+import type { Route } from './vocabulary.ts';
 
 export interface ProxyDeps {
   keys: Pick<KeyStore, 'get'>;
@@ -65,11 +65,8 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
  */
 export const createProxyHandler = (deps: ProxyDeps) => {
   const { config, logger } = deps;
-  const keyCache = new TtlCache<KeyRecord>({
-    ttlMs: config.keyCacheTtlMs,
-    negativeTtlMs: config.negativeKeyCacheTtlMs,
-  });
-  const routeCache = new TtlCache<readonly Route[]>({ ttlMs: config.routeCacheTtlMs });
+  const keyCache = createKeyCache(config);
+  const routeCache = new LookupCache<readonly Route[]>({ ttlMs: config.routeCacheTtlMs, max: 1 });
   const lookupKey = (keyHash: string) => keyCache.get(keyHash, () => deps.keys.get(keyHash));
   const routes = async () => (await routeCache.get(ROUTE_TABLE, () => deps.routes.list())) ?? [];
 

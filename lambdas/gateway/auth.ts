@@ -20,7 +20,8 @@ export const presentedKey = (headers: Readonly<Record<string, string | undefined
 
 /**
  * Finds the live key behind the request's credentials; anything else is a 401 that names no detail
- * an attacker could use (unknown, revoked and expired keys read the same).
+ * an attacker could use (unknown, revoked and expired keys read the same). A string that cannot be
+ * a Tollgate key is refused without calling `lookup`, so it costs no cache entry and no read.
  */
 export const authenticate = async (
   headers: Readonly<Record<string, string | undefined>>,

@@ -11,21 +11,27 @@ export interface PresentedKey {
   suffix?: { provider: string; model: string };
 }
 
+/** Bytes of randomness in a key: 192 bits, written as 48 lowercase hex digits after `sk-`. */
+const KEY_RANDOM_BYTES = 24;
+/** The exact shape of every secret {@link mintKey} makes; anything else cannot be a key. */
+const KEY_SECRET = new RegExp(`^sk-[0-9a-f]{${KEY_RANDOM_BYTES * 2}}$`);
+
 /**
- * Splits what a client sent into the secret and the optional route suffix. The random part never
- * contains `-`, so the first `-` after `sk-` starts the suffix.
+ * Splits what a client sent into the secret and the optional route suffix, or undefined when it
+ * cannot be a Tollgate key: such a string is refused before any cache or database lookup. The
+ * random part never contains `-`, so the first `-` after `sk-` starts the suffix.
  *
- * @example parsePresentedKey('sk-3f9a-anthropic/claude-sonnet-4-6')
- * // { secret: 'sk-3f9a', suffix: { provider: 'anthropic', model: 'claude-sonnet-4-6' } }
+ * @example parsePresentedKey(`sk-${'3f'.repeat(24)}-anthropic/claude-sonnet-4-6`)
+ * // { secret: 'sk-3f3f…3f', suffix: { provider: 'anthropic', model: 'claude-sonnet-4-6' } }
  */
 export const parsePresentedKey = (presented: string): PresentedKey | undefined => {
-  if (!presented.startsWith('sk-')) return undefined;
   const dash = presented.indexOf('-', 3);
-  if (dash === -1) return presented.length > 3 ? { secret: presented } : undefined;
-  const secret = presented.slice(0, dash);
+  const secret = dash === -1 ? presented : presented.slice(0, dash);
+  if (!KEY_SECRET.test(secret)) return undefined;
+  if (dash === -1) return { secret };
   const rest = presented.slice(dash + 1);
   const slash = rest.indexOf('/');
-  if (secret.length <= 3 || slash <= 0 || slash === rest.length - 1) return undefined;
+  if (slash <= 0 || slash === rest.length - 1) return undefined;
   return { secret, suffix: { provider: rest.slice(0, slash), model: rest.slice(slash + 1) } };
 };
 
@@ -44,7 +50,7 @@ export interface NewKeyOptions {
 
 /** Mints a key: 192 random bits as hex (no `-`, so a route suffix can follow). */
 export const mintKey = (accountId: string, options: NewKeyOptions = {}): NewKey => {
-  const secret = `sk-${randomBytes(24).toString('hex')}`;
+  const secret = `sk-${randomBytes(KEY_RANDOM_BYTES).toString('hex')}`;
   const record: KeyRecord = {
     keyHash: hashKey(secret),
     keyId: `key_${randomBytes(8).toString('hex')}`,

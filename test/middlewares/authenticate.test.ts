@@ -87,4 +87,21 @@ describe('authenticateKey', () => {
     await expect(send({ 'x-api-key': 'hello' })).rejects.toBeInstanceOf(AuthenticationError);
     expect(lookups).toEqual([]);
   });
+
+  it.each([
+    ['47 hex digits', live.secret.slice(0, -1)],
+    ['49 hex digits', `${live.secret}0`],
+    ['upper-case hex', `sk-${live.secret.slice(3).toUpperCase()}`],
+    ['a non-hex digit', `${live.secret.slice(0, -1)}g`],
+    ['a short secret before a route suffix', `${live.secret.slice(0, 20)}-openai/gpt-5`],
+    ['a suffix without a model', `${live.secret}-openai/`],
+    ['a suffix without a provider', `${live.secret}-/gpt-5`],
+    ['a dash and nothing after it', `${live.secret}-`],
+    ['another prefix', `pk-${live.secret.slice(3)}`],
+  ])('refuses a near miss (%s) with the 401, without a lookup', async (_name, key) => {
+    const { send, lookups } = chain();
+    await expect(send({ authorization: `Bearer ${key}` })).rejects.toBeInstanceOf(AuthenticationError);
+    await expect(send({ 'x-api-key': key })).rejects.toBeInstanceOf(AuthenticationError);
+    expect(lookups).toEqual([]);
+  });
 });

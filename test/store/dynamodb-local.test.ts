@@ -1,0 +1,75 @@
+import { execFileSync } from 'node:child_process';
+import { connect } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../../lambdas/store/dynamodb-local.ts';
+
+/** Connects to host:port; 'connected', or the error code. */
+const tryConnect = (host: string, port: number): Promise<string> =>
+  new Promise((done) => {
+    const socket = connect({ host, port, timeout: 2_000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      done('connected');
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      done('ETIMEDOUT');
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => done(error.code ?? error.message));
+  });
+
+/** This machine's addresses other than loopback (IPv6 link-local ones need a scope and are left out). */
+const otherAddresses = (): string[] =>
+  Object.values(networkInterfaces())
+    .flatMap((entries) => entries ?? [])
+    .filter((entry) => !entry.internal && !entry.address.startsWith('fe80:'))
+    .map((entry) => entry.address);
+
+/** The local addresses listening on `port`, from `ss -ltn`; undefined where ss is missing. */
+const listeningAddresses = (port: number): string[] | undefined => {
+  let table: string;
+  try {
+    table = execFileSync('ss', ['-Hltn', `sport = :${port}`], { encoding: 'utf8' });
+  } catch {
+    return undefined;
+  }
+  return table
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/)[3])
+    .filter((local): local is string => local !== undefined && local !== '')
+    .map((local) => local.slice(0, local.lastIndexOf(':')));
+};
+
+describe('DynamoDB Local for local mode', () => {
+  let dynamo: DynamoDbLocal;
+  beforeAll(async () => {
+    dynamo = await startDynamoDbLocal();
+  }, 60_000);
+  afterAll(async () => {
+    await dynamo?.stop();
+  });
+
+  it('answers on 127.0.0.1', async () => {
+    expect(dynamo.endpoint).toBe(`http://127.0.0.1:${dynamo.port}`);
+    expect(await tryConnect('127.0.0.1', dynamo.port)).toBe('connected');
+  });
+
+  it("refuses connections on this machine's other addresses", async () => {
+    const addresses = otherAddresses();
+    for (const address of addresses)
+      expect([address, await tryConnect(address, dynamo.port)]).toEqual([address, 'ECONNREFUSED']);
+    console.info(`[dynamodb-local] refused on ${addresses.join(', ') || '(no other address)'}`);
+  });
+
+  it('listens on the loopback address only, as the kernel reports it', () => {
+    const listening = listeningAddresses(dynamo.port);
+    if (listening === undefined) return; // no ss here: the connection test above stands alone
+    expect(listening.length).toBeGreaterThan(0);
+    for (const local of listening) expect(['127.0.0.1', '[::ffff:127.0.0.1]']).toContain(local);
+  });
+
+  it('runs with telemetry off', () => {
+    expect(dynamo.process.spawnargs).toContain('-disableTelemetry');
+  });
+});
