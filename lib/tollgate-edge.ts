@@ -74,8 +74,8 @@ export class TollgateEdge extends Construct {
     Validations.of(this.originSecret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
-        'The value is copied into the CloudFront distribution at deploy time, so a rotation Lambda would break the ' +
-        'origin until the next deploy. Rotate by writing a new value and redeploying (README, Deploy).',
+        'The value is copied into the CloudFront distribution at deploy time, so a rotation Lambda would change it ' +
+        'behind CloudFront and lock every client out. Rotation is a manual two-step (README, Deploy: The shield).',
     });
 
     this.distribution = new Distribution(this, 'Distribution', {
