@@ -11,6 +11,7 @@ import { estimateCountTokens } from './gateway/count-tokens.ts';
 import { Exchange } from './gateway/exchange.ts';
 import { adapterFor, type ForwardDeps, forward, type StreamingResponse } from './gateway/forward.ts';
 import { modelList } from './gateway/models.ts';
+import { createReach, type ReachOptions } from './gateway/reach.ts';
 import { type MetricsSink, recordRequest } from './gateway/request-metrics.ts';
 import { modelsForKey } from './gateway/routing.ts';
 import { type GatewayState, peekState, required, stateOf } from './gateway/state.ts';
@@ -45,6 +46,8 @@ export interface ProxyDeps {
   env: NodeJS.ProcessEnv;
   /** Powertools Metrics (EMF) on AWS; absent locally. */
   metrics?: MetricsSink;
+  /** What upstreams may be reached (gateway/reach.ts): strict by default; `{ local: true }` under `npm start`. */
+  reach?: ReachOptions;
   /**
    * Behind the shield: the origin header's value, which every request must carry (middlewares/origin-guard.ts).
    * Absent locally and without the shield: no check.
@@ -73,6 +76,7 @@ export const createProxyHandler = (deps: ProxyDeps) => {
   const forwardDeps: ForwardDeps = {
     credentials: deps.credentials,
     env: deps.env,
+    reach: createReach(deps.reach),
     headersTimeoutMs: config.upstreamHeadersTimeoutMs,
     idleTimeoutMs: config.upstreamIdleTimeoutMs,
     clientTimeoutMs: config.clientTimeoutMs,

@@ -59,6 +59,8 @@ export type ConfigurationErrorKind =
   | 'missing_credential'
   | 'unknown_provider'
   | 'bad_base_url'
+  | 'bad_credential_name'
+  | 'refused_address'
   | 'missing_price'
   | 'upstream_auth'
   | 'upstream_model_not_found';

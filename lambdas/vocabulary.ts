@@ -52,6 +52,23 @@ export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 export const isProviderKind = (value: string): value is ProviderKind =>
   (PROVIDER_KINDS as readonly string[]).includes(value);
 
+/**
+ * The names a route's credential may have: upper case, digits and `_`, ending in `_API_KEY`, at most
+ * 128 characters, and not in the `AWS_` or `TOLLGATE_` namespaces. So a route can name
+ * `OPENAI_API_KEY` or `GROQ_API_KEY`, never `HOME`, `AWS_SECRET_ACCESS_KEY` or a gateway setting;
+ * and on AWS, where it is appended to the stage's secret prefix, it has no `/` or `.` to leave it by.
+ */
+export const CREDENTIAL_NAME_RULE =
+  'upper-case letters, digits and _, ending in _API_KEY (e.g. GROQ_API_KEY), not starting with AWS_ or TOLLGATE_';
+const CREDENTIAL_NAME = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_API_KEY$/;
+const RESERVED_CREDENTIAL_PREFIXES = ['AWS_', 'TOLLGATE_'] as const;
+
+/** @example isCredentialName('GROQ_API_KEY') // true; isCredentialName('HOME') // false */
+export const isCredentialName = (name: string): boolean =>
+  name.length <= 128 &&
+  CREDENTIAL_NAME.test(name) &&
+  !RESERVED_CREDENTIAL_PREFIXES.some((prefix) => name.startsWith(prefix));
+
 /** Prices in nano-USD per million tokens: $3.00 / 1M tokens is 3_000_000_000. */
 export interface Prices {
   input: number;
@@ -69,8 +86,15 @@ export interface Route {
   upstreamModel?: string;
   /** Upstream base URL; defaults per provider (environment, then the official URL). */
   baseUrl?: string;
-  /** Locally the name of an environment variable; on AWS the name of a Secrets Manager secret. */
+  /**
+   * Locally the name of an environment variable; on AWS the name of a Secrets Manager secret under
+   * the stage's prefix. Always a {@link isCredentialName} name.
+   */
   credential?: string;
+  /** The upstream may be reached over plain http (otherwise https only; loopback under the local gateway). */
+  allowHttp?: boolean;
+  /** The upstream may resolve to a private address (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7, loopback). */
+  allowPrivate?: boolean;
   prices: Prices;
   /** Max output tokens assumed when the request names none. */
   defaultMaxTokens?: number;

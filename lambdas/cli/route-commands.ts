@@ -40,6 +40,8 @@ const routeSpecFrom = (context: CommandContext): RouteSpec => {
   if (upstreamModel !== undefined) spec.upstreamModel = upstreamModel;
   if (baseUrl !== undefined) spec.baseUrl = baseUrl;
   if (credential !== undefined) spec.credential = credential;
+  if (values['allow-http'] === true) spec.allowHttp = true;
+  if (values['allow-private'] === true) spec.allowPrivate = true;
   if (defaultMaxTokens !== undefined) spec.defaultMaxTokens = defaultMaxTokens;
   if (fallbacks !== undefined) {
     // Not parseList: it would drop a duplicate, which buildRoute refuses as a likely typo.
@@ -62,7 +64,7 @@ export const routesSetCommand: Command = defineCommand({
   summary: 'Create or replace the route of a model',
   args: ['model'],
   synopsis:
-    '--provider P --input-price USD --output-price USD [--upstream-model M] [--base-url URL] [--credential NAME] [--cache-read-price USD] [--cache-write-price USD] [--default-max-tokens N] [--fallbacks m1,m2]',
+    '--provider P --input-price USD --output-price USD [--upstream-model M] [--base-url URL [--allow-http] [--allow-private]] [--credential NAME] [--cache-read-price USD] [--cache-write-price USD] [--default-max-tokens N] [--fallbacks m1,m2]',
   description:
     'Routes a client-facing model id to an upstream provider, with its prices in USD per million tokens (exact decimals). Every field is replaced; omitted options are cleared. A fallback that has no route yet is written with a warning: requests skip it until its route is set. A running gateway caches routes for 30 s.',
   options: {
@@ -70,6 +72,8 @@ export const routesSetCommand: Command = defineCommand({
     'upstream-model': { type: 'string' },
     'base-url': { type: 'string' },
     credential: { type: 'string' },
+    'allow-http': { type: 'boolean' },
+    'allow-private': { type: 'boolean' },
     'input-price': { type: 'string' },
     'output-price': { type: 'string' },
     'cache-read-price': { type: 'string' },
@@ -86,11 +90,16 @@ export const routesSetCommand: Command = defineCommand({
     ['--upstream-model M', 'the model id sent upstream (default: the model id itself)'],
     [
       '--base-url URL',
-      'upstream base URL, http(s): OpenAI-style ends in /v1 (https://api.groq.com/openai/v1), Anthropic-style does not (default for openai/anthropic: OPENAI_BASE_URL / ANTHROPIC_BASE_URL, then the official URL)',
+      'upstream base URL, https: OpenAI-style ends in /v1 (https://api.groq.com/openai/v1), Anthropic-style does not (default for openai/anthropic: OPENAI_BASE_URL / ANTHROPIC_BASE_URL, then the official URL). Plain http only to loopback under the local gateway; never a metadata or link-local address',
+    ],
+    ['--allow-http', 'let the base URL be plain http (the credential then crosses the network in clear)'],
+    [
+      '--allow-private',
+      'let the upstream resolve to a private address: 10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7, loopback (checked on every connection)',
     ],
     [
       '--credential NAME',
-      'the NAME of the upstream API key, never the key itself: locally an environment variable of the gateway, on AWS a Secrets Manager secret (default for openai/anthropic: OPENAI_API_KEY / ANTHROPIC_API_KEY)',
+      'the NAME of the upstream API key, never the key itself: upper case, ending in _API_KEY, not AWS_* or TOLLGATE_*; locally an environment variable of the gateway, on AWS the Secrets Manager secret tollgate/<stage>/NAME (default for openai/anthropic: OPENAI_API_KEY / ANTHROPIC_API_KEY)',
     ],
     ['--default-max-tokens N', 'max output tokens assumed (and held for) when a request names none'],
     ['--fallbacks m1,m2', FALLBACKS_HELP],

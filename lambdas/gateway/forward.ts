@@ -14,11 +14,19 @@ import { responsesStreamError } from '../protocols/openai-responses.ts';
 import { withCap } from '../protocols/output-cap.ts';
 import { createSseReader, eventFramer, parseEventData } from '../protocols/sse.ts';
 import type { StreamTranslator } from '../protocols/translate/types.ts';
-import type { CredentialSource } from '../providers/credentials.ts';
-import type { UpstreamResponse } from '../providers/http.ts';
+import { CredentialNameError, type CredentialSource } from '../providers/credentials.ts';
+import { RefusedAddressError, type UpstreamGuard, type UpstreamResponse } from '../providers/http.ts';
 import { PROVIDERS } from '../providers/index.ts';
 import type { ProviderAdapter, UpstreamCall } from '../providers/types.ts';
-import { isProviderKind, type Operation, type Route, type StreamOutcome, type Usage } from '../vocabulary.ts';
+import {
+  CREDENTIAL_NAME_RULE,
+  isProviderKind,
+  type Operation,
+  type Route,
+  type StreamOutcome,
+  type Usage,
+} from '../vocabulary.ts';
+import type { Reach } from './reach.ts';
 
 /** What an upstream has produced so far, as observed once (protocols/observe.ts). */
 export interface Progress {
@@ -66,6 +74,8 @@ export interface Forwarded {
 export interface ForwardDeps {
   credentials: CredentialSource;
   env: NodeJS.ProcessEnv;
+  /** What upstreams may be reached: strict on AWS, loopback allowed under the local gateway. */
+  reach: Reach;
   headersTimeoutMs: number;
   /** An upstream stream that sends nothing for this long (while the client reads) is cut. */
   idleTimeoutMs: number;
@@ -104,10 +114,18 @@ export const adapterFor = (route: Route): ProviderAdapter => {
   return PROVIDERS[route.provider];
 };
 
-const resolveBaseUrl = (route: Route, adapter: ProviderAdapter, env: NodeJS.ProcessEnv): string | undefined => {
+/** The echo provider answers in-process: its calls reach no address at all. */
+const NO_NETWORK: UpstreamGuard = { refusal: () => 'is not reachable: this provider answers in-process' };
+
+/** The route's base URL, checked against the reach rules, and the guard its connections go through. */
+const resolveUpstream = (
+  route: Route,
+  adapter: ProviderAdapter,
+  deps: Pick<ForwardDeps, 'env' | 'reach'>,
+): { baseUrl: string | undefined; guard: UpstreamGuard } => {
+  if (adapter.kind === 'echo') return { baseUrl: undefined, guard: NO_NETWORK };
   const configured =
-    route.baseUrl ?? (adapter.defaultBaseUrl && (env[adapter.defaultBaseUrl.env] || adapter.defaultBaseUrl.url));
-  if (adapter.kind === 'echo') return undefined;
+    route.baseUrl ?? (adapter.defaultBaseUrl && (deps.env[adapter.defaultBaseUrl.env] || adapter.defaultBaseUrl.url));
   const misconfigured = (why: string) =>
     new ConfigurationError(
       'bad_base_url',
@@ -122,15 +140,26 @@ const resolveBaseUrl = (route: Route, adapter: ProviderAdapter, env: NodeJS.Proc
   } catch {
     throw misconfigured(`base URL '${configured}' is not a URL`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    throw misconfigured(`base URL '${configured}' is not http(s)`);
-  return configured;
+  const refusal = deps.reach.refusal(url, route);
+  if (refusal !== undefined) throw misconfigured(`base URL '${configured}' is refused: ${refusal}`);
+  return { baseUrl: configured, guard: deps.reach.guard(url, route) };
 };
 
 const resolveCredential = async (route: Route, adapter: ProviderAdapter, credentials: CredentialSource) => {
   const name = route.credential ?? adapter.defaultCredential;
   if (name === undefined) return undefined;
-  const value = await credentials.get(name);
+  let value: string | undefined;
+  try {
+    value = await credentials.get(name);
+  } catch (error) {
+    if (!(error instanceof CredentialNameError)) throw error;
+    throw new ConfigurationError(
+      'bad_credential_name',
+      route.model,
+      `Model '${route.model}' is misconfigured on this gateway (credential). The operator has been notified.`,
+      `Route '${route.model}' names credential '${name}', which is not a credential name (${CREDENTIAL_NAME_RULE}); it was not read (tollgate routes set ${route.model} --credential …).`,
+    );
+  }
   if (value === undefined) {
     throw new ConfigurationError(
       'missing_credential',
@@ -241,7 +270,7 @@ const prepare = async (request: ForwardRequest, deps: ForwardDeps): Promise<Prep
     // Whatever cap fields the client or a translator wrote, the upstream reads exactly the held cap.
     body: withCap(bridge.upstream, adapter.kind, bridge.request(context), request.maxOutputTokens),
     stream: body['stream'] === true,
-    baseUrl: resolveBaseUrl(route, adapter, deps.env),
+    ...resolveUpstream(route, adapter, deps),
     credential: await resolveCredential(route, adapter, deps.credentials),
     clientHeaders,
   };
@@ -261,7 +290,16 @@ const send = async (
   try {
     return await adapter.send({ ...call, signal });
   } catch (error) {
-    throw cancel?.aborted ? cancel.reason : new UpstreamConnectionError(error);
+    if (cancel?.aborted) throw cancel.reason;
+    if (error instanceof RefusedAddressError) {
+      throw new ConfigurationError(
+        'refused_address',
+        call.route.model,
+        `Model '${call.route.model}' is misconfigured on this gateway (upstream address). The operator has been notified.`,
+        `Route '${call.route.model}': ${error.message}; nothing was sent (tollgate routes set ${call.route.model} --base-url https://…).`,
+      );
+    }
+    throw new UpstreamConnectionError(error);
   } finally {
     clearTimeout(headersTimer);
   }

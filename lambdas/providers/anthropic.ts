@@ -14,7 +14,7 @@ export const anthropic: ProviderAdapter = {
   protocol: 'anthropic',
   defaultCredential: 'ANTHROPIC_API_KEY',
   defaultBaseUrl: { env: 'ANTHROPIC_BASE_URL', url: 'https://api.anthropic.com' },
-  send({ operation, body, credential, baseUrl, clientHeaders, signal }: UpstreamCall) {
+  send({ operation, body, credential, baseUrl, clientHeaders, guard, signal }: UpstreamCall) {
     const path = PATHS[operation];
     if (!path) throw new Error(`anthropic adapter cannot serve '${operation}'`);
     const headers: Record<string, string> = {
@@ -25,6 +25,6 @@ export const anthropic: ProviderAdapter = {
     const beta = clientHeaders['anthropic-beta'];
     if (beta) headers['anthropic-beta'] = beta;
     if (credential) headers['x-api-key'] = credential;
-    return postJson(`${(baseUrl ?? '').replace(/\/+$/, '')}${path}`, headers, JSON.stringify(body), signal);
+    return postJson(`${(baseUrl ?? '').replace(/\/+$/, '')}${path}`, headers, JSON.stringify(body), signal, guard);
   },
 };

@@ -1,5 +1,7 @@
+import { lookup as dnsLookup } from 'node:dns/promises';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
 
 /** What the gateway reads of an upstream answer, whoever produced it (HTTP or the echo provider). */
 export interface UpstreamResponse {
@@ -11,10 +13,86 @@ export interface UpstreamResponse {
   text(): Promise<string>;
 }
 
-// One keep-alive pool per process, created at module init (DESIGN §6).
-const agents = {
-  'http:': new HttpAgent({ keepAlive: true, maxSockets: 256 }),
-  'https:': new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
+/** Every address a host name resolves to (`family` 0: both). */
+export type Resolve = (hostname: string, family: number) => Promise<{ address: string; family: number }[]>;
+
+/**
+ * Which addresses an upstream connection may reach. `refusal` runs on every address a host name
+ * resolves to, when a connection is opened (not per request: a kept-alive socket is reused as is),
+ * so DNS cannot swap a checked name for a forbidden address.
+ */
+export interface UpstreamGuard {
+  /** Why `address` (an IP) may not be reached, or undefined when it may. */
+  refusal(address: string): string | undefined;
+  /** Default: the system resolver (`dns.lookup`, all addresses). */
+  resolve?: Resolve;
+}
+
+/** An upstream whose address the guard refused: nothing was sent. */
+export class RefusedAddressError extends Error {
+  readonly host: string;
+  readonly address: string;
+  readonly reason: string;
+  constructor(host: string, address: string, reason: string) {
+    super(
+      host === address
+        ? `upstream address ${address} ${reason}`
+        : `upstream ${host} resolves to ${address}, which ${reason}`,
+    );
+    this.host = host;
+    this.address = address;
+    this.reason = reason;
+  }
+}
+
+const systemResolve: Resolve = (hostname, family) =>
+  dnsLookup(hostname, { all: true, family: family === 4 || family === 6 ? family : 0 });
+
+/** A `lookup` for `net.connect` that resolves every address and refuses the lot if one is forbidden. */
+const guardedLookup =
+  (guard: UpstreamGuard): LookupFunction =>
+  (hostname, options, callback) => {
+    const family = typeof options.family === 'number' ? options.family : 0;
+    (guard.resolve ?? systemResolve)(hostname, family).then(
+      (addresses) => {
+        const refused = addresses
+          .map(({ address }) => ({ address, reason: guard.refusal(address) }))
+          .find(({ reason }) => reason !== undefined);
+        const first = addresses[0];
+        if (refused?.reason !== undefined) {
+          callback(new RefusedAddressError(hostname, refused.address, refused.reason), '', 0);
+        } else if (!first) {
+          callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
+        } else if (options.all) {
+          callback(null, addresses);
+        } else {
+          callback(null, first.address, first.family);
+        }
+      },
+      (error: NodeJS.ErrnoException) => callback(error, '', 0),
+    );
+  };
+
+interface Agents {
+  'http:': HttpAgent;
+  'https:': HttpsAgent;
+}
+
+// One keep-alive pool per guard, created on first use and kept for the process (DESIGN §6): a socket
+// opened under one guard is never reused under a stricter one.
+const pools = new WeakMap<UpstreamGuard, Agents>();
+
+const agentsFor = (guard: UpstreamGuard): Agents => {
+  let agents = pools.get(guard);
+  if (!agents) {
+    const lookup = guardedLookup(guard);
+    agents = {
+      'http:': new HttpAgent({ keepAlive: true, maxSockets: 256, lookup }),
+      'https:': new HttpsAgent({ keepAlive: true, maxSockets: 256, lookup }),
+    };
+    pools.set(guard, agents);
+  }
+  return agents;
 };
 
 const collect = async (body: AsyncIterable<Uint8Array>): Promise<string> => {
@@ -51,20 +129,29 @@ export const fromFetchResponse = (response: Response): UpstreamResponse => ({
 /**
  * POSTs JSON upstream over `node:http(s)` with keep-alive: leaner per request than `fetch`, and its
  * body is a Node stream the gateway forwards without web-stream conversions. Resolves when the
- * response headers arrive; rejects if the connection fails before that.
+ * response headers arrive; rejects if the connection fails before that, with a
+ * {@link RefusedAddressError} when `guard` refuses the address (then nothing is sent).
  */
 export const postJson = (
   url: string,
   headers: Record<string, string>,
   body: string,
   signal: AbortSignal,
+  guard: UpstreamGuard,
 ): Promise<UpstreamResponse> =>
   new Promise((resolve, reject) => {
     const target = new URL(url);
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-    const agent = agents[target.protocol as keyof typeof agents];
+    const agent = agentsFor(guard)[target.protocol as keyof Agents];
     if (!agent) {
       reject(new Error(`unsupported protocol ${target.protocol}`));
+      return;
+    }
+    // An IP literal is connected to without a lookup: it is checked here instead.
+    const literal = target.hostname.replace(/^\[(.*)\]$/, '$1');
+    const reason = isIP(literal) ? guard.refusal(literal) : undefined;
+    if (reason !== undefined) {
+      reject(new RefusedAddressError(literal, literal, reason));
       return;
     }
     const payload = Buffer.from(body);

@@ -30,12 +30,12 @@ export const openAICompatible = ({
   protocol: 'openai',
   defaultCredential,
   defaultBaseUrl,
-  send({ operation, body, credential, baseUrl, signal }: UpstreamCall) {
+  send({ operation, body, credential, baseUrl, guard, signal }: UpstreamCall) {
     const path = PATHS[operation];
     if (!path) throw new Error(`openai adapter cannot serve '${operation}'`);
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (credential) headers['authorization'] = `Bearer ${credential}`;
-    return postJson(joinUrl(baseUrl ?? '', path), headers, JSON.stringify(body), signal);
+    return postJson(joinUrl(baseUrl ?? '', path), headers, JSON.stringify(body), signal, guard);
   },
 });
 

@@ -1,5 +1,5 @@
 import type { Operation, Protocol, ProviderKind, Route } from '../vocabulary.ts';
-import type { UpstreamResponse } from './http.ts';
+import type { UpstreamGuard, UpstreamResponse } from './http.ts';
 
 export interface UpstreamCall {
   operation: Operation;
@@ -10,6 +10,8 @@ export interface UpstreamCall {
   /** Resolved credential, absent for providers that need none. */
   credential: string | undefined;
   baseUrl: string | undefined;
+  /** Which addresses the upstream connection may reach (checked when it is opened). */
+  guard: UpstreamGuard;
   /** Client headers a provider may pass on (e.g. `anthropic-version`, `anthropic-beta`). */
   clientHeaders: Readonly<Record<string, string | undefined>>;
   signal: AbortSignal;

@@ -4,6 +4,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { createProxyHandler, type ProxyDeps } from '../app.ts';
 import { configFromEnv, type GatewayConfig } from '../gateway/config.ts';
 import { envCredentials } from '../providers/credentials.ts';
+import type { Resolve } from '../providers/http.ts';
 import { createReporter, type ReportSink } from '../reports/reporter.ts';
 import type { Stores } from '../store/index.ts';
 import { createFunctionUrlServer, installLambdaGlobals } from './function-url.ts';
@@ -15,6 +16,8 @@ export interface LocalGatewayOptions {
   /** Provider credentials and base URLs are read from here. */
   env?: NodeJS.ProcessEnv;
   config?: Partial<GatewayConfig>;
+  /** How upstream host names resolve (tests stub it); loopback upstreams are always allowed here. */
+  resolve?: Resolve;
   logger?: Logger;
   metrics?: ProxyDeps['metrics'];
   host?: string;
@@ -53,6 +56,8 @@ export const startLocalGateway = async (options: LocalGatewayOptions): Promise<L
     logger,
     config: { ...configFromEnv(env), ...options.config },
     env,
+    // The local gateway talks to upstreams on this machine (fake ones in tests): loopback is allowed.
+    reach: { local: true, ...(options.resolve ? { resolve: options.resolve } : {}) },
     ...(options.metrics ? { metrics: options.metrics } : {}),
   };
   const server = createFunctionUrlServer({ handler: createProxyHandler(deps), functionName: 'tollgate-proxy-local' });

@@ -12,6 +12,8 @@ const catalogueRouteSchema = z.strictObject({
   upstreamModel: z.string().optional(),
   baseUrl: z.string().optional(),
   credential: z.string().optional(),
+  allowHttp: z.boolean().optional(),
+  allowPrivate: z.boolean().optional(),
   prices: z.strictObject({
     input: decimal,
     output: decimal,
@@ -45,6 +47,8 @@ const toSpec = (entry: z.infer<typeof catalogueRouteSchema>): RouteSpec => {
   if (entry.upstreamModel !== undefined) spec.upstreamModel = entry.upstreamModel;
   if (entry.baseUrl !== undefined) spec.baseUrl = entry.baseUrl;
   if (entry.credential !== undefined) spec.credential = entry.credential;
+  if (entry.allowHttp !== undefined) spec.allowHttp = entry.allowHttp;
+  if (entry.allowPrivate !== undefined) spec.allowPrivate = entry.allowPrivate;
   if (entry.defaultMaxTokens !== undefined) spec.defaultMaxTokens = entry.defaultMaxTokens;
   if (entry.fallbacks !== undefined) spec.fallbacks = entry.fallbacks;
   return spec;

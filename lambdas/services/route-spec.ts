@@ -1,5 +1,13 @@
 import { formatUsd } from '../gateway/money.ts';
-import { isProviderKind, PROVIDER_KINDS, type Prices, type Route } from '../vocabulary.ts';
+import { baseUrlRefusal } from '../gateway/reach.ts';
+import {
+  CREDENTIAL_NAME_RULE,
+  isCredentialName,
+  isProviderKind,
+  PROVIDER_KINDS,
+  type Prices,
+  type Route,
+} from '../vocabulary.ts';
 import { InvalidInputError } from './errors.ts';
 import { parseAmount, parsePositiveInteger } from './validate.ts';
 
@@ -18,6 +26,10 @@ export interface RouteSpec {
   upstreamModel?: string;
   baseUrl?: string;
   credential?: string;
+  /** The base URL may be plain http (otherwise https, or http to loopback for the local gateway). */
+  allowHttp?: boolean;
+  /** The upstream may resolve to a private address (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7, loopback). */
+  allowPrivate?: boolean;
   prices: PriceSpec;
   defaultMaxTokens?: number | string;
   /** Models of other routes tried in order when this one's upstream fails before answering. */
@@ -32,15 +44,14 @@ export interface RouteView extends RouteSpec {
 }
 
 const MODEL_ID = /^\S{1,256}$/;
-const CREDENTIAL_NAME = /^[A-Za-z0-9_./+=@-]{1,512}$/;
 
-const checkBaseUrl = (text: string): string => {
+const checkBaseUrl = (text: string, spec: RouteSpec): string => {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
     throw new InvalidInputError(
-      `Invalid base URL '${text}': give an absolute http(s) URL, e.g. https://api.groq.com/openai/v1`,
+      `Invalid base URL '${text}': give an absolute https URL, e.g. https://api.groq.com/openai/v1`,
     );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
@@ -49,6 +60,13 @@ const checkBaseUrl = (text: string): string => {
   if (url.username || url.password) {
     throw new InvalidInputError(`Invalid base URL '${text}': credentials belong in a named credential, not in the URL`);
   }
+  // Loopback is accepted as for the local gateway: on AWS the proxy refuses it (without --allow-private).
+  const refusal = baseUrlRefusal(url, {
+    local: true,
+    allowHttp: spec.allowHttp === true,
+    allowPrivate: spec.allowPrivate === true,
+  });
+  if (refusal !== undefined) throw new InvalidInputError(`Refused base URL '${text}': ${refusal}`);
   return text;
 };
 
@@ -85,14 +103,16 @@ export const buildRoute = (spec: RouteSpec): Route => {
   if (spec.provider === 'echo' && (spec.baseUrl !== undefined || spec.credential !== undefined)) {
     throw new InvalidInputError(`Provider 'echo' is built in: it takes no base URL and no credential`);
   }
-  if (spec.baseUrl !== undefined) route.baseUrl = checkBaseUrl(spec.baseUrl);
+  if (spec.baseUrl !== undefined) route.baseUrl = checkBaseUrl(spec.baseUrl, spec);
+  if (spec.allowHttp === true) route.allowHttp = true;
+  if (spec.allowPrivate === true) route.allowPrivate = true;
   if (spec.provider === 'openai-compatible' && route.baseUrl === undefined) {
     throw new InvalidInputError(`Provider 'openai-compatible' needs a base URL, e.g. https://api.groq.com/openai/v1`);
   }
   if (spec.credential !== undefined) {
-    if (!CREDENTIAL_NAME.test(spec.credential)) {
+    if (!isCredentialName(spec.credential)) {
       throw new InvalidInputError(
-        `Invalid credential name '${spec.credential}': the name of an environment variable or secret, not the key itself`,
+        `Invalid credential name '${spec.credential}': the name of an environment variable or secret, not the key itself; ${CREDENTIAL_NAME_RULE}`,
       );
     }
     route.credential = spec.credential;
@@ -140,6 +160,8 @@ export const routeView = (route: Route): RouteView => {
     ...(route.upstreamModel === undefined ? {} : { upstreamModel: route.upstreamModel }),
     ...(route.baseUrl === undefined ? {} : { baseUrl: route.baseUrl }),
     ...(route.credential === undefined ? {} : { credential: route.credential }),
+    ...(route.allowHttp === true ? { allowHttp: true } : {}),
+    ...(route.allowPrivate === true ? { allowPrivate: true } : {}),
     prices,
     ...(route.defaultMaxTokens === undefined ? {} : { defaultMaxTokens: route.defaultMaxTokens }),
     ...(route.fallbacks === undefined || route.fallbacks.length === 0 ? {} : { fallbacks: route.fallbacks }),

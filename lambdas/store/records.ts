@@ -1,4 +1,4 @@
-import { array, int, looseObject, minimum, number, optional, positive, safeParse, string } from 'zod/mini';
+import { array, boolean, int, looseObject, minimum, number, optional, positive, safeParse, string } from 'zod/mini';
 import type { KeyRecord, Route } from '../vocabulary.ts';
 
 /** A stored key or route that is not the shape the gateway wrote: named, never used half-read. */
@@ -20,6 +20,8 @@ const ROUTE = looseObject({
   upstreamModel: optional(string()),
   baseUrl: optional(string()),
   credential: optional(string()),
+  allowHttp: optional(boolean()),
+  allowPrivate: optional(boolean()),
   prices: PRICES,
   defaultMaxTokens: optional(positiveCount()),
   fallbacks: optional(array(string())),

@@ -5,6 +5,7 @@ import { BillingError, UpstreamConnectionError, UpstreamError } from '../../lamb
 import { Billing } from '../../lambdas/gateway/billing.ts';
 import { Exchange } from '../../lambdas/gateway/exchange.ts';
 import { windowStart } from '../../lambdas/gateway/rate-limit.ts';
+import { createReach } from '../../lambdas/gateway/reach.ts';
 import { spendTerms } from '../../lambdas/gateway/spend-guard.ts';
 import type { Routing } from '../../lambdas/gateway/state.ts';
 import { envCredentials } from '../../lambdas/providers/credentials.ts';
@@ -70,6 +71,7 @@ describe('Exchange', () => {
       forward: {
         credentials: envCredentials(env),
         env,
+        reach: createReach({ local: true }),
         headersTimeoutMs: 5_000,
         idleTimeoutMs: 5_000,
         clientTimeoutMs: 5_000,

@@ -230,6 +230,7 @@ describe('deadlines and checkpoints', () => {
       logger,
       config: { ...configFromEnv(env), keyCacheTtlMs: 0, negativeKeyCacheTtlMs: 0, routeCacheTtlMs: 0 },
       env,
+      reach: { local: true },
     });
     const server = createFunctionUrlServer({ handler, timeoutMs: 2_500 });
     await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));

@@ -47,7 +47,7 @@ describe('the error contract (DESIGN §5)', () => {
       { model: 'gpt-reset-mid', provider: 'openai', upstreamModel: 'reset-mid-stream' },
       { model: 'claude-reset-mid', provider: 'anthropic', upstreamModel: 'reset-mid-stream' },
       { model: 'gpt-refused', provider: 'openai-compatible', baseUrl: `http://127.0.0.1:${closedPort}/v1` },
-      { model: 'gpt-nokey', provider: 'openai', credential: 'TOLLGATE_TEST_UNSET_KEY' },
+      { model: 'gpt-nokey', provider: 'openai', credential: 'UNSET_TEST_API_KEY' },
       { model: 'mystery', provider: 'mistral' },
       { model: 'compat-nourl', provider: 'openai-compatible' },
     ];
@@ -242,7 +242,7 @@ describe('the error contract (DESIGN §5)', () => {
       expect((error as Error).message).not.toMatch(/your (api )?key is invalid/i);
       const report = gateway.reports.find((r) => r.model === 'gpt-nokey');
       expect(report).toMatchObject({ kind: 'missing_credential', provider: 'openai' });
-      expect(report?.hint).toContain('environment variable TOLLGATE_TEST_UNSET_KEY');
+      expect(report?.hint).toContain('environment variable UNSET_TEST_API_KEY');
       expect(upstream.requestCount).toBe(0);
     });
 

@@ -17,7 +17,7 @@ describe('proxy metrics (the names the alarms watch)', () => {
     upstream = await startFakeUpstream();
     await putRoute(db, { model: 'gpt', provider: 'openai' });
     await putRoute(db, { model: 'gpt-down', provider: 'openai', upstreamModel: 'reset-before-headers' });
-    await putRoute(db, { model: 'gpt-nokey', provider: 'openai', credential: 'TOLLGATE_TEST_NOT_SET' });
+    await putRoute(db, { model: 'gpt-nokey', provider: 'openai', credential: 'UNSET_TEST_API_KEY' });
     published = [];
     current = new Map();
     const metrics = {

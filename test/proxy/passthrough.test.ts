@@ -25,7 +25,7 @@ describe('same-protocol passthrough to OpenAI, Anthropic and OpenAI-compatible u
       model: 'compat-test',
       provider: 'openai-compatible',
       baseUrl: `${upstream.url}/v1`,
-      credential: 'COMPAT_KEY',
+      credential: 'COMPAT_API_KEY',
     });
     ({ secret } = await createAccountWithKey(db));
     gateway = await startTestGateway(db, {
@@ -33,7 +33,7 @@ describe('same-protocol passthrough to OpenAI, Anthropic and OpenAI-compatible u
       OPENAI_BASE_URL: `${upstream.url}/v1`,
       ANTHROPIC_API_KEY: 'sk-ant-upstream',
       ANTHROPIC_BASE_URL: upstream.url,
-      COMPAT_KEY: 'compat-secret',
+      COMPAT_API_KEY: 'compat-secret',
     });
     openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: secret, maxRetries: 0 });
     anthropic = new Anthropic({ baseURL: gateway.url, apiKey: secret, maxRetries: 0 });

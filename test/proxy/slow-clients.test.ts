@@ -236,6 +236,7 @@ describe('a client that stops reading after the gateway wrote its last byte', ()
       logger: silentLogger(),
       config: { ...configFromEnv(env), keyCacheTtlMs: 0, negativeKeyCacheTtlMs: 0, routeCacheTtlMs: 0 },
       env,
+      reach: { local: true },
     });
     const { accountId, secret, record } = await createAccountWithKey(db);
     if (options.tpm) await db.stores.keys.update(record.keyId, { tpm: options.tpm });

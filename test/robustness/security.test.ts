@@ -16,7 +16,7 @@ import { rawClient } from './raw-http.ts';
 const OPENAI_CREDENTIAL = 'sk-proj-OPENAIcredential0000aaaa1111';
 const ANTHROPIC_CREDENTIAL = 'sk-ant-api03-ANTHROPICcredential2222bbbb';
 const COMPAT_CREDENTIAL = 'gsk_COMPATcredential3333cccc';
-const CREDENTIAL_NAMES = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'COMPAT_API_KEY', 'TOLLGATE_SECURITY_UNSET_KEY'];
+const CREDENTIAL_NAMES = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'COMPAT_API_KEY', 'UNSET_SECURITY_API_KEY'];
 /** Message content that must never reach a log or a report. */
 const CANARY = 'canary-7Q2ZX';
 
@@ -97,7 +97,7 @@ describe('security', () => {
         credential: 'COMPAT_API_KEY',
       });
       await putRoute(db, { model: 'gpt-refused', provider: 'openai-compatible', baseUrl: `${closedUrl}/v1` });
-      await putRoute(db, { model: 'gpt-nokey', provider: 'openai', credential: 'TOLLGATE_SECURITY_UNSET_KEY' });
+      await putRoute(db, { model: 'gpt-nokey', provider: 'openai', credential: 'UNSET_SECURITY_API_KEY' });
       await putRoute(db, { model: 'gpt-nourl', provider: 'openai-compatible' });
       await putRoute(db, { model: 'gpt-mystery', provider: 'mystery-provider' });
       const main = await createAccountWithKey(db);

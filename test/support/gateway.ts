@@ -21,7 +21,7 @@ export const startTestGateway = async (
   db: TestDatabase,
   env: NodeJS.ProcessEnv,
   config: Partial<GatewayConfig> = {},
-  extra: Pick<LocalGatewayOptions, 'metrics' | 'logger'> = {},
+  extra: Pick<LocalGatewayOptions, 'metrics' | 'logger' | 'resolve'> = {},
 ): Promise<TestGateway> => {
   const reports: ConfigurationReport[] = [];
   const gateway = await startLocalGateway({
@@ -31,6 +31,7 @@ export const startTestGateway = async (
     config: { keyCacheTtlMs: 0, negativeKeyCacheTtlMs: 0, routeCacheTtlMs: 0, ...config },
     logger: extra.logger ?? new Logger({ serviceName: 'tollgate-test', logLevel: 'SILENT' }),
     ...(extra.metrics ? { metrics: extra.metrics } : {}),
+    ...(extra.resolve ? { resolve: extra.resolve } : {}),
   });
   const post: TestGateway['post'] = (secret, path, body, init = {}) =>
     fetch(`${gateway.url}${path}`, {
