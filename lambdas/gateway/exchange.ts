@@ -137,10 +137,11 @@ export class Exchange {
       throw error;
     }
     this.answered = answered;
-    // Settled once the upstream is done and the client has its response (or has had its chance).
-    this.ending = Promise.all([answered.forwarded.completion, this.clientDone()]).then(([completion]) =>
-      this.conclude(hold, completion),
-    );
+    // Settled once the upstream is done and then the client has its response (or has had its chance).
+    this.ending = answered.forwarded.completion.then(async (completion) => {
+      await this.clientDone();
+      return this.conclude(hold, completion);
+    });
     this.ending.catch(() => undefined); // as above
     return this.response(answered);
   }
