@@ -264,13 +264,13 @@ export const auditCommand: Command = defineCommand({
 
 export const sweepCommand: Command = defineCommand({
   name: 'sweep',
-  summary: 'Release holds left pending by requests that died',
+  summary: 'Settle holds left pending by requests that died',
   args: [],
   synopsis: '[--older-than SECONDS]',
-  description: `Releases every hold pending for longer than --older-than seconds, as the scheduled sweeper does: the row becomes final with outcome expired_hold and cost 0, and the hold goes back to the wallet. Each hold is released exactly once however often this runs. The default (${DEFAULT_OLDER_THAN_SECONDS} s) is the proxy's maximum duration plus a margin; a shorter one may release the hold of a request still running, which then goes unbilled.`,
+  description: `Settles every hold pending for longer than --older-than seconds, as the scheduled sweeper does: the row becomes final with outcome expired_hold, charged the last checkpoint a long stream wrote (marked estimated), or cost 0 when it has none, and the rest of the hold goes back to the wallet. Each hold is settled exactly once however often this runs. The default (${DEFAULT_OLDER_THAN_SECONDS} s) is the proxy's maximum duration plus a margin; a shorter one may settle the hold of a request still running, which is then billed no more than its checkpoint.`,
   options: { 'older-than': { type: 'string' } },
   optionHelp: [
-    ['--older-than SECONDS', `release holds pending for longer than this (default ${DEFAULT_OLDER_THAN_SECONDS})`],
+    ['--older-than SECONDS', `settle holds pending for longer than this (default ${DEFAULT_OLDER_THAN_SECONDS})`],
   ],
   examples: ['tollgate sweep', 'tollgate sweep --older-than 3600 --json'],
   run: async (context) => {
@@ -280,9 +280,10 @@ export const sweepCommand: Command = defineCommand({
   },
   print: (r) => {
     const already = r.already_settled > 0 ? `; ${r.already_settled} were settled meanwhile` : '';
-    if (r.released === 0 && r.already_settled === 0) {
+    if (r.released === 0 && r.charged === 0 && r.already_settled === 0) {
       return `No holds pending since before ${r.cutoff} (older than ${r.older_than_seconds} s): nothing to release.`;
     }
-    return `Released ${plural(r.released, 'hold')} pending since before ${r.cutoff} (older than ${r.older_than_seconds} s)${already}.`;
+    const charged = r.charged > 0 ? `, charged ${plural(r.charged, 'hold')} its last checkpoint` : '';
+    return `Released ${plural(r.released, 'hold')}${charged} pending since before ${r.cutoff} (older than ${r.older_than_seconds} s)${already}.`;
   },
 });

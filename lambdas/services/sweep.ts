@@ -9,19 +9,22 @@ export type SweepDeps = ServiceDeps<'wallets'>;
 export interface SweepOutcome {
   /** Holds released now: final with outcome `expired_hold`, cost 0, the hold back in the wallet. */
   released: number;
+  /** Holds charged their last checkpoint now (a stream that died after output): `expired_hold`, estimated. */
+  charged: number;
   /** Holds a settle or another sweeper finished first: nothing done twice. */
   already_settled: number;
   older_than_seconds: number;
-  /** Holds pending since before this instant were released. */
+  /** Holds pending since before this instant were settled. */
   cutoff: string;
 }
 
 /**
- * Releases every hold pending for longer than `olderThanSeconds` (default: the proxy's maximum
- * duration plus a margin), as the scheduled sweeper does. Exactly once per hold, however often it
- * runs. A shorter time may release the hold of a request still running, which then goes unbilled.
+ * Settles every hold pending for longer than `olderThanSeconds` (default: the proxy's maximum
+ * duration plus a margin), as the scheduled sweeper does: charged its last checkpoint when a stream
+ * wrote one, else released. Exactly once per hold, however often it runs. A shorter time may settle
+ * the hold of a request still running, which is then billed no more than its checkpoint.
  *
- * @example await sweepHolds(stores) // { released: 1, already_settled: 0, older_than_seconds: 960, cutoff: '…' }
+ * @example await sweepHolds(stores) // { released: 1, charged: 0, already_settled: 0, older_than_seconds: 960, cutoff: '…' }
  */
 export const sweepHolds = async (
   deps: SweepDeps,
@@ -33,6 +36,7 @@ export const sweepHolds = async (
   const result = await sweepExpiredHolds(deps.wallets, { expiryMs, now });
   return {
     released: result.released,
+    charged: result.charged,
     already_settled: result.alreadySettled,
     older_than_seconds: seconds,
     cutoff: new Date(now - expiryMs).toISOString(),

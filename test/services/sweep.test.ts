@@ -31,6 +31,7 @@ describe('sweep service', () => {
     // Assess
     expect(first).toEqual({
       released: 1,
+      charged: 0,
       already_settled: 0,
       older_than_seconds: 960,
       cutoff: new Date(now.getTime() - 960_000).toISOString(),
@@ -43,6 +44,24 @@ describe('sweep service', () => {
     );
     expect(states).toEqual({ 'req-live': ['pending', null], 'req-died': ['final', 'expired_hold'] });
     expect((await auditAccount(db.stores, { accountId: 'crashy' })).ok).toBe(true);
+  });
+
+  it('charges a hold its last checkpoint when a stream wrote one before its request died', async () => {
+    // Prepare: a $0.30 hold whose stream had run up $0.12 before the invocation died
+    const now = new Date();
+    await createAccount(db.stores, { accountId: 'streamed' });
+    await topUp(db.stores, { accountId: 'streamed', amountUsd: '1', topUpId: 'inv-1' });
+    const row = usageRow('streamed', 'req-streamed', new Date(now.getTime() - 3_600_000), 300_000_000);
+    await db.stores.wallets.hold(row);
+    await db.stores.wallets.checkpoint(row, 120_000_000);
+    // Act
+    const swept = await sweepHolds({ ...db.stores, now: () => now });
+    // Assess
+    expect(swept).toMatchObject({ released: 0, charged: 1, already_settled: 0 });
+    expect((await getAccount(db.stores, { accountId: 'streamed' })).balance_usd).toBe('0.88');
+    const entry = (await listUsage(db.stores, { accountId: 'streamed' })).ledger.data.find((e) => e.type === 'usage');
+    expect(entry).toMatchObject({ outcome: 'expired_hold', cost_nano: 120_000_000, estimated: true });
+    expect((await auditAccount(db.stores, { accountId: 'streamed' })).ok).toBe(true);
   });
 
   it('releases holds younger than the default when given a shorter age', async () => {
