@@ -3,7 +3,7 @@ import middy from '@middy/core';
 import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import type { Context } from 'aws-lambda';
 import { PROXY_METRIC_UNITS, ProxyMetric } from '../lib/metrics.ts';
-import { NotFoundError } from './errors.ts';
+import { isDatabaseTimeout, NotFoundError } from './errors.ts';
 import { Billing } from './gateway/billing.ts';
 import { createKeyCache, LookupCache } from './gateway/cache.ts';
 import type { GatewayConfig } from './gateway/config.ts';
@@ -87,6 +87,9 @@ export const createProxyHandler = (deps: ProxyDeps) => {
     onSettleFailure: (row, settlement, error) => {
       logger.error('settle failed; the hold stays pending for the sweeper', { row, settlement, error });
       deps.metrics?.addMetric(ProxyMetric.SettleFailures, PROXY_METRIC_UNITS.SettleFailures, 1);
+      if (isDatabaseTimeout(error)) {
+        deps.metrics?.addMetric(ProxyMetric.DatabaseTimeouts, PROXY_METRIC_UNITS.DatabaseTimeouts, 1);
+      }
     },
     onAlreadySettled: (row, settlement) => {
       logger.warn('settle found the hold already final (charged by the sweeper); nothing charged now', {

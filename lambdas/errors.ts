@@ -102,11 +102,29 @@ export class ServiceUnavailableError extends GatewayError {
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
 
+/** The names a timed-out DynamoDB call throws with: the Node handler's deadlines, DynamoDB's own. */
+const TIMEOUT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
+
+/**
+ * A DynamoDB call that hit its deadline (store/client.ts): a connection, request or socket timeout,
+ * or a {@link ServiceUnavailableError} caused by one.
+ */
+export const isDatabaseTimeout = (error: unknown): boolean => {
+  if (error instanceof ServiceUnavailableError) return isDatabaseTimeout(error.cause);
+  if (error === null || typeof error !== 'object') return false;
+  const { code, name } = error as { code?: unknown; name?: unknown };
+  return (typeof name === 'string' && TIMEOUT_NAMES.has(name)) || code === 'ETIMEDOUT';
+};
+
 /** An AWS SDK service error, or a network failure reaching it: the store is unavailable, not the request wrong. */
 const isStoreFailure = (error: unknown): boolean => {
   if (error === null || typeof error !== 'object') return false;
   const { $metadata, code, name } = error as { $metadata?: unknown; code?: unknown; name?: unknown };
-  return $metadata !== undefined || (typeof code === 'string' && NETWORK_CODES.has(code)) || name === 'TimeoutError';
+  return (
+    $metadata !== undefined ||
+    (typeof code === 'string' && NETWORK_CODES.has(code)) ||
+    (typeof name === 'string' && TIMEOUT_NAMES.has(name))
+  );
 };
 
 /** Anything we did not expect: rendered generically, the original kept as `cause` for the logs. */

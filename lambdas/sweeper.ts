@@ -7,7 +7,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE, SWEEPER_METRIC_UNITS, SWEEPER_SERVICE, SweeperMetric } from '../lib/metrics.ts';
 import { tableNamesFromEnv } from '../lib/tables.ts';
 import { DEFAULT_HOLD_EXPIRY_MS, type SweepResult, sweepExpiredHolds } from './gateway/sweep.ts';
-import { createDocumentClient, dynamoOptionsFromEnv } from './store/client.ts';
+import { createDocumentClient, databaseDeadlineMs, dynamoOptionsFromEnv, isDatabaseTimeout } from './store/client.ts';
 import { createStores } from './store/index.ts';
 
 const env = process.env;
@@ -16,11 +16,20 @@ const metrics = new Metrics({
   namespace: env['POWERTOOLS_METRICS_NAMESPACE'] ?? METRICS_NAMESPACE,
   serviceName: env['POWERTOOLS_SERVICE_NAME'] ?? SWEEPER_SERVICE,
 });
-const { wallets } = createStores(createDocumentClient(dynamoOptionsFromEnv(env)), tableNamesFromEnv(env));
+const dynamoOptions = dynamoOptionsFromEnv(env);
+const { wallets } = createStores(createDocumentClient(dynamoOptions), tableNamesFromEnv(env));
 const expiryMs = env['TOLLGATE_HOLD_EXPIRY'] ? Number(env['TOLLGATE_HOLD_EXPIRY']) * 1000 : DEFAULT_HOLD_EXPIRY_MS;
 
 export const handler = async (): Promise<SweepResult> => {
-  const result = await sweepExpiredHolds(wallets, { expiryMs });
+  const result = await sweepExpiredHolds(wallets, { expiryMs }).catch((error: unknown) => {
+    if (isDatabaseTimeout(error)) {
+      // Each hold's settle is exactly-once: what this run did not reach, the next one sweeps.
+      logger.error(`sweep stopped: the database did not answer within ${databaseDeadlineMs(dynamoOptions) / 1000} s`, {
+        error,
+      });
+    }
+    throw error;
+  });
   // Found expired: settled now, or by a late request between the scan and the sweeper's settle.
   metrics.addMetric(
     SweeperMetric.ExpiredHolds,

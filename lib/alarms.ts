@@ -133,6 +133,19 @@ export const ALARMS = {
       'and the DynamoDB error (throttling, system error, permissions); check the TableThrottles and ' +
       'TableSystemErrors alarms of the wallets and ledger tables.',
   },
+  databaseTimeouts: {
+    name: 'DatabaseTimeouts',
+    perTable: false,
+    metric: `Sum ${proxyMetric(ProxyMetric.DatabaseTimeouts)}`,
+    comparison: '>=',
+    threshold: 1,
+    description:
+      'A DynamoDB call did not answer within its deadline (2 attempts of TOLLGATE_DYNAMODB_TIMEOUT, default 2.5 s ' +
+      'each, plus backoff: 6 s): the request was answered 503 with retry-after and nothing was charged, or a settle ' +
+      'gave up and its hold waits for the sweeper (SettleFailures follows). Check the AWS Health Dashboard for ' +
+      'DynamoDB in this region, the TableThrottles and TableSystemErrors alarms, and, in a VPC, the route to ' +
+      'DynamoDB (endpoint, NAT); the proxy log group has the timed-out calls.',
+  },
   overruns: {
     name: 'Overruns',
     perTable: false,

@@ -48,6 +48,11 @@ export const ProxyMetric = {
   ReportsPublished: 'ReportsPublished',
   /** Settles that failed: the hold stays pending until the sweeper charges its checkpoint. */
   SettleFailures: 'SettleFailures',
+  /**
+   * DynamoDB calls that hit their deadline (lambdas/store/client.ts): requests answered 503 because of
+   * one, and settles that gave up on one (also counted in SettleFailures).
+   */
+  DatabaseTimeouts: 'DatabaseTimeouts',
   /** Requests whose reported usage cost more than their hold: debited in full and flagged `overrun`. */
   Overruns: 'Overruns',
   /** 403 before anything else: the request did not come through the shield's CloudFront (no or a wrong origin header). */
@@ -78,6 +83,7 @@ export const PROXY_METRIC_UNITS: Readonly<Record<ProxyMetric, TollgateMetricUnit
   CostBilledNanoUsd: 'Count',
   ReportsPublished: 'Count',
   SettleFailures: 'Count',
+  DatabaseTimeouts: 'Count',
   Overruns: 'Count',
   OriginRejected: 'Count',
 };

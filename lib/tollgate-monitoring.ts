@@ -153,6 +153,7 @@ export class TollgateMonitoring extends Construct {
       threshold: this.durationThreshold,
     });
     this.addAlarm('settleFailures', proxyMetric(ProxyMetric.SettleFailures));
+    this.addAlarm('databaseTimeouts', proxyMetric(ProxyMetric.DatabaseTimeouts));
     this.addAlarm('overruns', proxyMetric(ProxyMetric.Overruns));
     for (const name of TABLE_NAMES) {
       this.addAlarm('tableThrottles', sumOverOperations(tables[name], 'ThrottledRequests', name), { table: name });
@@ -249,6 +250,7 @@ export class TollgateMonitoring extends Construct {
         sweeperMetric(SweeperMetric.HoldsReleased),
         sweeperMetric(SweeperMetric.HoldsCharged),
         proxyMetric(ProxyMetric.SettleFailures),
+        proxyMetric(ProxyMetric.DatabaseTimeouts),
         proxyMetric(ProxyMetric.Overruns),
       ]),
     );

@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TABLE_NAMES, type TableNames, tableEnvVar, tableNamesFromEnv } from '../../lib/tables.ts';
 import { ensureTables } from '../store/bootstrap.ts';
-import { createDocumentClient } from '../store/client.ts';
+import { createDocumentClient, type DynamoOptions, dynamoClientConfig, dynamoOptionsFromEnv } from '../store/client.ts';
 import { createStores, type Stores } from '../store/index.ts';
 import { openLocalDatabase } from '../store/local-database.ts';
 import { UsageError } from './errors.ts';
@@ -11,9 +11,12 @@ import type { StackLookup } from './stack.ts';
 /** Table names given up front, or read from a deployed stack's outputs when connecting. */
 export type TableSource = { tables: TableNames } | { stack: StackLookup };
 
+/** Each DynamoDB attempt's deadline (`TOLLGATE_DYNAMODB_TIMEOUT`), when not the default. */
+type Deadline = Pick<DynamoOptions, 'attemptTimeoutMs'>;
+
 export type Target =
-  | ({ kind: 'endpoint'; endpoint: string; region?: string } & TableSource)
-  | ({ kind: 'aws'; region: string } & TableSource)
+  | ({ kind: 'endpoint'; endpoint: string; region?: string } & TableSource & Deadline)
+  | ({ kind: 'aws'; region: string } & TableSource & Deadline)
   | { kind: 'local'; dataDir: string };
 
 export interface TargetFlags {
@@ -58,8 +61,13 @@ const stackLookup = (env: NodeJS.ProcessEnv, stack: string, region: string | und
  */
 export const chooseTarget = (env: NodeJS.ProcessEnv, flags: TargetFlags = {}): Target => {
   const region = flags.region ?? env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'];
-  const source: TableSource =
-    flags.stack === undefined ? { tables: tableNamesFromEnv(env) } : { stack: stackLookup(env, flags.stack, region) };
+  const { attemptTimeoutMs } = dynamoOptionsFromEnv(env);
+  const source: TableSource & Deadline = {
+    ...(flags.stack === undefined
+      ? { tables: tableNamesFromEnv(env) }
+      : { stack: stackLookup(env, flags.stack, region) }),
+    ...(attemptTimeoutMs === undefined ? {} : { attemptTimeoutMs }),
+  };
   if (env['TOLLGATE_DYNAMODB_ENDPOINT']) {
     return { kind: 'endpoint', endpoint: env['TOLLGATE_DYNAMODB_ENDPOINT'], ...source, ...(region ? { region } : {}) };
   }
@@ -80,6 +88,13 @@ export interface Connection {
   close(): Promise<void>;
 }
 
+/** The client options of a DynamoDB target: its endpoint and region, and the deadline the environment set. */
+const dynamoOptionsOf = (target: Exclude<Target, { kind: 'local' }>): DynamoOptions => ({
+  ...(target.kind === 'endpoint' ? { endpoint: target.endpoint, region: target.region ?? 'us-east-1' } : {}),
+  ...(target.kind === 'aws' ? { region: target.region } : {}),
+  ...(target.attemptTimeoutMs === undefined ? {} : { attemptTimeoutMs: target.attemptTimeoutMs }),
+});
+
 /**
  * Opens the target's stores, reading a stack's outputs first where the target names one; `close()`
  * releases the client (and a DynamoDB Local it started).
@@ -93,22 +108,14 @@ export const connect = async (target: Target): Promise<Connection> => {
   const tables = 'stack' in target ? await (await import('./stack.ts')).stackTableNames(target.stack) : target.tables;
   if (target.kind === 'endpoint') {
     // Any DynamoDB Local works: create the tables if this one has none yet.
-    const raw = new DynamoDBClient({
-      endpoint: target.endpoint,
-      region: target.region ?? 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
+    const raw = new DynamoDBClient(dynamoClientConfig(dynamoOptionsOf(target)));
     try {
       await ensureTables(raw, tables);
     } finally {
       raw.destroy();
     }
   }
-  const client = createDocumentClient(
-    target.kind === 'endpoint'
-      ? { endpoint: target.endpoint, ...(target.region ? { region: target.region } : {}) }
-      : { region: target.region },
-  );
+  const client = createDocumentClient(dynamoOptionsOf(target));
   return {
     stores: createStores(client, tables),
     target,

@@ -1,4 +1,5 @@
 import { ConflictError, InvalidInputError, LimitExceededError, NotFoundError } from '../services/errors.ts';
+import { databaseDeadlineMs, dynamoOptionsFromEnv } from '../store/client.ts';
 
 /**
  * The CLI's own failures. A {@link UsageError} (exit 2) is a command the operator wrote wrongly:
@@ -42,3 +43,8 @@ export const withTopUpIdHint = async <Result>(work: Promise<Result>): Promise<Re
     throw error;
   }
 };
+
+/** What an operator reads when DynamoDB did not answer in time, instead of the SDK's timeout text. */
+export const databaseTimeoutMessage = (env: NodeJS.ProcessEnv): string =>
+  `The database did not answer within ${databaseDeadlineMs(dynamoOptionsFromEnv(env)) / 1000} s; ` +
+  'check that DynamoDB is running and reachable, then retry (TOLLGATE_DYNAMODB_TIMEOUT sets the seconds per attempt)';

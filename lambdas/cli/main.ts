@@ -1,9 +1,10 @@
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import { isDatabaseTimeout } from '../errors.ts';
 import type { Stores } from '../store/index.ts';
 import type { Command, OptionValues } from './command.ts';
 import { COMMANDS } from './commands.ts';
 import { type Connection, chooseTarget, connect } from './connect.ts';
-import { exitCodeOf, UsageError } from './errors.ts';
+import { databaseTimeoutMessage, exitCodeOf, UsageError } from './errors.ts';
 import { scanAccountIds } from './scan.ts';
 
 export interface CliIo {
@@ -249,7 +250,11 @@ export const runCli = async (
     if (!json) for (const warning of command.warnings?.(result) ?? []) io.stderr(`tollgate: warning: ${warning}\n`);
     return failure === undefined ? 0 : 1;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = isDatabaseTimeout(error)
+      ? databaseTimeoutMessage(io.env)
+      : error instanceof Error
+        ? error.message
+        : String(error);
     if (json) io.stdout(`${JSON.stringify({ error: { message } })}\n`);
     else io.stderr(`tollgate: ${message}\n`);
     return exitCodeOf(error);

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BillingError } from '../errors.ts';
+import { BillingError, isDatabaseTimeout } from '../errors.ts';
 import { InsufficientFundsError, type Settlement, UnknownAccountError, type WalletStore } from '../store/wallets.ts';
 import type { KeyRecord, Route, Usage, UsageRow, Wallet } from '../vocabulary.ts';
 import type { Completion, Progress } from './forward.ts';
@@ -128,7 +128,10 @@ export class Billing {
         if (wallet) this.snapshots.set(accountId, { wallet, spendable: wallet.spendable, fetchedAt: Date.now() });
         else this.snapshots.delete(accountId);
       })
-      .catch(() => undefined)
+      .catch((error: unknown) => {
+        // A read that timed out says the hold's write would too: answer 503 now, not after a second deadline.
+        if (isDatabaseTimeout(error)) throw error;
+      })
       .finally(() => this.refreshing.delete(accountId));
     this.refreshing.set(accountId, refreshing);
     return refreshing;
@@ -141,7 +144,7 @@ export class Billing {
       await this.refresh(accountId);
       return this.snapshots.get(accountId);
     }
-    if (Date.now() - known.fetchedAt > this.snapshotTtlMs) void this.refresh(accountId);
+    if (Date.now() - known.fetchedAt > this.snapshotTtlMs) this.refresh(accountId).catch(() => undefined);
     return known;
   }
 

@@ -1,6 +1,6 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { PROXY_METRIC_UNITS, ProxyMetric } from '../../lib/metrics.ts';
-import { BillingError, ConfigurationError, UpstreamConnectionError } from '../errors.ts';
+import { BillingError, ConfigurationError, isDatabaseTimeout, UpstreamConnectionError } from '../errors.ts';
 import type { ExchangeReport } from './exchange.ts';
 
 export type MetricsSink = Pick<Metrics, 'addMetric' | 'publishStoredMetrics'>;
@@ -21,6 +21,7 @@ export const recordRequest = (
   if (failure instanceof ConfigurationError) count(ProxyMetric.ConfigurationErrors, 1);
   if (failure instanceof UpstreamConnectionError) count(ProxyMetric.UpstreamConnectionFailures, 1);
   if (failure instanceof BillingError) count(ProxyMetric.HoldsRefused, 1);
+  if (failure !== undefined && isDatabaseTimeout(failure)) count(ProxyMetric.DatabaseTimeouts, 1);
   if (report?.upstreamTtfbMs !== undefined) count(ProxyMetric.UpstreamTtfbMs, report.upstreamTtfbMs);
   if (report?.overheadMs !== undefined) count(ProxyMetric.OverheadMs, report.overheadMs);
   const settlement = report?.settlement;

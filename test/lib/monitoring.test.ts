@@ -114,6 +114,13 @@ const EXPECTED_METRICS: Record<Exclude<AlarmKey, 'tableThrottles' | 'tableSystem
     Dimensions: proxyService,
     Statistic: 'Sum',
   },
+  databaseTimeouts: {
+    ...ANY,
+    Namespace: 'Tollgate',
+    MetricName: 'DatabaseTimeouts',
+    Dimensions: proxyService,
+    Statistic: 'Sum',
+  },
   overruns: {
     ...ANY,
     Namespace: 'Tollgate',
