@@ -42,19 +42,29 @@ const lastBoundary = (bytes: Buffer): number => {
  * framer.push(bytes('\n\n')); // ['data: 2', '\n\n']
  */
 export const eventFramer = () => {
+  /** The bytes after the last boundary seen, as the chunks they came in. */
   let waiting: Buffer[] = [];
-  /** The last few bytes seen, for a blank line split across two chunks. */
-  let tail = Buffer.alloc(0);
+  /** The last few bytes waiting, for a blank line split across two chunks. */
+  const waitingTail = (): Buffer => {
+    const tail: Buffer[] = [];
+    let length = 0;
+    for (let index = waiting.length - 1; index >= 0 && length < BOUNDARY_SPAN; index -= 1) {
+      const piece = (waiting[index] as Buffer).subarray(-(BOUNDARY_SPAN - length));
+      tail.unshift(piece);
+      length += piece.length;
+    }
+    return Buffer.concat(tail);
+  };
   return {
     /** The bytes completed by `chunk` (whole events), in order; none while an event is incomplete. */
     push(chunk: Uint8Array): Buffer[] {
       const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       let end = lastBoundary(bytes);
-      if (end === 0 && tail.length > 0) {
-        const seam = Buffer.concat([tail, bytes.subarray(0, BOUNDARY_SPAN)]);
-        end = Math.max(0, lastBoundary(seam) - tail.length);
+      if (end === 0 && waiting.length > 0) {
+        // Only a blank line split across the seam can end an event here (a rare, small copy).
+        const tail = waitingTail();
+        end = Math.max(0, lastBoundary(Buffer.concat([tail, bytes.subarray(0, BOUNDARY_SPAN)])) - tail.length);
       }
-      tail = Buffer.concat([tail, bytes.subarray(-BOUNDARY_SPAN)]).subarray(-BOUNDARY_SPAN);
       if (end === 0) {
         waiting.push(bytes);
         return [];
