@@ -28,11 +28,12 @@ export interface TableSchema {
   readonly timeToLiveAttribute?: string;
 }
 
-export type TableName = 'keys' | 'wallets' | 'routes' | 'ledger' | 'counters';
+export type TableName = 'keys' | 'wallets' | 'routes' | 'ledger' | 'counters' | 'members' | 'sessions';
 
 export const KEYS_BY_ACCOUNT_INDEX = 'byAccount';
 export const KEYS_BY_KEY_ID_INDEX = 'byKeyId';
 export const LEDGER_PENDING_INDEX = 'pendingHolds';
+export const MEMBERS_BY_ACCOUNT_INDEX = 'byAccount';
 
 export const TABLE_SCHEMAS: Readonly<Record<TableName, TableSchema>> = {
   keys: {
@@ -75,6 +76,27 @@ export const TABLE_SCHEMAS: Readonly<Record<TableName, TableSchema>> = {
   counters: {
     name: 'counters',
     partitionKey: { name: 'counter', type: 'S' },
+    globalSecondaryIndexes: [],
+    timeToLiveAttribute: 'expiresAt',
+  },
+  // Who may sign in to the console for which account: one row per (e-mail, account).
+  members: {
+    name: 'members',
+    partitionKey: { name: 'email', type: 'S' },
+    sortKey: { name: 'accountId', type: 'S' },
+    globalSecondaryIndexes: [
+      {
+        indexName: MEMBERS_BY_ACCOUNT_INDEX,
+        partitionKey: { name: 'accountId', type: 'S' },
+        sortKey: { name: 'email', type: 'S' },
+      },
+    ],
+  },
+  // Console sign-in links (`link#<hash>`) and sessions (`session#<hash>`), by the SHA-256 of their
+  // secret: never the secret itself. Gone by TTL after they expire (and refused before that).
+  sessions: {
+    name: 'sessions',
+    partitionKey: { name: 'id', type: 'S' },
     globalSecondaryIndexes: [],
     timeToLiveAttribute: 'expiresAt',
   },
