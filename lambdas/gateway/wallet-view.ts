@@ -49,6 +49,19 @@ export const formatPpm = (ppm: number): string => {
   return fraction === '' ? `${whole}` : `${whole}.${fraction}`;
 };
 
+/** An exact USD decimal for people: `-$0.0105`, `$5.00`. */
+export const usd = (decimal: string): string => (decimal.startsWith('-') ? `-$${decimal.slice(1)}` : `$${decimal}`);
+
+/** A discount for people: "none", or "0.8 of list price (20% off)". */
+export const describeDiscount = (ppm: number): string => {
+  if (ppm >= FULL_PRICE_PPM) return 'none';
+  // Percent off = (1 − fraction) × 100 = (PPM − ppm) / 10_000, with up to four decimals.
+  const off = FULL_PRICE_PPM - ppm;
+  const decimals = (off % 10_000).toString().padStart(4, '0').replace(/0+$/, '');
+  const percent = `${(off - (off % 10_000)) / 10_000}${decimals === '' ? '' : `.${decimals}`}`;
+  return `${formatPpm(ppm)} of list price (${percent}% off)`;
+};
+
 /** An account's wallet: what `tollgate balance` prints and `GET /v1/wallet` starts with. */
 export interface WalletSummary {
   account: string;

@@ -257,12 +257,19 @@ const isStreamingHandler = (handler: unknown): handler is StreamingHandler =>
  * const { handler } = await import('../lambdas/proxy.ts');
  * createFunctionUrlServer({ handler }).listen(8787, '127.0.0.1');
  */
-export const createFunctionUrlServer = ({
+export const createFunctionUrlServer = (options: FunctionUrlServerOptions): Server =>
+  createServer({ noDelay: true }, createFunctionUrlListener(options));
+
+/**
+ * The request listener behind {@link createFunctionUrlServer}, for a server that hosts several
+ * functions by path (`npm start` serves the console under `/console` next to the proxy).
+ */
+export const createFunctionUrlListener = ({
   handler,
   functionName = 'tollgate-proxy',
   timeoutMs = 900_000,
   maxRequestBytes = 6 * 1024 * 1024,
-}: FunctionUrlServerOptions): Server => {
+}: FunctionUrlServerOptions): ((req: IncomingMessage, res: ServerResponse) => void) => {
   if (!isStreamingHandler(handler)) {
     throw new TypeError(
       'The handler must be wrapped with awslambda.streamifyResponse (call installLambdaGlobals first)',
@@ -272,13 +279,13 @@ export const createFunctionUrlServer = ({
   const region = process.env['AWS_REGION'] ?? 'us-east-1';
   const apiId = createHash('sha256').update(functionName).digest('hex').slice(0, 32);
   const invocation: Invocation = { handler, functionName, timeoutMs, maxRequestBytes, highWaterMark, region, apiId };
-  return createServer({ noDelay: true }, (req, res) => {
+  return (req, res) => {
     invoke(invocation, req, res).catch((error: unknown) => {
       console.error('[function-url] request failed', error);
       if (!res.headersSent) sendJson(res, 502, 'Internal Server Error');
       else res.destroy();
     });
-  });
+  };
 };
 
 interface Invocation {

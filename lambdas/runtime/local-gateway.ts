@@ -1,13 +1,16 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createProxyHandler, type ProxyDeps } from '../app.ts';
+import { type ConsoleDeps, createConsoleHandler } from '../console/app.ts';
+import { CONSOLE_PREFIX } from '../console/http.ts';
 import { configFromEnv, type GatewayConfig } from '../gateway/config.ts';
+import type { Mailer } from '../mail/mailer.ts';
 import { envCredentials } from '../providers/credentials.ts';
 import type { Resolve } from '../providers/http.ts';
 import { createReporter, type ReportSink } from '../reports/reporter.ts';
 import type { Stores } from '../store/index.ts';
-import { createFunctionUrlServer, installLambdaGlobals } from './function-url.ts';
+import { createFunctionUrlListener, installLambdaGlobals } from './function-url.ts';
 
 export interface LocalGatewayOptions {
   stores: Stores;
@@ -23,7 +26,14 @@ export interface LocalGatewayOptions {
   host?: string;
   /** 0: a free port. */
   port?: number;
+  /** The console under `/console`: where its e-mail goes (default: printed), and its timings for tests. */
+  console?: { mailer?: Mailer } & Partial<Pick<ConsoleDeps, 'session' | 'signInFloorMs' | 'now'>>;
 }
+
+/** Local mode without an outbox: e-mails are printed. */
+const printedMail: Mailer = {
+  send: async (mail) => console.log(`[mail] to ${mail.to}: ${mail.subject}\n${mail.text}`),
+};
 
 export interface LocalGateway {
   url: string;
@@ -60,7 +70,15 @@ export const startLocalGateway = async (options: LocalGatewayOptions): Promise<L
     reach: { local: true, ...(options.resolve ? { resolve: options.resolve } : {}) },
     ...(options.metrics ? { metrics: options.metrics } : {}),
   };
-  const server = createFunctionUrlServer({ handler: createProxyHandler(deps), functionName: 'tollgate-proxy-local' });
+  const proxy = createFunctionUrlListener({ handler: createProxyHandler(deps), functionName: 'tollgate-proxy-local' });
+  // The console's public URLs are known only once the port is: its handler is built after listen().
+  let consoleListener: ReturnType<typeof createFunctionUrlListener> | undefined;
+  const server = createServer({ noDelay: true }, (req, res) => {
+    const path = req.url ?? '/';
+    const forConsole =
+      path === CONSOLE_PREFIX || path.startsWith(`${CONSOLE_PREFIX}/`) || path.startsWith(`${CONSOLE_PREFIX}?`);
+    (forConsole && consoleListener ? consoleListener : proxy)(req, res);
+  });
   await new Promise<void>((listening, failed) => {
     server.once('error', failed);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
@@ -69,8 +87,21 @@ export const startLocalGateway = async (options: LocalGatewayOptions): Promise<L
     });
   });
   const { port } = server.address() as AddressInfo;
+  const url = `http://${options.host ?? '127.0.0.1'}:${port}`;
+  const { mailer = printedMail, ...consoleOptions } = options.console ?? {};
+  consoleListener = createFunctionUrlListener({
+    functionName: 'tollgate-console-local',
+    handler: createConsoleHandler({
+      stores: options.stores,
+      mailer,
+      logger: new Logger({ serviceName: 'tollgate-console', logLevel: 'WARN' }),
+      consoleUrl: `${url}${CONSOLE_PREFIX}`,
+      gatewayUrl: url,
+      ...consoleOptions,
+    }),
+  });
   return {
-    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    url,
     port,
     server,
     close: () =>

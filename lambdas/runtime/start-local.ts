@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { DEFAULT_HOLD_EXPIRY_MS, sweepExpiredHolds } from '../gateway/sweep.ts';
+import { OutboxMailer } from '../mail/outbox.ts';
 import { PROVIDERS } from '../providers/index.ts';
 import { LocalReportSink } from '../reports/local.ts';
 import {
@@ -95,6 +96,7 @@ export const startLocal = async ({
       env,
       host,
       port,
+      console: { mailer: new OutboxMailer(join(dir, 'outbox.log'), print) },
     });
     writeGatewayInfo(dir, {
       pid: process.pid,
@@ -113,6 +115,9 @@ export const startLocal = async ({
     print(`Tollgate is listening on ${gateway.url}`);
     print(`  OpenAI base URL:    ${gateway.url}/v1`);
     print(`  Anthropic base URL: ${gateway.url}`);
+    print(
+      `  Console:            ${gateway.url}/console  (sign-in links are printed here and kept in ${join(dir, 'outbox.log')})`,
+    );
     print('Providers:');
     for (const line of providerStatus(env)) print(line);
     print('  echo       ready (built-in, offline): model tollgate-echo');
@@ -127,6 +132,7 @@ export const startLocal = async ({
     }
     print('');
     print('Operator CLI: npx tollgate --help    Stop: Ctrl-C');
+    print(`Console sign-in: npx tollgate members add demo you@example.com, then open ${gateway.url}/console`);
     sweeper = startSweeper(database, env, print);
   } catch (error) {
     await database.stop();

@@ -49,4 +49,27 @@ export class CounterStore {
   async countTokens(keyId: string, windowStart: number, tokens: number): Promise<void> {
     if (tokens > 0) await this.add(keyId, windowStart, 'tokens', tokens);
   }
+
+  /**
+   * Counts one event against `name` in the fixed window of `windowMs` that `now` falls in, and
+   * returns the window's count after it. The row outlives its window a little, then TTL removes it.
+   *
+   * @example await counters.countEvent('signin-ip#203.0.113.9', 15 * 60_000) // 3
+   */
+  async countEvent(name: string, windowMs: number, now = Date.now()): Promise<number> {
+    const windowStart = now - (now % windowMs);
+    const { Attributes } = await this.client.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { counter: `${name}#${windowStart}` },
+        UpdateExpression: 'ADD requests :one SET expiresAt = if_not_exists(expiresAt, :expires)',
+        ExpressionAttributeValues: {
+          ':one': 1,
+          ':expires': Math.floor((windowStart + windowMs) / 1000) + KEEP_SECONDS,
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return Number(Attributes?.['requests'] ?? 0);
+  }
 }

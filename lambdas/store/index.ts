@@ -2,19 +2,27 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../../lib/tables.ts';
 import { CounterStore } from './counters.ts';
 import { KeyStore } from './keys.ts';
+import { MemberStore } from './members.ts';
+import { RollupStore } from './rollups.ts';
 import { RouteStore } from './routes.ts';
+import { SessionStore } from './sessions.ts';
 import { WalletStore } from './wallets.ts';
 
 export interface Stores {
   counters: CounterStore;
   keys: KeyStore;
+  members: MemberStore;
   routes: RouteStore;
+  sessions: SessionStore;
   wallets: WalletStore;
 }
 
 export const createStores = (client: DynamoDBDocumentClient, tables: TableNames): Stores => ({
   counters: new CounterStore(client, tables.counters),
   keys: new KeyStore(client, tables.keys),
+  members: new MemberStore(client, tables.members),
+  rollups: new RollupStore(client, tables),
   routes: new RouteStore(client, tables.routes),
+  sessions: new SessionStore(client, tables.sessions),
   wallets: new WalletStore(client, tables),
 });

@@ -1,0 +1,59 @@
+import type { ConsoleDeps } from './app.ts';
+import type { ConsoleRequest, ConsoleResponse } from './http.ts';
+import type { Session, SessionDeps } from './session.ts';
+
+/** What a route handler gets: the request, the session (checked for `signedIn` routes) and the deps. */
+export interface RouteContext {
+  request: ConsoleRequest;
+  session: Session | undefined;
+  deps: ConsoleDeps;
+  sessionDeps: SessionDeps;
+  /** The console's public base URL (`…/console`), for links that leave the browser (e-mail). */
+  consoleUrl: string;
+  /** The gateway's public base URL, for setup snippets. */
+  gatewayUrl: string;
+  /** Named groups of the route's path pattern. */
+  params: Record<string, string>;
+}
+
+/** A signed-in route's context: the session is there. */
+export type SignedInContext = RouteContext & { session: Session };
+
+export interface Route {
+  method: 'GET' | 'POST';
+  /** Matched against the path below `/console`, e.g. `/^\/keys\/(?<keyId>key_[a-f0-9]+)$/`. */
+  path: RegExp;
+  /**
+   * true: needs a session (GET without one redirects to sign-in, POST is refused), and a POST must
+   * carry the session's CSRF token.
+   */
+  signedIn: boolean;
+  handle(context: RouteContext): Promise<ConsoleResponse>;
+}
+
+/** A route that needs a session. */
+export const signedIn = (
+  method: Route['method'],
+  path: RegExp,
+  handle: (context: SignedInContext) => Promise<ConsoleResponse>,
+): Route => ({
+  method,
+  path,
+  signedIn: true,
+  handle: (context) => {
+    if (!context.session) throw new Error('signed-in route reached without a session');
+    return handle(context as SignedInContext);
+  },
+});
+
+/** A route open to anyone (the sign-in pages). */
+export const open = (
+  method: Route['method'],
+  path: RegExp,
+  handle: (context: RouteContext) => Promise<ConsoleResponse>,
+): Route => ({
+  method,
+  path,
+  signedIn: false,
+  handle,
+});
