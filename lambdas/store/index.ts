@@ -12,6 +12,7 @@ export interface Stores {
   counters: CounterStore;
   keys: KeyStore;
   members: MemberStore;
+  rollups: RollupStore;
   routes: RouteStore;
   sessions: SessionStore;
   wallets: WalletStore;
