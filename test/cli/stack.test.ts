@@ -28,9 +28,19 @@ describe('table names from stack outputs', () => {
       RoutesTableName: 'r',
       LedgerTableName: 'l',
       CountersTableName: 'c',
+      MembersTableName: 'm',
+      SessionsTableName: 's',
     });
 
-    expect(tables).toEqual({ keys: 'k', wallets: 'w', routes: 'r', ledger: 'l', counters: 'c' });
+    expect(tables).toEqual({
+      keys: 'k',
+      wallets: 'w',
+      routes: 'r',
+      ledger: 'l',
+      counters: 'c',
+      members: 'm',
+      sessions: 's',
+    });
   });
 
   it('falls back to <TablePrefix>-<table> for a table without its own output (a stack from before it)', () => {
@@ -40,6 +50,8 @@ describe('table names from stack outputs', () => {
       routes: 'tollgate-prod-routes',
       ledger: 'tollgate-prod-ledger',
       counters: 'tollgate-prod-counters',
+      members: 'tollgate-prod-members',
+      sessions: 'tollgate-prod-sessions',
     });
   });
 
@@ -48,7 +60,7 @@ describe('table names from stack outputs', () => {
 
     expect(() => tableNamesFromOutputs('Other', outputs)).toThrow(CommandError);
     expect(() => tableNamesFromOutputs('Other', outputs)).toThrow(
-      "Stack 'Other' has no output LedgerTableName, CountersTableName nor TablePrefix",
+      "Stack 'Other' has no output LedgerTableName, CountersTableName, MembersTableName, SessionsTableName nor TablePrefix",
     );
   });
 
