@@ -8,7 +8,13 @@
  *
  * Plain data only (no aws-cdk-lib).
  */
-import { LEDGER_PENDING_INDEX, type TableName } from './tables.ts';
+import {
+  KEYS_BY_ACCOUNT_INDEX,
+  KEYS_BY_KEY_ID_INDEX,
+  LEDGER_PENDING_INDEX,
+  MEMBERS_BY_ACCOUNT_INDEX,
+  type TableName,
+} from './tables.ts';
 
 export type TableAction =
   | 'GetItem'
@@ -58,4 +64,37 @@ export const PROXY_ACCESS = {
 export const SWEEPER_ACCESS = {
   wallets: { table: ['UpdateItem'] },
   ledger: { table: ['UpdateItem'], indexes: { [LEDGER_PENDING_INDEX]: ['Query'] } },
+} as const satisfies FunctionAccess;
+
+/**
+ * The console (lambdas/console.ts): an account holder's own keys, wallet, usage and sign-in. It may
+ * mint, edit and revoke keys (a revoked key is updated, never deleted), but not move money: its wallet
+ * access is read-only and its ledger access adds rows without changing any.
+ * - keys: create (PutItem), look up (GetItem), edit and revoke (UpdateItem), list an account's keys and
+ *   find one by id (Query on the `byAccount` and `byKeyId` indexes; the table's own key is the key hash,
+ *   which a Query could only use as a GetItem does).
+ * - wallets: the balance (GetItem).
+ * - ledger: usage and top-ups (Query, GetItem) and the daily spend roll-up rows `rollup#YYYY-MM-DD`
+ *   under the account's partition (a conditional PutItem).
+ * - routes: the models and prices page (GetItem, Scan, Query; read-only, like the proxy's).
+ * - members: who may sign in for which account (GetItem, Query, also on `byAccount`), invite and remove
+ *   (PutItem, DeleteItem).
+ * - sessions: sign-in links and sessions (GetItem, PutItem, UpdateItem; DeleteItem for a used link and
+ *   on sign-out).
+ * - counters: sign-in rate limits, one atomic ADD each (UpdateItem).
+ */
+export const CONSOLE_ACCESS = {
+  keys: {
+    table: ['GetItem', 'PutItem', 'UpdateItem'],
+    indexes: { [KEYS_BY_ACCOUNT_INDEX]: ['Query'], [KEYS_BY_KEY_ID_INDEX]: ['Query'] },
+  },
+  wallets: { table: ['GetItem'] },
+  ledger: { table: ['Query', 'GetItem', 'PutItem'] },
+  routes: { table: ['GetItem', 'Scan', 'Query'] },
+  members: {
+    table: ['GetItem', 'Query', 'PutItem', 'DeleteItem'],
+    indexes: { [MEMBERS_BY_ACCOUNT_INDEX]: ['Query'] },
+  },
+  sessions: { table: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] },
+  counters: { table: ['UpdateItem'] },
 } as const satisfies FunctionAccess;

@@ -159,6 +159,30 @@ export const ALARMS = {
       "usage with its hold (npx tollgate usage <account>), and check the route's prices and the input estimate " +
       '(README, Money).',
   },
+  console5xx: {
+    name: 'Console5xx',
+    perTable: false,
+    metric: 'AWS/Lambda Url5xxCount (console function URL), Sum',
+    comparison: '>=',
+    threshold: 1,
+    description:
+      "The console's function URL answered with a 5xx status: an account holder saw an error page, or could " +
+      'not sign in. Read the console log group around the alarm time (level ERROR) for the cause: DynamoDB ' +
+      '(check the TableThrottles and TableSystemErrors alarms, DatabaseTimeouts), SES refusing a sign-in ' +
+      'e-mail (senderEmail not verified, or the account still in the SES sandbox), or a bug. The proxy and ' +
+      'the API keys are not affected.',
+  },
+  consoleErrors: {
+    name: 'ConsoleErrors',
+    perTable: false,
+    metric: 'AWS/Lambda Errors (console function), Sum',
+    comparison: '>=',
+    threshold: 1,
+    description:
+      'A console invocation failed outright (crash, out of memory or its 30-second timeout), not a handled ' +
+      'error page; the account holder got an error from the function URL. Read the console log group around ' +
+      'the alarm time for the error; a timeout usually means DynamoDB or SES did not answer.',
+  },
   tableThrottles: {
     name: 'TableThrottles',
     perTable: true,

@@ -15,6 +15,7 @@ export const METRICS_NAMESPACE = 'Tollgate';
  */
 export const PROXY_SERVICE = 'tollgate-proxy';
 export const SWEEPER_SERVICE = 'tollgate-sweeper';
+export const CONSOLE_SERVICE = 'tollgate-console';
 
 /** The Powertools `MetricUnit` values used here (assignable to Powertools' `MetricUnit` type). */
 export type TollgateMetricUnit = 'Count' | 'Milliseconds';

@@ -30,6 +30,8 @@ export interface TollgateMonitoringProps {
   readonly topic: ITopic;
   readonly proxy: IFunction;
   readonly sweeper: IFunction;
+  /** The account holders' console, served from its own function URL. */
+  readonly console: IFunction;
   /** The EventBridge rule that runs the sweeper. */
   readonly sweeperSchedule: Rule;
   readonly tables: Readonly<Record<TableName, TollgateTable>>;
@@ -113,7 +115,7 @@ const sumOverOperations = (table: TollgateTable, metricName: string, label: stri
  * reports topic, and the `Tollgate-<stage>` dashboard with the graphs an operator looks at first.
  *
  * @example
- * new TollgateMonitoring(this, 'Monitoring', { stage, topic, proxy, sweeper, sweeperSchedule, tables });
+ * new TollgateMonitoring(this, 'Monitoring', { stage, topic, proxy, sweeper, sweeperSchedule, console, tables });
  */
 export class TollgateMonitoring extends Construct {
   /** Every alarm, named `Tollgate-<stage>-<name>[-<table>]`. */
@@ -124,7 +126,7 @@ export class TollgateMonitoring extends Construct {
   constructor(scope: Construct, id: string, props: TollgateMonitoringProps) {
     super(scope, id);
     this.props = props;
-    const { proxy, sweeper, tables } = props;
+    const { proxy, sweeper, console: consoleFunction, tables } = props;
 
     const failedSchedules = new Metric({
       namespace: 'AWS/Events',
@@ -155,6 +157,8 @@ export class TollgateMonitoring extends Construct {
     this.addAlarm('settleFailures', proxyMetric(ProxyMetric.SettleFailures));
     this.addAlarm('databaseTimeouts', proxyMetric(ProxyMetric.DatabaseTimeouts));
     this.addAlarm('overruns', proxyMetric(ProxyMetric.Overruns));
+    this.addAlarm('console5xx', consoleFunction.metric('Url5xxCount', { statistic: Stats.SUM, period: PERIOD }));
+    this.addAlarm('consoleErrors', consoleFunction.metricErrors({ statistic: Stats.SUM, period: PERIOD }));
     for (const name of TABLE_NAMES) {
       this.addAlarm('tableThrottles', sumOverOperations(tables[name], 'ThrottledRequests', name), { table: name });
       this.addAlarm('tableSystemErrors', sumOverOperations(tables[name], 'SystemErrors', name), { table: name });
@@ -193,7 +197,7 @@ export class TollgateMonitoring extends Construct {
   }
 
   private createDashboard(): Dashboard {
-    const { stage, proxy, sweeper, tables } = this.props;
+    const { stage, proxy, sweeper, console: consoleFunction, tables } = this.props;
     const graph = (title: string, left: IMetric[], extra: Partial<GraphWidgetProps> = {}) =>
       new GraphWidget({ title, left, width: 8, height: 6, period: PERIOD, ...extra });
     const lambdaSum = { statistic: Stats.SUM, period: PERIOD };
@@ -253,6 +257,23 @@ export class TollgateMonitoring extends Construct {
         proxyMetric(ProxyMetric.DatabaseTimeouts),
         proxyMetric(ProxyMetric.Overruns),
       ]),
+    );
+    // The console: function URL metrics (AWS/Lambda, FunctionName) and the function's own.
+    const url = (metricName: string, statistic: string, label: string): IMetric =>
+      consoleFunction.metric(metricName, { statistic, period: PERIOD, label });
+    dashboard.addWidgets(
+      graph('Console requests', [
+        url('UrlRequestCount', Stats.SUM, 'requests'),
+        url('Url4xxCount', Stats.SUM, '4xx'),
+        url('Url5xxCount', Stats.SUM, '5xx'),
+      ]),
+      graph('Console latency (ms)', [
+        url('UrlRequestLatency', Stats.p(50), 'p50'),
+        url('UrlRequestLatency', Stats.p(99), 'p99'),
+      ]),
+      graph('Console errors and duration', [consoleFunction.metricErrors({ ...lambdaSum, label: 'errors' })], {
+        right: [consoleFunction.metricDuration({ statistic: Stats.p(99), period: PERIOD, label: 'duration p99 (ms)' })],
+      }),
     );
     return dashboard;
   }

@@ -1,5 +1,15 @@
 import { join } from 'node:path';
-import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
+import {
+  ArnFormat,
+  CfnOutput,
+  Duration,
+  Fn,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Token,
+  Validations,
+} from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -9,9 +19,9 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { type FunctionAccess, PROXY_ACCESS, SWEEPER_ACCESS } from './access.ts';
+import { CONSOLE_ACCESS, type FunctionAccess, PROXY_ACCESS, SWEEPER_ACCESS } from './access.ts';
 import { contextBoolean, contextNumber, contextString } from './context.ts';
-import { METRICS_NAMESPACE, PROXY_SERVICE, SWEEPER_SERVICE } from './metrics.ts';
+import { CONSOLE_SERVICE, METRICS_NAMESPACE, PROXY_SERVICE, SWEEPER_SERVICE } from './metrics.ts';
 import { TABLE_NAMES, TABLE_SCHEMAS, type TableName } from './tables.ts';
 import { TollgateEdge } from './tollgate-edge.ts';
 import { TollgateFunction, type TollgateFunctionProps } from './tollgate-function.ts';
@@ -43,6 +53,18 @@ export interface TollgateStackProps extends StackProps {
    * decides when (context `shield`, on for `prod`) and builds the web ACL. @default none: the bare function URL
    */
   readonly shield?: TollgateStackShield;
+  /**
+   * The address the console sends sign-in e-mails from, through SES (a verified identity: the address or
+   * its domain). @default context `senderEmail`, else none: the console cannot send e-mail, and the
+   * function may not use SES at all
+   */
+  readonly senderEmail?: string;
+  /**
+   * The console's public URL when it is served under a custom domain (`https://console.example.com/console`),
+   * for the links in its e-mails. @default context `consoleUrl`, else none: the console uses the domain
+   * of the function URL it was called on
+   */
+  readonly consoleUrl?: string;
 }
 
 export interface TollgateStackShield {
@@ -60,6 +82,11 @@ const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,19}$/;
 const PROXY_TIMEOUT = Duration.minutes(15);
 /** How often the sweeper runs. A released hold waits at most this long past its expiry. */
 const SWEEP_EVERY = Duration.minutes(5);
+/** The console answers pages, not streams of tokens: anything slower than this is a fault. */
+const CONSOLE_TIMEOUT = Duration.seconds(30);
+/** The path prefix the console serves (`lambdas/console.ts`): its URL is the function URL plus this. */
+const CONSOLE_PATH = 'console';
+const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+$/;
 /** How much sooner than CloudFront's origin timeout the proxy gives up on a silent upstream. */
 const UPSTREAM_MARGIN_SECONDS = 5;
 const capitalize = (name: string): string => name.charAt(0).toUpperCase() + name.slice(1);
@@ -74,10 +101,10 @@ const positiveInteger = (name: string, value: number | undefined): number | unde
 };
 
 /**
- * Tollgate on AWS: the four tables, the proxy function behind a streaming function URL, the encrypted
+ * Tollgate on AWS: the tables, the proxy function behind a streaming function URL, the encrypted
  * reports topic, the proxy's scoped access to provider credentials under `tollgate/<stage>/`, the
- * scheduled sweeper that releases holds of requests that died, and the alarms and dashboard
- * (`TollgateMonitoring`).
+ * scheduled sweeper that releases holds of requests that died, the account holders' console (its own
+ * function, bundle and function URL), and the alarms and dashboard (`TollgateMonitoring`).
  *
  * @example
  * const app = new App();
@@ -98,6 +125,10 @@ export class TollgateStack extends Stack {
   readonly reservedConcurrency: number | undefined;
   readonly sweeper: TollgateFunction;
   readonly sweeperSchedule: Rule;
+  /** The account holders' web console (`lambdas/console.ts`). */
+  readonly console: TollgateFunction;
+  /** Where account holders open the console: its function URL plus `console`. */
+  readonly consoleUrl: string;
   readonly monitoring: TollgateMonitoring;
 
   constructor(scope: Construct, id: string, props: TollgateStackProps) {
@@ -127,7 +158,7 @@ export class TollgateStack extends Stack {
     this.reportsTopic = this.createReportsTopic(removalPolicy);
     const alarmEmail = props.alarmEmail ?? contextString(this, 'alarmEmail');
     if (alarmEmail !== undefined) {
-      if (!/^[^@\s]+@[^@\s]+$/.test(alarmEmail)) throw new Error(`alarmEmail '${alarmEmail}' is not an e-mail address`);
+      if (!EMAIL_PATTERN.test(alarmEmail)) throw new Error(`alarmEmail '${alarmEmail}' is not an e-mail address`);
       this.reportsTopic.addSubscription(new EmailSubscription(alarmEmail));
     }
     const reservedConcurrency = this.readReservedConcurrency(props, prod);
@@ -176,12 +207,17 @@ export class TollgateStack extends Stack {
     this.sweeper = this.createSweeper(logs);
     this.sweeperSchedule = this.scheduleSweeper(this.sweeper);
 
+    const webConsole = this.createConsole(logs, props, url);
+    this.console = webConsole.fn;
+    this.consoleUrl = webConsole.url;
+
     this.monitoring = new TollgateMonitoring(this, 'Monitoring', {
       stage,
       topic: this.reportsTopic,
       proxy: this.proxy,
       sweeper: this.sweeper,
       sweeperSchedule: this.sweeperSchedule,
+      console: this.console,
       tables: this.tables,
       ...(durationP99AlarmMs && { durationP99AlarmMs }),
       ...(reservedConcurrency && { reservedConcurrency }),
@@ -213,6 +249,76 @@ export class TollgateStack extends Stack {
       },
     });
     return this.bindTables(sweeper, SWEEPER_ACCESS);
+  }
+
+  /**
+   * The account holders' console: its own bundle (nothing of it reaches the proxy's) behind its own
+   * streaming function URL. The URL is open: the console signs people in itself (one-time e-mail links,
+   * server-side sessions). It links to the gateway's public base URL, and sends e-mail through SES only
+   * when a sender is configured.
+   */
+  private createConsole(
+    logs: LogOptions,
+    props: TollgateStackProps,
+    proxyUrl: IFunctionUrl,
+  ): { fn: TollgateFunction; url: string } {
+    const senderEmail = props.senderEmail ?? contextString(this, 'senderEmail');
+    if (senderEmail !== undefined && !EMAIL_PATTERN.test(senderEmail)) {
+      throw new Error(`senderEmail '${senderEmail}' is not an e-mail address`);
+    }
+    const consoleUrl = props.consoleUrl ?? contextString(this, 'consoleUrl');
+    if (consoleUrl !== undefined && !/^https:\/\/[^/\s]+(\/\S*)?$/.test(consoleUrl)) {
+      throw new Error(`consoleUrl '${consoleUrl}' is not an https:// URL`);
+    }
+    // The URLs end with '/' (`https://<domain>/`); the console wants the origin alone.
+    const gatewayUrl = this.edge
+      ? `https://${this.edge.distribution.distributionDomainName}`
+      : `https://${Fn.select(2, Fn.split('/', proxyUrl.url))}`;
+
+    const fn = new TollgateFunction(this, 'Console', {
+      entry: join(import.meta.dirname, '..', 'lambdas', 'console.ts'),
+      handler: 'handler',
+      description: `Tollgate ${this.stage}: the account holders' web console`,
+      timeout: CONSOLE_TIMEOUT,
+      memorySize: 256,
+      ...logs,
+      environment: {
+        TOLLGATE_STAGE: this.stage,
+        TOLLGATE_GATEWAY_URL: gatewayUrl,
+        ...(senderEmail && { TOLLGATE_SENDER_EMAIL: senderEmail }),
+        ...(consoleUrl && { TOLLGATE_CONSOLE_URL: consoleUrl.replace(/\/+$/, '') }),
+        POWERTOOLS_SERVICE_NAME: CONSOLE_SERVICE,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      },
+    });
+    this.bindTables(fn, CONSOLE_ACCESS);
+    if (senderEmail) this.grantSendEmail(fn, senderEmail);
+
+    const url = fn.addFunctionUrl({ authType: FunctionUrlAuthType.NONE, invokeMode: InvokeMode.RESPONSE_STREAM });
+    return { fn, url: `${url.url}${CONSOLE_PATH}` };
+  }
+
+  /**
+   * SES `SendEmail` (the action of SESv2's SendEmail too) from the sender's address only: on the identity
+   * of the address and of its domain (SES authorizes against whichever is verified), and only with that
+   * address as the From address.
+   */
+  private grantSendEmail(fn: TollgateFunction, senderEmail: string): void {
+    const domain = senderEmail.slice(senderEmail.lastIndexOf('@') + 1);
+    const identity = (name: string): string =>
+      this.formatArn({
+        service: 'ses',
+        resource: 'identity',
+        resourceName: name,
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      });
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['ses:SendEmail'],
+        resources: [identity(senderEmail), identity(domain)],
+        conditions: { StringEquals: { 'ses:FromAddress': senderEmail } },
+      }),
+    );
   }
 
   /** Exactly the actions of `access` (lib/access.ts) on each table it names; no other table. */
@@ -339,6 +445,7 @@ export class TollgateStack extends Stack {
       output(`${capitalize(name)}TableName`, this.tables[name].tableName, `The ${name} table`);
     }
     output('ReportsTopicArn', this.reportsTopic.topicArn, 'Configuration-error reports and alarms');
+    output('ConsoleUrl', this.consoleUrl, "The account holders' web console");
     output('SweeperFunctionName', this.sweeper.functionName, 'The function that releases expired holds');
     output('DashboardName', this.monitoring.dashboard.dashboardName, 'The CloudWatch dashboard');
   }

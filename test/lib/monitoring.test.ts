@@ -128,6 +128,21 @@ const EXPECTED_METRICS: Record<Exclude<AlarmKey, 'tableThrottles' | 'tableSystem
     Dimensions: proxyService,
     Statistic: 'Sum',
   },
+  console5xx: {
+    ...ANY,
+    Namespace: 'AWS/Lambda',
+    MetricName: 'Url5xxCount',
+    Dimensions: functionDimension('Console'),
+    Statistic: 'Sum',
+    Period: 300,
+  },
+  consoleErrors: {
+    ...ANY,
+    Namespace: 'AWS/Lambda',
+    MetricName: 'Errors',
+    Dimensions: functionDimension('Console'),
+    Statistic: 'Sum',
+  },
   sweeperErrors: {
     ...ANY,
     Namespace: 'AWS/Lambda',
@@ -292,6 +307,9 @@ describe('TollgateMonitoring', () => {
         'Lambda throttles and errors',
         'DynamoDB throttled requests',
         'Holds',
+        'Console requests',
+        'Console latency (ms)',
+        'Console errors and duration',
       ]) {
         expect(body).toContain(`\\"title\\":\\"${title}\\"`);
       }
@@ -299,6 +317,30 @@ describe('TollgateMonitoring', () => {
         expect(body).toContain(`\\"${metric}\\"`);
       }
       expect(body).toContain('p99');
+    });
+
+    it("graphs the console's function URL: requests, 4xx, 5xx, latency p50 and p99, errors and duration", () => {
+      const body = (
+        Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0] as {
+          Properties: { DashboardBody: { 'Fn::Join': [string, unknown[]] } };
+        }
+      ).Properties.DashboardBody['Fn::Join'][1];
+      // The body is a join of strings and function-name references: find the console's metrics by the reference.
+      const text = body.map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join('');
+      const consoleMetric = (metricName: string) =>
+        new RegExp(`\\["AWS/Lambda","${metricName}","FunctionName","\\{"Ref":"Console[0-9A-F]{8}"\\}"`);
+      for (const metricName of [
+        'UrlRequestCount',
+        'Url4xxCount',
+        'Url5xxCount',
+        'UrlRequestLatency',
+        'Errors',
+        'Duration',
+      ]) {
+        expect(text, metricName).toMatch(consoleMetric(metricName));
+      }
+      const latency = text.slice(text.indexOf('"title":"Console latency (ms)"'));
+      expect(latency.slice(0, latency.indexOf('"title":"Console errors'))).toMatch(/"stat":"p50".*"stat":"p99"/);
     });
   });
 

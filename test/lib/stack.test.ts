@@ -5,7 +5,17 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LEDGER_PENDING_INDEX, TABLE_NAMES, TABLE_SCHEMAS, tableEnvVar } from '../../lib/tables.ts';
+import { PROXY_ACCESS } from '../../lib/access.ts';
+import {
+  KEYS_BY_ACCOUNT_INDEX,
+  KEYS_BY_KEY_ID_INDEX,
+  LEDGER_PENDING_INDEX,
+  MEMBERS_BY_ACCOUNT_INDEX,
+  TABLE_NAMES,
+  TABLE_SCHEMAS,
+  type TableName,
+  tableEnvVar,
+} from '../../lib/tables.ts';
 import { TollgateStack } from '../../lib/tollgate-stack.ts';
 import { actionsOf, IN_MEMORY, NO_BUNDLING, roleStatements, type Statement, tollgateApp } from './app.ts';
 
@@ -31,6 +41,18 @@ const SWEEPER_GRANTS = {
   ledger: ['dynamodb:UpdateItem'],
   [`ledger/index/${LEDGER_PENDING_INDEX}`]: ['dynamodb:Query'],
 };
+const CONSOLE_GRANTS = {
+  keys: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  [`keys/index/${KEYS_BY_ACCOUNT_INDEX}`]: ['dynamodb:Query'],
+  [`keys/index/${KEYS_BY_KEY_ID_INDEX}`]: ['dynamodb:Query'],
+  wallets: ['dynamodb:GetItem'],
+  ledger: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+  routes: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'],
+  members: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+  [`members/index/${MEMBERS_BY_ACCOUNT_INDEX}`]: ['dynamodb:Query'],
+  sessions: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  counters: ['dynamodb:UpdateItem'],
+};
 
 /** `table` or `table/index/name` → the sorted DynamoDB actions the function's role has on it. */
 const dynamoGrants = (template: Template, functionId: string): Record<string, string[]> => {
@@ -54,6 +76,7 @@ const dynamoGrants = (template: Template, functionId: string): Record<string, st
 
 const proxyStatements = (template: Template): Statement[] => roleStatements(template, 'Proxy');
 const sweeperStatements = (template: Template): Statement[] => roleStatements(template, 'Sweeper');
+const consoleStatements = (template: Template): Statement[] => roleStatements(template, 'Console');
 const lambdaFunction = (template: Template, idPrefix: string): Record<string, unknown> => {
   const found = Object.entries(template.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith(idPrefix));
   if (!found) throw new Error(`no function ${idPrefix}`);
@@ -78,8 +101,13 @@ describe('TollgateStack', () => {
 
   describe('proxy function', () => {
     it('is served from a streaming function URL that Tollgate keys, not IAM, authenticate', () => {
-      dev.resourceCountIs('AWS::Lambda::Url', 1);
-      dev.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE', InvokeMode: 'RESPONSE_STREAM' });
+      // The proxy's and the console's.
+      dev.resourceCountIs('AWS::Lambda::Url', 2);
+      dev.hasResourceProperties('AWS::Lambda::Url', {
+        AuthType: 'NONE',
+        InvokeMode: 'RESPONSE_STREAM',
+        TargetFunctionArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Proxy'), 'Arn'] },
+      });
     });
 
     it('runs on Node.js 24 arm64 for up to 15 minutes with 1024 MB by default', () => {
@@ -95,8 +123,8 @@ describe('TollgateStack', () => {
     it('ships one ESM bundle per function with its source map and enables source maps at run time', () => {
       const assets = readdirSync(assemblyDir).filter((entry) => entry.startsWith('asset.'));
       const bundles = assets.filter((asset) => existsSync(join(assemblyDir, asset, 'index.mjs')));
-      // The proxy's and the sweeper's; dev and prod share each bundle.
-      expect(bundles).toHaveLength(2);
+      // The proxy's, the sweeper's and the console's; dev and prod share each bundle.
+      expect(bundles).toHaveLength(3);
       for (const bundle of bundles) {
         expect(readdirSync(join(assemblyDir, bundle)).sort()).toEqual(['index.mjs', 'index.mjs.map']);
       }
@@ -106,7 +134,12 @@ describe('TollgateStack', () => {
     });
 
     it('tells the code its tables, reports topic, stage and where credentials live', () => {
-      const tableVars = Object.fromEntries(TABLE_NAMES.map((name) => [tableEnvVar(name), Match.anyValue()]));
+      const proxyTables = Object.keys(PROXY_ACCESS) as TableName[];
+      const tableVars = Object.fromEntries(proxyTables.map((name) => [tableEnvVar(name), Match.anyValue()]));
+      const { Variables } = lambdaFunction(dev, 'Proxy')['Environment'] as { Variables: Record<string, unknown> };
+      // The console's tables are not the proxy's business.
+      expect(Variables).not.toHaveProperty(tableEnvVar('members'));
+      expect(Variables).not.toHaveProperty(tableEnvVar('sessions'));
       dev.hasResourceProperties('AWS::Lambda::Function', {
         Environment: {
           Variables: Match.objectLike({
@@ -191,6 +224,153 @@ describe('TollgateStack', () => {
     });
   });
 
+  describe('console function', () => {
+    const environment = (template: Template): Record<string, unknown> =>
+      (lambdaFunction(template, 'Console')['Environment'] as { Variables: Record<string, unknown> }).Variables;
+    const codeKey = (template: Template, idPrefix: string): string =>
+      (lambdaFunction(template, idPrefix)['Code'] as { S3Key: string }).S3Key;
+    /** The files esbuild put into a function's bundle, from its source map. */
+    const bundledSources = (template: Template, idPrefix: string): string[] => {
+      const asset = `asset.${codeKey(template, idPrefix).replace(/\.zip$/, '')}`;
+      const map = JSON.parse(readFileSync(join(assemblyDir, asset, 'index.mjs.map'), 'utf8')) as { sources: string[] };
+      return map.sources;
+    };
+    const sesStatements = (template: Template): Statement[] =>
+      consoleStatements(template).filter((s) => actionsOf(s).some((a) => a.startsWith('ses:')));
+    const withContext = (context: Record<string, unknown>): Template =>
+      Template.fromStack(tollgateApp(['dev'], { ...NO_BUNDLING, ...context }).stacks[0] as TollgateStack);
+
+    it('runs on Node.js 24 arm64 for up to 30 seconds with 256 MB', () => {
+      expect(lambdaFunction(dev, 'Console')).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Timeout: 30,
+        MemorySize: 256,
+        Handler: 'index.handler',
+      });
+    });
+
+    it("ships its own bundle, built from lambdas/console.ts, and none of it reaches the proxy's", () => {
+      expect(codeKey(dev, 'Console')).not.toBe(codeKey(dev, 'Proxy'));
+      expect(codeKey(dev, 'Console')).not.toBe(codeKey(dev, 'Sweeper'));
+      expect(bundledSources(dev, 'Console').some((source) => source.endsWith('lambdas/console.ts'))).toBe(true);
+      const consoleOnly =
+        /lambdas\/console(\.ts|\/)|lambdas\/mail\/|node_modules\/(preact|preact-render-to-string|htm|@middy\/http-security-headers)\//;
+      expect(bundledSources(dev, 'Proxy').filter((source) => consoleOnly.test(source))).toEqual([]);
+    });
+
+    it('is served from its own streaming function URL, open to callers: the console signs people in itself', () => {
+      dev.hasResourceProperties('AWS::Lambda::Url', {
+        AuthType: 'NONE',
+        InvokeMode: 'RESPONSE_STREAM',
+        TargetFunctionArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Console'), 'Arn'] },
+      });
+    });
+
+    it("tells the code its tables, its service name and the gateway's public base URL without a trailing slash", () => {
+      const tableVars = Object.fromEntries(
+        (['keys', 'wallets', 'routes', 'ledger', 'members', 'sessions', 'counters'] as const).map((name) => [
+          tableEnvVar(name),
+          { Ref: expect.stringMatching(new RegExp(`^${name.charAt(0).toUpperCase()}${name.slice(1)}Table`)) },
+        ]),
+      );
+      expect(environment(dev)).toMatchObject({
+        ...tableVars,
+        TOLLGATE_STAGE: 'dev',
+        POWERTOOLS_SERVICE_NAME: 'tollgate-console',
+        POWERTOOLS_METRICS_NAMESPACE: 'Tollgate',
+        NODE_OPTIONS: '--enable-source-maps',
+        // `https://<id>.lambda-url.<region>.on.aws/` → `https://<id>.lambda-url.<region>.on.aws`
+        TOLLGATE_GATEWAY_URL: {
+          'Fn::Join': [
+            '',
+            [
+              'https://',
+              {
+                'Fn::Select': [
+                  2,
+                  { 'Fn::Split': ['/', { 'Fn::GetAtt': [expect.stringMatching(/^ProxyFunctionUrl/), 'FunctionUrl'] }] },
+                ],
+              },
+            ],
+          ],
+        },
+      });
+      // Behind the shield, the gateway is CloudFront's.
+      expect(environment(prod)['TOLLGATE_GATEWAY_URL']).toEqual({
+        'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [expect.stringMatching(/^EdgeDistribution/), 'DomainName'] }]],
+      });
+      // Without context, no sender and no custom console URL.
+      expect(environment(dev)).not.toHaveProperty('TOLLGATE_SENDER_EMAIL');
+      expect(environment(dev)).not.toHaveProperty('TOLLGATE_CONSOLE_URL');
+    });
+
+    it('takes the sender address and a custom console URL from context senderEmail and consoleUrl', () => {
+      const template = withContext({
+        senderEmail: 'console@mail.example.com',
+        consoleUrl: 'https://console.example.com/console/',
+      });
+
+      expect(environment(template)).toMatchObject({
+        TOLLGATE_SENDER_EMAIL: 'console@mail.example.com',
+        TOLLGATE_CONSOLE_URL: 'https://console.example.com/console',
+      });
+    });
+
+    it('rejects a senderEmail or consoleUrl that cannot be right', () => {
+      expect(() => withContext({ senderEmail: 'console' })).toThrow(/senderEmail 'console'/);
+      expect(() => withContext({ consoleUrl: 'http://console.example.com' })).toThrow(/consoleUrl/);
+    });
+
+    it('grants exactly the DynamoDB actions the console calls: no Scan on keys, ledger or wallets, no Delete on keys or ledger', () => {
+      expect(dynamoGrants(dev, 'Console')).toEqual(CONSOLE_GRANTS);
+      expect(dynamoGrants(prod, 'Console')).toEqual(CONSOLE_GRANTS);
+      const grants = dynamoGrants(dev, 'Console');
+      for (const table of ['keys', 'ledger', 'wallets']) expect(grants[table], table).not.toContain('dynamodb:Scan');
+      for (const table of ['keys', 'ledger']) expect(grants[table], table).not.toContain('dynamodb:DeleteItem');
+      // The console cannot move money: no write on wallets, and ledger rows are added, never changed.
+      expect(grants['wallets']).toEqual(['dynamodb:GetItem']);
+      expect(grants['ledger']).not.toContain('dynamodb:UpdateItem');
+    });
+
+    it('may not use SES, nor anything but its tables and logs, without a senderEmail', () => {
+      expect(sesStatements(dev)).toEqual([]);
+      const nonTable = consoleStatements(dev)
+        .flatMap(actionsOf)
+        .filter((a) => !a.startsWith('dynamodb:'))
+        .sort();
+      expect(nonTable).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    });
+
+    it("may send e-mail with a senderEmail: ses:SendEmail on the address's and its domain's identities, from that address only", () => {
+      const template = withContext({ senderEmail: 'console@mail.example.com' });
+      // Without the shield the stack is environment-agnostic: region and account are pseudo parameters.
+      const identity = (name: string) => ({
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':ses:',
+            { Ref: 'AWS::Region' },
+            ':',
+            { Ref: 'AWS::AccountId' },
+            `:identity/${name}`,
+          ],
+        ],
+      });
+
+      expect(sesStatements(template)).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 'ses:SendEmail',
+          Resource: [identity('console@mail.example.com'), identity('mail.example.com')],
+          Condition: { StringEquals: { 'ses:FromAddress': 'console@mail.example.com' } },
+        },
+      ]);
+    });
+  });
+
   describe('tables', () => {
     it.each(TABLE_NAMES)('creates %s with the key schema and GSIs of TABLE_SCHEMAS', (name) => {
       const schema = TABLE_SCHEMAS[name];
@@ -209,6 +389,13 @@ describe('TollgateStack', () => {
         ...(schema.timeToLiveAttribute && {
           TimeToLiveSpecification: { AttributeName: schema.timeToLiveAttribute, Enabled: true },
         }),
+      });
+    });
+
+    it('expires console sign-in links and sessions by TTL on expiresAt', () => {
+      dev.hasResourceProperties('AWS::DynamoDB::Table', {
+        TableName: 'tollgate-dev-sessions',
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
       });
     });
 
@@ -238,14 +425,25 @@ describe('TollgateStack', () => {
       expect(dynamoGrants(prod, 'Proxy')).toEqual(PROXY_GRANTS);
     });
 
-    it('grants no function Delete, BatchWrite or a wildcard action, and Scan only to the proxy on routes', () => {
+    it('grants no function BatchWrite or a wildcard action, Delete only to the console on members and sessions, and Scan only on routes', () => {
       for (const template of [dev, prod]) {
-        const all = [...proxyStatements(template), ...sweeperStatements(template)];
-        const actions = all.flatMap(actionsOf);
-        expect(actions.filter((a) => /Delete|BatchWrite|\*/.test(a) && a.startsWith('dynamodb:'))).toEqual([]);
-        expect(Object.entries(dynamoGrants(template, 'Proxy')).filter(([, a]) => a.includes('dynamodb:Scan'))).toEqual([
-          ['routes', ['dynamodb:Scan']],
-        ]);
+        const all = [...proxyStatements(template), ...sweeperStatements(template), ...consoleStatements(template)];
+        const actions = all.flatMap(actionsOf).filter((a) => a.startsWith('dynamodb:'));
+        expect(actions.filter((a) => /BatchWrite|\*/.test(a))).toEqual([]);
+        for (const fn of ['Proxy', 'Sweeper', 'Console']) {
+          const grants = Object.entries(dynamoGrants(template, fn));
+          const tablesWith = (action: string) => grants.filter(([, a]) => a.includes(action)).map(([table]) => table);
+          expect(tablesWith('dynamodb:DeleteItem'), fn).toEqual(fn === 'Console' ? ['members', 'sessions'] : []);
+          expect(tablesWith('dynamodb:Scan'), fn).toEqual(fn === 'Sweeper' ? [] : ['routes']);
+        }
+      }
+    });
+
+    it('gives the proxy and the sweeper nothing on the members and sessions tables', () => {
+      for (const fn of ['Proxy', 'Sweeper']) {
+        const tables = Object.keys(dynamoGrants(dev, fn)).map((key) => key.split('/')[0]);
+        expect(tables, fn).not.toContain('members');
+        expect(tables, fn).not.toContain('sessions');
       }
     });
 
@@ -320,7 +518,7 @@ describe('TollgateStack', () => {
     });
   });
 
-  it('outputs the URL, the four table names, the topic ARN, the table prefix and the stage', () => {
+  it('outputs the URL, the console URL, every table name, the topic ARN, the table prefix and the stage', () => {
     dev.hasOutput('ProxyUrl', {
       Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProxyFunctionUrl'), 'FunctionUrl'] },
     });
@@ -328,6 +526,11 @@ describe('TollgateStack', () => {
       const capitalized = name.charAt(0).toUpperCase() + name.slice(1);
       dev.hasOutput(`${capitalized}TableName`, { Value: { Ref: Match.stringLikeRegexp(`^${capitalized}Table`) } });
     }
+    dev.hasOutput('ConsoleUrl', {
+      Value: {
+        'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^ConsoleFunctionUrl'), 'FunctionUrl'] }, 'console']],
+      },
+    });
     dev.hasOutput('ReportsTopicArn', { Value: { Ref: Match.stringLikeRegexp('^ReportsTopic') } });
     dev.hasOutput('TablePrefix', { Value: 'tollgate-dev' });
     dev.hasOutput('Stage', { Value: 'dev' });
