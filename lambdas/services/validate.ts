@@ -121,6 +121,25 @@ export const parseExpiry = (text: string, now = new Date()): string => {
 export const parseSince = (text: string, what = 'since'): string =>
   new Date(parseInstant(text, what, '2026-11-01 or 2026-11-01T09:30:00Z')).toISOString();
 
+/**
+ * An upper time bound, exclusive: an ISO-8601 date (midnight UTC, so `until 2026-12-01` ends with
+ * November) or date-time, normalized to `toISOString()`.
+ */
+export const parseUntil = (text: string, what = 'until'): string =>
+  new Date(parseInstant(text, what, '2026-12-01 or 2026-11-30T18:00:00Z')).toISOString();
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A UTC calendar day as `YYYY-MM-DD`, a day that exists (no 2026-02-30). */
+export const parseDay = (text: string, what = 'day'): string => {
+  const day = text.trim();
+  const time = DAY.test(day) ? Date.parse(`${day}T00:00:00.000Z`) : Number.NaN;
+  if (Number.isNaN(time) || new Date(time).toISOString().slice(0, 10) !== day) {
+    throw new InvalidInputError(`Invalid ${what} '${text}': use a day as YYYY-MM-DD (UTC), e.g. 2026-11-01`);
+  }
+  return day;
+};
+
 /** A ledger cursor as a previous page handed it out (its `next_cursor`). */
 export const parseCursor = (text: string, what = 'cursor'): string => {
   if (!LEDGER_CURSOR.test(text)) {

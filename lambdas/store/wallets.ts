@@ -105,6 +105,33 @@ export interface LedgerPage {
   nextCursor?: string;
 }
 
+/** Which of an account's ledger rows a read covers; every part optional. */
+export interface LedgerRange {
+  /** ISO time as `toISOString()` writes it: rows at or after it. */
+  since?: string;
+  /** ISO time as `toISOString()` writes it: rows before it. */
+  until?: string;
+  /** Only usage rows of this key (top-ups have none). */
+  keyId?: string;
+  /** Only usage rows billed to this model (the route that answered). */
+  model?: string;
+}
+
+export interface LedgerPageOptions extends LedgerRange {
+  /** Rows wanted (default 50). */
+  limit?: number;
+  /** The `nextCursor` of the previous page, read with the same range. */
+  cursor?: string;
+  /** Rows DynamoDB may evaluate for one call (default {@link LEDGER_EVALUATION_BUDGET}). */
+  budget?: number;
+}
+
+/**
+ * At most this many rows are evaluated for one page of a filtered ledger: a key or model that
+ * matches few rows costs one bounded read per page, never a scan of the whole ledger.
+ */
+export const LEDGER_EVALUATION_BUDGET = 5_000;
+
 const PENDING = 'hold';
 const TRANSACT_ATTEMPTS = 30;
 /** Reads of a wallet that keeps moving under a top-up, before the top-up gives up. */
@@ -529,30 +556,98 @@ export class WalletStore {
     }
   }
 
-  /** The account's ledger, newest first, optionally only rows at or after `since` (ISO time). */
+  /**
+   * The query of the account's ledger rows in `range`: the time bounds as a sort-key range, the
+   * key and model as a filter. `until` works as the upper bound of BETWEEN as it is: a row's sort
+   * key is its time followed by '#…', so it sorts after a bare time equal to its own and before any
+   * later one — BETWEEN since AND until is exactly [since, until).
+   */
+  private ledgerQuery(accountId: string, { since, until, keyId, model }: LedgerRange): QueryCommandInput {
+    const values: Record<string, AttributeValue> = {
+      ':a': { S: accountId },
+      ':from': { S: since ?? LEDGER_MIN_SK },
+      ':to': { S: until ?? LEDGER_MAX_SK },
+    };
+    const names: Record<string, string> = {};
+    const filters: string[] = [];
+    if (keyId !== undefined) {
+      names['#keyId'] = 'keyId';
+      values[':keyId'] = { S: keyId };
+      filters.push('#keyId = :keyId');
+    }
+    if (model !== undefined) {
+      names['#model'] = 'model';
+      values[':model'] = { S: model };
+      filters.push('#model = :model');
+    }
+    return {
+      TableName: this.tables.ledger,
+      KeyConditionExpression: 'accountId = :a AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: values,
+      ...(filters.length > 0 ? { FilterExpression: filters.join(' AND '), ExpressionAttributeNames: names } : {}),
+    };
+  }
+
+  /**
+   * A page of the account's ledger, newest first: rows in `range` (all rows when it is empty),
+   * starting after `cursor`. With a key or model filter DynamoDB evaluates rows that do not match,
+   * so the read goes on, page after page (each asking for twice as many as the last), until `limit`
+   * rows are found or `budget` rows were evaluated; then it answers with what it found (maybe none)
+   * and a cursor to go on from. A cursor is always the sort key of a ledger row (`LEDGER_CURSOR`).
+   */
   async ledger(
     accountId: string,
-    { limit = 50, cursor, since }: { limit?: number; cursor?: string; since?: string } = {},
+    { limit = 50, cursor, budget = LEDGER_EVALUATION_BUDGET, ...range }: LedgerPageOptions = {},
   ): Promise<LedgerPage> {
-    const { Items, LastEvaluatedKey } = await this.client.send(
-      new QueryCommand({
-        TableName: this.tables.ledger,
-        KeyConditionExpression: 'accountId = :a AND sk BETWEEN :from AND :to',
-        ExpressionAttributeValues: {
-          ':a': { S: accountId },
-          ':from': { S: since ?? LEDGER_MIN_SK },
-          ':to': { S: LEDGER_MAX_SK },
-        },
-        ScanIndexForward: false,
-        Limit: limit,
-        ConsistentRead: true,
-        ...(cursor ? { ExclusiveStartKey: { accountId: { S: accountId }, sk: { S: cursor } } } : {}),
-      }),
-    );
-    const page: LedgerPage = { rows: (Items ?? []).map((item) => parseLedgerRow(unmarshallExact(item))) };
-    const next = LastEvaluatedKey?.['sk']?.S;
-    if (typeof next === 'string') page.nextCursor = next;
-    return page;
+    const rows: LedgerRow[] = [];
+    if ((range.since ?? LEDGER_MIN_SK) > (range.until ?? LEDGER_MAX_SK)) return { rows };
+    const input = this.ledgerQuery(accountId, range);
+    const filtered = input.FilterExpression !== undefined;
+    let start = cursor;
+    let evaluated = 0;
+    let ask = limit;
+    for (;;) {
+      const wanted = limit - rows.length;
+      const page = await this.client.send(
+        new QueryCommand({
+          ...input,
+          ScanIndexForward: false,
+          Limit: Math.max(1, Math.min(filtered ? Math.max(ask, wanted) : wanted, budget - evaluated)),
+          ConsistentRead: true,
+          ...(start === undefined ? {} : { ExclusiveStartKey: { accountId: { S: accountId }, sk: { S: start } } }),
+        }),
+      );
+      evaluated += page.ScannedCount ?? 0;
+      const items = page.Items ?? [];
+      const kept = items.slice(0, wanted);
+      rows.push(...kept.map((item) => parseLedgerRow(unmarshallExact(item))));
+      const last = page.LastEvaluatedKey?.['sk']?.S;
+      // Rows found beyond the limit are read again by the next page, which starts after the last one kept.
+      if (kept.length < items.length) return { rows, nextCursor: rows.at(-1)?.sk as string };
+      if (last === undefined) return { rows };
+      if (rows.length >= limit || evaluated >= budget) return { rows, nextCursor: last };
+      start = last;
+      ask *= 2;
+    }
+  }
+
+  /**
+   * How many ledger rows of the account lie in `range`, counted by DynamoDB (no row is sent back),
+   * stopping as soon as the count passes `stopAbove`. Costs the same reads as reading the rows.
+   */
+  async countLedger(accountId: string, range: LedgerRange, stopAbove = Number.POSITIVE_INFINITY): Promise<number> {
+    if ((range.since ?? LEDGER_MIN_SK) > (range.until ?? LEDGER_MAX_SK)) return 0;
+    const input = this.ledgerQuery(accountId, range);
+    let count = 0;
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({ ...input, Select: 'COUNT', ConsistentRead: true, ExclusiveStartKey: start }),
+      );
+      count += page.Count ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start && count <= stopAbove);
+    return count;
   }
 
   /** Every ledger row of the account, oldest first (for audits). */
