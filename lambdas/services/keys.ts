@@ -26,6 +26,8 @@ export interface NewKey {
 /** Changes to a key, by its id: what is absent is kept, `null` removes (no limit, every model, no expiry). */
 export interface KeyUpdate {
   keyId: string;
+  /** When given, only a key of this account is changed; another account's key is unknown. */
+  accountId?: string;
   name?: string;
   models?: readonly string[] | null;
   expiresAt?: string | null;
@@ -117,7 +119,7 @@ export const checkNewKey = (
 };
 
 /** The changes of a {@link KeyUpdate} checked, without reading anything: the store's changes, `null` for removals. */
-export const checkKeyChanges = (update: Omit<KeyUpdate, 'keyId'>, now = new Date()): KeyChanges => {
+export const checkKeyChanges = (update: Omit<KeyUpdate, 'keyId' | 'accountId'>, now = new Date()): KeyChanges => {
   const changes: KeyChanges = {};
   if (update.name !== undefined) changes.name = checkName(update.name);
   if (update.models !== undefined) {
@@ -189,20 +191,25 @@ export const listKeys = async (
 const unknownKey = (keyId: string): NotFoundError => new NotFoundError('key', keyId, `Unknown key id '${keyId}'`);
 
 /**
- * Revokes a key by its id (`key_…`); revoking a revoked key changes nothing. A running gateway
- * caches keys for up to 30 s per instance.
+ * Revokes a key by its id (`key_…`); revoking a revoked key changes nothing. With `accountId`, a
+ * key of another account is unknown (the store's write is conditional on the account). A running
+ * gateway caches keys for up to 30 s per instance.
  *
- * @example await revokeKey(stores, { keyId: 'key_0123456789abcdef' }) // { keyId, status: 'revoked', revokedAt, … }
+ * @example await revokeKey(stores, { keyId: 'key_0123456789abcdef', accountId: 'acme' }) // { keyId, status: 'revoked', revokedAt, … }
  */
-export const revokeKey = async (deps: KeysDeps, { keyId }: { keyId: string }): Promise<KeySummary> => {
+export const revokeKey = async (
+  deps: KeysDeps,
+  { keyId, accountId }: { keyId: string; accountId?: string },
+): Promise<KeySummary> => {
   const now = clock(deps);
-  const key = await deps.keys.revoke(checkKeyId(keyId), now);
+  const key = await deps.keys.revoke(checkKeyId(keyId), now, accountId);
   if (!key) throw unknownKey(keyId);
   return summarize(key, now);
 };
 
 /**
- * Changes a key's limits, allow-list, expiry or name; the fields not given are kept. A running
+ * Changes a key's limits, allow-list, expiry or name; the fields not given are kept. With
+ * `accountId`, a key of another account is unknown (the write is conditional on it). A running
  * gateway caches keys for up to 30 s per instance, so it applies the change within that time.
  *
  * @example await updateKey(stores, { keyId: 'key_0123456789abcdef', rpm: 120, tpm: null }) // { keyId, rpm: 120, … }
@@ -210,7 +217,7 @@ export const revokeKey = async (deps: KeysDeps, { keyId }: { keyId: string }): P
 export const updateKey = async (deps: KeysDeps, update: KeyUpdate): Promise<KeySummary> => {
   const now = clock(deps);
   const { keyId, changes } = checkKeyUpdate(update, now);
-  const key = await deps.keys.update(keyId, changes);
+  const key = await deps.keys.update(keyId, changes, update.accountId);
   if (!key) throw unknownKey(keyId);
   return summarize(key, now);
 };

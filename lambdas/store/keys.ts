@@ -15,6 +15,12 @@ export type KeyChangeField = 'name' | 'models' | 'expiresAt' | 'rpm' | 'tpm';
 /** New values for some of a key's fields; `null` removes the field (no limit, every model, no expiry). */
 export type KeyChanges = { [Field in KeyChangeField]?: NonNullable<KeyRecord[Field]> | null };
 
+/** The write's condition: the row exists and, when `accountId` is given, belongs to that account. */
+const ownerCondition = (accountId: string | undefined): { condition: string; values: Record<string, string> } =>
+  accountId === undefined
+    ? { condition: 'attribute_exists(keyHash)', values: {} }
+    : { condition: 'attribute_exists(keyHash) AND accountId = :owner', values: { ':owner': accountId } };
+
 /** The keys table: one row per key, addressed by the SHA-256 of its secret. */
 export class KeyStore {
   private readonly client: DynamoDBDocumentClient;
@@ -68,36 +74,49 @@ export class KeyStore {
     return item === undefined ? undefined : parseKey(item);
   }
 
-  /** Marks the key revoked; returns the updated record, or undefined if no key has that id. */
-  async revoke(keyId: string, at = new Date()): Promise<KeyRecord | undefined> {
+  /**
+   * Marks the key revoked; returns the updated record, or undefined if no key has that id (or, with
+   * `accountId`, none of that account's: the condition is part of the write, so a key that is not
+   * the account's is never touched, whatever happened since the lookup).
+   */
+  async revoke(keyId: string, at = new Date(), accountId?: string): Promise<KeyRecord | undefined> {
     const key = await this.findByKeyId(keyId);
-    if (!key) return undefined;
+    if (!key || (accountId !== undefined && key.accountId !== accountId)) return undefined;
     if (key.revokedAt) return key;
-    const { Attributes } = await this.client.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { keyHash: key.keyHash },
-        UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :t)',
-        ExpressionAttributeValues: { ':t': at.toISOString() },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return parseKey(Attributes);
+    const owner = ownerCondition(accountId);
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { keyHash: key.keyHash },
+          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :t)',
+          ConditionExpression: owner.condition,
+          ExpressionAttributeValues: { ':t': at.toISOString(), ...owner.values },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return parseKey(Attributes);
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return undefined;
+      throw error;
+    }
   }
 
   /**
    * Sets and removes fields of the key with this id in one conditional update; returns the updated
-   * record, or undefined if no key has that id.
+   * record, or undefined if no key has that id (or, with `accountId`, none of that account's; the
+   * condition is part of the write).
    *
    * @example await keys.update('key_0123456789abcdef', { rpm: 60, tpm: null }) // 60 requests a minute, no token limit
    */
-  async update(keyId: string, changes: KeyChanges): Promise<KeyRecord | undefined> {
+  async update(keyId: string, changes: KeyChanges, accountId?: string): Promise<KeyRecord | undefined> {
     const key = await this.findByKeyId(keyId);
-    if (!key) return undefined;
+    if (!key || (accountId !== undefined && key.accountId !== accountId)) return undefined;
     const fields = (Object.keys(changes) as KeyChangeField[]).filter((field) => changes[field] !== undefined);
     if (fields.length === 0) return key;
+    const owner = ownerCondition(accountId);
     const names: Record<string, string> = {};
-    const values: Record<string, unknown> = {};
+    const values: Record<string, unknown> = { ...owner.values };
     const set: string[] = [];
     const remove: string[] = [];
     for (const field of fields) {
@@ -123,9 +142,9 @@ export class KeyStore {
           Key: { keyHash: key.keyHash },
           UpdateExpression: expression,
           // Without it an update would create a stray row for a key removed since the lookup.
-          ConditionExpression: 'attribute_exists(keyHash)',
+          ConditionExpression: owner.condition,
           ExpressionAttributeNames: names,
-          ...(set.length > 0 ? { ExpressionAttributeValues: values } : {}),
+          ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
           ReturnValues: 'ALL_NEW',
         }),
       );

@@ -198,4 +198,41 @@ describe('keys service', () => {
       expect(await db.stores.keys.findByKeyId(created.keyId)).toMatchObject({ rpm: 7 });
     });
   });
+  describe('account isolation', () => {
+    it('neither revokes nor changes a key when the accountId given is not its account', async () => {
+      // Prepare
+      await createAccount(db.stores, { accountId: 'rival' });
+      const victim = await createKey(at(now), { accountId: 'acme', name: 'victim', rpm: 5 });
+      const before = await db.stores.keys.findByKeyId(victim.keyId);
+
+      // Act + Assess
+      await expect(revokeKey(at(now), { keyId: victim.keyId, accountId: 'rival' })).rejects.toThrow(
+        `Unknown key id '${victim.keyId}'`,
+      );
+      await expect(updateKey(at(now), { keyId: victim.keyId, accountId: 'rival', rpm: 1 })).rejects.toThrow(
+        NotFoundError,
+      );
+      expect(await db.stores.keys.findByKeyId(victim.keyId)).toEqual(before);
+    });
+
+    it("the key store refuses it too, so no other caller of the store can touch another account's key", async () => {
+      const victim = await createKey(at(now), { accountId: 'acme', name: 'victim-2' });
+
+      expect(await db.stores.keys.revoke(victim.keyId, now, 'rival')).toBeUndefined();
+      expect(await db.stores.keys.update(victim.keyId, { name: 'taken' }, 'rival')).toBeUndefined();
+      expect(await db.stores.keys.findByKeyId(victim.keyId)).toMatchObject({ name: 'victim-2' });
+      expect(await db.stores.keys.findByKeyId(victim.keyId)).not.toHaveProperty('revokedAt');
+    });
+
+    it('revokes and changes a key of the accountId given', async () => {
+      const own = await createKey(at(now), { accountId: 'acme', name: 'own' });
+
+      await expect(updateKey(at(now), { keyId: own.keyId, accountId: 'acme', rpm: 9 })).resolves.toMatchObject({
+        rpm: 9,
+      });
+      await expect(revokeKey(at(now), { keyId: own.keyId, accountId: 'acme' })).resolves.toMatchObject({
+        status: 'revoked',
+      });
+    });
+  });
 });
