@@ -5,6 +5,7 @@ import { DEFAULT_OLDER_THAN_SECONDS, sweepHolds } from '../services/sweep.ts';
 import {
   checkUsageQuery,
   listUsage,
+  USAGE_EVALUATION_BUDGET,
   USAGE_LIMIT_DEFAULT,
   USAGE_LIMIT_MAX,
   type UsageListing,
@@ -16,6 +17,7 @@ import {
   parseCursor,
   parsePositiveInteger,
   parseSince,
+  parseUntil,
 } from '../services/validate.ts';
 import { arg, type Command, defineCommand, str } from './command.ts';
 import { UsageError, withAccountHint } from './errors.ts';
@@ -104,9 +106,38 @@ const usageRows = (listing: UsageListing): string[][] =>
     ];
   });
 
+/** A word for a shell, quoted unless it is plainly safe. */
+const shellWord = (word: string): string =>
+  /^[\w./:@%+=-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
+
+/** The flags that select the listing's rows, as typed: for the "older rows" command line. */
+const rangeFlags = (r: UsageListing): string =>
+  [
+    r.since === null ? '' : ` --since ${r.since}`,
+    r.until === null ? '' : ` --until ${r.until}`,
+    r.key_id === null ? '' : ` --key ${shellWord(r.key_id)}`,
+    r.model === null ? '' : ` --model ${shellWord(r.model)}`,
+  ].join('');
+
+/** "since …, until …, of key …, of model …" for the messages. */
+const rangeWords = (r: UsageListing): string =>
+  [
+    r.since === null ? '' : ` since ${r.since}`,
+    r.until === null ? '' : ` until ${r.until}`,
+    r.key_id === null ? '' : ` of key ${r.key_id}`,
+    r.model === null ? '' : ` of model ${r.model}`,
+  ].join('');
+
 const printUsage = (r: UsageListing): string => {
-  const since = r.since === null ? '' : ` since ${r.since}`;
-  if (r.ledger.data.length === 0) return `No ledger rows for ${r.account}${since}.`;
+  const range = rangeWords(r);
+  const next =
+    r.ledger.next_cursor === null
+      ? undefined
+      : `tollgate usage ${r.account}${rangeFlags(r)}${r.limit === USAGE_LIMIT_DEFAULT ? '' : ` --limit ${r.limit}`} --cursor '${r.ledger.next_cursor}'`;
+  if (r.ledger.data.length === 0) {
+    if (next === undefined) return `No ledger rows for ${r.account}${range}.`;
+    return `No matching rows for ${r.account}${range} among the ${USAGE_EVALUATION_BUDGET} rows searched; search older rows: ${next}`;
+  }
   const { totals } = r;
   const pending = totals.pending > 0 ? ` + ${usd(totals.held_usd)} held by ${totals.pending} pending` : '';
   const topUps = totals.top_ups > 0 ? `; top-ups ${usd(totals.top_ups_usd)}` : '';
@@ -116,14 +147,10 @@ const printUsage = (r: UsageListing): string => {
       usageRows(r),
     ),
     '',
-    `Shown: ${plural(r.ledger.data.length, 'row')}${since}, ${plural(totals.requests, 'request')} costing ${usd(totals.cost_usd)}${pending}${topUps}; ` +
+    `Shown: ${plural(r.ledger.data.length, 'row')}${range}, ${plural(totals.requests, 'request')} costing ${usd(totals.cost_usd)}${pending}${topUps}; ` +
       `tokens ${totals.usage.input_tokens} in, ${totals.usage.output_tokens} out, ${totals.usage.cache_read_tokens} cache read, ${totals.usage.cache_write_tokens} cache write`,
   ];
-  if (r.ledger.next_cursor !== null) {
-    const sinceFlag = r.since === null ? '' : ` --since ${r.since}`;
-    const limitFlag = r.limit === USAGE_LIMIT_DEFAULT ? '' : ` --limit ${r.limit}`;
-    lines.push(`Older rows: tollgate usage ${r.account}${sinceFlag}${limitFlag} --cursor '${r.ledger.next_cursor}'`);
-  }
+  if (next !== undefined) lines.push(`Older rows: ${next}`);
   return lines.join('\n');
 };
 
@@ -131,28 +158,48 @@ export const usageCommand: Command = defineCommand({
   name: 'usage',
   summary: "List an account's requests and top-ups, newest first",
   args: ['account'],
-  synopsis: '[--since ISO-8601] [--limit N] [--cursor C]',
-  description: `Lists the account's ledger newest first: each request with its model, outcome (or pending while its hold is open), normalized tokens (input excludes cache reads and writes) and cost (or the amount held), and each top-up. Costs marked estimated were billed by the documented estimate because the upstream reported no usage. The totals cover the rows shown. At most ${USAGE_LIMIT_MAX} rows per page; pass the printed cursor for older ones.`,
-  options: { since: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' } },
+  synopsis: '[--since ISO-8601] [--until ISO-8601] [--key KEY_ID] [--model MODEL] [--limit N] [--cursor C]',
+  description: `Lists the account's ledger newest first: each request with its model, outcome (or pending while its hold is open), normalized tokens (input excludes cache reads and writes) and cost (or the amount held), and each top-up. Costs marked estimated were billed by the documented estimate because the upstream reported no usage. The totals cover the rows shown. At most ${USAGE_LIMIT_MAX} rows per page; pass the printed cursor for older ones. With --key or --model only that key's or model's requests are listed (no top-ups), and one page searches at most ${USAGE_EVALUATION_BUDGET} rows: a page may then show fewer rows than --limit, or none, and still print a cursor to search on.`,
+  options: {
+    since: { type: 'string' },
+    until: { type: 'string' },
+    key: { type: 'string' },
+    model: { type: 'string' },
+    limit: { type: 'string' },
+    cursor: { type: 'string' },
+  },
   optionHelp: [
     [
       '--since ISO-8601',
       'only rows at or after this date (midnight UTC) or time, e.g. 2026-11-01 or 2026-11-01T09:30:00Z',
     ],
+    [
+      '--until ISO-8601',
+      'only rows before this date (midnight UTC) or time, e.g. 2026-12-01 (November and earlier); exclusive',
+    ],
+    ['--key KEY_ID', 'only the requests of this key, e.g. key_0123456789abcdef (tollgate keys list shows the ids)'],
+    ['--model MODEL', 'only the requests billed to this model (the route that answered), e.g. gpt-4o'],
     ['--limit N', `rows per page, 1-${USAGE_LIMIT_MAX} (default ${USAGE_LIMIT_DEFAULT})`],
-    ['--cursor C', 'the next_cursor of the previous page, with the same --since'],
+    ['--cursor C', 'the next_cursor of the previous page, with the same --since, --until, --key and --model'],
   ],
   examples: [
     'tollgate usage acme',
-    'tollgate usage acme --since 2026-11-01 --limit 200',
+    'tollgate usage acme --since 2026-11-01 --until 2026-12-01 --limit 200',
+    'tollgate usage acme --key key_0123456789abcdef --model gpt-4o',
     "tollgate usage acme --json --cursor '2026-11-02T10:00:00.000Z#req_01'",
   ],
   run: async (context) => {
     const query: UsageQuery = { accountId: checkAccountId(arg(context, 0)) };
     const since = str(context.values, 'since');
+    const until = str(context.values, 'until');
+    const keyId = str(context.values, 'key');
+    const model = str(context.values, 'model');
     const limit = str(context.values, 'limit');
     const cursor = str(context.values, 'cursor');
     if (since !== undefined) query.since = parseSince(since, '--since');
+    if (until !== undefined) query.until = parseUntil(until, '--until');
+    if (keyId !== undefined) query.keyId = keyId;
+    if (model !== undefined) query.model = model;
     if (limit !== undefined) {
       query.limit = checkPositiveInteger(parsePositiveInteger(limit, '--limit'), '--limit', USAGE_LIMIT_MAX);
     }
