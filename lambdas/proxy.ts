@@ -13,7 +13,10 @@ import { envCredentials, secretsManagerCredentials } from './providers/credentia
 import { createReporter } from './reports/reporter.ts';
 import { SnsReportSink } from './reports/sns.ts';
 import { createDocumentClient, dynamoOptionsFromEnv } from './store/client.ts';
-import { createStores } from './store/index.ts';
+import { CounterStore } from './store/counters.ts';
+import { KeyStore } from './store/keys.ts';
+import { RouteStore } from './store/routes.ts';
+import { WalletStore } from './store/wallets.ts';
 
 const env = process.env;
 const logger = new Logger({ serviceName: env['POWERTOOLS_SERVICE_NAME'] ?? PROXY_SERVICE });
@@ -21,7 +24,9 @@ const metrics = new Metrics({
   namespace: env['POWERTOOLS_METRICS_NAMESPACE'] ?? METRICS_NAMESPACE,
   serviceName: env['POWERTOOLS_SERVICE_NAME'] ?? PROXY_SERVICE,
 });
-const stores = createStores(createDocumentClient(dynamoOptionsFromEnv(env)), tableNamesFromEnv(env));
+// Only the stores the proxy reads and writes: the console's (members, sessions, roll-ups) stay out of its bundle.
+const client = createDocumentClient(dynamoOptionsFromEnv(env));
+const tables = tableNamesFromEnv(env);
 const topicArn = env['TOLLGATE_REPORTS_TOPIC_ARN'];
 const originSecretArn = env['TOLLGATE_ORIGIN_SECRET_ARN'];
 /**
@@ -36,10 +41,10 @@ const originSecret = async (arn: string): Promise<string> => {
 const sns = topicArn ? new SnsReportSink(topicArn) : undefined;
 
 export const handler = createProxyHandler({
-  keys: stores.keys,
-  routes: stores.routes,
-  wallets: stores.wallets,
-  counters: stores.counters,
+  keys: new KeyStore(client, tables.keys),
+  routes: new RouteStore(client, tables.routes),
+  wallets: new WalletStore(client, tables),
+  counters: new CounterStore(client, tables.counters),
   credentials:
     env['TOLLGATE_CREDENTIALS_SOURCE'] === 'secretsmanager'
       ? secretsManagerCredentials(env['TOLLGATE_SECRET_PREFIX'] ?? 'tollgate/')

@@ -8,7 +8,7 @@ import { METRICS_NAMESPACE, SWEEPER_METRIC_UNITS, SWEEPER_SERVICE, SweeperMetric
 import { tableNamesFromEnv } from '../lib/tables.ts';
 import { DEFAULT_HOLD_EXPIRY_MS, type SweepResult, sweepExpiredHolds } from './gateway/sweep.ts';
 import { createDocumentClient, databaseDeadlineMs, dynamoOptionsFromEnv, isDatabaseTimeout } from './store/client.ts';
-import { createStores } from './store/index.ts';
+import { WalletStore } from './store/wallets.ts';
 
 const env = process.env;
 const logger = new Logger({ serviceName: env['POWERTOOLS_SERVICE_NAME'] ?? SWEEPER_SERVICE });
@@ -17,7 +17,7 @@ const metrics = new Metrics({
   serviceName: env['POWERTOOLS_SERVICE_NAME'] ?? SWEEPER_SERVICE,
 });
 const dynamoOptions = dynamoOptionsFromEnv(env);
-const { wallets } = createStores(createDocumentClient(dynamoOptions), tableNamesFromEnv(env));
+const wallets = new WalletStore(createDocumentClient(dynamoOptions), tableNamesFromEnv(env));
 const expiryMs = env['TOLLGATE_HOLD_EXPIRY'] ? Number(env['TOLLGATE_HOLD_EXPIRY']) * 1000 : DEFAULT_HOLD_EXPIRY_MS;
 
 export const handler = async (): Promise<SweepResult> => {
