@@ -1,5 +1,6 @@
 import type { ParseArgsOptionsConfig } from 'node:util';
 import type { Stores } from '../store/index.ts';
+import type { Target } from './connect.ts';
 import { UsageError } from './errors.ts';
 
 export type OptionValues = Record<string, string | boolean | undefined>;
@@ -12,6 +13,10 @@ export interface CommandContext {
   stores(): Promise<Stores>;
   /** Every account id, sorted (a scan of the wallets table); connects like {@link stores}. */
   accountIds(): Promise<string[]>;
+  /** Where the command connects (local database, a DynamoDB endpoint, AWS, a stack), not yet connected. */
+  target: Target;
+  /** The CLI's environment (process.env, or a test's). */
+  env: NodeJS.ProcessEnv;
 }
 
 /** A command of the CLI; `print` renders `run`'s result for people (`--json` prints it as is). */

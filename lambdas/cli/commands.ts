@@ -6,6 +6,7 @@ import { arg, type Command, defineCommand, str } from './command.ts';
 import { withAccountHint, withTopUpIdHint } from './errors.ts';
 import { usd } from './format.ts';
 import { keysCreateCommand, keysListCommand, keysRevokeCommand, keysSetCommand } from './key-commands.ts';
+import { MEMBERS_COMMANDS } from './members-commands.ts';
 import { routesDeleteCommand, routesImportCommand, routesListCommand, routesSetCommand } from './route-commands.ts';
 import { accountsSetCommand, auditCommand, balanceCommand, sweepCommand, usageCommand } from './wallet-commands.ts';
 
@@ -33,6 +34,7 @@ export const COMMANDS: readonly Command[] = [
   keysListCommand,
   keysSetCommand,
   keysRevokeCommand,
+  ...MEMBERS_COMMANDS,
   defineCommand({
     name: 'topup',
     summary: "Credit an account's balance, idempotent per --id",

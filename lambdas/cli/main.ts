@@ -107,6 +107,8 @@ export const globalHelp = (): string =>
     '  tollgate topup acme 25.00 --id invoice-001',
     '  tollgate keys create acme --name laptop --rpm 60',
     '  tollgate keys set key_0123456789abcdef --tpm 200000 --rpm none',
+    '  tollgate members add acme ada@example.com',
+    '  tollgate members link ada@example.com',
     '  tollgate accounts set acme --credit-limit 50 --discount 0.8',
     '  tollgate balance acme --json',
     '  tollgate usage acme --since 2026-11-01',
@@ -243,7 +245,7 @@ export const runCli = async (
       const { client, tables } = await open();
       return scanAccountIds(client, tables.wallets);
     };
-    const result = await command.run({ args, values, stores, accountIds });
+    const result = await command.run({ args, values, stores, accountIds, target, env: io.env });
     // A result can fail the command and still be printed whole (an audit that found a difference).
     const failure = command.failure?.(result);
     out(() => command.print(result), failure === undefined ? result : { ...result, error: { message: failure } });

@@ -48,11 +48,11 @@ const describeError = (lookup: StackLookup, error: unknown): CommandError => {
 };
 
 /**
- * Reads a deployed stack's outputs with CloudFormation DescribeStacks and returns its table names.
+ * Reads a deployed stack's outputs with CloudFormation DescribeStacks, by output key.
  *
- * @example await stackTableNames({ stack: 'Tollgate-prod', region: 'eu-west-1' }) // { keys: 'tollgate-prod-keys', … }
+ * @example (await stackOutputs({ stack: 'Tollgate-prod', region: 'eu-west-1' }))['ConsoleUrl'] // 'https://….lambda-url.eu-west-1.on.aws/console'
  */
-export const stackTableNames = async (lookup: StackLookup): Promise<TableNames> => {
+export const stackOutputs = async (lookup: StackLookup): Promise<Record<string, string>> => {
   const client = new CloudFormationClient({
     region: lookup.region,
     maxAttempts: 2,
@@ -69,8 +69,33 @@ export const stackTableNames = async (lookup: StackLookup): Promise<TableNames> 
     for (const { OutputKey, OutputValue } of found.Outputs ?? []) {
       if (OutputKey && OutputValue) outputs[OutputKey] = OutputValue;
     }
-    return tableNamesFromOutputs(lookup.stack, outputs);
+    return outputs;
   } finally {
     client.destroy();
   }
+};
+
+/**
+ * Reads a deployed stack's outputs with CloudFormation DescribeStacks and returns its table names.
+ *
+ * @example await stackTableNames({ stack: 'Tollgate-prod', region: 'eu-west-1' }) // { keys: 'tollgate-prod-keys', … }
+ */
+export const stackTableNames = async (lookup: StackLookup): Promise<TableNames> =>
+  tableNamesFromOutputs(lookup.stack, await stackOutputs(lookup));
+
+/** The stack output holding the console's public URL (`…/console`). */
+export const CONSOLE_URL_OUTPUT = 'ConsoleUrl';
+
+/**
+ * The console's public URL from a deployed stack's `ConsoleUrl` output. Throws a {@link CommandError}
+ * when the stack has none (a stack from before the console).
+ */
+export const stackConsoleUrl = async (lookup: StackLookup): Promise<string> => {
+  const url = (await stackOutputs(lookup))[CONSOLE_URL_OUTPUT];
+  if (!url) {
+    throw new CommandError(
+      `Stack '${lookup.stack}' has no output ${CONSOLE_URL_OUTPUT} (deployed before the console?): pass --console-url or set TOLLGATE_CONSOLE_URL`,
+    );
+  }
+  return url;
 };
