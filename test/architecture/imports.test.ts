@@ -38,7 +38,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   store: ['vocabulary.ts', 'errors.ts'],
   reports: ['vocabulary.ts', 'errors.ts'],
   gateway: ['vocabulary.ts', 'errors.ts', 'protocols', 'providers', 'store', 'reports'],
-  services: ['vocabulary.ts', 'errors.ts', 'gateway', 'store'],
+  services: ['vocabulary.ts', 'errors.ts', 'gateway', 'store', 'mail'],
   middlewares: ['vocabulary.ts', 'errors.ts', 'gateway', 'protocols', 'providers', 'store', 'reports'],
   'app.ts': ['vocabulary.ts', 'errors.ts', 'gateway', 'middlewares', 'protocols', 'providers', 'store', 'reports'],
   'proxy.ts': ['app.ts', 'gateway', 'providers', 'store', 'reports', 'middlewares'],
