@@ -97,7 +97,10 @@ export const loadSession = async (deps: SessionDeps, request: ConsoleRequest): P
     return undefined;
   }
   const accountId = accounts.includes(record.accountId) ? record.accountId : (accounts[0] as string);
-  if (accountId !== record.accountId || now - record.seenAt >= TOUCH_EVERY_MS) {
+  // At most one write per 5 minutes, and never so rarely that an active session idles out: with a
+  // short idle time, every quarter of it.
+  const touchEvery = Math.min(TOUCH_EVERY_MS, deps.config.idleMs / 4);
+  if (accountId !== record.accountId || now - record.seenAt >= touchEvery) {
     await deps.sessions.touch(hash, {
       seenAt: now,
       idleEndsAt: Math.min(now + deps.config.idleMs, record.endsAt),

@@ -55,7 +55,13 @@ export interface TestClock {
   advance(ms: number): void;
 }
 
-export const testClock = (start = Date.now()): TestClock => {
+const WINDOW_MS = 15 * 60_000;
+
+/**
+ * A clock that starts one second into the next 15-minute window of the sign-in rate limits (fixed
+ * windows), so a test's requests never straddle two windows by chance.
+ */
+export const testClock = (start = Date.now() - (Date.now() % WINDOW_MS) + WINDOW_MS + 1000): TestClock => {
   const clock = {
     ms: start,
     advance: (ms: number) => {
