@@ -22,7 +22,10 @@ import {
 } from './session.ts';
 import { MessagePage } from './views/layout.ts';
 
-export type ConsoleStores = Pick<Stores, 'keys' | 'wallets' | 'routes' | 'members' | 'sessions' | 'counters'>;
+export type ConsoleStores = Pick<
+  Stores,
+  'keys' | 'wallets' | 'routes' | 'members' | 'sessions' | 'counters' | 'rollups'
+>;
 
 export interface ConsoleDeps {
   stores: ConsoleStores;
@@ -68,6 +71,11 @@ const SECURITY_HEADERS = (secure: boolean) =>
     crossOriginEmbedderPolicy: { policy: 'require-corp' },
     reportTo: false,
     reportingEndpoints: false,
+    // The copy buttons write to the clipboard; every other powerful feature stays off.
+    permissionsPolicy: { 'clipboard-write': 'self' },
+    // Not no-referrer: with it, browsers send `Origin: null` on same-origin form posts, and the
+    // same-origin check could not tell our forms from a foreign page's.
+    referrerPolicy: { policy: 'same-origin' },
   });
 
 const forbidden = (session?: Session): ConsoleResponse =>

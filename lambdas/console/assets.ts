@@ -39,7 +39,9 @@ table{border-collapse:collapse;width:100%;font-size:14px}
 th,td{text-align:left;padding:7px 10px;border-bottom:1px solid var(--line);vertical-align:top}
 th{font-weight:600;color:var(--muted);white-space:nowrap;font-size:13px}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.name{max-width:22em;overflow-wrap:anywhere}
+td.name{min-width:8em;max-width:22em;overflow-wrap:anywhere}
+table.wide{min-width:900px}
+td time{white-space:nowrap}
 tbody tr:hover{background:#f9fafc}
 .tag{display:inline-block;font-size:12px;padding:1px 7px;border-radius:999px;background:#eef1f6;color:#3b4656;margin:1px 2px 1px 0;white-space:nowrap}
 .tag.good{background:#e3f4ea;color:var(--good)}.tag.warn{background:#fdf0d8;color:var(--warn)}.tag.bad{background:#fde7e5;color:var(--bad)}
@@ -63,9 +65,9 @@ details{border:1px solid var(--line);border-radius:8px;padding:8px 12px;margin-b
 details summary{cursor:pointer;font-weight:600}
 .empty{padding:26px;text-align:center;color:var(--muted)}
 .pager{display:flex;justify-content:space-between;gap:10px;margin-top:12px;flex-wrap:wrap}
-.chart svg{width:100%;height:auto;display:block}
+.chart .plot-wrap{overflow-x:auto}.chart svg.plot{width:100%;min-width:560px;height:auto;display:block;max-height:260px}
 .legend{display:flex;flex-wrap:wrap;gap:6px 14px;font-size:13px;margin-top:8px}
-.legend span::before{content:"";display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px;background:var(--swatch)}
+.legend span{display:inline-flex;align-items:center;gap:5px;overflow-wrap:anywhere}.legend svg{flex:none}
 .sign-in{max-width:420px;margin:8vh auto}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 footer{max-width:1180px;margin:0 auto;padding:10px 20px 30px;color:var(--muted);font-size:13px}

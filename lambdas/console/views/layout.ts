@@ -66,8 +66,8 @@ export const Layout = ({ title, session, section, children }: LayoutProps): VNod
     <head>
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
-      <meta name="referrer" content="no-referrer" />
       <title>${title} · Tollgate</title>
+      <link rel="icon" href="data:," />
       <link rel="stylesheet" href=${`${CONSOLE_PREFIX}${STYLESHEET.path}`} />
       <script src=${`${CONSOLE_PREFIX}${SCRIPT.path}`} defer></script>
     </head>
