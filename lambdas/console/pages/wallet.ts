@@ -28,7 +28,9 @@ const readFilters = (request: ConsoleRequest): { filters: LedgerFilters; problem
   for (const field of ['from', 'to'] as const) {
     const value = request.query.get(field)?.trim();
     if (!value) continue;
-    if (DATE.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00Z`))) filters[field] = value;
+    // Date.parse takes 2026-02-30 as March 2: only a day that reads back the same exists.
+    const time = DATE.test(value) ? Date.parse(`${value}T00:00:00Z`) : Number.NaN;
+    if (!Number.isNaN(time) && isoDay(time) === value) filters[field] = value;
     else problems.push(`'${value}' is not a date (YYYY-MM-DD).`);
   }
   if (filters.from && filters.to && filters.from > filters.to) {
