@@ -191,6 +191,20 @@ export const listKeys = async (
 const unknownKey = (keyId: string): NotFoundError => new NotFoundError('key', keyId, `Unknown key id '${keyId}'`);
 
 /**
+ * One key of an account, by its id; a key of another account is unknown, as is an id that is not.
+ *
+ * @example await getKey(stores, { accountId: 'acme', keyId: 'key_0123456789abcdef' }) // { keyId, name, status, … }
+ */
+export const getKey = async (
+  deps: KeysDeps,
+  { keyId, accountId }: { keyId: string; accountId: string },
+): Promise<KeySummary> => {
+  const key = await deps.keys.findByKeyId(checkKeyId(keyId));
+  if (!key || key.accountId !== accountId) throw unknownKey(keyId);
+  return summarize(key, clock(deps));
+};
+
+/**
  * Revokes a key by its id (`key_…`); revoking a revoked key changes nothing. With `accountId`, a
  * key of another account is unknown (the store's write is conditional on the account). A running
  * gateway caches keys for up to 30 s per instance.
