@@ -42,8 +42,11 @@ export interface KeyRollup {
 export interface DayRollup {
   /** `YYYY-MM-DD` (UTC). */
   day: string;
-  /** Usage rows still pending (always 0 in a stored roll-up). */
-  pending: number;
+  /**
+   * Usage rows still pending (always 0 in a stored roll-up). Not named `pending`: that attribute is
+   * the key of the ledger's pending index (a string), which a roll-up must never enter.
+   */
+  pendingRows: number;
   /** nano-USD held by them, decimal. */
   held: string;
   topUps: number;
@@ -85,7 +88,7 @@ const ROLLUP = looseObject({
   kind: literal('rollup'),
   version: literal(ROLLUP_VERSION),
   day: string().check(regex(DAY)),
-  pending: count(),
+  pendingRows: count(),
   held: nano(),
   topUps: count(),
   topUpAmount: nano(),
@@ -113,13 +116,13 @@ export const parseRollup = (item: Record<string, unknown>, accountId: string): D
   if (!parsed.success) {
     throw new CorruptRecordError(accountId, `roll-up row '${sk}' is malformed: ${problems(parsed.error.issues)}`);
   }
-  const { day, pending, held, topUps, topUpAmount, models, keys } = parsed.data;
+  const { day, pendingRows, held, topUps, topUpAmount, models, keys } = parsed.data;
   if (sk !== rollupSk(day)) {
     throw new CorruptRecordError(accountId, `roll-up row '${sk}' is malformed: it holds the day ${day}`);
   }
   return {
     day,
-    pending,
+    pendingRows,
     held,
     topUps,
     topUpAmount,
@@ -183,6 +186,9 @@ const spendRow = (item: Record<string, unknown>, accountId: string): SpendRow =>
   };
 };
 
+/** A day's rows are read in this many time slices at once (4 × 6 h). */
+const DAY_SEGMENTS = 4;
+
 /** The attributes a roll-up reads of a ledger row (a placeholder each: several are reserved words). */
 const SPEND_ATTRIBUTES = ['sk', 'kind', 'status', 'cost', 'hold', 'model', 'keyId', 'at', 'usage', 'amount'];
 
@@ -200,12 +206,27 @@ export class RollupStore {
   }
 
   /**
-   * The ledger rows of one UTC day (`YYYY-MM-DD`), read with only the attributes a roll-up needs.
-   * Eventually consistent: only a pending row changes once written, and a read that lags shows it
-   * still pending, which keeps its day open, never a day closed too soon.
+   * The ledger rows of one UTC day (`YYYY-MM-DD`), read with only the attributes a roll-up needs,
+   * in {@link DAY_SEGMENTS} queries at once (a busy day is several pages; one after the other they
+   * would add up). Eventually consistent: only a pending row changes once written, and a read that
+   * lags shows it still pending, which keeps its day open, never a day closed too soon.
    */
   async dayRows(accountId: string, day: string): Promise<SpendRow[]> {
-    const next = new Date(Date.parse(`${day}T00:00:00.000Z`) + 86_400_000).toISOString();
+    const start = Date.parse(`${day}T00:00:00.000Z`);
+    const bounds = Array.from({ length: DAY_SEGMENTS + 1 }, (_, index) =>
+      new Date(start + (index * 86_400_000) / DAY_SEGMENTS).toISOString(),
+    );
+    const segments = await Promise.all(
+      bounds.slice(1).map((to, index) => this.rowsBetween(accountId, bounds[index] as string, to)),
+    );
+    return segments.flat();
+  }
+
+  /**
+   * The rows from the time `from` to the time `to`, exclusive: a row's sort key is `<time>#…`, so
+   * it sorts after the bare time equal to its own and before any later one.
+   */
+  private async rowsBetween(accountId: string, from: string, to: string): Promise<SpendRow[]> {
     const names = Object.fromEntries(SPEND_ATTRIBUTES.map((name) => [`#${name}`, name]));
     const rows: SpendRow[] = [];
     let start: Record<string, AttributeValue> | undefined;
@@ -213,13 +234,8 @@ export class RollupStore {
       const page = await this.client.send(
         new RawQueryCommand({
           TableName: this.table,
-          // A row's sort key is `<time>#…`: it sorts before the bare time of the next midnight.
           KeyConditionExpression: 'accountId = :a AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: {
-            ':a': { S: accountId },
-            ':from': { S: `${day}T00:00:00.000Z` },
-            ':to': { S: next },
-          },
+          ExpressionAttributeValues: { ':a': { S: accountId }, ':from': { S: from }, ':to': { S: to } },
           ProjectionExpression: Object.keys(names).join(', '),
           ExpressionAttributeNames: names,
           ExclusiveStartKey: start,
