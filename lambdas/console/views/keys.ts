@@ -290,9 +290,7 @@ export const ClientSettings = ({
   <section class="card" aria-labelledby="settings-title">
     <h2 id="settings-title">Connect a client</h2>
     <p>
-      OpenAI-style clients: base URL <code>${gatewayUrl}/v1</code>. Anthropic-style clients: base URL
-      <code>${gatewayUrl}</code>.
-      ${secret === PLACEHOLDER_KEY ? ` Replace ${PLACEHOLDER_KEY} with your key.` : ''}
+      OpenAI-style clients: base URL <code>${gatewayUrl}/v1</code>. Anthropic-style clients: base URL${' '}<code>${gatewayUrl}</code>.${secret === PLACEHOLDER_KEY ? ` Replace ${PLACEHOLDER_KEY} with your key.` : ''}
     </p>
     ${clientSnippets(gatewayUrl, secret, model).map(
       (snippet) => html`<details>
@@ -310,9 +308,7 @@ const SuffixBuilder = ({ secret, models }: { secret: string; models: readonly Mo
   <section class="card" aria-labelledby="suffix-title">
     <h2 id="suffix-title">A key for one model</h2>
     <p>
-      For clients that cannot choose a model (Cline, Kilo Code), append <code>-provider/model</code> to the key:
-      the suffix's model overrides whatever the client sends, e.g.
-      <code>${secret}-${models[0] ? `${models[0].provider}/${models[0].model}` : 'anthropic/claude-sonnet-4-6'}</code>.
+      For clients that cannot choose a model (Cline, Kilo Code), append <code>-provider/model</code> to the key: the suffix's model overrides whatever the client sends, e.g.${' '}<code>sk-…-${models[0] ? `${models[0].provider}/${models[0].model}` : 'anthropic/claude-sonnet-4-6'}</code>. Pick a model to build the key:
     </p>
     <div class="field">
       <label for="suffix-model">Model</label>
@@ -358,8 +354,7 @@ export const KeysPage = ({
     ${
       notice
         ? html`<${Notice} kind="ok">
-            Key <strong class="name">${keyLabel(notice.key)}</strong> ${NOTICES[notice.kind]}.
-            ${notice.kind === 'revoked' ? 'A running gateway may take up to 30 seconds to notice.' : 'A running gateway applies the change within 30 seconds.'}
+            Key <strong class="name">${keyLabel(notice.key)}</strong> ${NOTICES[notice.kind]}.${' '}${notice.kind === 'revoked' ? 'A running gateway may take up to 30 seconds to notice.' : 'A running gateway applies the change within 30 seconds.'}
           <//>`
         : null
     }
