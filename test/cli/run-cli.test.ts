@@ -57,7 +57,9 @@ describe('tollgate argument handling', () => {
       expect(global.stdout).toContain(`tollgate ${line}`);
     }
     const usage = await run('usage', '--help');
-    expect(usage.stdout).toContain('Usage: tollgate usage <account> [--since ISO-8601] [--limit N] [--cursor C]');
+    expect(usage.stdout).toContain(
+      'Usage: tollgate usage <account> [--since ISO-8601] [--until ISO-8601] [--key KEY_ID] [--model MODEL] [--limit N] [--cursor C]',
+    );
     expect(usage.stdout).toMatch(/Examples:\n {2}tollgate usage acme/);
     expect((await run('accounts', 'set', '-h')).stdout).toContain('0.8 = 20% off');
     expect((await run('sweep', '--help')).stdout).toContain('--older-than SECONDS');
