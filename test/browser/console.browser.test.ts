@@ -70,8 +70,6 @@ const mailer = new CollectingMailer();
 /** Console errors (Chromium logs every CSP refusal there), page errors and CSP violation events. */
 const problems: string[] = [];
 const contexts: BrowserContext[] = [];
-/** Form posts Chromium sent with `Origin: null` (see the workaround in newContext). */
-let nullOrigins = 0;
 
 const newContext = async (options: BrowserContextOptions = {}): Promise<BrowserContext> => {
   const context = await browser.newContext({ baseURL: gateway.url, ...options });
@@ -81,18 +79,6 @@ const newContext = async (options: BrowserContextOptions = {}): Promise<BrowserC
   await context.exposeBinding('__reportCsp', (_source, violation: string) => void problems.push(`CSP: ${violation}`));
   await context.addInitScript(CSP_LISTENER);
   context.on('page', watch);
-  // WORKAROUND for a console bug (reported, lambdas/ is not ours): the pages' `referrer: no-referrer`
-  // makes Chromium send `Origin: null` on every form post, which sameOrigin() refuses with a 403, so no
-  // form works in a real browser. Until it is fixed, a post with `Origin: null` is replayed with the
-  // page's real origin (Sec-Fetch-Site stays `same-origin`). Delete this once posts pass as they are.
-  await context.route('**/console/**', (route) => {
-    const headers = route.request().headers();
-    if (headers['origin'] !== 'null') return route.continue();
-    nullOrigins += 1;
-    return route
-      .fetch({ headers: { ...headers, origin: gateway.url }, maxRedirects: 0 })
-      .then((response) => route.fulfill({ response }));
-  });
   return context;
 };
 
@@ -180,9 +166,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (nullOrigins > 0) {
-    console.warn(`console bug still there: ${nullOrigins} form posts carried Origin: null and were replayed`);
-  }
   for (const context of contexts) await context.close().catch(() => {});
   await browser?.close();
   await gateway?.close();
