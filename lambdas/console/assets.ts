@@ -34,14 +34,16 @@ h2{font-size:18px;margin:0 0 12px}
 .small{font-size:13px}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:10px 0 0}
 dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
-.table-wrap{overflow-x:auto;-webkit-overflow-scrolling:touch}
+.table-wrap{overflow-x:auto;-webkit-overflow-scrolling:touch;position:relative}
 table{border-collapse:collapse;width:100%;font-size:14px}
 th,td{text-align:left;padding:7px 10px;border-bottom:1px solid var(--line);vertical-align:top}
 th{font-weight:600;color:var(--muted);white-space:nowrap;font-size:13px}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.name{min-width:8em;max-width:22em;overflow-wrap:anywhere}
 table.wide{min-width:900px}
-td time{white-space:nowrap}
+td time,td code{white-space:nowrap}
+.card>:first-child{margin-top:0}
+footer.center{text-align:center}
 tbody tr:hover{background:#f9fafc}
 .tag{display:inline-block;font-size:12px;padding:1px 7px;border-radius:999px;background:#eef1f6;color:#3b4656;margin:1px 2px 1px 0;white-space:nowrap}
 .tag.good{background:#e3f4ea;color:var(--good)}.tag.warn{background:#fdf0d8;color:var(--warn)}.tag.bad{background:#fde7e5;color:var(--bad)}

@@ -75,7 +75,7 @@ const KeyRow = ({ item, activity }: { item: KeySummary; activity: KeysActivity |
     <td class="num">${limit(item.rpm)} rpm<br />${limit(item.tpm)} tpm</td>
     <td>${item.expiresAt ? html`<${Time} at=${item.expiresAt} />` : html`<span class="muted">never</span>`}</td>
     <td class="num">
-      ${activity === undefined ? '—' : html`<${Usd} value=${use?.monthCostUsd ?? '0'} />`}
+      ${activity === undefined ? '—' : html`<${Usd} value=${use?.monthCostUsd ?? '0.00'} />`}
       ${use && use.monthRequests > 0 ? html`<div class="muted small">${count(use.monthRequests)} requests</div>` : null}
     </td>
     <td>

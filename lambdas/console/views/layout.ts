@@ -74,7 +74,7 @@ export const Layout = ({ title, session, section, children }: LayoutProps): VNod
     <body>
       ${session ? html`<${Header} session=${session} section=${section} />` : null}
       <main id="main">${children}</main>
-      <footer>Amounts are exact to the nano-dollar. Times are UTC.</footer>
+      <footer class=${session ? undefined : 'center'}>Amounts are exact to the nano-dollar. Times are UTC.</footer>
     </body>
   </html>
 `;
