@@ -29,6 +29,12 @@ export interface BenchOptions {
   quick: boolean;
   /** Added to every DynamoDB request on its way to DynamoDB Local (the network a real table is behind). */
   dynamoDelayMs: number;
+  /** Ledger rows over the last 30 days of the account whose wallet page is timed (the issue: 100,000). */
+  walletRows: number;
+  /** Warm wallet-page loads per run. */
+  walletLoads: number;
+  /** Runs of the wallet page: each drops the stored roll-ups, loads once cold, then warm, then exports the CSV. */
+  walletRuns: number;
   /** Write a V8 CPU profile of the gateway process during the non-stream series to bench-results/. */
   profile: boolean;
 }
@@ -48,6 +54,9 @@ const HELP = `npm run bench -- [flags]
   --memory-passes <n>     how many times (default 3)
   --cold-starts <n>       fresh processes importing the bundle (default 5)
   --quick                 a fast smoke run (few requests, short series)
+  --wallet-rows <n>       ledger rows (30 days) behind the timed console wallet page (default 100000, quick 20000)
+  --wallet-loads <n>      warm wallet-page loads per run (default 20, quick 10)
+  --wallet-runs <n>       wallet-page runs, each cold + warm loads + CSV export (default 3)
   --dynamo-delay-ms <ms>  delay each DynamoDB request by this much (default 0: DynamoDB Local as is)
   --profile               CPU-profile the gateway during the non-stream series (bench-results/*.cpuprofile;
                           the profiler slows the gateway, so that series' numbers are not comparable)
@@ -84,6 +93,9 @@ export const parseBenchOptions = (argv: string[]): BenchOptions | 'help' => {
       'memory-mb': { type: 'string' },
       'memory-passes': { type: 'string' },
       'cold-starts': { type: 'string' },
+      'wallet-rows': { type: 'string' },
+      'wallet-loads': { type: 'string' },
+      'wallet-runs': { type: 'string' },
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       'dynamo-delay-ms': { type: 'string' },
@@ -108,6 +120,9 @@ export const parseBenchOptions = (argv: string[]): BenchOptions | 'help' => {
     memoryPasses: integer('memory-passes', values['memory-passes'], quick ? 2 : 3, 1),
     coldStarts: integer('cold-starts', values['cold-starts'], quick ? 2 : 5, 1),
     quick,
+    walletRows: integer('wallet-rows', values['wallet-rows'], quick ? 20_000 : 100_000, 1),
+    walletLoads: integer('wallet-loads', values['wallet-loads'], quick ? 10 : 20, 1),
+    walletRuns: integer('wallet-runs', values['wallet-runs'], 3, 1),
     dynamoDelayMs: integer('dynamo-delay-ms', values['dynamo-delay-ms'], 0),
     profile: values.profile === true,
   };

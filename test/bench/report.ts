@@ -4,6 +4,7 @@ import type { ColdStart } from './cold-start.ts';
 import type { BenchOptions } from './options.ts';
 import type { PerTarget, Throughput } from './series.ts';
 import type { Summary } from './stats.ts';
+import { type WalletResult, walletLines } from './wallet.ts';
 
 export interface MemoryPass {
   status: number;
@@ -68,6 +69,8 @@ export interface BenchResults {
   };
   coldStart: ColdStart & { initP50: number; initNoSourceMapsP50: number; processP50: number };
   memory: MemoryResult;
+  /** The console's wallet page over a busy account's ledger. */
+  wallet: WalletResult;
   checks: Check[];
 }
 
@@ -120,6 +123,16 @@ export const buildChecks = (results: Omit<BenchResults, 'checks'>): Check[] => {
       `minimal proxy ${minimalMemory.retainedMb.toFixed(1)} MB`,
     ),
   ];
+  const { wallet } = results;
+  checks.push(
+    atMost(
+      `wallet page warm p50, server time, ${wallet.rows.toLocaleString('en-US')} rows in 30 days`,
+      wallet.warmServer.p50,
+      300,
+      'ms',
+      `p95 ${wallet.warmServer.p95.toFixed(0)} ms over ${wallet.warmServer.count} loads; cold ${wallet.runs.map((run) => run.cold.serverMs.toFixed(0)).join(' / ')} ms`,
+    ),
+  );
   for (const pass of memory.tollgate) {
     if (pass.status !== 200) {
       checks.push({ name: 'memory stream answered 200', value: pass.status, target: '200', pass: false, unit: '' });
@@ -317,6 +330,9 @@ export const renderReport = (results: BenchResults): string => {
   memory.minimal.forEach((run, index) => {
     lines.push(pass(`minimal,  stream ${index + 1}`, run));
   });
+
+  lines.push('', 'Console wallet page (GET /console/wallet, signed in)');
+  lines.push(...walletLines(results.wallet, options.quick));
 
   lines.push('', 'Targets');
   lines.push(

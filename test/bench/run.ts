@@ -4,7 +4,7 @@
  * through the real proxy handler (local function-URL emulation, DynamoDB Local, default caches),
  * requests alternating between the three. Also: throughput at several concurrencies, DynamoDB calls
  * per request, Tollgate's in-process overhead header, RSS while 100 MB stream through, bundle size
- * and module-init time. Prints a table and writes bench-results/bench-<time>.json.
+ * and module-init time, and the console's wallet page over 100,000 ledger rows (wallet.ts). Prints a table and writes bench-results/bench-<time>.json.
  *
  * A benchmark, not a test: a missed target prints FAIL and the exit code stays 0.
  */
@@ -18,6 +18,7 @@ import { BENCH_HELP, type BenchOptions, parseBenchOptions } from './options.ts';
 import { type BenchResults, buildChecks, renderReport } from './report.ts';
 import { chatSpec, log, messagesSpec, startRig } from './rig.ts';
 import { alternate } from './series.ts';
+import { measureWallet } from './wallet.ts';
 
 const RESULTS_DIR = join(new URL('../../', import.meta.url).pathname, 'bench-results');
 
@@ -78,6 +79,9 @@ const run = async (options: BenchOptions): Promise<BenchResults> => {
   await stopAll();
   log(`cold start: building the bundle and importing it in ${options.coldStarts} fresh processes…`);
   const cold: ColdStart = await measureColdStart(options.coldStarts);
+  stopping = undefined; // the rig's teardown is done: what the wallet part starts is stopped anew
+  const wallet = await measureWallet(options, (stop) => stops.push(stop), log);
+  await stopAll();
 
   const results: Omit<BenchResults, 'checks'> = {
     startedAt: startedAt.toISOString(),
@@ -105,6 +109,7 @@ const run = async (options: BenchOptions): Promise<BenchResults> => {
     },
     coldStart: { ...cold, ...coldStartSummary(cold) },
     memory,
+    wallet,
   };
   return { ...results, checks: buildChecks(results) };
 };
