@@ -108,7 +108,9 @@ export const startLocal = async ({
       const started = performance.now();
       response.once('close', () => {
         const ms = (performance.now() - started).toFixed(1);
-        print(`${request.method} ${request.url} → ${response.statusCode} (${ms} ms)`);
+        print(
+          `${request.method} ${(request.url ?? '').replace(/([?&]token=)[^&]+/, '$1…')} → ${response.statusCode} (${ms} ms)`,
+        );
       });
     });
     print('');

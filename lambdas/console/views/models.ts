@@ -33,7 +33,10 @@ const Endpoints = ({ model }: { model: AccountModel }): VNode =>
 
 const ModelRow = ({ model, discounted }: { model: AccountModel; discounted: boolean }): VNode => html`
   <tr>
-    <th scope="row" class="name"><code>${model.model}</code></th>
+    <th scope="row" class="name">
+      <code>${model.model}</code>
+      <div class="muted small" title="This key suffix selects the model">key <span class="mono">sk-…${model.key_suffix}</span></div>
+    </th>
     <td>${model.provider}</td>
     <td><${Endpoints} model=${model} /></td>
     <td class="name">${model.fallbacks.length === 0 ? html`<span class="muted">none</span>` : model.fallbacks.join(', ')}</td>
@@ -41,7 +44,6 @@ const ModelRow = ({ model, discounted }: { model: AccountModel; discounted: bool
     <td class="num"><${Price} price=${model.prices.output} discounted=${discounted} /></td>
     <td class="num"><${Price} price=${model.prices.cache_read} discounted=${discounted} /></td>
     <td class="num"><${Price} price=${model.prices.cache_write} discounted=${discounted} /></td>
-    <td class="name"><code>sk-…${model.key_suffix}</code></td>
   </tr>
 `;
 
@@ -52,8 +54,8 @@ export const ModelsPage = ({ session, models }: { session: Session; models: Acco
     <${Layout} title="Models" session=${session} section="models">
       <h1>Models</h1>
       <${Notice} kind="info">
-        Plugins quote list prices; these are what you pay.
-        ${discounted ? html` Your discount: ${describeDiscount(models.discount_ppm)}.` : null}
+        Plugins quote list prices; these are what you pay.${' '}
+        ${discounted ? html`Your discount: ${describeDiscount(models.discount_ppm)}.${' '}` : null}
         Prices are USD per million tokens.
       <//>
       <section class="card" aria-labelledby="models-title">
@@ -70,7 +72,6 @@ export const ModelsPage = ({ session, models }: { session: Session; models: Acco
                       <th scope="col">Fallbacks</th>
                       <th scope="col" class="num">Input</th><th scope="col" class="num">Output</th>
                       <th scope="col" class="num">Cache read</th><th scope="col" class="num">Cache write</th>
-                      <th scope="col">Key suffix</th>
                     </tr>
                   </thead>
                   <tbody>
