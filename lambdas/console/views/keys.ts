@@ -284,15 +284,16 @@ export const ClientSettings = ({
   model,
 }: {
   gatewayUrl: string;
-  secret: string;
+  /** The new key's secret; absent: a placeholder the reader replaces. */
+  secret?: string;
   model: string;
 }): VNode => html`
   <section class="card" aria-labelledby="settings-title">
     <h2 id="settings-title">Connect a client</h2>
     <p>
-      OpenAI-style clients: base URL <code>${gatewayUrl}/v1</code>. Anthropic-style clients: base URL${' '}<code>${gatewayUrl}</code>.${secret === PLACEHOLDER_KEY ? ` Replace ${PLACEHOLDER_KEY} with your key.` : ''}
+      OpenAI-style clients: base URL <code>${gatewayUrl}/v1</code>. Anthropic-style clients: base URL${' '}<code>${gatewayUrl}</code>.${secret === undefined ? ` Replace ${PLACEHOLDER_KEY} with your key.` : ''}
     </p>
-    ${clientSnippets(gatewayUrl, secret, model).map(
+    ${clientSnippets(gatewayUrl, secret ?? PLACEHOLDER_KEY, model).map(
       (snippet) => html`<details>
         <summary>${snippet.title}</summary>
         ${snippet.intro ? html`<p class="hint">${snippet.intro}</p>` : null}
@@ -368,7 +369,7 @@ export const KeysPage = ({
       }
     </section>
     <${CreateKeyForm} session=${session} models=${models} values=${form} error=${error} />
-    <${ClientSettings} gatewayUrl=${gatewayUrl} secret=${PLACEHOLDER_KEY} model=${exampleModel(models)} />
+    <${ClientSettings} gatewayUrl=${gatewayUrl} model=${exampleModel(models)} />
   <//>
 `;
 
