@@ -11,7 +11,7 @@ const USD = 1_000_000_000;
 
 /** The table row of a model on the page (its header cell holds the model id). */
 const rowOf = (page: string, model: string): string => {
-  const start = page.indexOf(`<th scope="row" class="name"><code>${model}</code></th>`);
+  const start = page.indexOf(`<th scope="row" class="name"><code>${model}</code>`);
   expect(start).toBeGreaterThan(-1);
   return page.slice(start, page.indexOf('</tr>', start));
 };
