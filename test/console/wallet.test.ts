@@ -9,6 +9,7 @@ import { listUsage } from '../../lambdas/services/usage.ts';
 import { USAGE_CSV_COLUMNS } from '../../lambdas/services/usage-export.ts';
 import type { UsageRow } from '../../lambdas/vocabulary.ts';
 import { putRoute, settledUsage } from '../support/accounts.ts';
+import { parseCsv } from '../support/csv.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
 import { usageRow } from '../support/rows.ts';
 import { type Answer, send, startTestConsole, type TestConsole } from './console-client.ts';
@@ -75,36 +76,6 @@ const cellsOf = (row: string): string[] => [...row.matchAll(/<td[^>]*>([\s\S]*?)
 const olderLink = (page: string): string | undefined => {
   const href = /<a class="button secondary" href="([^"]+)">Older rows/.exec(page)?.[1];
   return href?.replaceAll('&amp;', '&');
-};
-
-/** RFC 4180: CRLF lines, quoted cells with doubled quotes. */
-const parseCsv = (text: string): string[][] => {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i];
-    if (quoted) {
-      if (char === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (char === '"') quoted = false;
-      else cell += char;
-    } else if (char === '"') quoted = true;
-    else if (char === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (char === '\r' && text[i + 1] === '\n') {
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-      i++;
-    } else cell += char;
-  }
-  if (cell !== '' || row.length > 0) rows.push([...row, cell]);
-  return rows;
 };
 
 /** CSV rows as objects by column name. */

@@ -11,38 +11,9 @@ import {
 } from '../../lambdas/services/usage-export.ts';
 import type { UsageRow } from '../../lambdas/vocabulary.ts';
 import { writeLedgerVolume } from '../bench/ledger-volume.ts';
+import { parseCsv } from '../support/csv.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
 import { tokens, usageRow } from '../support/rows.ts';
-
-/** Reads RFC 4180 text back into rows of cells: quoted cells, doubled quotes, CRLF line ends. */
-const parseCsv = (text: string): string[][] => {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let index = 0; index < text.length; index++) {
-    const char = text[index] as string;
-    if (quoted) {
-      if (char === '"' && text[index + 1] === '"') {
-        cell += '"';
-        index++;
-      } else if (char === '"') quoted = false;
-      else cell += char;
-    } else if (char === '"') quoted = true;
-    else if (char === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (char === '\r' && text[index + 1] === '\n') {
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-      index++;
-    } else cell += char;
-  }
-  expect(cell === '' && row.length === 0, 'the text ends with CRLF').toBe(true);
-  return rows;
-};
 
 const exported = async (db: TestDatabase, range: UsageRange, options: { maxRows?: number } = {}, now?: Date) => {
   let text = '';
