@@ -191,6 +191,17 @@ export interface UsageRow {
   pendingSince?: string;
 }
 
+/** The card payment behind a top-up (Stripe Checkout): what names it to the payer and to Stripe. */
+export interface TopUpPayment {
+  provider: 'stripe';
+  /** The Checkout Session (`cs_…`). */
+  sessionId: string;
+  /** The PaymentIntent (`pi_…`), when Stripe gave one. */
+  paymentIntentId?: string;
+  /** Stripe's receipt page for the charge (https only). */
+  receiptUrl?: string;
+}
+
 export interface TopUpRow {
   accountId: string;
   sk: string;
@@ -198,6 +209,8 @@ export interface TopUpRow {
   topUpId: string;
   amount: number;
   at: string;
+  /** Set when the top-up was a card payment. */
+  payment?: TopUpPayment;
 }
 
 export type LedgerRow = UsageRow | TopUpRow;

@@ -142,6 +142,8 @@ export interface TopUpEntry {
   at: string;
   amount_usd: string;
   amount_nano: number;
+  /** The card payment behind it (Stripe Checkout); null for other top-ups. */
+  payment: { session_id: string; payment_intent_id: string | null; receipt_url: string | null } | null;
 }
 
 /** One ledger row in its one public shape. */
@@ -196,7 +198,20 @@ const usageEntry = (row: UsageRow): UsageEntry => {
  */
 export const ledgerEntry = (row: LedgerRow): LedgerEntry =>
   row.kind === 'topup'
-    ? { type: 'topup', id: row.topUpId, at: row.at, amount_usd: formatUsd(row.amount), amount_nano: row.amount }
+    ? {
+        type: 'topup',
+        id: row.topUpId,
+        at: row.at,
+        amount_usd: formatUsd(row.amount),
+        amount_nano: row.amount,
+        payment: row.payment
+          ? {
+              session_id: row.payment.sessionId,
+              payment_intent_id: row.payment.paymentIntentId ?? null,
+              receipt_url: row.payment.receiptUrl ?? null,
+            }
+          : null,
+      }
     : usageEntry(row);
 
 /** A page of stored rows (newest first) in its public shape. */

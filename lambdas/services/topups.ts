@@ -1,6 +1,6 @@
 import { formatUsd } from '../gateway/money.ts';
 import { MoneyLimitError, TopUpConflictError, UnknownAccountError } from '../store/wallets.ts';
-import { MAX_TOP_UP_NANO } from '../vocabulary.ts';
+import { MAX_TOP_UP_NANO, type TopUpPayment } from '../vocabulary.ts';
 import { clock, type ServiceDeps } from './deps.ts';
 import { ConflictError, InvalidInputError, LimitExceededError, unknownAccount } from './errors.ts';
 import { amountOf, checkAccountId } from './validate.ts';
@@ -11,7 +11,7 @@ export type TopUpsDeps = ServiceDeps<'wallets'>;
  * A credit to an account, given in USD (decimal string, e.g. "12.50") or in nano-USD. The top-up id
  * is the caller's idempotency id: an invoice number, a payment id, a checkout session.
  */
-export type TopUp = { accountId: string; topUpId: string } & (
+export type TopUp = { accountId: string; topUpId: string; payment?: TopUpPayment } & (
   | { amountUsd: string; amountNano?: never }
   | { amountNano: number; amountUsd?: never }
 );
@@ -59,7 +59,7 @@ export const checkTopUp = (topUp: TopUp): { accountId: string; topUpId: string; 
 export const topUp = async (deps: TopUpsDeps, input: TopUp): Promise<TopUpReceipt> => {
   const { accountId, topUpId, amount } = checkTopUp(input);
   try {
-    const result = await deps.wallets.topUp(accountId, amount, topUpId, clock(deps));
+    const result = await deps.wallets.topUp(accountId, amount, topUpId, clock(deps), input.payment);
     const balance = (await deps.wallets.get(accountId))?.balance ?? 0;
     return {
       account: accountId,

@@ -4,7 +4,7 @@
  * nano-USD a JS number holds exactly, or the read fails with an error naming the account, so a
  * corrupt or out-of-range amount is never rounded into a balance, a listing or an audit.
  */
-import type { LedgerRow, Outcome, Prices, TopUpRow, UsageRow, Wallet } from '../vocabulary.ts';
+import type { LedgerRow, Outcome, Prices, TopUpPayment, TopUpRow, UsageRow, Wallet } from '../vocabulary.ts';
 import { numberText, plainNumbers, safeInteger } from './client.ts';
 
 /** A wallet or ledger item that does not have the shape the store writes. */
@@ -132,6 +132,11 @@ class Fields {
     throw this.corrupt(`true/false ${field}`, value);
   }
 
+  /** The account the item belongs to, for messages. */
+  accountIdOf(): string {
+    return this.accountId;
+  }
+
   /** A field as it was read, unchecked (free-form data). */
   raw(field: string): unknown {
     return this.item[field];
@@ -225,14 +230,32 @@ const parseUsageRow = (fields: Fields, accountId: string, sk: string): UsageRow 
   );
 };
 
-const parseTopUpRow = (fields: Fields, accountId: string, sk: string): TopUpRow => ({
-  accountId,
-  sk,
-  kind: 'topup',
-  topUpId: fields.string('topUpId'),
-  amount: fields.int('amount'),
-  at: fields.string('at'),
-});
+const parseTopUpPayment = (fields: Fields, payment: Item | undefined): TopUpPayment | undefined => {
+  if (payment === undefined) return undefined;
+  const text = (field: string): string | undefined => {
+    const value = payment[field];
+    if (value === undefined || typeof value === 'string') return value;
+    throw new CorruptRecordError(fields.accountIdOf(), `a top-up has a non-text payment.${field}`);
+  };
+  return {
+    provider: 'stripe',
+    sessionId: text('sessionId') ?? '?',
+    ...defined({ paymentIntentId: text('paymentIntentId'), receiptUrl: text('receiptUrl') }),
+  };
+};
+
+const parseTopUpRow = (fields: Fields, accountId: string, sk: string): TopUpRow => {
+  const payment = parseTopUpPayment(fields, fields.optionalMap('payment'));
+  return {
+    accountId,
+    sk,
+    kind: 'topup',
+    topUpId: fields.string('topUpId'),
+    amount: fields.int('amount'),
+    at: fields.string('at'),
+    ...(payment && { payment }),
+  };
+};
 
 /** Parses a ledger item (a top-up or a usage row) read with {@link unmarshallExact}. */
 export const parseLedgerRow = (item: Item): LedgerRow => {

@@ -23,6 +23,7 @@ import {
   MAX_BALANCE_NANO,
   MAX_CREDIT_LIMIT_NANO,
   MAX_TOP_UP_NANO,
+  type TopUpPayment,
   type UsageRow,
   type Wallet,
 } from '../vocabulary.ts';
@@ -278,6 +279,7 @@ export class WalletStore {
     amount: number,
     topUpId: string = randomUUID(),
     at = new Date(),
+    payment?: TopUpPayment,
   ): Promise<TopUpResult> {
     if (!Number.isSafeInteger(amount) || amount <= 0) throw new RangeError('A top-up must be a positive amount');
     if (amount > MAX_TOP_UP_NANO) throw new TopUpTooLargeError(amount);
@@ -327,7 +329,15 @@ export class WalletStore {
             {
               Put: {
                 TableName: this.tables.ledger,
-                Item: { accountId, sk: `${time}#topup#${topUpId}`, kind: 'topup', topUpId, amount, at: time },
+                Item: {
+                  accountId,
+                  sk: `${time}#topup#${topUpId}`,
+                  kind: 'topup',
+                  topUpId,
+                  amount,
+                  at: time,
+                  ...(payment && { payment }),
+                },
               },
             },
           ],

@@ -122,6 +122,7 @@ describe('wallet view', () => {
       at: '2026-11-01T08:00:00.000Z',
       amount_usd: '5.00',
       amount_nano: 5_000_000_000,
+      payment: null,
     });
   });
 

@@ -76,6 +76,7 @@ describe('usage service', () => {
       at: '2026-11-01T08:00:00.000Z',
       amount_usd: '5.00',
       amount_nano: 5_000_000_000,
+      payment: null,
     });
     expect(listing.totals).toEqual({
       requests: 3,
