@@ -68,12 +68,12 @@ export const SWEEPER_ACCESS = {
 
 /**
  * The console (lambdas/console.ts): an account holder's own keys, wallet, usage and sign-in. It may
- * mint, edit and revoke keys (a revoked key is updated, never deleted), but not move money: its wallet
- * access is read-only and its ledger access adds rows without changing any.
+ * mint, edit and revoke keys (a revoked key is updated, never deleted). The only money it moves is a
+ * top-up (a redeemed code): a wallet increment with its ledger row, never a change of an existing row.
+ * - wallets: the balance (GetItem), and the wallet Update item of a code's top-up transaction (UpdateItem).
  * - keys: create (PutItem), look up (GetItem), edit and revoke (UpdateItem), list an account's keys and
  *   find one by id (Query on the `byAccount` and `byKeyId` indexes; the table's own key is the key hash,
  *   which a Query could only use as a GetItem does).
- * - wallets: the balance (GetItem).
  * - ledger: usage and top-ups (Query, GetItem) and the daily spend roll-up rows `rollup#YYYY-MM-DD`
  *   under the account's partition (a conditional PutItem).
  * - routes: the models and prices page (GetItem, Scan, Query; read-only, like the proxy's).
@@ -81,14 +81,16 @@ export const SWEEPER_ACCESS = {
  *   (PutItem, DeleteItem).
  * - sessions: sign-in links and sessions (GetItem, PutItem, UpdateItem; DeleteItem for a used link and
  *   on sign-out).
- * - counters: sign-in rate limits, one atomic ADD each (UpdateItem).
+ * - counters: sign-in and redemption rate limits, one atomic ADD each (UpdateItem).
+ * - codes: redeem a code (GetItem, then the code's Update item of the top-up transaction). Codes are
+ *   created, listed and revoked by the operator's CLI only.
  */
 export const CONSOLE_ACCESS = {
   keys: {
     table: ['GetItem', 'PutItem', 'UpdateItem'],
     indexes: { [KEYS_BY_ACCOUNT_INDEX]: ['Query'], [KEYS_BY_KEY_ID_INDEX]: ['Query'] },
   },
-  wallets: { table: ['GetItem'] },
+  wallets: { table: ['GetItem', 'UpdateItem'] },
   ledger: { table: ['Query', 'GetItem', 'PutItem'] },
   routes: { table: ['GetItem', 'Scan', 'Query'] },
   members: {
@@ -97,4 +99,5 @@ export const CONSOLE_ACCESS = {
   },
   sessions: { table: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] },
   counters: { table: ['UpdateItem'] },
+  codes: { table: ['GetItem', 'UpdateItem'] },
 } as const satisfies FunctionAccess;

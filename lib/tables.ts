@@ -28,12 +28,13 @@ export interface TableSchema {
   readonly timeToLiveAttribute?: string;
 }
 
-export type TableName = 'keys' | 'wallets' | 'routes' | 'ledger' | 'counters' | 'members' | 'sessions';
+export type TableName = 'keys' | 'wallets' | 'routes' | 'ledger' | 'counters' | 'members' | 'sessions' | 'codes';
 
 export const KEYS_BY_ACCOUNT_INDEX = 'byAccount';
 export const KEYS_BY_KEY_ID_INDEX = 'byKeyId';
 export const LEDGER_PENDING_INDEX = 'pendingHolds';
 export const MEMBERS_BY_ACCOUNT_INDEX = 'byAccount';
+export const CODES_BY_CODE_ID_INDEX = 'byCodeId';
 
 export const TABLE_SCHEMAS: Readonly<Record<TableName, TableSchema>> = {
   keys: {
@@ -99,6 +100,13 @@ export const TABLE_SCHEMAS: Readonly<Record<TableName, TableSchema>> = {
     partitionKey: { name: 'id', type: 'S' },
     globalSecondaryIndexes: [],
     timeToLiveAttribute: 'expiresAt',
+  },
+  // Redemption codes, by the SHA-256 of the normalised code: never the code itself. `codeId` (its
+  // short public name, what `codes list` shows and `codes revoke` takes) is found through its index.
+  codes: {
+    name: 'codes',
+    partitionKey: { name: 'codeHash', type: 'S' },
+    globalSecondaryIndexes: [{ indexName: CODES_BY_CODE_ID_INDEX, partitionKey: { name: 'codeId', type: 'S' } }],
   },
 };
 

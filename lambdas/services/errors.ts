@@ -15,10 +15,10 @@ export class InvalidInputError extends ServiceError {
 /** What the input names does not exist: an unknown account, key or route. */
 export class NotFoundError extends ServiceError {
   readonly code = 'not_found';
-  readonly entity: 'account' | 'key' | 'route' | 'member';
+  readonly entity: 'account' | 'key' | 'route' | 'member' | 'code';
   readonly id: string;
 
-  constructor(entity: 'account' | 'key' | 'route' | 'member', id: string, message: string) {
+  constructor(entity: 'account' | 'key' | 'route' | 'member' | 'code', id: string, message: string) {
     super(message);
     this.entity = entity;
     this.id = id;

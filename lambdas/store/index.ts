@@ -1,5 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../../lib/tables.ts';
+import { CodeStore } from './codes.ts';
 import { CounterStore } from './counters.ts';
 import { KeyStore } from './keys.ts';
 import { MemberStore } from './members.ts';
@@ -9,6 +10,7 @@ import { SessionStore } from './sessions.ts';
 import { WalletStore } from './wallets.ts';
 
 export interface Stores {
+  codes: CodeStore;
   counters: CounterStore;
   keys: KeyStore;
   members: MemberStore;
@@ -19,6 +21,7 @@ export interface Stores {
 }
 
 export const createStores = (client: DynamoDBDocumentClient, tables: TableNames): Stores => ({
+  codes: new CodeStore(client, tables.codes),
   counters: new CounterStore(client, tables.counters),
   keys: new KeyStore(client, tables.keys),
   members: new MemberStore(client, tables.members),

@@ -36,6 +36,21 @@ export class AccountExistsError extends Error {}
 export class UnknownAccountError extends Error {}
 export class TopUpConflictError extends Error {}
 
+/**
+ * The extra item given to {@link WalletStore.topUp} failed its condition: nothing was credited.
+ * `item` is that item as it was (DynamoDB's `ALL_OLD`), undefined when it did not exist.
+ */
+export class TopUpConditionError extends Error {
+  readonly item: Record<string, unknown> | undefined;
+  constructor(item: Record<string, unknown> | undefined) {
+    super("The top-up's condition failed; nothing was credited");
+    this.item = item;
+  }
+}
+
+/** One more item of a top-up's transaction: an Update or ConditionCheck whose condition must hold. */
+export type TopUpCondition = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
 /** An amount the money limits (`MAX_*_NANO` in vocabulary.ts) refuse; nothing was written. */
 export class MoneyLimitError extends RangeError {}
 
@@ -144,6 +159,10 @@ const LEDGER_MAX_SK = '9~';
 
 const conditionFailed = (error: TransactionCanceledException, index: number): boolean =>
   error.CancellationReasons?.[index]?.Code === 'ConditionalCheckFailed';
+
+/** A condition item that returns the item as it was when its condition fails. */
+const withOldItem = (item: TopUpCondition): TopUpCondition =>
+  item.Update ? { Update: { ReturnValuesOnConditionCheckFailure: 'ALL_OLD', ...item.Update } } : item;
 
 const isConflict = (error: unknown): boolean =>
   error instanceof TransactionCanceledException &&
@@ -273,6 +292,11 @@ export class WalletStore {
    * together pass it: the wallet is read, and the update commits only while `balance` and `held`
    * are still at most what leaves room for this amount (half the spare room each, so ordinary
    * traffic moving them does not force a retry); when they moved further, it reads again.
+   *
+   * `condition`, when given, is one more item of the same transaction (e.g. a redemption code turned
+   * from active to redeemed): the credit commits only with it. When its condition fails, nothing is
+   * credited and {@link TopUpConditionError} carries the item as it was (an Update item is given
+   * `ReturnValuesOnConditionCheckFailure: 'ALL_OLD'` unless it says otherwise).
    */
   async topUp(
     accountId: string,
@@ -280,6 +304,7 @@ export class WalletStore {
     topUpId: string = randomUUID(),
     at = new Date(),
     payment?: TopUpPayment,
+    condition?: TopUpCondition,
   ): Promise<TopUpResult> {
     if (!Number.isSafeInteger(amount) || amount <= 0) throw new RangeError('A top-up must be a positive amount');
     if (amount > MAX_TOP_UP_NANO) throw new TopUpTooLargeError(amount);
@@ -340,11 +365,17 @@ export class WalletStore {
                 },
               },
             },
+            ...(condition ? [withOldItem(condition)] : []),
           ],
         });
         return { topUpId, amount, applied: true };
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
+        // The condition first: a code redeemed twice by one account also trips the guard row.
+        if (condition && conditionFailed(error, 3)) {
+          const old = error.CancellationReasons?.[3]?.Item;
+          throw new TopUpConditionError(old ? unmarshallExact(old as Record<string, AttributeValue>) : undefined);
+        }
         if (conditionFailed(error, 1)) {
           const earlier = await this.earlierTopUp(accountId, topUpId, amount);
           if (earlier) return earlier;

@@ -30,6 +30,7 @@ describe('table names from stack outputs', () => {
       CountersTableName: 'c',
       MembersTableName: 'm',
       SessionsTableName: 's',
+      CodesTableName: 'o',
     });
 
     expect(tables).toEqual({
@@ -40,6 +41,7 @@ describe('table names from stack outputs', () => {
       counters: 'c',
       members: 'm',
       sessions: 's',
+      codes: 'o',
     });
   });
 
@@ -52,6 +54,7 @@ describe('table names from stack outputs', () => {
       counters: 'tollgate-prod-counters',
       members: 'tollgate-prod-members',
       sessions: 'tollgate-prod-sessions',
+      codes: 'tollgate-prod-codes',
     });
   });
 
@@ -60,7 +63,7 @@ describe('table names from stack outputs', () => {
 
     expect(() => tableNamesFromOutputs('Other', outputs)).toThrow(CommandError);
     expect(() => tableNamesFromOutputs('Other', outputs)).toThrow(
-      "Stack 'Other' has no output LedgerTableName, CountersTableName, MembersTableName, SessionsTableName nor TablePrefix",
+      "Stack 'Other' has no output LedgerTableName, CountersTableName, MembersTableName, SessionsTableName, CodesTableName nor TablePrefix",
     );
   });
 

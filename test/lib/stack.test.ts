@@ -45,13 +45,14 @@ const CONSOLE_GRANTS = {
   keys: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   [`keys/index/${KEYS_BY_ACCOUNT_INDEX}`]: ['dynamodb:Query'],
   [`keys/index/${KEYS_BY_KEY_ID_INDEX}`]: ['dynamodb:Query'],
-  wallets: ['dynamodb:GetItem'],
+  wallets: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   ledger: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
   routes: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'],
   members: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
   [`members/index/${MEMBERS_BY_ACCOUNT_INDEX}`]: ['dynamodb:Query'],
   sessions: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   counters: ['dynamodb:UpdateItem'],
+  codes: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
 };
 
 /** `table` or `table/index/name` → the sorted DynamoDB actions the function's role has on it. */
@@ -269,7 +270,7 @@ describe('TollgateStack', () => {
 
     it("tells the code its tables, its service name and the gateway's public base URL without a trailing slash", () => {
       const tableVars = Object.fromEntries(
-        (['keys', 'wallets', 'routes', 'ledger', 'members', 'sessions', 'counters'] as const).map((name) => [
+        (['keys', 'wallets', 'routes', 'ledger', 'members', 'sessions', 'counters', 'codes'] as const).map((name) => [
           tableEnvVar(name),
           { Ref: expect.stringMatching(new RegExp(`^${name.charAt(0).toUpperCase()}${name.slice(1)}Table`)) },
         ]),
@@ -326,11 +327,16 @@ describe('TollgateStack', () => {
       expect(dynamoGrants(dev, 'Console')).toEqual(CONSOLE_GRANTS);
       expect(dynamoGrants(prod, 'Console')).toEqual(CONSOLE_GRANTS);
       const grants = dynamoGrants(dev, 'Console');
-      for (const table of ['keys', 'ledger', 'wallets']) expect(grants[table], table).not.toContain('dynamodb:Scan');
-      for (const table of ['keys', 'ledger']) expect(grants[table], table).not.toContain('dynamodb:DeleteItem');
-      // The console cannot move money: no write on wallets, and ledger rows are added, never changed.
-      expect(grants['wallets']).toEqual(['dynamodb:GetItem']);
+      for (const table of ['keys', 'ledger', 'wallets', 'codes']) {
+        expect(grants[table], table).not.toContain('dynamodb:Scan');
+      }
+      for (const table of ['keys', 'ledger', 'codes'])
+        expect(grants[table], table).not.toContain('dynamodb:DeleteItem');
+      // The console moves money only by a top-up (a redeemed code): the wallet is updated (never a
+      // row put or deleted), and ledger rows are added, never changed. Codes are redeemed, never minted.
+      expect(grants['wallets']).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
       expect(grants['ledger']).not.toContain('dynamodb:UpdateItem');
+      expect(grants['codes']).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     });
 
     it('may not use SES, nor anything but its tables and logs, without a senderEmail', () => {
@@ -439,11 +445,12 @@ describe('TollgateStack', () => {
       }
     });
 
-    it('gives the proxy and the sweeper nothing on the members and sessions tables', () => {
+    it('gives the proxy and the sweeper nothing on the members, sessions and codes tables', () => {
       for (const fn of ['Proxy', 'Sweeper']) {
         const tables = Object.keys(dynamoGrants(dev, fn)).map((key) => key.split('/')[0]);
         expect(tables, fn).not.toContain('members');
         expect(tables, fn).not.toContain('sessions');
+        expect(tables, fn).not.toContain('codes');
       }
     });
 
