@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createAccount } from '../services/accounts.ts';
 import { checkTopUp, type TopUp, topUp } from '../services/topups.ts';
 import { checkAccountId } from '../services/validate.ts';
+import { CODES_COMMANDS } from './code-commands.ts';
 import { arg, type Command, defineCommand, str } from './command.ts';
 import { withAccountHint, withTopUpIdHint } from './errors.ts';
 import { usd } from './format.ts';
@@ -59,6 +60,7 @@ export const COMMANDS: readonly Command[] = [
         ? `Credited ${usd(r.amount_usd)} to ${r.account} (top-up ${r.topUpId}). Balance: ${usd(r.balance_usd)}`
         : `Top-up ${r.topUpId} was already applied; nothing changed. Balance of ${r.account}: ${usd(r.balance_usd)}`,
   }),
+  ...CODES_COMMANDS,
   balanceCommand,
   usageCommand,
   auditCommand,
