@@ -3,10 +3,14 @@
  * console/app.ts, over the same tables as the proxy. Clients are created at module init.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { tableNamesFromEnv } from '../lib/tables.ts';
 import { createConsoleHandler } from './console/app.ts';
 import type { Mailer } from './mail/mailer.ts';
 import { SesMailer } from './mail/ses.ts';
+import { createReporter } from './reports/reporter.ts';
+import { SnsReportSink } from './reports/sns.ts';
+import { type Payments, stripeClient, topUpLimitsFromEnv } from './services/payments.ts';
 import { createDocumentClient, dynamoOptionsFromEnv } from './store/client.ts';
 import { createStores } from './store/index.ts';
 
@@ -26,10 +30,50 @@ const mailer: Mailer = sender
       },
     };
 
+const topicArn = env['TOLLGATE_REPORTS_TOPIC_ARN'];
+const sns = topicArn ? new SnsReportSink(topicArn) : undefined;
+const reporter = createReporter(
+  {
+    async publish(report) {
+      if (sns) await sns.publish(report);
+      else logger.error('payment report (no topic configured)', { report });
+    },
+  },
+  { onPublishError: (error) => logger.error('report publish failed', { error }) },
+);
+
+const limits = topUpLimitsFromEnv(env);
+const keyName = env['TOLLGATE_STRIPE_SECRET_KEY_NAME'];
+const webhookName = env['TOLLGATE_STRIPE_WEBHOOK_SECRET_NAME'];
+let client: { key: string; payments: Payments } | undefined;
+
+/**
+ * Card payments from the two Stripe secrets in Secrets Manager (cached 5 minutes); undefined while
+ * either is missing or empty — the wallet page then says card payments are not configured.
+ */
+const payments = async (): Promise<Payments | undefined> => {
+  if (!keyName || !webhookName) return undefined;
+  const read = async (name: string): Promise<string | undefined> => {
+    try {
+      const value = await getSecret(name, { maxAge: 300 });
+      return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+    } catch (error) {
+      if ((error as Error).name === 'ResourceNotFoundException') return undefined;
+      throw error;
+    }
+  };
+  const [key, webhookSecret] = await Promise.all([read(keyName), read(webhookName)]);
+  if (!key || !webhookSecret) return undefined;
+  if (client?.key !== key) client = { key, payments: { stripe: stripeClient(key), webhookSecret, limits } };
+  return { ...client.payments, webhookSecret };
+};
+
 export const handler = createConsoleHandler({
   stores,
   mailer,
   logger,
+  payments,
+  reporter,
   ...(env['TOLLGATE_CONSOLE_URL'] && { consoleUrl: env['TOLLGATE_CONSOLE_URL'] }),
   ...(env['TOLLGATE_GATEWAY_URL'] && { gatewayUrl: env['TOLLGATE_GATEWAY_URL'] }),
 });

@@ -63,7 +63,9 @@ export type ConfigurationErrorKind =
   | 'refused_address'
   | 'missing_price'
   | 'upstream_auth'
-  | 'upstream_model_not_found';
+  | 'upstream_model_not_found'
+  /** A Stripe webhook event that could not be credited (not USD, unknown account, a failure). */
+  | 'payment_webhook';
 
 export class ConfigurationError extends GatewayError {
   readonly status = 500;

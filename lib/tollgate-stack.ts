@@ -114,6 +114,11 @@ export class TollgateStack extends Stack {
   readonly stage: string;
   readonly tablePrefix: string;
   readonly secretPrefix: string;
+  /**
+   * Secrets Manager names of the Stripe secrets the console reads (card top-ups): outside
+   * {@link secretPrefix}, so no route can name them as a provider credential.
+   */
+  readonly stripeSecretNames: { secretKey: string; webhookSecret: string };
   readonly tables: Readonly<Record<TableName, TollgateTable>>;
   readonly reportsTopic: Topic;
   readonly proxy: TollgateFunction;
@@ -143,6 +148,10 @@ export class TollgateStack extends Stack {
     this.stage = stage;
     this.tablePrefix = `tollgate-${stage}`;
     this.secretPrefix = `tollgate/${stage}/`;
+    this.stripeSecretNames = {
+      secretKey: `tollgate-payments/${stage}/stripe-secret-key`,
+      webhookSecret: `tollgate-payments/${stage}/stripe-webhook-secret`,
+    };
 
     const tables: Partial<Record<TableName, TollgateTable>> = {};
     for (const name of TABLE_NAMES) {
@@ -287,12 +296,32 @@ export class TollgateStack extends Stack {
         TOLLGATE_GATEWAY_URL: gatewayUrl,
         ...(senderEmail && { TOLLGATE_SENDER_EMAIL: senderEmail }),
         ...(consoleUrl && { TOLLGATE_CONSOLE_URL: consoleUrl.replace(/\/+$/, '') }),
+        TOLLGATE_REPORTS_TOPIC_ARN: this.reportsTopic.topicArn,
+        TOLLGATE_STRIPE_SECRET_KEY_NAME: this.stripeSecretNames.secretKey,
+        TOLLGATE_STRIPE_WEBHOOK_SECRET_NAME: this.stripeSecretNames.webhookSecret,
         POWERTOOLS_SERVICE_NAME: CONSOLE_SERVICE,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       },
     });
     this.bindTables(fn, CONSOLE_ACCESS);
     if (senderEmail) this.grantSendEmail(fn, senderEmail);
+    // Payment webhook refusals and failures are reported like configuration errors.
+    this.reportsTopic.grantPublish(fn);
+    Validations.of(fn.serviceRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      reason:
+        'Publishing to the KMS-encrypted reports topic needs kms:GenerateDataKey* (the grant Topic.grantPublish makes), on that one key only.',
+    });
+    // The two Stripe secrets only (Secrets Manager appends six random characters to a secret's ARN).
+    const stripeSecrets = [this.stripeSecretNames.secretKey, this.stripeSecretNames.webhookSecret].map((name) =>
+      this.formatArn({
+        service: 'secretsmanager',
+        resource: 'secret',
+        resourceName: `${name}-??????`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+    );
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: stripeSecrets }));
 
     const url = fn.addFunctionUrl({ authType: FunctionUrlAuthType.NONE, invokeMode: InvokeMode.RESPONSE_STREAM });
     return { fn, url: `${url.url}${CONSOLE_PATH}` };

@@ -5,12 +5,14 @@ import httpSecurityHeaders from '@middy/http-security-headers';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { isDatabaseTimeout } from '../errors.ts';
 import type { Mailer } from '../mail/mailer.ts';
+import type { Reporter } from '../reports/reporter.ts';
 import { ServiceError } from '../services/errors.ts';
+import type { Payments } from '../services/payments.ts';
 import type { Stores } from '../store/index.ts';
 import { STATIC_FILES } from './assets.ts';
 import { html } from './html.ts';
 import { type ConsoleRequest, type ConsoleResponse, consolePath, consoleRequest, htmlPage, redirect } from './http.ts';
-import { ROUTES, type RouteContext } from './routes.ts';
+import { ROUTES, type RouteContext, WEBHOOKS } from './routes.ts';
 import {
   DEFAULT_SESSION_CONFIG,
   loadSession,
@@ -45,12 +47,21 @@ export interface ConsoleDeps {
    */
   signInFloorMs?: number;
   now?: () => Date;
+  /** Card payments (Stripe); resolves to undefined when they are not configured. */
+  payments?: () => Promise<Payments | undefined>;
+  /** Where payment webhook refusals and failures are reported (SNS on AWS, reports.log locally). */
+  reporter?: Reporter;
+  /**
+   * The origin Stripe Checkout pages live on: the checkout form's 303 leads there, so CSP
+   * `form-action` allows it. Default `https://checkout.stripe.com`.
+   */
+  checkoutOrigin?: string;
 }
 
 /** The middleware leaves out a directive whose value is false (its types allow strings only). */
 const OFF = false as unknown as string;
 
-const SECURITY_HEADERS = (secure: boolean) =>
+const SECURITY_HEADERS = (secure: boolean, checkoutOrigin: string) =>
   httpSecurityHeaders({
     contentSecurityPolicy: {
       'default-src': "'none'",
@@ -58,7 +69,8 @@ const SECURITY_HEADERS = (secure: boolean) =>
       'style-src': "'self'",
       'img-src': "'self' data:",
       'connect-src': "'self'",
-      'form-action': "'self'",
+      // Chromium applies form-action to the redirects after a post: "Add credit" ends on Stripe Checkout.
+      'form-action': `'self' ${checkoutOrigin}`,
       'frame-ancestors': "'none'",
       'base-uri': "'none'",
       'report-to': OFF,
@@ -120,6 +132,13 @@ export const createConsoleHandler = (deps: ConsoleDeps) => {
         body: file.body,
       };
     }
+    for (const webhook of WEBHOOKS) {
+      if (request.method === 'POST' && webhook.path.test(request.path)) {
+        const raw = event.body ?? '';
+        const body = Buffer.from(raw, event.isBase64Encoded ? 'base64' : 'utf8');
+        return webhook.handle({ request, body, deps });
+      }
+    }
     const consoleUrl = deps.consoleUrl ?? `https://${event.requestContext.domainName}/console`;
     const gatewayUrl = deps.gatewayUrl ?? new URL(consoleUrl).origin;
     const session = await loadSession(sessionDeps, request);
@@ -159,7 +178,11 @@ export const createConsoleHandler = (deps: ConsoleDeps) => {
     }
   };
 
-  const secureHeaders = { secure: SECURITY_HEADERS(true), loopback: SECURITY_HEADERS(false) };
+  const checkoutOrigin = new URL(deps.checkoutOrigin ?? 'https://checkout.stripe.com').origin;
+  const secureHeaders = {
+    secure: SECURITY_HEADERS(true, checkoutOrigin),
+    loopback: SECURITY_HEADERS(false, checkoutOrigin),
+  };
   return middy<APIGatewayProxyEventV2, ConsoleResponse, Error, Context>({
     executionMode: executionModeStreamifyResponse,
   })

@@ -57,3 +57,20 @@ export const open = (
   signedIn: false,
   handle,
 });
+
+/** What a webhook route gets: the request, its body exactly as sent (for signatures), and the deps. */
+export interface WebhookContext {
+  request: ConsoleRequest;
+  /** The raw body: the function URL's body, base64-decoded when it came encoded. Nothing parsed it. */
+  body: Buffer;
+  deps: ConsoleDeps;
+}
+
+/**
+ * A machine-to-machine POST (a payment provider's webhook): no session, no CSRF token, no
+ * same-origin check — the handler verifies the sender itself, over the raw body.
+ */
+export interface WebhookRoute {
+  path: RegExp;
+  handle(context: WebhookContext): Promise<ConsoleResponse>;
+}

@@ -9,6 +9,7 @@ import type { Mailer } from '../mail/mailer.ts';
 import { envCredentials } from '../providers/credentials.ts';
 import type { Resolve } from '../providers/http.ts';
 import { createReporter, type ReportSink } from '../reports/reporter.ts';
+import { paymentsFromEnv } from '../services/payments.ts';
 import type { Stores } from '../store/index.ts';
 import { createFunctionUrlListener, installLambdaGlobals } from './function-url.ts';
 
@@ -27,7 +28,9 @@ export interface LocalGatewayOptions {
   /** 0: a free port. */
   port?: number;
   /** The console under `/console`: where its e-mail goes (default: printed), and its timings for tests. */
-  console?: { mailer?: Mailer } & Partial<Pick<ConsoleDeps, 'session' | 'signInFloorMs' | 'now'>>;
+  console?: { mailer?: Mailer } & Partial<
+    Pick<ConsoleDeps, 'session' | 'signInFloorMs' | 'now' | 'payments' | 'checkoutOrigin'>
+  >;
 }
 
 /** Local mode without an outbox: e-mails are printed. */
@@ -89,6 +92,7 @@ export const startLocalGateway = async (options: LocalGatewayOptions): Promise<L
   const { port } = server.address() as AddressInfo;
   const url = `http://${options.host ?? '127.0.0.1'}:${port}`;
   const { mailer = printedMail, ...consoleOptions } = options.console ?? {};
+  const payments = paymentsFromEnv(env);
   consoleListener = createFunctionUrlListener({
     functionName: 'tollgate-console-local',
     handler: createConsoleHandler({
@@ -97,6 +101,11 @@ export const startLocalGateway = async (options: LocalGatewayOptions): Promise<L
       logger: new Logger({ serviceName: 'tollgate-console', logLevel: 'WARN' }),
       consoleUrl: `${url}${CONSOLE_PREFIX}`,
       gatewayUrl: url,
+      // Card payments when STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are set (README, Card payments).
+      payments: async () => payments,
+      reporter: createReporter(options.reportSink, {
+        onPublishError: (error) => logger.error('report publish failed', { error }),
+      }),
       ...consoleOptions,
     }),
   });

@@ -18,16 +18,18 @@ export interface SendOptions {
   /** Sent `application/x-www-form-urlencoded`. */
   form?: Record<string, string>;
   headers?: Record<string, string>;
+  /** Sent as is (set its content-type in `headers`); instead of `form`. */
+  body?: string;
 }
 
 /** A request with full control of Host, Origin and Cookie (fetch would not allow all of them). */
 export const send = (base: string, method: 'GET' | 'POST', path: string, options: SendOptions = {}): Promise<Answer> =>
   new Promise((answered, failed) => {
     const url = new URL(path, base);
-    const body = options.form ? new URLSearchParams(options.form).toString() : undefined;
+    const body = options.form ? new URLSearchParams(options.form).toString() : options.body;
     const headers: Record<string, string> = {
       ...(body !== undefined && {
-        'content-type': 'application/x-www-form-urlencoded',
+        ...(options.form && { 'content-type': 'application/x-www-form-urlencoded' }),
         'content-length': String(Buffer.byteLength(body)),
       }),
       ...(options.cookie && { cookie: options.cookie }),
@@ -93,16 +95,19 @@ export const cookiePair = (setCookie: string): string => setCookie.split(';')[0]
 /** The local gateway with its console on the test's tables, a collecting mailer and an injectable clock. */
 export const startTestConsole = async (
   db: TestDatabase,
-  options: Pick<NonNullable<LocalGatewayOptions['console']>, 'session'> = {},
+  options: Pick<NonNullable<LocalGatewayOptions['console']>, 'session' | 'payments' | 'checkoutOrigin'> & {
+    reportSink?: LocalGatewayOptions['reportSink'];
+  } = {},
 ): Promise<TestConsole> => {
+  const { reportSink = { publish: async () => undefined }, ...consoleOptions } = options;
   const mails: Mail[] = [];
   const mailer: Mailer = { send: async (mail) => void mails.push(mail) };
   const clock = testClock();
   const gateway = await startLocalGateway({
     stores: db.stores,
-    reportSink: { publish: async () => undefined },
+    reportSink,
     env: {},
-    console: { mailer, signInFloorMs: 0, now: () => new Date(clock.ms), ...options },
+    console: { mailer, signInFloorMs: 0, now: () => new Date(clock.ms), ...consoleOptions },
   });
   const get = (path: string, sendOptions?: SendOptions) => send(gateway.url, 'GET', path, sendOptions);
   const post = (path: string, sendOptions?: SendOptions) => send(gateway.url, 'POST', path, sendOptions);

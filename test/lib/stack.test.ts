@@ -339,13 +339,41 @@ describe('TollgateStack', () => {
       expect(grants['codes']).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     });
 
-    it('may not use SES, nor anything but its tables and logs, without a senderEmail', () => {
+    it('may not use SES, nor anything but its tables, logs, the reports topic and the Stripe secrets, without a senderEmail', () => {
       expect(sesStatements(dev)).toEqual([]);
-      const nonTable = consoleStatements(dev)
-        .flatMap(actionsOf)
-        .filter((a) => !a.startsWith('dynamodb:'))
-        .sort();
-      expect(nonTable).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+      const nonTable = [
+        ...new Set(
+          consoleStatements(dev)
+            .flatMap(actionsOf)
+            .filter((a) => !a.startsWith('dynamodb:')),
+        ),
+      ].sort();
+      expect(nonTable).toEqual([
+        'kms:Decrypt',
+        'kms:GenerateDataKey*',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'secretsmanager:GetSecretValue',
+        'sns:Publish',
+      ]);
+    });
+
+    it('may read the two Stripe secrets only, by name, outside the provider-credential prefix', () => {
+      const reads = consoleStatements(dev).filter((statement) =>
+        actionsOf(statement).includes('secretsmanager:GetSecretValue'),
+      );
+
+      expect(reads).toHaveLength(1);
+      const resources = JSON.stringify(reads[0]?.Resource);
+      expect(resources).toContain(':secret:tollgate-payments/dev/stripe-secret-key-??????');
+      expect(resources).toContain(':secret:tollgate-payments/dev/stripe-webhook-secret-??????');
+      expect(resources).not.toContain('*');
+      const env = (lambdaFunction(dev, 'Console') as { Environment: { Variables: Record<string, unknown> } })
+        .Environment.Variables;
+      expect(env).toMatchObject({
+        TOLLGATE_STRIPE_SECRET_KEY_NAME: 'tollgate-payments/dev/stripe-secret-key',
+        TOLLGATE_STRIPE_WEBHOOK_SECRET_NAME: 'tollgate-payments/dev/stripe-webhook-secret',
+      });
     });
 
     it("may send e-mail with a senderEmail: ses:SendEmail on the address's and its domain's identities, from that address only", () => {

@@ -1,7 +1,9 @@
 import { Readable } from 'node:stream';
+import { formatUsd } from '../../gateway/money.ts';
 import { getAccount } from '../../services/accounts.ts';
 import { InvalidInputError } from '../../services/errors.ts';
 import { listKeys } from '../../services/keys.ts';
+import type { Payments } from '../../services/payments.ts';
 import { type DaySpend, spendByDay, spendTotals } from '../../services/spend.ts';
 import { listUsage, type UsageRange } from '../../services/usage.ts';
 import { exportUsageCsv } from '../../services/usage-export.ts';
@@ -9,6 +11,7 @@ import { html } from '../html.ts';
 import type { ConsoleRequest, ConsoleResponse } from '../http.ts';
 import { htmlPage } from '../http.ts';
 import { type Route, type SignedInContext, signedIn } from '../route.ts';
+import type { AddCreditState } from '../views/add-credit.ts';
 import { type LedgerFilters, WalletPage } from '../views/wallet.ts';
 
 const PAGE_ROWS = 50;
@@ -65,6 +68,21 @@ const spendWindow = (today: string, filters: LedgerFilters): { from: string; to:
   return { from: earlier(periodFrom, chartFrom), to: today, period: [periodFrom, later(periodTo, periodFrom)] };
 };
 
+/** The "Add credit" card: the limits when card payments are configured, and whether Stripe sent the browser back. */
+const addCreditState = (request: ConsoleRequest, payments: Payments | undefined): AddCreditState => {
+  const returned = request.query.has('paid') ? 'paid' : request.query.has('cancelled') ? 'cancelled' : undefined;
+  return {
+    ...(returned && { returned }),
+    ...(payments && {
+      limits: {
+        min: formatUsd(payments.limits.minNano),
+        max: formatUsd(payments.limits.maxNano),
+        presets: payments.limits.presetsNano.map((nano) => formatUsd(nano)),
+      },
+    }),
+  };
+};
+
 const walletPage = async ({ request, deps, session }: SignedInContext): Promise<ConsoleResponse> => {
   const accountId = session.accountId;
   const { filters, problems } = readFilters(request);
@@ -72,10 +90,11 @@ const walletPage = async ({ request, deps, session }: SignedInContext): Promise<
   const today = isoDay((deps.now?.() ?? new Date()).getTime());
   const window = spendWindow(today, filters);
   const serviceDeps = { ...deps.stores, ...(deps.now && { now: deps.now }) };
-  const [wallet, keys, days] = await Promise.all([
+  const [wallet, keys, days, payments] = await Promise.all([
     getAccount(serviceDeps, { accountId }),
     listKeys(serviceDeps, { accountId }),
     spendByDay(serviceDeps, { accountId, from: window.from, to: window.to }),
+    deps.payments?.(),
   ]);
   let ledger: Awaited<ReturnType<typeof listUsage>>['ledger'];
   try {
@@ -101,6 +120,7 @@ const walletPage = async ({ request, deps, session }: SignedInContext): Promise<
       problems=${problems}
       totals=${spendTotals(days.filter(inPeriod))}
       chart=${days.filter((day) => day.day >= chartFrom)}
+      addCredit=${addCreditState(request, payments)}
     />`,
   );
 };

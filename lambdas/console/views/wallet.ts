@@ -5,6 +5,7 @@ import type { DaySpend, SpendTotals } from '../../services/spend.ts';
 import { html, type VNode } from '../html.ts';
 import { consolePath } from '../http.ts';
 import type { Session } from '../session.ts';
+import { AddCredit, type AddCreditState } from './add-credit.ts';
 import { Layout, Notice } from './layout.ts';
 import { count, Time, Usd } from './money.ts';
 
@@ -44,7 +45,14 @@ const LedgerRow = ({ entry, keyNames }: { entry: LedgerEntry; keyNames: Readonly
   entry.type === 'topup'
     ? html`<tr>
         <td><${Time} at=${entry.at} /></td>
-        <td colspan="7" class="muted">Top-up <span class="mono small">${entry.id}</span></td>
+        <td colspan="7" class="muted">
+          Top-up <span class="mono small">${entry.id}</span>
+          ${
+            entry.payment?.receipt_url?.startsWith('https://')
+              ? html` · <a href=${entry.payment.receipt_url} target="_blank" rel="noopener noreferrer">Receipt</a>`
+              : null
+          }
+        </td>
         <td class="num"><${Usd} value=${entry.amount_usd} /></td>
         <td>${flags(entry)}</td>
       </tr>`
@@ -308,6 +316,7 @@ export const WalletPage = ({
   problems,
   totals,
   chart,
+  addCredit,
 }: {
   session: Session;
   wallet: WalletSummary;
@@ -317,6 +326,7 @@ export const WalletPage = ({
   problems: readonly string[];
   totals: SpendTotals;
   chart: readonly DaySpend[];
+  addCredit: AddCreditState;
 }): VNode => {
   const keyNames = new Map(keys.map((key) => [key.keyId, key.name ?? `${key.prefix}…`]));
   const models = [
@@ -334,6 +344,7 @@ export const WalletPage = ({
         <${Balance} wallet=${wallet} />
         <${Totals} totals=${totals} keyNames=${keyNames} />
       </div>
+      <${AddCredit} session=${session} state=${addCredit} />
       <${SpendChart} days=${chart} />
       <${Filters} filters=${filters} keys=${keys} models=${models} />
       <${Ledger} ledger=${ledger} keyNames=${keyNames} filters=${filters} />
