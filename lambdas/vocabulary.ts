@@ -139,6 +139,13 @@ export interface Wallet {
   spendable: number;
   /** Parts per million of list price charged: absent or 1_000_000 = no discount, 800_000 = 20% off. */
   discountPpm?: number;
+  /**
+   * nano-USD: when a settle leaves the balance below this, the members get one low-balance e-mail.
+   * Absent = no alert.
+   */
+  alertBelow?: number;
+  /** True while the low-balance alert may fire; a crossing disarms it, a top-up back above re-arms it. */
+  alertArmed?: boolean;
   createdAt: string;
   updatedAt?: string;
 }

@@ -27,39 +27,48 @@ const plural = (count: number, noun: string): string => `${count} ${noun}${count
 
 const walletLine = (wallet: WalletSummary): string =>
   `balance ${usd(wallet.balance_usd)}, credit limit ${usd(wallet.credit_limit_usd)}, ` +
-  `available ${usd(wallet.available_usd)}, discount ${describeDiscount(wallet.discount_ppm)}`;
+  `available ${usd(wallet.available_usd)}, discount ${describeDiscount(wallet.discount_ppm)}` +
+  (wallet.alert_below_usd === null ? '' : `, low-balance alert below ${usd(wallet.alert_below_usd)}`);
 
 export const accountsSetCommand: Command = defineCommand({
   name: 'accounts set',
-  summary: "Set an account's credit limit and/or discount",
+  summary: "Set an account's credit limit, discount and/or low-balance alert",
   args: ['account'],
-  synopsis: '[--credit-limit USD] [--discount FRACTION]',
+  synopsis: '[--credit-limit USD] [--discount FRACTION] [--alert-below USD|none]',
   description:
-    'Sets how far below zero the account may go (its credit limit) and/or the fraction of list price it is charged. Requests may hold up to balance + credit limit. A discount applies to requests from then on (a running gateway picks it up within about 30 s); rows already in the ledger keep the price they were charged.',
-  options: { 'credit-limit': { type: 'string' }, discount: { type: 'string' } },
+    'Sets how far below zero the account may go (its credit limit) and/or the fraction of list price it is charged. Requests may hold up to balance + credit limit. A discount applies to requests from then on (a running gateway picks it up within about 30 s); rows already in the ledger keep the price they were charged. --alert-below sets the low-balance alert: when a settle leaves the balance below it, every member of the account gets one e-mail (sent by the sweeper), again only after a top-up brings the balance back to it or above.',
+  options: { 'credit-limit': { type: 'string' }, discount: { type: 'string' }, 'alert-below': { type: 'string' } },
   optionHelp: [
     ['--credit-limit USD', 'USD the account may go below zero, exact decimal, e.g. 50.00 (0 removes the credit)'],
     [
       '--discount FRACTION',
       'fraction of list price charged, more than 0 and at most 1, up to 6 decimals: 0.8 = 20% off, 1 = no discount',
     ],
+    [
+      '--alert-below USD|none',
+      'e-mail the members once when the balance falls below this, exact decimal; none removes it',
+    ],
   ],
   examples: [
     'tollgate accounts set acme --credit-limit 50',
     'tollgate accounts set acme --discount 0.8',
     'tollgate accounts set acme --credit-limit 0 --discount 1 --json',
+    'tollgate accounts set acme --alert-below 5',
+    'tollgate accounts set acme --alert-below none',
   ],
   run: async (context) => {
     const changes: AccountChanges = { accountId: checkAccountId(arg(context, 0)) };
     const creditLimit = str(context.values, 'credit-limit');
     const discount = str(context.values, 'discount');
-    if (creditLimit === undefined && discount === undefined) {
+    const alertBelow = str(context.values, 'alert-below');
+    if (creditLimit === undefined && discount === undefined && alertBelow === undefined) {
       throw new UsageError(
-        'Nothing to set: give --credit-limit USD and/or --discount FRACTION. Usage: tollgate accounts set <account> [--credit-limit USD] [--discount FRACTION]',
+        'Nothing to set: give --credit-limit USD, --discount FRACTION and/or --alert-below USD. Usage: tollgate accounts set <account> [--credit-limit USD] [--discount FRACTION] [--alert-below USD|none]',
       );
     }
     if (creditLimit !== undefined) changes.creditLimitUsd = creditLimit;
     if (discount !== undefined) changes.discount = discount;
+    if (alertBelow !== undefined) changes.alertBelowUsd = alertBelow;
     checkAccountChanges(changes);
     return withAccountHint(updateAccount(await context.stores(), changes));
   },
@@ -68,7 +77,7 @@ export const accountsSetCommand: Command = defineCommand({
 
 export const balanceCommand: Command = defineCommand({
   name: 'balance',
-  summary: "Show an account's balance, credit limit and discount",
+  summary: "Show an account's balance, credit limit, discount and low-balance alert",
   args: ['account'],
   description:
     "Shows the account's balance, credit limit, what requests may still hold (available = balance + credit limit) and its discount. Open holds are already taken out of the balance.",

@@ -282,9 +282,13 @@ export class Billing {
       return undefined; // never held: nothing to settle
     }
     const settlement = settlementFor(handle, result);
+    // Only a wallet with a low-balance threshold (as this instance last read it) pays the alert's
+    // conditional write; a threshold set since counts once the snapshot is read again.
+    const known = this.snapshots.get(handle.row.accountId);
+    const checkAlert = known === undefined || known.wallet.alertBelow !== undefined;
     for (let attempt = 0; ; attempt += 1) {
       try {
-        if (!(await this.wallets.settle(handle.row, settlement))) {
+        if (!(await this.wallets.settle(handle.row, settlement, new Date(), { checkAlert }))) {
           // Already final: the sweeper charged the hold's checkpoint first. Nothing changed here.
           this.onAlreadySettled(handle.row, settlement);
           return undefined;

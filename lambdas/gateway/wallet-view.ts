@@ -76,6 +76,9 @@ export interface WalletSummary {
   /** Fraction of list price charged: "1" = no discount, "0.8" = 20% off. */
   discount: string;
   discount_ppm: number;
+  /** The low-balance alert's threshold: members are e-mailed when a settle leaves the balance below it; null = none. */
+  alert_below_usd: string | null;
+  alert_below_nano: number | null;
 }
 
 export const walletSummary = (wallet: Wallet): WalletSummary => {
@@ -90,6 +93,8 @@ export const walletSummary = (wallet: Wallet): WalletSummary => {
     available_nano: wallet.spendable,
     discount: formatPpm(discountPpm),
     discount_ppm: discountPpm,
+    alert_below_usd: wallet.alertBelow === undefined ? null : formatUsd(wallet.alertBelow),
+    alert_below_nano: wallet.alertBelow ?? null,
   };
 };
 

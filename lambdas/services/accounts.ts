@@ -1,10 +1,10 @@
 import { type WalletSummary, walletSummary } from '../gateway/wallet-view.ts';
 import type { Stores } from '../store/index.ts';
 import { AccountExistsError, MoneyLimitError, UnknownAccountError } from '../store/wallets.ts';
-import { MAX_CREDIT_LIMIT_NANO, type Wallet } from '../vocabulary.ts';
+import { MAX_BALANCE_NANO, MAX_CREDIT_LIMIT_NANO, type Wallet } from '../vocabulary.ts';
 import { clock, type ServiceDeps } from './deps.ts';
 import { ConflictError, InvalidInputError, LimitExceededError, unknownAccount } from './errors.ts';
-import { amountOf, checkAccountId, checkDiscountPpm, parseDiscount } from './validate.ts';
+import { amountOf, checkAccountId, checkDiscountPpm, parseAmount, parseDiscount } from './validate.ts';
 
 export type AccountsDeps = ServiceDeps<'wallets'>;
 
@@ -59,6 +59,8 @@ export interface AccountChanges {
   creditLimitNano?: number;
   discount?: string;
   discountPpm?: number;
+  /** USD: e-mail the members when a settle leaves the balance below it; "none" removes the alert. */
+  alertBelowUsd?: string;
 }
 
 /** The changes checked: the credit limit in nano-USD, the discount in parts per million. */
@@ -66,6 +68,8 @@ export interface CheckedAccountChanges {
   accountId: string;
   creditLimitNano?: number;
   discountPpm?: number;
+  /** nano-USD; null removes the alert. */
+  alertBelowNano?: number | null;
 }
 
 /** Checks {@link AccountChanges} without reading anything; an {@link InvalidInputError} names the first problem. */
@@ -83,11 +87,37 @@ export const checkAccountChanges = (changes: AccountChanges): CheckedAccountChan
   }
   if (discount !== undefined) checked.discountPpm = parseDiscount(discount);
   if (discountPpm !== undefined) checked.discountPpm = checkDiscountPpm(discountPpm);
-  if (checked.creditLimitNano === undefined && checked.discountPpm === undefined) {
-    throw new InvalidInputError('Nothing to change: give a credit limit and/or a discount');
+  if (changes.alertBelowUsd !== undefined) checked.alertBelowNano = parseAlertBelow(changes.alertBelowUsd);
+  if (
+    checked.creditLimitNano === undefined &&
+    checked.discountPpm === undefined &&
+    checked.alertBelowNano === undefined
+  ) {
+    throw new InvalidInputError('Nothing to change: give a credit limit, a discount and/or an alert threshold');
   }
   return checked;
 };
+
+/**
+ * A low-balance alert threshold as exact USD ("5", "12.50"), or "none" (null) to remove it.
+ *
+ * @example parseAlertBelow('5') // 5_000_000_000
+ */
+export const parseAlertBelow = (text: string): number | null =>
+  text.trim().toLowerCase() === 'none'
+    ? null
+    : parseAmount(text.trim(), 'alert threshold', { positive: true, max: MAX_BALANCE_NANO });
+
+/**
+ * Sets a wallet's low-balance alert threshold (nano-USD, armed), or removes it (null): the members
+ * are e-mailed once when a settle leaves the balance below it, again after a top-up back above it.
+ *
+ * @example await setAlertThreshold(stores, { accountId: 'acme', alertBelowUsd: '5' }) // { alert_below_usd: '5.00', … }
+ */
+export const setAlertThreshold = async (
+  deps: AccountsDeps,
+  { accountId, alertBelowUsd }: { accountId: string; alertBelowUsd: string },
+): Promise<WalletSummary> => updateAccount(deps, { accountId, alertBelowUsd });
 
 /**
  * Sets an account's credit limit and/or discount; both are checked before anything is written. A
@@ -98,12 +128,15 @@ export const checkAccountChanges = (changes: AccountChanges): CheckedAccountChan
  * // { account: 'acme', credit_limit_usd: '50.00', available_usd: '55.00', discount: '0.8', … }
  */
 export const updateAccount = async (deps: AccountsDeps, changes: AccountChanges): Promise<WalletSummary> => {
-  const { accountId, creditLimitNano, discountPpm } = checkAccountChanges(changes);
+  const { accountId, creditLimitNano, discountPpm, alertBelowNano } = checkAccountChanges(changes);
   const at = clock(deps);
   try {
     let wallet: Wallet | undefined;
     if (creditLimitNano !== undefined) wallet = await deps.wallets.setCreditLimit(accountId, creditLimitNano, at);
     if (discountPpm !== undefined) wallet = await deps.wallets.setDiscount(accountId, discountPpm, at);
+    if (alertBelowNano !== undefined) {
+      wallet = await deps.wallets.setAlertBelow(accountId, alertBelowNano ?? undefined, at);
+    }
     if (!wallet) throw unknownAccount(accountId);
     return walletSummary(wallet);
   } catch (error) {

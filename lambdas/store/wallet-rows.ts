@@ -173,7 +173,12 @@ export const parseWalletItem = (item: Item, accountId: string): WalletItem => {
     creditLimit: fields.int('creditLimit'),
     spendable: fields.int('spendable'),
     createdAt: fields.string('createdAt'),
-    ...defined({ discountPpm: fields.optionalInt('discountPpm'), updatedAt: fields.optionalString('updatedAt') }),
+    ...defined({
+      discountPpm: fields.optionalInt('discountPpm'),
+      alertBelow: fields.optionalInt('alertBelow'),
+      alertArmed: fields.optionalBoolean('alertArmed'),
+      updatedAt: fields.optionalString('updatedAt'),
+    }),
   };
   return { wallet, held: fields.optionalInt('held') };
 };

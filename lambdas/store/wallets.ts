@@ -27,8 +27,15 @@ import {
   type UsageRow,
   type Wallet,
 } from '../vocabulary.ts';
-import { unmarshallExact } from './client.ts';
-import { parseLedgerRow, parseUsageItem, parseWalletItem, usd, type WalletItem } from './wallet-rows.ts';
+import { safeInteger, unmarshallExact } from './client.ts';
+import {
+  CorruptRecordError,
+  parseLedgerRow,
+  parseUsageItem,
+  parseWalletItem,
+  usd,
+  type WalletItem,
+} from './wallet-rows.ts';
 
 export { CorruptRecordError, UnsafeAmountError } from './wallet-rows.ts';
 
@@ -115,6 +122,26 @@ export type Settlement = Required<Pick<UsageRow, 'cost' | 'outcome'>> &
   /** Set when a fallback route answered: the row records the route that was billed. */
   Partial<Pick<UsageRow, 'model' | 'provider' | 'upstreamModel' | 'prices'>>;
 
+/** Options of {@link WalletStore.settle}. */
+export interface SettleOptions {
+  /** Whether to look for a low-balance crossing after the settle (default true). */
+  checkAlert?: boolean;
+}
+
+/** A low-balance alert raised by a settle, waiting for the sweeper to e-mail the account's members. */
+export interface PendingAlert {
+  accountId: string;
+  /** `alert#<raisedAt>#…` in the ledger table. */
+  sk: string;
+  /** nano-USD, just after the settle that crossed. */
+  balance: number;
+  /** nano-USD: the threshold crossed. */
+  alertBelow: number;
+  raisedAt: string;
+  /** Set while a sweeper sends it. */
+  claimedAt?: string;
+}
+
 export interface LedgerPage {
   rows: LedgerRow[];
   /** Pass back as `cursor` for the next (older) page. */
@@ -149,6 +176,10 @@ export interface LedgerPageOptions extends LedgerRange {
 export const LEDGER_EVALUATION_BUDGET = 5_000;
 
 const PENDING = 'hold';
+/** The pending index's partition of low-balance alerts waiting for the sweeper. */
+const PENDING_ALERT = 'alert';
+/** Alert rows sort after the ledger's real rows ('0'…'9~'): no ledger read, listing or audit sees them. */
+const ALERT_SK_PREFIX = 'alert#';
 const TRANSACT_ATTEMPTS = 30;
 /** Reads of a wallet that keeps moving under a top-up, before the top-up gives up. */
 const TOP_UP_ATTEMPTS = 30;
@@ -368,6 +399,7 @@ export class WalletStore {
             ...(condition ? [withOldItem(condition)] : []),
           ],
         });
+        if (row.wallet.alertBelow !== undefined) await this.rearmAlert(accountId);
         return { topUpId, amount, applied: true };
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
@@ -466,6 +498,189 @@ export class WalletStore {
   }
 
   /**
+   * Sets the low-balance alert threshold (nano-USD, armed), or removes it (`undefined`).
+   * A threshold above the balance alerts at the next settle.
+   */
+  async setAlertBelow(accountId: string, alertBelow: number | undefined, at = new Date()): Promise<Wallet> {
+    if (alertBelow !== undefined && (!Number.isSafeInteger(alertBelow) || alertBelow < 0)) {
+      throw new RangeError('An alert threshold is ≥ 0');
+    }
+    if (alertBelow !== undefined && alertBelow > MAX_BALANCE_NANO)
+      throw new MoneyLimitError(
+        `An alert threshold of ${usd(alertBelow)} is more than a wallet may hold (${usd(MAX_BALANCE_NANO)})`,
+      );
+    try {
+      return await this.update(
+        accountId,
+        alertBelow === undefined
+          ? {
+              UpdateExpression: 'SET updatedAt = :t REMOVE alertBelow, alertArmed',
+              ConditionExpression: 'attribute_exists(accountId)',
+            }
+          : {
+              UpdateExpression: 'SET alertBelow = :b, alertArmed = :true, updatedAt = :t',
+              ConditionExpression: 'attribute_exists(accountId)',
+            },
+        { ':t': at.toISOString(), ...(alertBelow !== undefined && { ':b': alertBelow, ':true': true }) },
+      );
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') {
+        throw new UnknownAccountError(`Unknown account '${accountId}'`);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Records a low-balance alert when the wallet's balance is below its threshold while the alert is
+   * armed: one conditional write disarms it (the only one of concurrent callers that wins), then a
+   * pending alert row (`alert#…`, outside the ledger's range, on the pending index under
+   * `pending = 'alert'`) waits for the sweeper to e-mail the members. Answers whether it raised one.
+   * Costs one write that usually fails its condition; nothing is sent from here.
+   */
+  async raiseAlert(accountId: string, at = new Date()): Promise<boolean> {
+    const time = at.toISOString();
+    let wallet: Wallet;
+    try {
+      wallet = await this.update(
+        accountId,
+        {
+          UpdateExpression: 'SET alertArmed = :false, alertRaisedAt = :t',
+          ConditionExpression: 'alertArmed = :true AND balance < alertBelow',
+        },
+        { ':false': false, ':true': true, ':t': time },
+      );
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+    const alert: PendingAlert = {
+      accountId,
+      sk: `${ALERT_SK_PREFIX}${time}#${randomUUID().slice(0, 8)}`,
+      balance: wallet.balance,
+      alertBelow: wallet.alertBelow ?? 0,
+      raisedAt: time,
+    };
+    const item = { ...alert, kind: 'alert', pending: PENDING_ALERT, pendingSince: time };
+    // The wallet is disarmed already: a lost row would be a lost alert, so the put is retried.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.client.send(new PutCommand({ TableName: this.tables.ledger, Item: item }));
+        return true;
+      } catch (error) {
+        if (attempt >= 3) throw error;
+        await sleep(50 * attempt);
+      }
+    }
+  }
+
+  /** Re-arms the low-balance alert when the balance is back at or above its threshold; answers whether it did. */
+  async rearmAlert(accountId: string): Promise<boolean> {
+    try {
+      await this.update(
+        accountId,
+        {
+          UpdateExpression: 'SET alertArmed = :true',
+          ConditionExpression: 'alertArmed = :false AND balance >= alertBelow',
+        },
+        { ':false': false, ':true': true },
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  /** Low-balance alerts not yet sent, oldest first (the pending index, `pending = 'alert'`). */
+  async pendingAlerts(limit = 100): Promise<PendingAlert[]> {
+    const { Items } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tables.ledger,
+        IndexName: LEDGER_PENDING_INDEX,
+        KeyConditionExpression: 'pending = :p',
+        ExpressionAttributeValues: { ':p': { S: PENDING_ALERT } },
+        Limit: limit,
+      }),
+    );
+    return (Items ?? []).map((raw) => {
+      const item = unmarshallExact(raw);
+      const accountId = String(item['accountId']);
+      const amount = (field: string): number => {
+        const value = safeInteger(item[field]);
+        if (value === undefined)
+          throw new CorruptRecordError(accountId, `alert row '${String(item['sk'])}' has no ${field}`);
+        return value;
+      };
+      const claimedAt = item['claimedAt'];
+      return {
+        accountId,
+        sk: String(item['sk']),
+        balance: amount('balance'),
+        alertBelow: amount('alertBelow'),
+        raisedAt: String(item['raisedAt']),
+        ...(typeof claimedAt === 'string' && { claimedAt }),
+      };
+    });
+  }
+
+  /**
+   * Claims a pending alert for sending: succeeds for one sweeper only, unless the last claim is older
+   * than `staleBefore` (a sweeper that died mid-send). Answers the claim's time, undefined when lost.
+   */
+  async claimAlert(
+    alert: Pick<PendingAlert, 'accountId' | 'sk'>,
+    staleBefore: string,
+    at = new Date(),
+  ): Promise<string | undefined> {
+    const claim = at.toISOString();
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tables.ledger,
+          Key: { accountId: { S: alert.accountId }, sk: { S: alert.sk } },
+          UpdateExpression: 'SET claimedAt = :c',
+          ConditionExpression: 'pending = :p AND (attribute_not_exists(claimedAt) OR claimedAt < :stale)',
+          ExpressionAttributeValues: { ':p': { S: PENDING_ALERT }, ':c': { S: claim }, ':stale': { S: staleBefore } },
+        }),
+      );
+      return claim;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return undefined;
+      throw error;
+    }
+  }
+
+  /** Marks a claimed alert sent to `recipients` members: it leaves the pending index. */
+  async finishAlert(
+    alert: Pick<PendingAlert, 'accountId' | 'sk'>,
+    claim: string,
+    recipients: number,
+    at = new Date(),
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tables.ledger,
+          Key: { accountId: { S: alert.accountId }, sk: { S: alert.sk } },
+          UpdateExpression: 'SET sentAt = :t, recipients = :n REMOVE pending, pendingSince',
+          ConditionExpression: 'pending = :p AND claimedAt = :c',
+          ExpressionAttributeValues: {
+            ':p': { S: PENDING_ALERT },
+            ':c': { S: claim },
+            ':t': { S: at.toISOString() },
+            ':n': { N: String(recipients) },
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  /**
    * Holds `row.hold` nano-USD for one request: the conditional wallet decrement
    * (`spendable >= hold`) and the pending ledger row commit together or not at all.
    * Throws {@link InsufficientFundsError} with the wallet as it was when it cannot cover it.
@@ -509,11 +724,14 @@ export class WalletStore {
   /**
    * Turns a pending row final and gives back `hold − cost` (negative when the usage cost more than
    * the estimate held). Idempotent: a row already final changes nothing and answers false.
+   * Then, unless `checkAlert` is false, {@link raiseAlert}: one conditional write that records a
+   * low-balance alert when this settle left the balance below the wallet's threshold.
    */
   async settle(
     row: Pick<UsageRow, 'accountId' | 'sk' | 'hold'>,
     settlement: Settlement,
     at = new Date(),
+    { checkAlert = true }: SettleOptions = {},
   ): Promise<boolean> {
     const refund = row.hold - settlement.cost;
     // Every name through a placeholder: several (usage, status…) are DynamoDB reserved words.
@@ -566,11 +784,13 @@ export class WalletStore {
           },
         ],
       });
-      return true;
     } catch (error) {
       if (error instanceof TransactionCanceledException && conditionFailed(error, 0)) return false;
       throw error;
     }
+    // The settle stands whatever happens here: a failed check leaves the alert armed for the next settle.
+    if (checkAlert) await this.raiseAlert(row.accountId, at).catch(() => false);
+    return true;
   }
 
   /**

@@ -102,6 +102,8 @@ describe.concurrent('tollgate CLI (spawned)', () => {
       available_nano: 5_000_000_000,
       discount: '1',
       discount_ppm: 1_000_000,
+      alert_below_usd: null,
+      alert_below_nano: null,
     });
   });
 

@@ -40,13 +40,32 @@ describe('accounts set and balance', () => {
     });
   });
 
+  it('sets and removes the low-balance alert with --alert-below, shown by balance', async () => {
+    await createAccount(db.stores, { accountId: 'alerted' });
+
+    const set = await runOn(db, 'accounts', 'set', 'alerted', '--alert-below', '5.5');
+    const shown = await runOn(db, 'balance', 'alerted', '--json');
+    const bad = await runWithEnv(OFFLINE, 'accounts', 'set', 'alerted', '--alert-below', '5.0000000001');
+    const removed = await runOn(db, 'accounts', 'set', 'alerted', '--alert-below', 'none', '--json');
+
+    expect(set).toMatchObject({ code: 0, stderr: '' });
+    expect(set.stdout).toContain('low-balance alert below $5.50');
+    expect(JSON.parse(shown.stdout)).toMatchObject({ alert_below_usd: '5.50', alert_below_nano: 5_500_000_000 });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('Invalid alert threshold');
+    expect(JSON.parse(removed.stdout)).toMatchObject({ alert_below_usd: null, alert_below_nano: null });
+    expect(await db.stores.wallets.get('alerted')).not.toHaveProperty('alertArmed');
+  });
+
   it('exits 2 before connecting when no setting or a malformed one is given', async () => {
     const nothing = await runWithEnv(OFFLINE, 'accounts', 'set', 'printed');
     const bad = await runWithEnv(OFFLINE, 'accounts', 'set', 'printed', '--discount', '0', '--json');
     const negative = await runWithEnv(OFFLINE, 'accounts', 'set', 'printed', '--credit-limit=-1');
 
     expect(nothing.code).toBe(2);
-    expect(nothing.stderr).toContain('Nothing to set: give --credit-limit USD and/or --discount FRACTION');
+    expect(nothing.stderr).toContain(
+      'Nothing to set: give --credit-limit USD, --discount FRACTION and/or --alert-below USD',
+    );
     expect(bad.code).toBe(2);
     expect(JSON.parse(bad.stdout)).toEqual({ error: { message: expect.stringContaining("Invalid discount '0'") } });
     expect(negative.code).toBe(2);

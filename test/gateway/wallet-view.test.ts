@@ -66,6 +66,8 @@ describe('wallet view', () => {
       available_nano: 54_999_580_000,
       discount: '0.8',
       discount_ppm: 800_000,
+      alert_below_usd: null,
+      alert_below_nano: null,
     });
     const { discountPpm: _, ...undiscounted } = wallet;
     expect(walletSummary(undiscounted)).toMatchObject({

@@ -28,6 +28,8 @@ describe('accounts service', () => {
         available_nano: 0,
         discount: '1',
         discount_ppm: 1_000_000,
+        alert_below_usd: null,
+        alert_below_nano: null,
         created_at: '2026-11-01T08:00:00.000Z',
       });
     });
@@ -60,6 +62,8 @@ describe('accounts service', () => {
         available_nano: 2_500_000_000,
         discount: '1',
         discount_ppm: 1_000_000,
+        alert_below_usd: null,
+        alert_below_nano: null,
       });
     });
 
