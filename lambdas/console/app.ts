@@ -26,7 +26,7 @@ import { MessagePage } from './views/layout.ts';
 
 export type ConsoleStores = Pick<
   Stores,
-  'keys' | 'wallets' | 'routes' | 'members' | 'sessions' | 'counters' | 'rollups'
+  'keys' | 'wallets' | 'routes' | 'members' | 'sessions' | 'counters' | 'rollups' | 'codes'
 >;
 
 export interface ConsoleDeps {

@@ -1,6 +1,7 @@
 import { CHECKOUT_ROUTES, WEBHOOK_ROUTES } from './pages/checkout.ts';
 import { KEYS_ROUTES } from './pages/keys.ts';
 import { MODELS_ROUTES } from './pages/models.ts';
+import { REDEEM_ROUTES } from './pages/redeem.ts';
 import { SIGN_IN_ROUTES } from './pages/sign-in.ts';
 import { WALLET_ROUTES } from './pages/wallet.ts';
 import type { Route, WebhookRoute } from './route.ts';
@@ -11,6 +12,7 @@ export type { RouteContext } from './route.ts';
 export const ROUTES: readonly Route[] = [
   ...SIGN_IN_ROUTES,
   ...WALLET_ROUTES,
+  ...REDEEM_ROUTES,
   ...CHECKOUT_ROUTES,
   ...KEYS_ROUTES,
   ...MODELS_ROUTES,

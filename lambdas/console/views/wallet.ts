@@ -8,6 +8,7 @@ import type { Session } from '../session.ts';
 import { AddCredit, type AddCreditState } from './add-credit.ts';
 import { Layout, Notice } from './layout.ts';
 import { count, Time, Usd } from './money.ts';
+import { RedeemCode, type RedeemState } from './redeem.ts';
 
 const Balance = ({ wallet }: { wallet: WalletSummary }): VNode => html`
   <section class="card" aria-labelledby="balance-title">
@@ -317,6 +318,7 @@ export const WalletPage = ({
   totals,
   chart,
   addCredit,
+  redeem = {},
 }: {
   session: Session;
   wallet: WalletSummary;
@@ -327,6 +329,8 @@ export const WalletPage = ({
   totals: SpendTotals;
   chart: readonly DaySpend[];
   addCredit: AddCreditState;
+  /** The "Redeem a code" card's state (the amount just credited). */
+  redeem?: RedeemState;
 }): VNode => {
   const keyNames = new Map(keys.map((key) => [key.keyId, key.name ?? `${key.prefix}…`]));
   const models = [
@@ -345,6 +349,7 @@ export const WalletPage = ({
         <${Totals} totals=${totals} keyNames=${keyNames} />
       </div>
       <${AddCredit} session=${session} state=${addCredit} />
+      <${RedeemCode} session=${session} state=${redeem} />
       <${SpendChart} days=${chart} />
       <${Filters} filters=${filters} keys=${keys} models=${models} />
       <${Ledger} ledger=${ledger} keyNames=${keyNames} filters=${filters} />
