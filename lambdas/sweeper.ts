@@ -1,13 +1,17 @@
 /**
  * The sweeper function's entry on AWS Lambda (EventBridge schedule): settles holds that no live
- * request will settle. Locally, `npm start` runs the same sweep on a timer.
+ * request will settle, then e-mails the low-balance alerts that settles recorded (SES, from
+ * `TOLLGATE_SENDER_EMAIL`). Locally, `npm start` runs the same sweep on a timer.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE, SWEEPER_METRIC_UNITS, SWEEPER_SERVICE, SweeperMetric } from '../lib/metrics.ts';
 import { tableNamesFromEnv } from '../lib/tables.ts';
 import { DEFAULT_HOLD_EXPIRY_MS, type SweepResult, sweepExpiredHolds } from './gateway/sweep.ts';
+import { SesMailer } from './mail/ses.ts';
+import { type AlertsOutcome, sendPendingAlerts } from './services/alerts.ts';
 import { createDocumentClient, databaseDeadlineMs, dynamoOptionsFromEnv, isDatabaseTimeout } from './store/client.ts';
+import { MemberStore } from './store/members.ts';
 import { WalletStore } from './store/wallets.ts';
 
 const env = process.env;
@@ -17,10 +21,27 @@ const metrics = new Metrics({
   serviceName: env['POWERTOOLS_SERVICE_NAME'] ?? SWEEPER_SERVICE,
 });
 const dynamoOptions = dynamoOptionsFromEnv(env);
-const wallets = new WalletStore(createDocumentClient(dynamoOptions), tableNamesFromEnv(env));
+const client = createDocumentClient(dynamoOptions);
+const tables = tableNamesFromEnv(env);
+const wallets = new WalletStore(client, tables);
+const members = new MemberStore(client, tables.members);
+const sender = env['TOLLGATE_SENDER_EMAIL'];
+const mailer = sender ? new SesMailer(sender) : undefined;
+const consoleUrl = env['TOLLGATE_CONSOLE_URL'];
+
+/** Low-balance alerts waiting: sent to the members; without a sender they stay pending, and that is logged. */
+const sendAlerts = async (): Promise<AlertsOutcome | undefined> => {
+  if (!mailer) {
+    const waiting = (await wallets.pendingAlerts(1)).length;
+    if (waiting > 0)
+      logger.error('low-balance alerts not sent: deploy with -c senderEmail=… (an SES-verified address)');
+    return undefined;
+  }
+  return sendPendingAlerts({ wallets, members, mailer, ...(consoleUrl && { consoleUrl }) });
+};
 const expiryMs = env['TOLLGATE_HOLD_EXPIRY'] ? Number(env['TOLLGATE_HOLD_EXPIRY']) * 1000 : DEFAULT_HOLD_EXPIRY_MS;
 
-export const handler = async (): Promise<SweepResult> => {
+export const handler = async (): Promise<SweepResult & { alerts?: AlertsOutcome }> => {
   const result = await sweepExpiredHolds(wallets, { expiryMs }).catch((error: unknown) => {
     if (isDatabaseTimeout(error)) {
       // Each hold's settle is exactly-once: what this run did not reach, the next one sweeps.
@@ -41,5 +62,7 @@ export const handler = async (): Promise<SweepResult> => {
   metrics.publishStoredMetrics();
   if (result.released + result.charged > 0) logger.warn('settled expired holds', { ...result });
   else logger.info('sweep done', { ...result });
-  return result;
+  const alerts = await sendAlerts();
+  if (alerts && alerts.alerts > 0) logger.info('sent low-balance alerts', { ...alerts });
+  return alerts ? { ...result, alerts } : result;
 };

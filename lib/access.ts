@@ -58,12 +58,16 @@ export const PROXY_ACCESS = {
 } as const satisfies FunctionAccess;
 
 /**
- * The sweeper (`sweepExpiredHolds`): `WalletStore.pendingHolds` (Query on the ledger's pending index)
- * and `settle` (a transaction updating the ledger row and the wallet).
+ * The sweeper (`sweepExpiredHolds`, `sendPendingAlerts`): `WalletStore.pendingHolds` and
+ * `pendingAlerts` (Query on the ledger's pending index), `settle` (a transaction updating the ledger
+ * row and the wallet) and the low-balance check after it (a conditional wallet UpdateItem, and a
+ * PutItem of the alert row when it crosses); claiming and clearing an alert row (UpdateItem); the
+ * account's members to e-mail (Query on the members' `byAccount` index only).
  */
 export const SWEEPER_ACCESS = {
   wallets: { table: ['UpdateItem'] },
-  ledger: { table: ['UpdateItem'], indexes: { [LEDGER_PENDING_INDEX]: ['Query'] } },
+  ledger: { table: ['UpdateItem', 'PutItem'], indexes: { [LEDGER_PENDING_INDEX]: ['Query'] } },
+  members: { table: [], indexes: { [MEMBERS_BY_ACCOUNT_INDEX]: ['Query'] } },
 } as const satisfies FunctionAccess;
 
 /**

@@ -219,6 +219,7 @@ export class TollgateStack extends Stack {
     const webConsole = this.createConsole(logs, props, url);
     this.console = webConsole.fn;
     this.consoleUrl = webConsole.url;
+    this.wireAlertMail(this.sweeper, props);
 
     this.monitoring = new TollgateMonitoring(this, 'Monitoring', {
       stage,
@@ -325,6 +326,20 @@ export class TollgateStack extends Stack {
 
     const url = fn.addFunctionUrl({ authType: FunctionUrlAuthType.NONE, invokeMode: InvokeMode.RESPONSE_STREAM });
     return { fn, url: `${url.url}${CONSOLE_PATH}` };
+  }
+
+  /**
+   * The sweeper e-mails low-balance alerts: through SES from the console's sender (without one, alerts
+   * stay pending and the sweeper logs it), linking the console's wallet page at its public URL.
+   */
+  private wireAlertMail(sweeper: TollgateFunction, props: TollgateStackProps): void {
+    const senderEmail = props.senderEmail ?? contextString(this, 'senderEmail');
+    const consoleUrl = props.consoleUrl ?? contextString(this, 'consoleUrl');
+    sweeper.addEnvironment('TOLLGATE_CONSOLE_URL', consoleUrl?.replace(/\/+$/, '') ?? this.consoleUrl);
+    if (senderEmail) {
+      sweeper.addEnvironment('TOLLGATE_SENDER_EMAIL', senderEmail);
+      this.grantSendEmail(sweeper, senderEmail);
+    }
   }
 
   /**

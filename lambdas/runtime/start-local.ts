@@ -1,8 +1,10 @@
 import { join, resolve } from 'node:path';
 import { DEFAULT_HOLD_EXPIRY_MS, sweepExpiredHolds } from '../gateway/sweep.ts';
+import type { Mailer } from '../mail/mailer.ts';
 import { OutboxMailer } from '../mail/outbox.ts';
 import { PROVIDERS } from '../providers/index.ts';
 import { LocalReportSink } from '../reports/local.ts';
+import { sendPendingAlerts } from '../services/alerts.ts';
 import {
   type LocalDatabase,
   openLocalDatabase,
@@ -40,11 +42,15 @@ const providerStatus = (env: NodeJS.ProcessEnv): string[] =>
     ];
   });
 
-/** The local stand-in for the sweeper function's schedule: settles holds no live request will settle. */
+/**
+ * The local stand-in for the sweeper function's schedule: settles holds no live request will settle,
+ * then sends the low-balance alerts to the outbox.
+ */
 const startSweeper = (
   database: LocalDatabase,
   env: NodeJS.ProcessEnv,
   print: (line: string) => void,
+  alerts: { mailer: Mailer; consoleUrl: string },
 ): NodeJS.Timeout => {
   const everyMs = Number(env['TOLLGATE_SWEEP_INTERVAL'] ?? 60) * 1000;
   const expiryMs = env['TOLLGATE_HOLD_EXPIRY'] ? Number(env['TOLLGATE_HOLD_EXPIRY']) * 1000 : DEFAULT_HOLD_EXPIRY_MS;
@@ -53,6 +59,10 @@ const startSweeper = (
       .then(({ released, charged }) => {
         if (released > 0) print(`[sweeper] released ${released} expired hold(s)`);
         if (charged > 0) print(`[sweeper] charged ${charged} expired hold(s) their last checkpoint`);
+      })
+      .then(() => sendPendingAlerts({ ...database.stores, ...alerts }))
+      .then(({ alerts: sent, mails }) => {
+        if (sent > 0) print(`[sweeper] sent ${sent} low-balance alert(s) in ${mails} e-mail(s)`);
       })
       .catch((error: unknown) => print(`[sweeper] failed: ${(error as Error).message}`));
   }, everyMs);
@@ -88,6 +98,7 @@ export const startLocal = async ({
   const database = await openLocalDatabase({ dataDir: dir });
   let gateway: LocalGateway;
   let sweeper: NodeJS.Timeout | undefined;
+  const mailer = new OutboxMailer(join(dir, 'outbox.log'), print);
   try {
     const seed = await seedIfEmpty(database.stores);
     gateway = await startLocalGateway({
@@ -96,7 +107,7 @@ export const startLocal = async ({
       env,
       host,
       port,
-      console: { mailer: new OutboxMailer(join(dir, 'outbox.log'), print) },
+      console: { mailer },
     });
     writeGatewayInfo(dir, {
       pid: process.pid,
@@ -135,7 +146,7 @@ export const startLocal = async ({
     print('');
     print('Operator CLI: npx tollgate --help    Stop: Ctrl-C');
     print(`Console sign-in: npx tollgate members add demo you@example.com, then open ${gateway.url}/console`);
-    sweeper = startSweeper(database, env, print);
+    sweeper = startSweeper(database, env, print, { mailer, consoleUrl: `${gateway.url}/console` });
   } catch (error) {
     await database.stop();
     throw error;

@@ -38,8 +38,9 @@ const PROXY_GRANTS = {
 };
 const SWEEPER_GRANTS = {
   wallets: ['dynamodb:UpdateItem'],
-  ledger: ['dynamodb:UpdateItem'],
+  ledger: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
   [`ledger/index/${LEDGER_PENDING_INDEX}`]: ['dynamodb:Query'],
+  [`members/index/${MEMBERS_BY_ACCOUNT_INDEX}`]: ['dynamodb:Query'],
 };
 const CONSOLE_GRANTS = {
   keys: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
@@ -219,9 +220,35 @@ describe('TollgateStack', () => {
 
     it('may only query the pendingHolds index and update ledger rows and wallets (the settle), and nothing else', () => {
       expect(dynamoGrants(dev, 'Sweeper')).toEqual(SWEEPER_GRANTS);
-      // Besides the tables, only its own log group: no topic, no secrets.
+      // Besides the tables, only its own log group: no topic, no secrets, no SES without a sender.
       const others = sweeperStatements(dev).filter((s) => !actionsOf(s).some((a) => a.startsWith('dynamodb:')));
       expect(others.flatMap(actionsOf).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    });
+
+    it("mails low-balance alerts through SES from the senderEmail only, linking the console's wallet page", () => {
+      const template = Template.fromStack(
+        tollgateApp(['dev'], {
+          ...NO_BUNDLING,
+          senderEmail: 'alerts@mail.example.com',
+          consoleUrl: 'https://console.example.com/console/',
+        }).stacks[0] as TollgateStack,
+      );
+      const variables = (t: Template) =>
+        (lambdaFunction(t, 'Sweeper')['Environment'] as { Variables: Record<string, unknown> }).Variables;
+      const ses = sweeperStatements(template).filter((s) => actionsOf(s).some((a) => a.startsWith('ses:')));
+
+      expect(variables(template)).toMatchObject({
+        TOLLGATE_SENDER_EMAIL: 'alerts@mail.example.com',
+        TOLLGATE_CONSOLE_URL: 'https://console.example.com/console',
+      });
+      expect(ses).toHaveLength(1);
+      expect(ses[0]).toMatchObject({
+        Action: 'ses:SendEmail',
+        Condition: { StringEquals: { 'ses:FromAddress': 'alerts@mail.example.com' } },
+      });
+      // Without context: no sender, and the console's own function URL for the link.
+      expect(variables(dev)).not.toHaveProperty('TOLLGATE_SENDER_EMAIL');
+      expect(variables(dev)['TOLLGATE_CONSOLE_URL']).toBeDefined();
     });
   });
 
@@ -473,9 +500,12 @@ describe('TollgateStack', () => {
       }
     });
 
-    it('gives the proxy and the sweeper nothing on the members, sessions and codes tables', () => {
+    it('gives the proxy and the sweeper nothing on the members, sessions and codes tables (the sweeper: members by account)', () => {
       for (const fn of ['Proxy', 'Sweeper']) {
-        const tables = Object.keys(dynamoGrants(dev, fn)).map((key) => key.split('/')[0]);
+        const grants = Object.keys(dynamoGrants(dev, fn));
+        const tables = grants
+          .filter((key) => key !== `members/index/${MEMBERS_BY_ACCOUNT_INDEX}`)
+          .map((key) => key.split('/')[0]);
         expect(tables, fn).not.toContain('members');
         expect(tables, fn).not.toContain('sessions');
         expect(tables, fn).not.toContain('codes');
