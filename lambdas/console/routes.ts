@@ -1,3 +1,4 @@
+import { ALERT_ROUTES } from './pages/alert.ts';
 import { CHECKOUT_ROUTES, WEBHOOK_ROUTES } from './pages/checkout.ts';
 import { KEYS_ROUTES } from './pages/keys.ts';
 import { MODELS_ROUTES } from './pages/models.ts';
@@ -13,6 +14,7 @@ export const ROUTES: readonly Route[] = [
   ...SIGN_IN_ROUTES,
   ...WALLET_ROUTES,
   ...REDEEM_ROUTES,
+  ...ALERT_ROUTES,
   ...CHECKOUT_ROUTES,
   ...KEYS_ROUTES,
   ...MODELS_ROUTES,

@@ -13,6 +13,7 @@ import { htmlPage } from '../http.ts';
 import { type Route, type SignedInContext, signedIn } from '../route.ts';
 import type { AddCreditState } from '../views/add-credit.ts';
 import { type LedgerFilters, WalletPage } from '../views/wallet.ts';
+import { alertState } from './alert.ts';
 import { redeemState } from './redeem.ts';
 
 const PAGE_ROWS = 50;
@@ -122,6 +123,7 @@ const walletPage = async ({ request, deps, session }: SignedInContext): Promise<
       totals=${spendTotals(days.filter(inPeriod))}
       chart=${days.filter((day) => day.day >= chartFrom)}
       redeem=${redeemState(request)}
+      alert=${alertState(request)}
       addCredit=${addCreditState(request, payments)}
     />`,
   );

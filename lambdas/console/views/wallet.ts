@@ -6,6 +6,7 @@ import { html, type VNode } from '../html.ts';
 import { consolePath } from '../http.ts';
 import type { Session } from '../session.ts';
 import { AddCredit, type AddCreditState } from './add-credit.ts';
+import { AlertForm, type AlertState } from './alert.ts';
 import { Layout, Notice } from './layout.ts';
 import { count, Time, Usd } from './money.ts';
 import { RedeemCode, type RedeemState } from './redeem.ts';
@@ -319,6 +320,7 @@ export const WalletPage = ({
   chart,
   addCredit,
   redeem = {},
+  alert = {},
 }: {
   session: Session;
   wallet: WalletSummary;
@@ -331,6 +333,8 @@ export const WalletPage = ({
   addCredit: AddCreditState;
   /** The "Redeem a code" card's state (the amount just credited). */
   redeem?: RedeemState;
+  /** The "Low-balance alert" card's state (just saved, after the redirect). */
+  alert?: AlertState;
 }): VNode => {
   const keyNames = new Map(keys.map((key) => [key.keyId, key.name ?? `${key.prefix}…`]));
   const models = [
@@ -350,6 +354,7 @@ export const WalletPage = ({
       </div>
       <${AddCredit} session=${session} state=${addCredit} />
       <${RedeemCode} session=${session} state=${redeem} />
+      <${AlertForm} session=${session} wallet=${wallet} state=${alert} />
       <${SpendChart} days=${chart} />
       <${Filters} filters=${filters} keys=${keys} models=${models} />
       <${Ledger} ledger=${ledger} keyNames=${keyNames} filters=${filters} />
