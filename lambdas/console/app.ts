@@ -122,7 +122,14 @@ export const createConsoleHandler = (deps: ConsoleDeps) => {
     now,
   };
 
-  const route = async (request: ConsoleRequest, event: APIGatewayProxyEventV2): Promise<ConsoleResponse> => {
+  /** Per invocation: work that finishes after the response (RouteContext.afterResponse). */
+  const pending = new WeakMap<Context, Promise<unknown>[]>();
+
+  const route = async (
+    request: ConsoleRequest,
+    event: APIGatewayProxyEventV2,
+    afterResponse: RouteContext['afterResponse'],
+  ): Promise<ConsoleResponse> => {
     if (request.method === 'GET' && request.path.startsWith('/static/')) {
       const file = STATIC_FILES.get(request.path);
       if (!file) return notFound();
@@ -142,7 +149,15 @@ export const createConsoleHandler = (deps: ConsoleDeps) => {
     const consoleUrl = deps.consoleUrl ?? `https://${event.requestContext.domainName}/console`;
     const gatewayUrl = deps.gatewayUrl ?? new URL(consoleUrl).origin;
     const session = await loadSession(sessionDeps, request);
-    const context: Omit<RouteContext, 'params'> = { request, session, deps, sessionDeps, consoleUrl, gatewayUrl };
+    const context: Omit<RouteContext, 'params'> = {
+      request,
+      session,
+      deps,
+      sessionDeps,
+      consoleUrl,
+      gatewayUrl,
+      afterResponse,
+    };
     for (const candidate of ROUTES) {
       if (candidate.method !== request.method) continue;
       const match = candidate.path.exec(request.path);
@@ -157,10 +172,20 @@ export const createConsoleHandler = (deps: ConsoleDeps) => {
     return notFound(session);
   };
 
-  const handle = async (event: APIGatewayProxyEventV2): Promise<ConsoleResponse> => {
+  const handle = async (event: APIGatewayProxyEventV2, lambdaContext: Context): Promise<ConsoleResponse> => {
     const request = consoleRequest(event);
+    const afterResponse = (work: Promise<unknown>): void => {
+      const logged = work.catch((error: unknown) =>
+        deps.logger.error('work after the response failed', {
+          error,
+          path: request.path,
+          requestId: request.requestId,
+        }),
+      );
+      pending.set(lambdaContext, [...(pending.get(lambdaContext) ?? []), logged]);
+    };
     try {
-      return await route(request, event);
+      return await route(request, event, afterResponse);
     } catch (error) {
       if (error instanceof ServiceError) {
         const status = error.code === 'invalid_input' ? 400 : error.code === 'not_found' ? 404 : 409;
@@ -185,6 +210,11 @@ export const createConsoleHandler = (deps: ConsoleDeps) => {
   };
   return middy<APIGatewayProxyEventV2, ConsoleResponse, Error, Context>({
     executionMode: executionModeStreamifyResponse,
+    // The response has ended: the invocation waits for work handed to afterResponse.
+    requestEnd: async (request) => {
+      await Promise.all(pending.get(request.context) ?? []);
+      pending.delete(request.context);
+    },
   })
     .use({
       // Security headers for the request's scheme: HSTS and upgrade-insecure-requests only on https.

@@ -14,6 +14,12 @@ export interface RouteContext {
   gatewayUrl: string;
   /** Named groups of the route's path pattern. */
   params: Record<string, string>;
+  /**
+   * Lets work already started finish after the response has ended (the invocation waits for it;
+   * the client does not). A failure is logged. E.g. sending a sign-in e-mail, so that the answer's
+   * timing does not tell whether one was sent.
+   */
+  afterResponse(work: Promise<unknown>): void;
 }
 
 /** A signed-in route's context: the session is there. */
