@@ -220,4 +220,31 @@ export interface TopUpRow {
   payment?: TopUpPayment;
 }
 
-export type LedgerRow = UsageRow | TopUpRow;
+/**
+ * Money taken back (or given) outside a request: a card payment refunded or disputed at the payment
+ * provider. `amount` is signed: negative debits the wallet, and may take it below zero.
+ */
+export interface AdjustmentRow {
+  accountId: string;
+  sk: string;
+  kind: 'adjustment';
+  /** The idempotency id it was applied under, e.g. `stripe-refund-ch_…-2500`. */
+  adjustmentId: string;
+  /** nano-USD, signed: negative is a debit. */
+  amount: number;
+  /** Why, in one sentence, naming the payment. */
+  reason: string;
+  at: string;
+  /** The card payment it concerns. */
+  payment?: AdjustmentPayment;
+}
+
+/** The Stripe objects an adjustment names. */
+export interface AdjustmentPayment {
+  provider: 'stripe';
+  chargeId?: string;
+  paymentIntentId?: string;
+  disputeId?: string;
+}
+
+export type LedgerRow = UsageRow | TopUpRow | AdjustmentRow;

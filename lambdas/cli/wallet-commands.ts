@@ -105,6 +105,8 @@ const usageRows = (listing: UsageListing): string[][] =>
   listing.ledger.data.map((entry) => {
     if (entry.type === 'topup')
       return [entry.at, entry.id, '(top-up)', '', '', '', '', '', `+${usd(entry.amount_usd)}`];
+    if (entry.type === 'adjustment')
+      return [entry.at, entry.id, `(adjustment) ${entry.reason}`, '', '', '', '', '', usd(entry.amount_usd)];
     return [
       entry.at,
       entry.id,
@@ -224,9 +226,10 @@ export const accountAuditFailure = (audit: AccountAudit): string | undefined => 
   if (audit.ok) return undefined;
   const holds = `${plural(audit.open_holds, 'open hold')}`;
   const busy = audit.stable ? '' : ' The balance kept changing during the audit (live traffic?): run it again.';
+  const adjusted = audit.adjustments_usd === '0.00' ? '' : ` + adjustments ${usd(audit.adjustments_usd)}`;
   return (
     `AUDIT FAILED: the balance of ${audit.account} is ${usd(audit.balance_usd)} but its ledger adds up to ` +
-    `${usd(audit.expected_balance_usd)} (top-ups ${usd(audit.top_ups_usd)} − settled costs ` +
+    `${usd(audit.expected_balance_usd)} (top-ups ${usd(audit.top_ups_usd)}${adjusted} − settled costs ` +
     `${usd(audit.settled_costs_usd)} − ${holds} ${usd(audit.open_holds_usd)}): ` +
     `a difference of ${usd(audit.difference_usd)}.${busy}`
   );
@@ -266,6 +269,7 @@ const printAccountAudit = (audit: AccountAudit): string =>
       ['', 'USD'],
       [
         ['top-ups', usd(audit.top_ups_usd)],
+        ...(audit.adjustments_usd === '0.00' ? [] : [['adjustments (refunds, disputes)', usd(audit.adjustments_usd)]]),
         ['settled costs', usd(audit.settled_costs_usd)],
         [`open holds (${audit.open_holds})`, usd(audit.open_holds_usd)],
         ['expected balance', usd(audit.expected_balance_usd)],

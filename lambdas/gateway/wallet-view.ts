@@ -152,7 +152,20 @@ export interface TopUpEntry {
 }
 
 /** One ledger row in its one public shape. */
-export type LedgerEntry = UsageEntry | TopUpEntry;
+/** An adjustment's ledger row: a card payment refunded or disputed (amount negative). */
+export interface AdjustmentEntry {
+  type: 'adjustment';
+  /** The adjustment id (the idempotency id it was applied under). */
+  id: string;
+  at: string;
+  /** Signed: negative is a debit. */
+  amount_usd: string;
+  amount_nano: number;
+  reason: string;
+  payment: { charge_id: string | null; payment_intent_id: string | null; dispute_id: string | null } | null;
+}
+
+export type LedgerEntry = UsageEntry | TopUpEntry | AdjustmentEntry;
 
 /** A page of a ledger, newest first. */
 export interface LedgerPage {
@@ -202,22 +215,38 @@ const usageEntry = (row: UsageRow): UsageEntry => {
  * @example ledgerEntry(row) // { type: 'usage', id: 'req_…', status: 'final', cost_usd: '0.0105', … }
  */
 export const ledgerEntry = (row: LedgerRow): LedgerEntry =>
-  row.kind === 'topup'
+  row.kind === 'adjustment'
     ? {
-        type: 'topup',
-        id: row.topUpId,
+        type: 'adjustment',
+        id: row.adjustmentId,
         at: row.at,
         amount_usd: formatUsd(row.amount),
         amount_nano: row.amount,
+        reason: row.reason,
         payment: row.payment
           ? {
-              session_id: row.payment.sessionId,
+              charge_id: row.payment.chargeId ?? null,
               payment_intent_id: row.payment.paymentIntentId ?? null,
-              receipt_url: row.payment.receiptUrl ?? null,
+              dispute_id: row.payment.disputeId ?? null,
             }
           : null,
       }
-    : usageEntry(row);
+    : row.kind === 'topup'
+      ? {
+          type: 'topup',
+          id: row.topUpId,
+          at: row.at,
+          amount_usd: formatUsd(row.amount),
+          amount_nano: row.amount,
+          payment: row.payment
+            ? {
+                session_id: row.payment.sessionId,
+                payment_intent_id: row.payment.paymentIntentId ?? null,
+                receipt_url: row.payment.receiptUrl ?? null,
+              }
+            : null,
+        }
+      : usageEntry(row);
 
 /** A page of stored rows (newest first) in its public shape. */
 export const ledgerPage = (rows: readonly LedgerRow[], nextCursor: string | undefined): LedgerPage => ({

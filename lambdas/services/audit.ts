@@ -19,6 +19,8 @@ export interface AccountAudit {
   /** True when the balance equals Σ top-ups − Σ settled costs − Σ open holds, to the nano-USD. */
   ok: boolean;
   top_ups_usd: string;
+  /** Σ adjustments (refunded or disputed card payments), signed: negative takes money back. */
+  adjustments_usd: string;
   settled_costs_usd: string;
   open_holds: number;
   open_holds_usd: string;
@@ -65,6 +67,7 @@ const view = (audit: AuditResult, stable: boolean): AccountAudit => ({
   account: audit.accountId,
   ok: audit.difference === 0n,
   top_ups_usd: formatUsd(audit.topUps),
+  adjustments_usd: formatUsd(audit.adjustments),
   settled_costs_usd: formatUsd(audit.settledCosts),
   open_holds: audit.pendingRows,
   open_holds_usd: formatUsd(audit.openHolds),

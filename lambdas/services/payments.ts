@@ -5,8 +5,9 @@
  */
 import Stripe from 'stripe';
 import { formatUsd, parseUsd } from '../gateway/money.ts';
-import type { TopUpPayment } from '../vocabulary.ts';
-import type { ServiceDeps } from './deps.ts';
+import { UnknownAccountError } from '../store/wallets.ts';
+import type { AdjustmentPayment, TopUpPayment } from '../vocabulary.ts';
+import { clock, type ServiceDeps } from './deps.ts';
 import { InvalidInputError, NotFoundError } from './errors.ts';
 import { type TopUpReceipt, topUp } from './topups.ts';
 
@@ -118,6 +119,8 @@ export const createCheckout = async (
       { price_data: { currency: 'usd', unit_amount: cents, product_data: { name: 'Tollgate credit' } }, quantity: 1 },
     ],
     metadata: { account: accountId },
+    // Refunds and disputes name the payment intent, not the session: it carries the account too.
+    payment_intent_data: { metadata: { account: accountId } },
     client_reference_id: accountId,
     success_url: `${consoleUrl}/wallet?paid={CHECKOUT_SESSION_ID}`,
     cancel_url: `${consoleUrl}/wallet?cancelled=1`,
@@ -134,6 +137,8 @@ export type WebhookOutcome =
   | { status: 'credited' | 'duplicate'; receipt: TopUpReceipt }
   | { status: 'ignored'; reason: string }
   | { status: 'refused'; reason: string }
+  /** A refund or dispute taken back from the wallet (amount negative). */
+  | { status: 'taken_back'; adjustmentId: string; amountNano: number }
   /** Money moved at Stripe that Tollgate did not take back by itself: an operator must act. */
   | { status: 'unhandled'; reason: string };
 
@@ -199,6 +204,57 @@ const creditSession = async (deps: PaymentsDeps, session: Stripe.Checkout.Sessio
 };
 
 /**
+ * Takes a refunded or disputed card payment back from the account that paid it: a negative
+ * adjustment row, idempotent on the refund's charge (its cumulative `amount_refunded`) or the dispute.
+ */
+const takeBack = async (
+  deps: PaymentsDeps,
+  input: {
+    what: string;
+    guardId: string;
+    cents: number;
+    currency: string;
+    account: string | undefined;
+    payment: AdjustmentPayment;
+  },
+): Promise<WebhookOutcome> => {
+  const paymentIntentId = input.payment.paymentIntentId;
+  let account = input.account;
+  if (!account && paymentIntentId) {
+    account = (await deps.payments.stripe.paymentIntents.retrieve(paymentIntentId)).metadata?.['account'];
+  }
+  if (!account) {
+    throw new RefusedPaymentError(`${input.what}: its payment names no Tollgate account; nothing was taken back`);
+  }
+  if (input.currency !== 'usd') {
+    throw new RefusedPaymentError(
+      `${input.what} for account '${account}' is in ${input.currency}, not usd: nothing was taken back`,
+    );
+  }
+  if (!Number.isSafeInteger(input.cents) || input.cents <= 0) {
+    return { status: 'ignored', reason: `${input.what}: nothing to take back (${input.cents})` };
+  }
+  const total = input.cents * NANO_PER_CENT;
+  try {
+    const result = await deps.wallets.takeBack(account, {
+      guardId: input.guardId,
+      total,
+      reason: `${input.what} (payment ${paymentIntentId ?? '?'}): $${formatUsd(total)} taken back`,
+      payment: input.payment,
+      at: clock(deps),
+    });
+    return result.applied
+      ? { status: 'taken_back', adjustmentId: result.adjustmentId, amountNano: result.amount }
+      : { status: 'ignored', reason: `${input.what}: already taken back` };
+  } catch (error) {
+    if (error instanceof UnknownAccountError) {
+      throw new Error(`${input.what} concerns unknown account '${account}'`, { cause: error });
+    }
+    throw error;
+  }
+};
+
+/**
  * What one verified webhook event does. Throws {@link RefusedPaymentError} for a payment Tollgate
  * will never credit (not USD, no account), and any other error for a failure Stripe should retry.
  */
@@ -209,21 +265,33 @@ export const handleStripeEvent = async (deps: PaymentsDeps, event: Stripe.Event)
       return creditSession(deps, event.data.object);
     case 'charge.refunded': {
       const charge = event.data.object;
-      return {
-        status: 'unhandled',
-        reason:
-          `Charge ${charge.id} (payment ${idOf(charge.payment_intent) ?? '?'}) was refunded ` +
-          `$${formatUsd(charge.amount_refunded * NANO_PER_CENT)} at Stripe; the wallet was not debited`,
-      };
+      const paymentIntentId = idOf(charge.payment_intent);
+      return takeBack(deps, {
+        what: `Refund of charge ${charge.id}`,
+        guardId: `stripe-refund-${charge.id}`,
+        cents: charge.amount_refunded,
+        currency: charge.currency,
+        account: charge.metadata?.['account'],
+        payment: { provider: 'stripe', chargeId: charge.id, ...(paymentIntentId && { paymentIntentId }) },
+      });
     }
     case 'charge.dispute.created': {
       const dispute = event.data.object;
-      return {
-        status: 'unhandled',
-        reason:
-          `Charge ${idOf(dispute.charge) ?? '?'} (payment ${idOf(dispute.payment_intent) ?? '?'}) is disputed for ` +
-          `$${formatUsd(dispute.amount * NANO_PER_CENT)} ${dispute.currency}; the wallet was not debited`,
-      };
+      const chargeId = idOf(dispute.charge);
+      const paymentIntentId = idOf(dispute.payment_intent);
+      return takeBack(deps, {
+        what: `Dispute ${dispute.id} of charge ${chargeId ?? '?'}`,
+        guardId: `stripe-dispute-${dispute.id}`,
+        cents: dispute.amount,
+        currency: dispute.currency,
+        account: dispute.metadata?.['account'],
+        payment: {
+          provider: 'stripe',
+          disputeId: dispute.id,
+          ...(chargeId && { chargeId }),
+          ...(paymentIntentId && { paymentIntentId }),
+        },
+      });
     }
     default:
       return { status: 'ignored', reason: `event type ${event.type} is not used` };

@@ -172,6 +172,7 @@ class Tally {
   }
 
   addRow(row: SpendRow): void {
+    if (row.kind === 'adjustment') return;
     if (row.kind === 'topup') {
       this.topUps += 1;
       this.topUpAmount += row.amount;

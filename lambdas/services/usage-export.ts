@@ -70,27 +70,36 @@ export const csvLine = (entry: LedgerEntry): string => {
   const cells =
     entry.type === 'topup'
       ? [textCell(entry.at), 'topup', textCell(entry.id), ...blank(12), numberCell(entry.amount_usd), ...blank(3)]
-      : [
-          textCell(entry.at),
-          'usage',
-          textCell(entry.id),
-          textCell(entry.key_id),
-          textCell(entry.model),
-          entry.fallback_from === null ? '' : textCell(entry.fallback_from),
-          textCell(entry.provider),
-          textCell(entry.status),
-          entry.outcome === null ? '' : textCell(entry.outcome),
-          numberCell(entry.usage?.input_tokens ?? null),
-          numberCell(entry.usage?.output_tokens ?? null),
-          numberCell(entry.usage?.cache_read_tokens ?? null),
-          numberCell(entry.usage?.cache_write_tokens ?? null),
-          numberCell(entry.cost_usd),
-          numberCell(entry.hold_usd),
-          numberCell(entry.amount_usd),
-          numberCell(entry.discount),
-          booleanCell(entry.estimated),
-          booleanCell(entry.overrun),
-        ];
+      : entry.type === 'adjustment'
+        ? [
+            textCell(entry.at),
+            'adjustment',
+            textCell(entry.id),
+            ...blank(12),
+            numberCell(entry.amount_usd),
+            ...blank(3),
+          ]
+        : [
+            textCell(entry.at),
+            'usage',
+            textCell(entry.id),
+            textCell(entry.key_id),
+            textCell(entry.model),
+            entry.fallback_from === null ? '' : textCell(entry.fallback_from),
+            textCell(entry.provider),
+            textCell(entry.status),
+            entry.outcome === null ? '' : textCell(entry.outcome),
+            numberCell(entry.usage?.input_tokens ?? null),
+            numberCell(entry.usage?.output_tokens ?? null),
+            numberCell(entry.usage?.cache_read_tokens ?? null),
+            numberCell(entry.usage?.cache_write_tokens ?? null),
+            numberCell(entry.cost_usd),
+            numberCell(entry.hold_usd),
+            numberCell(entry.amount_usd),
+            numberCell(entry.discount),
+            booleanCell(entry.estimated),
+            booleanCell(entry.overrun),
+          ];
   return `${cells.join(',')}${EOL}`;
 };
 

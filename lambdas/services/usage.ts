@@ -141,6 +141,8 @@ const totalsOf = (entries: readonly LedgerEntry[]): UsageTotals => {
       topUpAmount += BigInt(entry.amount_nano);
       continue;
     }
+    // Refunds and disputes move the balance, not the usage: the ledger and `audit` show them.
+    if (entry.type === 'adjustment') continue;
     requests += 1;
     if (entry.cost_nano === null) {
       pending += 1;

@@ -72,7 +72,9 @@ export type SpendRow =
       at: string;
       usage: Usage | undefined;
     }
-  | { kind: 'topup'; sk: string; amount: bigint };
+  | { kind: 'topup'; sk: string; amount: bigint }
+  /** A refund or dispute: moves the balance, not the spend; roll-ups leave it out. */
+  | { kind: 'adjustment'; sk: string; amount: bigint };
 
 /** The sort key of a day's roll-up. */
 export const rollupSk = (day: string): string => `rollup#${day}`;
@@ -155,6 +157,7 @@ const spendRow = (item: Record<string, unknown>, accountId: string): SpendRow =>
     return value;
   };
   if (item['kind'] === 'topup') return { kind: 'topup', sk, amount: amount('amount') };
+  if (item['kind'] === 'adjustment') return { kind: 'adjustment', sk, amount: amount('amount') };
   if (item['kind'] !== 'usage') throw corrupt('valid kind');
   const status = text('status');
   if (status !== 'pending' && status !== 'final') throw corrupt('valid status');

@@ -4,7 +4,16 @@
  * nano-USD a JS number holds exactly, or the read fails with an error naming the account, so a
  * corrupt or out-of-range amount is never rounded into a balance, a listing or an audit.
  */
-import type { LedgerRow, Outcome, Prices, TopUpPayment, TopUpRow, UsageRow, Wallet } from '../vocabulary.ts';
+import type {
+  AdjustmentRow,
+  LedgerRow,
+  Outcome,
+  Prices,
+  TopUpPayment,
+  TopUpRow,
+  UsageRow,
+  Wallet,
+} from '../vocabulary.ts';
 import { numberText, plainNumbers, safeInteger } from './client.ts';
 
 /** A wallet or ledger item that does not have the shape the store writes. */
@@ -249,6 +258,34 @@ const parseTopUpPayment = (fields: Fields, payment: Item | undefined): TopUpPaym
   };
 };
 
+const parseAdjustmentRow = (fields: Fields, accountId: string, sk: string): AdjustmentRow => {
+  const payment = fields.optionalMap('payment');
+  const text = (field: string): string | undefined => {
+    const value = payment?.[field];
+    if (value === undefined || typeof value === 'string') return value;
+    throw new CorruptRecordError(accountId, `ledger row '${sk}' has a non-text payment.${field}`);
+  };
+  return {
+    accountId,
+    sk,
+    kind: 'adjustment',
+    adjustmentId: fields.string('adjustmentId'),
+    amount: fields.int('amount'),
+    reason: fields.string('reason'),
+    at: fields.string('at'),
+    ...(payment && {
+      payment: {
+        provider: 'stripe',
+        ...defined({
+          chargeId: text('chargeId'),
+          paymentIntentId: text('paymentIntentId'),
+          disputeId: text('disputeId'),
+        }),
+      },
+    }),
+  };
+};
+
 const parseTopUpRow = (fields: Fields, accountId: string, sk: string): TopUpRow => {
   const payment = parseTopUpPayment(fields, fields.optionalMap('payment'));
   return {
@@ -269,7 +306,8 @@ export const parseLedgerRow = (item: Item): LedgerRow => {
   const fields = new Fields(item, accountId, sk);
   fields.string('accountId'); // refused when missing: the '?' above only names the row in that message
   fields.string('sk');
-  const kind = fields.oneOf('kind', ['usage', 'topup'] as const);
+  const kind = fields.oneOf('kind', ['usage', 'topup', 'adjustment'] as const);
+  if (kind === 'adjustment') return parseAdjustmentRow(fields, accountId, sk);
   return kind === 'topup' ? parseTopUpRow(fields, accountId, sk) : parseUsageRow(fields, accountId, sk);
 };
 

@@ -19,6 +19,7 @@ import {
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { LEDGER_PENDING_INDEX, type TableNames } from '../../lib/tables.ts';
 import {
+  type AdjustmentPayment,
   type LedgerRow,
   MAX_BALANCE_NANO,
   MAX_CREDIT_LIMIT_NANO,
@@ -107,6 +108,25 @@ export class InsufficientFundsError extends Error {
     super(`Insufficient balance in account '${wallet.accountId}'`);
     this.wallet = wallet;
   }
+}
+
+/** What {@link WalletStore.takeBack} takes back. */
+export interface TakeBack {
+  /** Names what is taken back, once: e.g. `stripe-refund-ch_…`. */
+  guardId: string;
+  /** nano-USD taken back under this guard in all, so far (Stripe's `amount_refunded` is cumulative). */
+  total: number;
+  reason: string;
+  payment?: AdjustmentPayment;
+  at?: Date;
+}
+
+export interface TakeBackResult {
+  adjustmentId: string;
+  /** nano-USD moved (negative), 0 when nothing was applied. */
+  amount: number;
+  /** False when this total (or more) had already been taken back. */
+  applied: boolean;
 }
 
 export interface TopUpResult {
@@ -442,6 +462,82 @@ export class WalletStore {
       throw new TopUpConflictError(`Top-up id '${topUpId}' was already used for a different amount; use a new --id`);
     }
     return { topUpId, amount, applied: false };
+  }
+
+  /**
+   * Takes money back from a wallet: brings what was taken under `guardId` (a refunded charge, a
+   * dispute) up to `total` nano-USD. The wallet decrement by the difference, the guard's new total
+   * and the adjustment row (amount negative) commit in one transaction, and may take the balance
+   * below zero (the account then gets 402 as usual). A delivery of the same or a smaller total
+   * changes nothing (`applied: false`), so retries and out-of-order events take back once; two
+   * racing deliveries cannot both move the same guard (its total is a condition).
+   */
+  async takeBack(
+    accountId: string,
+    { guardId, total, reason, payment, at = new Date() }: TakeBack,
+  ): Promise<TakeBackResult> {
+    if (!Number.isSafeInteger(total) || total <= 0) throw new RangeError('A take-back total must be a positive amount');
+    const guardKey = { accountId, sk: `idem#adjust#${guardId}` };
+    for (let attempt = 1; ; attempt += 1) {
+      const { Item: guard } = await this.client.send(
+        new GetCommand({ TableName: this.tables.ledger, Key: guardKey, ConsistentRead: true }),
+      );
+      const before = typeof guard?.['total'] === 'number' ? guard['total'] : 0;
+      const adjustmentId = `${guardId}-${total}`;
+      if (total <= before) return { adjustmentId, amount: 0, applied: false };
+      const debit = total - before;
+      if (debit > MAX_TOP_UP_NANO) throw new TopUpTooLargeError(debit);
+      const time = at.toISOString();
+      try {
+        await this.transact({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tables.wallets,
+                Key: { accountId },
+                UpdateExpression: 'SET balance = balance - :d, spendable = spendable - :d, updatedAt = :t',
+                ConditionExpression: 'attribute_exists(accountId)',
+                ExpressionAttributeValues: { ':d': debit, ':t': time },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tables.ledger,
+                Item: { ...guardKey, kind: 'adjustment_guard', total, at: time },
+                ConditionExpression: guard ? '#total = :before' : 'attribute_not_exists(sk)',
+                ...(guard && {
+                  ExpressionAttributeNames: { '#total': 'total' },
+                  ExpressionAttributeValues: { ':before': before },
+                }),
+              },
+            },
+            {
+              Put: {
+                TableName: this.tables.ledger,
+                Item: {
+                  accountId,
+                  sk: `${time}#adjust#${adjustmentId}`,
+                  kind: 'adjustment',
+                  adjustmentId,
+                  amount: -debit,
+                  reason,
+                  at: time,
+                  ...(payment && { payment }),
+                },
+                ConditionExpression: 'attribute_not_exists(sk)',
+              },
+            },
+          ],
+        });
+        return { adjustmentId, amount: -debit, applied: true };
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        if (conditionFailed(error, 0)) throw new UnknownAccountError(`Unknown account '${accountId}'`);
+        // Another delivery moved the guard first: read it again.
+        if ((conditionFailed(error, 1) || conditionFailed(error, 2)) && attempt < TOP_UP_ATTEMPTS) continue;
+        throw error;
+      }
+    }
   }
 
   /**

@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigurationReport } from '../../lambdas/reports/reporter.ts';
 import { createAccount, getAccount } from '../../lambdas/services/accounts.ts';
+import { auditAccount } from '../../lambdas/services/audit.ts';
+import { createKey } from '../../lambdas/services/keys.ts';
 import { addMember } from '../../lambdas/services/members.ts';
 import { type Payments, topUpLimitsFromEnv } from '../../lambdas/services/payments.ts';
 import { listUsage } from '../../lambdas/services/usage.ts';
-import { audit } from '../support/accounts.ts';
+import { audit, putRoute } from '../support/accounts.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
 import { type FakeStripe, startFakeStripe } from '../support/fake-stripe.ts';
 import { send, startTestConsole, type TestConsole } from './console-client.ts';
@@ -120,6 +122,7 @@ describe('card top-ups with Stripe Checkout', () => {
         'line_items[0][price_data][product_data][name]': 'Tollgate credit',
         'line_items[0][quantity]': '1',
         'metadata[account]': 'acme',
+        'payment_intent_data[metadata][account]': 'acme',
         client_reference_id: 'acme',
         success_url: `${console.url}/console/wallet?paid={CHECKOUT_SESSION_ID}`,
         cancel_url: `${console.url}/console/wallet?cancelled=1`,
@@ -278,20 +281,95 @@ describe('card top-ups with Stripe Checkout', () => {
       });
     });
 
-    it('reports a refund (not yet debited automatically) and answers 200', async () => {
-      const refund = event('charge.refunded', {
-        id: 'ch_test_good',
-        object: 'charge',
-        amount: 2550,
-        amount_refunded: 2550,
-        currency: 'usd',
-        payment_intent: 'pi_test_good',
+    it('takes a refund back once: partial refunds add up exactly, replays and older totals change nothing', async () => {
+      stripe.intentAccounts.set('pi_test_good', 'acme');
+      const refunded = (cents: number) =>
+        event('charge.refunded', {
+          id: 'ch_test_good',
+          object: 'charge',
+          amount: 2550,
+          amount_refunded: cents,
+          currency: 'usd',
+          payment_intent: 'pi_test_good',
+          metadata: {},
+        });
+      const partial = refunded(1000);
+
+      const first = await deliver(partial);
+      const afterPartial = await balance('acme');
+      const replay = await deliver(partial);
+      const full = await deliver(refunded(2550));
+      const late = await deliver(refunded(1000));
+
+      expect([first.status, replay.status, full.status, late.status]).toEqual([200, 200, 200, 200]);
+      expect(afterPartial).toBe('32.50');
+      expect(await balance('acme')).toBe('17.00');
+      const adjustments = (await listUsage(db.stores, { accountId: 'acme', limit: 100 })).ledger.data.filter(
+        (entry) => entry.type === 'adjustment',
+      );
+      expect(adjustments.map((entry) => entry.amount_usd).sort()).toEqual(['-10.00', '-15.50']);
+      expect(adjustments[0]).toMatchObject({
+        type: 'adjustment',
+        payment: { charge_id: 'ch_test_good', payment_intent_id: 'pi_test_good', dispute_id: null },
+        reason: expect.stringContaining('Refund of charge ch_test_good'),
+      });
+      const page = await console.get('/console/wallet', { cookie: ada });
+      expect(page.body).toContain('Refund of charge ch_test_good');
+    });
+
+    it('takes back a dispute and a refund below zero, and the gateway then answers 402', async () => {
+      await createAccount(db.stores, { accountId: 'spender' });
+      await putRoute(db, { model: 'tollgate-echo', provider: 'echo' });
+      const key = await createKey(db.stores, { accountId: 'spender', name: 'spender key' });
+      stripe.intentAccounts.set('pi_test_spender', 'spender');
+      await deliver(event('checkout.session.completed', paidSession('cs_test_spender', 'spender', 1000)));
+      const charge = { id: 'ch_test_spender', object: 'charge', currency: 'usd', payment_intent: 'pi_test_spender' };
+
+      const disputed = await deliver(
+        event('charge.dispute.created', {
+          id: 'dp_test_spender',
+          object: 'dispute',
+          amount: 1000,
+          currency: 'usd',
+          charge: 'ch_test_spender',
+          payment_intent: 'pi_test_spender',
+          metadata: {},
+        }),
+      );
+      const refunded = await deliver(
+        event('charge.refunded', { ...charge, amount: 1000, amount_refunded: 1000, metadata: {} }),
+      );
+      const answer = await fetch(`${console.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'tollgate-echo', messages: [{ role: 'user', content: 'hello' }] }),
       });
 
-      const answer = await deliver(refund);
+      expect([disputed.status, refunded.status]).toEqual([200, 200]);
+      expect(await balance('spender')).toBe('-10.00');
+      expect(answer.status).toBe(402);
+      expect(((await answer.json()) as { error: { message: string } }).error.message).toMatch(/^Insufficient balance/);
+      expect(await audit(db, 'spender')).toMatchObject({ difference: 0, topUps: 10_000_000_000 });
+    });
+
+    it('refuses and reports a refund of a payment that names no account', async () => {
+      const before = reports.length;
+
+      const answer = await deliver(
+        event('charge.refunded', {
+          id: 'ch_test_foreign',
+          object: 'charge',
+          amount: 500,
+          amount_refunded: 500,
+          currency: 'usd',
+          payment_intent: 'pi_test_foreign',
+          metadata: {},
+        }),
+      );
 
       expect(answer.status).toBe(200);
-      expect(reports.at(-1)?.message).toContain('ch_test_good');
+      expect(answer.body).toBe('refused');
+      expect(reports.length).toBe(before + 1);
     });
 
     it('ignores event types it does not use', async () => {
@@ -306,6 +384,15 @@ describe('card top-ups with Stripe Checkout', () => {
 
       expect(result.difference).toBe(0);
       expect(result.topUps).toBe(42_500_000_000);
+      expect(result.adjustments).toBe(-25_500_000_000);
+      expect(result.balance).toBe(17_000_000_000);
+      expect(await auditAccount(db.stores, { accountId: 'acme' })).toMatchObject({
+        ok: true,
+        top_ups_usd: '42.50',
+        adjustments_usd: '-25.50',
+        balance_usd: '17.00',
+        difference_usd: '0.00',
+      });
     });
   });
 });

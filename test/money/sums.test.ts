@@ -97,6 +97,7 @@ describe('sums over many large rows', () => {
       account: 'whale',
       ok: true,
       top_ups_usd: '10999999.999999989',
+      adjustments_usd: '0.00',
       settled_costs_usd: '9999999.99999999',
       open_holds: 0,
       open_holds_usd: '0.00',

@@ -30,6 +30,7 @@ describe('audit service', () => {
       account: 'sound',
       ok: true,
       top_ups_usd: '10.000000007',
+      adjustments_usd: '0.00',
       settled_costs_usd: '0.012345678',
       open_holds: 1,
       open_holds_usd: '1.00',

@@ -92,6 +92,7 @@ const bruteForce = (rows: readonly LedgerRow[], day: string): Omit<DaySpend, 'cl
   let topUps = 0;
   let topUpAmount = 0n;
   for (const row of mine) {
+    if (row.kind === 'adjustment') continue;
     if (row.kind === 'topup') {
       topUps += 1;
       topUpAmount += BigInt(row.amount);

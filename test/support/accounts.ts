@@ -57,6 +57,7 @@ export const audit = async (db: TestDatabase, accountId: string) => {
   return {
     ...result,
     topUps: exact(result.topUps),
+    adjustments: exact(result.adjustments),
     settledCosts: exact(result.settledCosts),
     openHolds: exact(result.openHolds),
     expected: exact(result.expected),

@@ -5,7 +5,7 @@
  * | request | answer |
  * |---|---|
  * | `POST /v1/checkout/sessions` | a Checkout Session `cs_test_…` whose `url` is this server's fake checkout page |
- * | `GET /v1/payment_intents/:id` | the payment intent, its `latest_charge` expanded with a https `receipt_url` |
+ * | `GET /v1/payment_intents/:id` | the payment intent (`metadata.account` from {@link FakeStripe.intentAccounts}), its `latest_charge` expanded with a https `receipt_url` |
  * | `GET /pay/:session` | a fake hosted checkout page (HTML) |
  *
  * Every request is recorded (method, path, form body). Webhook events are built with
@@ -30,6 +30,8 @@ export interface FakeStripe {
   requests: RecordedRequest[];
   /** The sessions created, by id. */
   sessions: Map<string, Stripe.Checkout.Session>;
+  /** `metadata.account` of payment intents (`pi_…` → account), as Checkout's `payment_intent_data` sets it. */
+  intentAccounts: Map<string, string>;
   /** A `stripe` client on this fake. */
   client(): Stripe;
   /** A webhook event's JSON body and its `Stripe-Signature` header, signed with `secret` at `timestamp` (seconds). */
@@ -60,6 +62,7 @@ const json = (res: ServerResponse, status: number, body: unknown): void => {
 export const startFakeStripe = async (): Promise<FakeStripe> => {
   const requests: RecordedRequest[] = [];
   const sessions = new Map<string, Stripe.Checkout.Session>();
+  const intentAccounts = new Map<string, string>();
   let url = '';
   const server = createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -93,6 +96,7 @@ export const startFakeStripe = async (): Promise<FakeStripe> => {
         id: intent[1],
         object: 'payment_intent',
         status: 'succeeded',
+        metadata: intentAccounts.has(intent[1] ?? '') ? { account: intentAccounts.get(intent[1] ?? '') } : {},
         latest_charge: {
           id: chargeId,
           object: 'charge',
@@ -123,6 +127,7 @@ export const startFakeStripe = async (): Promise<FakeStripe> => {
     url,
     requests,
     sessions,
+    intentAccounts,
     client,
     event(type, object, { secret, timestamp, id: eventId = id('evt') }) {
       const body = JSON.stringify({

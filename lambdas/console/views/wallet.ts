@@ -27,6 +27,7 @@ const Balance = ({ wallet }: { wallet: WalletSummary }): VNode => html`
 
 const flags = (entry: LedgerEntry): VNode[] => {
   if (entry.type === 'topup') return [html`<span class="tag good">top-up</span>`];
+  if (entry.type === 'adjustment') return [html`<span class="tag bad">adjustment</span>`];
   const tags: VNode[] = [];
   if (entry.status === 'pending') tags.push(html`<span class="tag warn">pending</span>`);
   else if (entry.outcome && entry.outcome !== 'completed') tags.push(html`<span class="tag">${entry.outcome}</span>`);
@@ -44,8 +45,18 @@ const flags = (entry: LedgerEntry): VNode[] => {
 };
 
 const LedgerRow = ({ entry, keyNames }: { entry: LedgerEntry; keyNames: ReadonlyMap<string, string> }): VNode =>
-  entry.type === 'topup'
+  entry.type === 'adjustment'
     ? html`<tr>
+        <td><${Time} at=${entry.at} /></td>
+        <td colspan="7" class="muted">
+          Adjustment <span class="mono small">${entry.id}</span>
+          <div class="small">${entry.reason}</div>
+        </td>
+        <td class="num"><${Usd} value=${entry.amount_usd} /></td>
+        <td>${flags(entry)}</td>
+      </tr>`
+    : entry.type === 'topup'
+      ? html`<tr>
         <td><${Time} at=${entry.at} /></td>
         <td colspan="7" class="muted">
           Top-up <span class="mono small">${entry.id}</span>
@@ -58,7 +69,7 @@ const LedgerRow = ({ entry, keyNames }: { entry: LedgerEntry; keyNames: Readonly
         <td class="num"><${Usd} value=${entry.amount_usd} /></td>
         <td>${flags(entry)}</td>
       </tr>`
-    : html`<tr>
+      : html`<tr>
         <td><${Time} at=${entry.at} /></td>
         <td class="name">${keyNames.get(entry.key_id) ?? entry.key_id}</td>
         <td class="name">${entry.model}<div class="muted small">${entry.provider}</div></td>
