@@ -529,6 +529,8 @@ export class WalletStore {
             },
           ],
         });
+        // A debit like a settle's: it may cross the low-balance threshold (the webhook, not a request, waits).
+        await this.raiseAlert(accountId, at).catch(() => false);
         return { adjustmentId, amount: -debit, applied: true };
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;

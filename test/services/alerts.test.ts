@@ -133,6 +133,15 @@ describe('low-balance alerts', () => {
     expect(await alertRows(accountId)).toHaveLength(1);
   });
 
+  it('raises an alert when a refund or dispute takes money back across the threshold', async () => {
+    const accountId = await account(10, '5');
+
+    await db.stores.wallets.takeBack(accountId, { guardId: 'refund-ch_1', total: 6 * USD, reason: 'refund' });
+
+    expect(await alertRows(accountId)).toHaveLength(1);
+    expect((await auditAccount(db.stores, { accountId })).ok).toBe(true);
+  });
+
   it('keeps alert rows out of the ledger listing, the CSV export and the audit, which stays exact', async () => {
     const accountId = await account(10, '5');
     await spend(accountId, 7 * USD);
