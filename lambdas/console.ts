@@ -3,7 +3,9 @@
  * console/app.ts, over the same tables as the proxy. Clients are created at module init.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { CONSOLE_METRIC_UNITS, CONSOLE_SERVICE, ConsoleMetric, METRICS_NAMESPACE } from '../lib/metrics.ts';
 import { tableNamesFromEnv } from '../lib/tables.ts';
 import { createConsoleHandler } from './console/app.ts';
 import type { Mailer } from './mail/mailer.ts';
@@ -32,9 +34,16 @@ const mailer: Mailer = sender
 
 const topicArn = env['TOLLGATE_REPORTS_TOPIC_ARN'];
 const sns = topicArn ? new SnsReportSink(topicArn) : undefined;
+const metrics = new Metrics({
+  namespace: env['POWERTOOLS_METRICS_NAMESPACE'] ?? METRICS_NAMESPACE,
+  serviceName: env['POWERTOOLS_SERVICE_NAME'] ?? CONSOLE_SERVICE,
+});
+/** The console reports payment webhook refusals and failures only: each one counts for the alarm. */
 const reporter = createReporter(
   {
     async publish(report) {
+      metrics.addMetric(ConsoleMetric.PaymentWebhookFailures, CONSOLE_METRIC_UNITS.PaymentWebhookFailures, 1);
+      metrics.publishStoredMetrics();
       if (sns) await sns.publish(report);
       else logger.error('payment report (no topic configured)', { report });
     },

@@ -6,7 +6,15 @@
  *
  * Plain data only (no aws-cdk-lib), so docs tooling can import it cheaply.
  */
-import { METRICS_NAMESPACE, PROXY_SERVICE, ProxyMetric, SWEEPER_SERVICE, SweeperMetric } from './metrics.ts';
+import {
+  CONSOLE_SERVICE,
+  ConsoleMetric,
+  METRICS_NAMESPACE,
+  PROXY_SERVICE,
+  ProxyMetric,
+  SWEEPER_SERVICE,
+  SweeperMetric,
+} from './metrics.ts';
 
 /** Every alarm looks at one 5-minute period: Tollgate's failures are rare enough that one is news. */
 export const ALARM_PERIOD_MINUTES = 5;
@@ -182,6 +190,19 @@ export const ALARMS = {
       'A console invocation failed outright (crash, out of memory or its 30-second timeout), not a handled ' +
       'error page; the account holder got an error from the function URL. Read the console log group around ' +
       'the alarm time for the error; a timeout usually means DynamoDB or SES did not answer.',
+  },
+  paymentWebhookFailures: {
+    name: 'PaymentWebhookFailures',
+    perTable: false,
+    metric: `Sum ${METRICS_NAMESPACE} ${ConsoleMetric.PaymentWebhookFailures} (service=${CONSOLE_SERVICE})`,
+    comparison: '>=',
+    threshold: 1,
+    description:
+      'A Stripe webhook event could not be applied: a payment in another currency than USD or naming no account ' +
+      '(refused: nothing credited), a payment for an unknown account, or a failure (answered 500: Stripe retries ' +
+      'for three days). The report on this topic names the event, the session or charge and the account. Create ' +
+      'the account, refund the payment in Stripe, or credit it by hand (npx tollgate topup); then check the ' +
+      'Stripe Dashboard (Developers > Webhooks) for deliveries still failing.',
   },
   tableThrottles: {
     name: 'TableThrottles',

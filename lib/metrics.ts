@@ -72,6 +72,17 @@ export const SweeperMetric = {
 } as const;
 export type SweeperMetric = (typeof SweeperMetric)[keyof typeof SweeperMetric];
 
+/** Metrics the console emits (dimension `service=tollgate-console`). */
+export const ConsoleMetric = {
+  /** A Stripe webhook event refused (not USD, no account) or failed (unknown account, error): reported. */
+  PaymentWebhookFailures: 'PaymentWebhookFailures',
+} as const;
+export type ConsoleMetric = (typeof ConsoleMetric)[keyof typeof ConsoleMetric];
+
+export const CONSOLE_METRIC_UNITS: Readonly<Record<ConsoleMetric, TollgateMetricUnit>> = {
+  PaymentWebhookFailures: 'Count',
+};
+
 export const PROXY_METRIC_UNITS: Readonly<Record<ProxyMetric, TollgateMetricUnit>> = {
   Requests: 'Count',
   Errors5xx: 'Count',

@@ -19,7 +19,15 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ALARM_PERIOD_MINUTES, ALARMS, type AlarmKey, type AlarmSpec, alarmDescription } from './alarms.ts';
-import { METRICS_NAMESPACE, PROXY_SERVICE, ProxyMetric, SWEEPER_SERVICE, SweeperMetric } from './metrics.ts';
+import {
+  CONSOLE_SERVICE,
+  ConsoleMetric,
+  METRICS_NAMESPACE,
+  PROXY_SERVICE,
+  ProxyMetric,
+  SWEEPER_SERVICE,
+  SweeperMetric,
+} from './metrics.ts';
 import { TABLE_NAMES, type TableName } from './tables.ts';
 import type { TollgateTable } from './tollgate-table.ts';
 
@@ -72,6 +80,7 @@ const customMetric = (service: string, metricName: string, statistic: string = S
 const proxyMetric = (name: ProxyMetric, statistic?: string, label?: string): Metric =>
   customMetric(PROXY_SERVICE, name, statistic, label);
 const sweeperMetric = (name: SweeperMetric): Metric => customMetric(SWEEPER_SERVICE, name);
+const consoleMetric = (name: ConsoleMetric): Metric => customMetric(CONSOLE_SERVICE, name);
 
 /** `100 * errors5xx / requests`: a metric as a percentage of the proxy's requests. */
 const percentOfRequests = (part: ProxyMetric, label: string): MathExpression => {
@@ -159,6 +168,7 @@ export class TollgateMonitoring extends Construct {
     this.addAlarm('overruns', proxyMetric(ProxyMetric.Overruns));
     this.addAlarm('console5xx', consoleFunction.metric('Url5xxCount', { statistic: Stats.SUM, period: PERIOD }));
     this.addAlarm('consoleErrors', consoleFunction.metricErrors({ statistic: Stats.SUM, period: PERIOD }));
+    this.addAlarm('paymentWebhookFailures', consoleMetric(ConsoleMetric.PaymentWebhookFailures));
     for (const name of TABLE_NAMES) {
       this.addAlarm('tableThrottles', sumOverOperations(tables[name], 'ThrottledRequests', name), { table: name });
       this.addAlarm('tableSystemErrors', sumOverOperations(tables[name], 'SystemErrors', name), { table: name });

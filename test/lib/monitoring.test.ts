@@ -1,7 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ALARMS, type AlarmKey, type AlarmSpec, alarmDescription } from '../../lib/alarms.ts';
-import { ProxyMetric, SweeperMetric } from '../../lib/metrics.ts';
+import { ConsoleMetric, ProxyMetric, SweeperMetric } from '../../lib/metrics.ts';
 import { TABLE_NAMES } from '../../lib/tables.ts';
 import type { TollgateStack } from '../../lib/tollgate-stack.ts';
 import { NO_BUNDLING, tollgateApp } from './app.ts';
@@ -143,6 +143,13 @@ const EXPECTED_METRICS: Record<Exclude<AlarmKey, 'tableThrottles' | 'tableSystem
     Dimensions: functionDimension('Console'),
     Statistic: 'Sum',
   },
+  paymentWebhookFailures: {
+    ...ANY,
+    Namespace: 'Tollgate',
+    MetricName: 'PaymentWebhookFailures',
+    Dimensions: [{ Name: 'service', Value: 'tollgate-console' }],
+    Statistic: 'Sum',
+  },
   sweeperErrors: {
     ...ANY,
     Namespace: 'AWS/Lambda',
@@ -274,7 +281,11 @@ describe('TollgateMonitoring', () => {
     });
 
     it('watches only custom metrics that lib/metrics.ts declares for the code to emit', () => {
-      const declared: string[] = [...Object.values(ProxyMetric), ...Object.values(SweeperMetric)];
+      const declared: string[] = [
+        ...Object.values(ProxyMetric),
+        ...Object.values(SweeperMetric),
+        ...Object.values(ConsoleMetric),
+      ];
       const watched = JSON.stringify(template.findResources('AWS::CloudWatch::Alarm'))
         .match(/"Namespace":"Tollgate"[^}]*?"MetricName":"\w+"|"MetricName":"\w+"[^}]*?"Namespace":"Tollgate"/g)
         ?.map((match) => /"MetricName":"(\w+)"/.exec(match)?.[1]);
