@@ -138,9 +138,7 @@ export type WebhookOutcome =
   | { status: 'ignored'; reason: string }
   | { status: 'refused'; reason: string }
   /** A refund or dispute taken back from the wallet (amount negative). */
-  | { status: 'taken_back'; adjustmentId: string; amountNano: number }
-  /** Money moved at Stripe that Tollgate did not take back by itself: an operator must act. */
-  | { status: 'unhandled'; reason: string };
+  | { status: 'taken_back'; adjustmentId: string; amountNano: number };
 
 export type PaymentsDeps = ServiceDeps<'wallets'> & { payments: Payments };
 

@@ -205,6 +205,20 @@ describe('card top-ups with Stripe Checkout', () => {
       );
     });
 
+    it('verifies the raw body when the function URL hands it over base64-encoded', async () => {
+      const completed = event('checkout.session.completed', paidSession('cs_test_base64', 'b64', 100));
+      await createAccount(db.stores, { accountId: 'b64' });
+
+      // Not JSON by its content type: the function URL base64-encodes the body.
+      const answer = await send(console.url, 'POST', '/console/webhooks/stripe', {
+        headers: { 'content-type': 'application/octet-stream', 'stripe-signature': completed.signature },
+        body: completed.body,
+      });
+
+      expect(answer.status).toBe(200);
+      expect(await balance('b64')).toBe('1.00');
+    });
+
     it('credits once for a completed and an async_payment_succeeded of one session', async () => {
       const session = paidSession('cs_test_twice', 'acme', 1000);
       const before = await balance('acme');

@@ -77,9 +77,6 @@ const stripeWebhook = async ({ request, body, deps }: WebhookContext): Promise<C
         event,
       );
       deps.logger.info('stripe webhook', { event: event.id, type: event.type, outcome });
-      if (outcome.status === 'unhandled') {
-        report(outcome.reason, 'Debit the account by hand if the credit should be taken back (README, Card payments).');
-      }
       return text(200, outcome.status);
     } catch (error) {
       if (error instanceof RefusedPaymentError) {
