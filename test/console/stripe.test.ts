@@ -366,6 +366,29 @@ describe('card top-ups with Stripe Checkout', () => {
       expect(await audit(db, 'spender')).toMatchObject({ difference: 0, topUps: 10_000_000_000 });
     });
 
+    it('takes back exactly the largest refunded total under concurrent deliveries of partial and full refunds', async () => {
+      await createAccount(db.stores, { accountId: 'racer' });
+      stripe.intentAccounts.set('pi_test_racer', 'racer');
+      await deliver(event('checkout.session.completed', paidSession('cs_test_racer', 'racer', 2000)));
+      const refunded = (cents: number) =>
+        event('charge.refunded', {
+          id: 'ch_test_racer',
+          object: 'charge',
+          amount: 2000,
+          amount_refunded: cents,
+          currency: 'usd',
+          payment_intent: 'pi_test_racer',
+          metadata: {},
+        });
+      const deliveries = [500, 1500, 2000, 500, 1500, 2000, 2000, 1500].map(refunded);
+
+      const answers = await Promise.all(deliveries.map((delivery) => deliver(delivery)));
+
+      expect(answers.every((answer) => answer.status === 200)).toBe(true);
+      expect(await balance('racer')).toBe('0.00');
+      expect(await audit(db, 'racer')).toMatchObject({ difference: 0, adjustments: -20_000_000_000 });
+    });
+
     it('refuses and reports a refund of a payment that names no account', async () => {
       const before = reports.length;
 
