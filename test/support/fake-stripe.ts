@@ -105,6 +105,11 @@ export const startFakeStripe = async (): Promise<FakeStripe> => {
         },
       });
     }
+    if (path === '/favicon.ico') {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
     const pay = /^\/pay\/(cs_[A-Za-z0-9_]+)$/.exec(path);
     if (req.method === 'GET' && pay) {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
