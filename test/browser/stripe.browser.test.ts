@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Mail, Mailer } from '../../lambdas/mail/mailer.ts';
 import { type LocalGateway, startLocalGateway } from '../../lambdas/runtime/local-gateway.ts';
 import { createAccount } from '../../lambdas/services/accounts.ts';
+import { createCodes } from '../../lambdas/services/codes.ts';
 import { addMember } from '../../lambdas/services/members.ts';
 import { topUpLimitsFromEnv } from '../../lambdas/services/payments.ts';
 import { audit } from '../support/accounts.ts';
@@ -59,7 +60,7 @@ describe('Add credit in a browser', () => {
     await stripe?.close();
   });
 
-  it('redirects to the checkout page, and after the webhook shows the balance and the receipt link', async () => {
+  it('redirects to the checkout page, after the webhook shows the balance and the receipt link, and redeems a code', async () => {
     // Prepare: signed in as the user does it.
     const page = await (await browser.newContext({ baseURL: gateway.url })).newPage();
     page.setDefaultTimeout(5_000);
@@ -102,5 +103,15 @@ describe('Add credit in a browser', () => {
     expect(await receipt.getAttribute('rel')).toBe('noopener noreferrer');
     expect(problems).toEqual([]);
     expect(await audit(db, 'payer')).toMatchObject({ difference: 0, topUps: 25_000_000_000 });
+
+    // 4. A redemption code, typed into the wallet page's form, adds its amount to the balance.
+    const [voucher] = (await createCodes(db.stores, { amountUsd: '5.00', count: 1 })).codes;
+    await page.getByRole('textbox', { name: 'Code' }).fill(voucher?.code.toLowerCase() ?? '');
+    await page.getByRole('button', { name: 'Redeem' }).click();
+    await page.waitForURL(/\/console\/wallet\?redeemed=/);
+    expect(await page.getByTestId('balance').textContent()).toContain('30.00');
+    expect(await page.getByRole('status').filter({ hasText: 'Code redeemed' }).count()).toBe(1);
+    expect(problems).toEqual([]);
+    expect(await audit(db, 'payer')).toMatchObject({ difference: 0, topUps: 30_000_000_000 });
   });
 });
