@@ -51,7 +51,7 @@ form.inline{display:inline}
 label{display:block;font-weight:600;font-size:14px;margin:0 0 4px}
 .field{margin-bottom:12px;min-width:0}
 .hint{font-weight:400;color:var(--muted);font-size:13px}
-input[type=text],input[type=email],input[type=number],input[type=date],input[type=datetime-local],select,textarea{font:inherit;width:100%;padding:8px 10px;border:1px solid #c5ccd6;border-radius:8px;background:#fff;color:var(--ink)}
+input:not([type]),input[type=text],input[type=email],input[type=number],input[type=date],input[type=datetime-local],select,textarea{font:inherit;width:100%;padding:8px 10px;border:1px solid #c5ccd6;border-radius:8px;background:#fff;color:var(--ink)}
 .filters{display:grid;gap:10px;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));align-items:end}
 button,.button{font:inherit;font-weight:600;display:inline-block;padding:8px 14px;border-radius:8px;border:1px solid var(--accent);background:var(--accent);color:var(--accent-ink);cursor:pointer;text-decoration:none}
 button.secondary,.button.secondary{background:#fff;color:var(--accent)}

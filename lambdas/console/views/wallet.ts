@@ -364,8 +364,10 @@ export const WalletPage = ({
         <${Totals} totals=${totals} keyNames=${keyNames} />
       </div>
       <${AddCredit} session=${session} state=${addCredit} />
-      <${RedeemCode} session=${session} state=${redeem} />
-      <${AlertForm} session=${session} wallet=${wallet} state=${alert} />
+      <div class="grid">
+        <${RedeemCode} session=${session} state=${redeem} />
+        <${AlertForm} session=${session} wallet=${wallet} state=${alert} />
+      </div>
       <${SpendChart} days=${chart} />
       <${Filters} filters=${filters} keys=${keys} models=${models} />
       <${Ledger} ledger=${ledger} keyNames=${keyNames} filters=${filters} />
