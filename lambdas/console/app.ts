@@ -11,7 +11,15 @@ import type { Payments } from '../services/payments.ts';
 import type { Stores } from '../store/index.ts';
 import { STATIC_FILES } from './assets.ts';
 import { html } from './html.ts';
-import { type ConsoleRequest, type ConsoleResponse, consolePath, consoleRequest, htmlPage, redirect } from './http.ts';
+import {
+  type ConsoleRequest,
+  type ConsoleResponse,
+  consolePath,
+  consoleRequest,
+  htmlPage,
+  isSecureRequest,
+  redirect,
+} from './http.ts';
 import { ROUTES, type RouteContext, WEBHOOKS } from './routes.ts';
 import {
   DEFAULT_SESSION_CONFIG,
@@ -219,7 +227,7 @@ export const createConsoleHandler = (deps: ConsoleDeps) => {
     .use({
       // Security headers for the request's scheme: HSTS and upgrade-insecure-requests only on https.
       after: async (request) => {
-        const secure = consoleRequest(request.event).secure;
+        const secure = isSecureRequest(request.event);
         await (secure ? secureHeaders.secure : secureHeaders.loopback).after?.(request as never);
       },
     })

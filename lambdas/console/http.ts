@@ -56,12 +56,18 @@ const formBody = (event: APIGatewayProxyEventV2): URLSearchParams => {
   return new URLSearchParams(text);
 };
 
+const hostOf = (event: APIGatewayProxyEventV2): string => event.headers['host'] ?? event.requestContext.domainName;
+
+/** https, or plain http anywhere but loopback (which the function URL never is): cookies get `Secure`. */
+export const isSecureRequest = (event: APIGatewayProxyEventV2): boolean =>
+  event.headers['x-forwarded-proto'] === 'https' || !isLoopbackHost(hostOf(event));
+
 /** The console's view of a function-URL event. */
 export const consoleRequest = (event: APIGatewayProxyEventV2): ConsoleRequest => {
   const rawPath = event.rawPath || '/';
   const path = rawPath.startsWith(CONSOLE_PREFIX) ? rawPath.slice(CONSOLE_PREFIX.length) : rawPath;
-  const host = event.headers['host'] ?? event.requestContext.domainName;
-  const secure = event.headers['x-forwarded-proto'] === 'https' || !isLoopbackHost(host);
+  const host = hostOf(event);
+  const secure = isSecureRequest(event);
   const cookies = event.cookies ?? (event.headers['cookie'] ? [event.headers['cookie']] : []);
   return {
     method: event.requestContext.http.method.toUpperCase(),
