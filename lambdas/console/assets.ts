@@ -44,6 +44,7 @@ table.wide{min-width:900px}
 td time,td code{white-space:nowrap}
 .card>:first-child{margin-top:0}
 footer.center{text-align:center}
+.presets{display:flex;flex-wrap:wrap;gap:8px;margin-bottom:12px}
 tbody tr:hover{background:#f9fafc}
 .tag{display:inline-block;font-size:12px;padding:1px 7px;border-radius:999px;background:#eef1f6;color:#3b4656;margin:1px 2px 1px 0;white-space:nowrap}
 .tag.good{background:#e3f4ea;color:var(--good)}.tag.warn{background:#fdf0d8;color:var(--warn)}.tag.bad{background:#fde7e5;color:var(--bad)}

@@ -4,6 +4,8 @@
  * CSP form-action), a signed webhook follows, and the wallet page shows the new balance and the
  * receipt link.
  */
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +18,9 @@ import { topUpLimitsFromEnv } from '../../lambdas/services/payments.ts';
 import { audit } from '../support/accounts.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
 import { type FakeStripe, startFakeStripe } from '../support/fake-stripe.ts';
+
+/** Git-ignored, beside the console walkthrough's. */
+const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'];
@@ -111,6 +116,8 @@ describe('Add credit in a browser', () => {
     await page.waitForURL(/\/console\/wallet\?redeemed=/);
     expect(await page.getByTestId('balance').textContent()).toContain('30.00');
     expect(await page.getByRole('status').filter({ hasText: 'Code redeemed' }).count()).toBe(1);
+    await mkdir(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: `${SCREENSHOTS}wallet-paid-and-redeemed.png`, fullPage: true });
     expect(problems).toEqual([]);
     expect(await audit(db, 'payer')).toMatchObject({ difference: 0, topUps: 30_000_000_000 });
   });
