@@ -13,6 +13,7 @@ import {
   type StreamingResponse,
   UndeliveredAnswer,
 } from './forward.ts';
+import { costOf } from './pricing.ts';
 import { windowStart } from './rate-limit.ts';
 import type { SpendTerms } from './spend-guard.ts';
 import type { ParsedRequest, Routing } from './state.ts';
@@ -191,7 +192,7 @@ export class Exchange {
    */
   private async forwardTo(hold: Hold, checkpoint: (progress: Progress) => void): Promise<Answered> {
     const cancel = new AbortController();
-    const forwarding = this.withFallbacks(cancel.signal, checkpoint);
+    const forwarding = this.withFallbacks(hold, cancel.signal, checkpoint);
     forwarding.catch(() => undefined); // awaited below, after the commit
     try {
       await hold.committed;
@@ -211,9 +212,14 @@ export class Exchange {
   /**
    * The chosen route, then its fallbacks in order while an upstream answers 429 or 5xx or cannot be
    * reached — all before the first byte, so the client sees one answer. The hold covers the dearest
-   * of them; the request is billed at the route that answered (`x-tollgate-route` names it).
+   * of them; the request is billed at the route that answered (`x-tollgate-route` names it), and its
+   * answer carries that cost (`price`: what `settlementFor` charges for a completed answer).
    */
-  private async withFallbacks(signal: AbortSignal, checkpoint: (progress: Progress) => void): Promise<Answered> {
+  private async withFallbacks(
+    hold: Hold,
+    signal: AbortSignal,
+    checkpoint: (progress: Progress) => void,
+  ): Promise<Answered> {
     const { request, routing, requestId, spend, deadlineAt } = this.routed;
     // Only allow-listed betas reach the upstream (gateway/spend-guard.ts).
     const clientHeaders = { ...this.routed.clientHeaders, 'anthropic-beta': spend.anthropicBeta };
@@ -230,6 +236,7 @@ export class Exchange {
             signal,
             deadlineAt,
             progress: { everyMs: this.deps.checkpointIntervalMs, report: checkpoint },
+            price: (usage) => costOf(usage, route.prices, hold.row.discountPpm),
           },
           this.deps.forward,
         );

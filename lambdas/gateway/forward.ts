@@ -6,13 +6,14 @@ import {
   UpstreamConnectionError,
   UpstreamError,
 } from '../errors.ts';
+import { type AnswerCost, costedEvent, withCost } from '../protocols/answer-cost.ts';
 import { anthropicStreamError } from '../protocols/anthropic-messages.ts';
 import { type Bridge, type BridgeContext, bridgeFor } from '../protocols/bridges.ts';
 import { type Observation, observeBody, streamObserver } from '../protocols/observe.ts';
 import { openAIStreamError } from '../protocols/openai-chat.ts';
 import { responsesStreamError } from '../protocols/openai-responses.ts';
 import { withCap } from '../protocols/output-cap.ts';
-import { createSseReader, eventFramer, parseEventData } from '../protocols/sse.ts';
+import { createSseReader, type EventSourceMessage, eventFramer, parseEventData, sseFrame } from '../protocols/sse.ts';
 import type { StreamTranslator } from '../protocols/translate/types.ts';
 import { CredentialNameError, type CredentialSource } from '../providers/credentials.ts';
 import { RefusedAddressError, type UpstreamGuard, type UpstreamResponse } from '../providers/http.ts';
@@ -26,6 +27,7 @@ import {
   type StreamOutcome,
   type Usage,
 } from '../vocabulary.ts';
+import { formatUsd } from './money.ts';
 import type { Reach } from './reach.ts';
 
 /** What an upstream has produced so far, as observed once (protocols/observe.ts). */
@@ -99,7 +101,15 @@ export interface ForwardRequest {
   deadlineAt?: number;
   /** Called with a stream's progress at most every `everyMs`, for checkpoints of its running cost. */
   progress?: { everyMs: number; report: (progress: Progress) => void };
+  /**
+   * What the ledger charges for a completed answer's usage, in nano-USD (this route's prices, the
+   * wallet's discount): the answer carries it as `usage.cost` and, non-stream, `x-tollgate-cost-usd`.
+   */
+  price?: (usage: Usage) => number;
 }
+
+/** nano-USD as a JSON number of USD: exact below $1M (at most 15 significant digits round-trip). */
+const usdNumber = (nano: number): number => Number(formatUsd(nano));
 
 /** The adapter for a route, or the configuration error an operator must fix. */
 export const adapterFor = (route: Route): ProviderAdapter => {
@@ -260,10 +270,11 @@ interface Prepared {
 }
 
 const prepare = async (request: ForwardRequest, deps: ForwardDeps): Promise<Prepared> => {
-  const { operation, route, body, clientHeaders } = request;
+  const { operation, route, body, clientHeaders, price } = request;
   const adapter = adapterFor(route);
   const bridge = bridgeFor(operation, adapter.protocol, route);
   const context: BridgeContext = { route, body, model: route.model };
+  if (price) context.cost = (usage) => usdNumber(price(usage));
   const call = {
     operation: bridge.upstream,
     route,
@@ -323,6 +334,7 @@ const whole = async (
   contentType: string,
   abort: AbortController,
   idleTimeoutMs: number,
+  price: ForwardRequest['price'],
 ): Promise<Pick<Forwarded, 'response' | 'completion'>> => {
   const bodyTimer = setTimeout(() => abort.abort(new IdleTimeout('upstream body timeout')), idleTimeoutMs);
   let text: string;
@@ -336,20 +348,26 @@ const whole = async (
   const json = parseEventData(text);
   if (!json) throw new UpstreamConnectionError(new Error('upstream answered 200 with a body that is not JSON'));
   const progress = progressOf(observeBody(bridge.upstream, json));
-  let body = text;
+  let answer = json;
   if (bridge.response) {
     try {
-      body = JSON.stringify(bridge.response(json, context));
+      answer = bridge.response(json, context);
     } catch (error) {
       throw new UndeliveredAnswer(error, { outcome: 'upstream_error', ...progress, endedAt: Date.now() });
     }
   }
+  // The answer's cost, as the ledger will settle it: in its usage (copied: the raw usage is the
+  // ledger's) and in a header.
+  const headers: Record<string, string> = { 'content-type': bridge.response ? 'application/json' : contentType };
+  const usage = answer['usage'];
+  const nano = progress.usage && price ? price(progress.usage) : undefined;
+  let body = bridge.response ? JSON.stringify(answer) : text;
+  if (nano !== undefined && typeof usage === 'object' && usage !== null && !Array.isArray(usage)) {
+    body = JSON.stringify({ ...answer, usage: withCost(usage, progress.usage, () => usdNumber(nano)) });
+    headers['x-tollgate-cost-usd'] = formatUsd(nano);
+  }
   return {
-    response: {
-      statusCode: upstream.status,
-      headers: { 'content-type': bridge.response ? 'application/json' : contentType },
-      body,
-    },
+    response: { statusCode: upstream.status, headers, body },
     completion: Promise.resolve({ outcome: 'completed', ...progress, endedAt: Date.now() }),
   };
 };
@@ -373,6 +391,7 @@ const streamed = (
     clientTimeoutMs: deps.clientTimeoutMs,
     progress: request.progress,
     deadlineAt: request.deadlineAt,
+    cost: context.cost,
   });
   return {
     response: {
@@ -421,7 +440,7 @@ export const forward = async (request: ForwardRequest, deps: ForwardDeps): Promi
       throw new UpstreamConnectionError(new Error(`upstream answered a stream request with ${contentType}`));
     }
     if (!stream) {
-      const answer = await whole(prepared, upstream, contentType, abort, deps.idleTimeoutMs);
+      const answer = await whole(prepared, upstream, contentType, abort, deps.idleTimeoutMs, request.price);
       stopDeadline();
       return { ...answer, timing };
     }
@@ -465,6 +484,8 @@ interface PumpOptions {
   clientTimeoutMs: number;
   progress: ForwardRequest['progress'];
   deadlineAt: number | undefined;
+  /** Same-protocol streams: the event with the final usage gets `cost` in it (answer-cost.ts). */
+  cost: AnswerCost | undefined;
 }
 
 /**
@@ -523,12 +544,33 @@ const pump = async (
   const { idleTimeoutMs, clientTimeoutMs, progress } = options;
   const observer = streamObserver(options.upstream);
   const pendingFrames: Uint8Array[] = [];
+  // Same-protocol streams pass the upstream's bytes on unchanged, except the chunk that completes
+  // the event with the final usage: its events are re-framed, that one with `cost` added.
+  const cost = rewriter ? undefined : options.cost;
+  /** The events the current chunk completed (when priced), one of them maybe with its cost. */
+  const completed: EventSourceMessage[] = [];
+  let costed = false;
   const reader = createSseReader((message) => {
     const event = { event: message.event, data: parseEventData(message.data), raw: message.data };
     observer.onEvent(event);
     if (rewriter) pendingFrames.push(...rewriter.push(event, observer.observation));
+    else if (cost) {
+      const priced = costedEvent(options.upstream, event, observer.observation, cost);
+      completed.push(priced ? { ...message, data: JSON.stringify(priced) } : message);
+      if (priced) costed = true;
+    }
   });
   const framer = rewriter ? undefined : eventFramer();
+  /** The bytes one upstream chunk completes: the framer's, or the re-framed events when one got a cost. */
+  const passOn = (value: Uint8Array): Uint8Array[] => {
+    const bytes = framer?.push(value) ?? [];
+    // The framer and the reader end events on the same blank lines; if they ever disagree (bytes
+    // still waiting), the bytes go on unchanged, without the cost, rather than twice.
+    const frames = costed && bytes.length > 0 ? completed.map((event) => sseFrame(event.data, event.event)) : bytes;
+    completed.length = 0;
+    costed = false;
+    return frames;
+  };
   let idle: NodeJS.Timeout | undefined;
   const armIdle = () => {
     clearTimeout(idle);
@@ -566,7 +608,7 @@ const pump = async (
     for await (const value of body) {
       armIdle();
       reader.feed(value);
-      await send(rewriter ? pendingFrames.splice(0) : (framer?.push(value) ?? []));
+      await send(rewriter ? pendingFrames.splice(0) : passOn(value));
       report();
     }
     const { observation } = observer;

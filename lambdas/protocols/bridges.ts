@@ -1,5 +1,6 @@
 import { InvalidRequestError } from '../errors.ts';
 import type { Operation, Protocol, Route } from '../vocabulary.ts';
+import type { AnswerCost } from './answer-cost.ts';
 import { openAIStreamError } from './openai-chat.ts';
 import { sseFrame } from './sse.ts';
 import {
@@ -28,6 +29,8 @@ export interface BridgeContext {
   body: Record<string, unknown>;
   /** The model id the client knows (responses name it, not the upstream's). */
   model: string;
+  /** Prices the final usage: a translated stream puts it in its usage as `cost` (answer-cost.ts). */
+  cost?: AnswerCost | undefined;
 }
 
 /**
@@ -92,7 +95,12 @@ const chatViaMessages: Bridge = {
       defaultMaxTokens: defaultMaxTokens(context),
     }),
   response: (json, context) => messagesResponseToChat(json, { model: context.model }),
-  stream: (context) => createMessagesToChatStream({ model: context.model, includeUsage: wantsUsage(context.body) }),
+  stream: (context) =>
+    createMessagesToChatStream({
+      model: context.model,
+      includeUsage: wantsUsage(context.body),
+      cost: context.cost,
+    }),
   error: anthropicErrorToOpenAI,
 };
 
@@ -100,7 +108,7 @@ const messagesViaChat: Bridge = {
   upstream: 'chat',
   request: (context) => messagesRequestToChat(context.body, { upstreamModel: upstreamModel(context) }),
   response: (json, context) => chatResponseToMessages(json, { model: context.model }),
-  stream: (context) => createChatToMessagesStream({ model: context.model }),
+  stream: (context) => createChatToMessagesStream({ model: context.model, cost: context.cost }),
   error: openAIErrorToAnthropic,
 };
 
@@ -112,7 +120,8 @@ const responsesViaMessages: Bridge = {
       defaultMaxTokens: defaultMaxTokens(context),
     }),
   response: (json, context) => messagesResponseToResponses(json, { model: context.model, request: context.body }),
-  stream: (context) => createMessagesToResponsesStream({ model: context.model, request: context.body }),
+  stream: (context) =>
+    createMessagesToResponsesStream({ model: context.model, request: context.body, cost: context.cost }),
   error: anthropicErrorToResponses,
 };
 

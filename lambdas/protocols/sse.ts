@@ -84,9 +84,11 @@ export const eventFramer = () => {
 
 const encoder = new TextEncoder();
 
-/** One SSE frame; `event` omitted for OpenAI's data-only streams. */
-export const sseFrame = (data: string, event?: string): Uint8Array =>
-  encoder.encode(event === undefined ? `data: ${data}\n\n` : `event: ${event}\ndata: ${data}\n\n`);
+/** One SSE frame; `event` omitted for OpenAI's data-only streams. Data with line breaks takes one `data:` line each. */
+export const sseFrame = (data: string, event?: string): Uint8Array => {
+  const lines = data.includes('\n') ? data.replaceAll('\n', '\ndata: ') : data;
+  return encoder.encode(event === undefined ? `data: ${lines}\n\n` : `event: ${event}\ndata: ${lines}\n\n`);
+};
 
 /**
  * An upstream SSE event with its data parsed, once: the gateway hands the same object to the usage

@@ -74,7 +74,7 @@ describe('same-protocol passthrough to OpenAI, Anthropic and OpenAI-compatible u
     expect(upstream.lastRequest?.stream).toBe(true);
   });
 
-  it('forwards the upstream stream unchanged, byte for byte', async () => {
+  it('forwards the upstream stream unchanged, byte for byte, but for the cost in its usage chunk', async () => {
     const chunks = ['alpha ', 'beta ', 'gamma'];
     const body = {
       model: 'gpt-test',
@@ -97,7 +97,10 @@ describe('same-protocol passthrough to OpenAI, Anthropic and OpenAI-compatible u
     // Ids and timestamps differ per answer; everything else is the same bytes.
     const normalize = (text: string) =>
       text.replace(/"id":"[^"]*"/g, '"id":"X"').replace(/"created":\d+/g, '"created":0');
-    expect(normalize(proxied)).toBe(normalize(direct));
+    // The usage chunk also carries the answer's cost: 10 input tokens × $1 + 20 output × $2 per million.
+    const costed = direct.replace(/("usage":\{"prompt_tokens".*)\}\}\n/, '$1,"cost":0.00005}}\n');
+    expect(costed).not.toBe(direct);
+    expect(normalize(proxied)).toBe(normalize(costed));
   });
 
   it('asks an OpenAI upstream for stream usage, and keeps the usage chunk from a client that did not ask', async () => {

@@ -8,6 +8,7 @@
  * says why (`logprobs` and `n` are refused rather than ignored; images, tools and thinking map fully).
  */
 import { randomUUID } from 'node:crypto';
+import { type AnswerCost, withCost } from '../answer-cost.ts';
 import type { ObservedUsage } from '../observe.ts';
 import { openAIStreamError } from '../openai-chat.ts';
 import { sseFrame } from '../sse.ts';
@@ -473,6 +474,8 @@ export interface MessagesToChatStreamOptions {
   model: string;
   /** The client's `stream_options.include_usage`: send the usage-only chunk (and `usage: null` on the others). */
   includeUsage: boolean;
+  /** Prices the observed usage: the usage-only chunk's `usage.cost` (answer-cost.ts). */
+  cost?: AnswerCost | undefined;
 }
 
 /** What the Chat side of a translated stream keeps between events. */
@@ -554,7 +557,7 @@ export const createMessagesToChatStream = (options: MessagesToChatStreamOptions)
       onStop(stopReason, observed) {
         const frames = begin([]);
         frames.push(chunk(delta({}, finishReasonFor(stopReason))));
-        if (options.includeUsage) frames.push(chunk([], chatUsage(observed)));
+        if (options.includeUsage) frames.push(chunk([], withCost(chatUsage(observed), observed.usage, options.cost)));
         frames.push(sseFrame('[DONE]'));
         return frames;
       },

@@ -29,6 +29,7 @@ import type {
 } from 'openai/resources/chat/completions';
 import type { ReasoningEffort } from 'openai/resources/shared';
 import { InvalidRequestError } from '../../errors.ts';
+import { type AnswerCost, withCost } from '../answer-cost.ts';
 import { anthropicStreamError } from '../anthropic-messages.ts';
 import type { ObservedUsage } from '../observe.ts';
 import { reasoningTokensFromOpenAIChat, usageFromOpenAIChat } from '../openai-chat.ts';
@@ -494,6 +495,8 @@ export const chatResponseToMessages = (completion: Record<string, unknown>, opti
 export interface ChatToMessagesStreamOptions {
   /** The client's model id, echoed in `message_start`. */
   model: string;
+  /** Prices the observed usage: `message_delta.usage.cost` (answer-cost.ts). */
+  cost?: AnswerCost | undefined;
 }
 
 interface ToolCallState {
@@ -716,7 +719,8 @@ export const createChatToMessagesStream = (options: ChatToMessagesStreamOptions)
     emit(out, {
       type: 'message_delta',
       delta: { stop_reason, stop_sequence: null, stop_details: null, container: null },
-      usage: deltaUsage,
+      // `cost` is Tollgate's addition (OpenRouter's usage accounting field); the SDK ignores it.
+      usage: withCost(deltaUsage, usage, options.cost),
     });
     emit(out, { type: 'message_stop' });
     state.phase = 'done';

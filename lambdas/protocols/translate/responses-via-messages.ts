@@ -20,6 +20,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { InvalidRequestError } from '../../errors.ts';
+import { type AnswerCost, withCost } from '../answer-cost.ts';
 import type { ObservedUsage } from '../observe.ts';
 import { sseFrame } from '../sse.ts';
 import { invalid, isRecord, type Json, nowSeconds, parseJson, positiveInt, records, text } from './shared.ts';
@@ -482,6 +483,8 @@ export interface MessagesToResponsesOptions {
   model: string;
   /** The client's Responses request body: the response echoes its settings, as OpenAI's does. */
   request: Record<string, unknown>;
+  /** Prices the observed usage: `response.usage.cost` in `response.completed` / `.incomplete` (answer-cost.ts). */
+  cost?: AnswerCost | undefined;
 }
 
 /** The `response` object around `output`, echoing the request's settings (every field the SDK's `Response` requires). */
@@ -700,7 +703,7 @@ export const createMessagesToResponsesStream = (options: MessagesToResponsesOpti
     sseFrame(JSON.stringify({ type, ...fields, sequence_number: state.sequence++ }), type);
   const snapshot = (
     status: Status,
-    extra: { incomplete?: Json | null; error?: Json; usage?: ObservedUsage } = {},
+    extra: { incomplete?: Json | null; error?: Json; usage?: ObservedUsage; cost?: AnswerCost | undefined } = {},
   ): Json => {
     state.ids ??= idsFor(undefined);
     const fields: Parameters<typeof responseObject>[1] = {
@@ -711,7 +714,7 @@ export const createMessagesToResponsesStream = (options: MessagesToResponsesOpti
     };
     if (extra.incomplete !== undefined) fields.incomplete = extra.incomplete;
     if (extra.error) fields.error = extra.error;
-    if (extra.usage?.usage) fields.usage = responsesUsage(extra.usage);
+    if (extra.usage?.usage) fields.usage = withCost(responsesUsage(extra.usage), extra.usage.usage, extra.cost);
     return responseObject(options, fields);
   };
   /** `response.created` and `response.in_progress`, once, before any other event (call it first: it numbers them). */
@@ -875,7 +878,11 @@ export const createMessagesToResponsesStream = (options: MessagesToResponsesOpti
         // A block cut off without content_block_stop is closed too: its item must not stay open.
         const frames = [...begin(), ...blockStop(), ...closePending(outcome.status)];
         const type = outcome.status === 'incomplete' ? 'response.incomplete' : 'response.completed';
-        const response = snapshot(outcome.status, { incomplete: outcome.incomplete, usage: observed });
+        const response = snapshot(outcome.status, {
+          incomplete: outcome.incomplete,
+          usage: observed,
+          cost: options.cost,
+        });
         frames.push(emit(type, { response }));
         return frames;
       },
