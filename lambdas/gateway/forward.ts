@@ -6,7 +6,7 @@ import {
   UpstreamConnectionError,
   UpstreamError,
 } from '../errors.ts';
-import { type AnswerCost, costedEvent, withCost } from '../protocols/answer-cost.ts';
+import { type AnswerCost, costedEvent } from '../protocols/answer-cost.ts';
 import { anthropicStreamError } from '../protocols/anthropic-messages.ts';
 import { type Bridge, type BridgeContext, bridgeFor } from '../protocols/bridges.ts';
 import { type Observation, observeBody, streamObserver } from '../protocols/observe.ts';
@@ -363,7 +363,7 @@ const whole = async (
   const nano = progress.usage && price ? price(progress.usage) : undefined;
   let body = bridge.response ? JSON.stringify(answer) : text;
   if (nano !== undefined && typeof usage === 'object' && usage !== null && !Array.isArray(usage)) {
-    body = JSON.stringify({ ...answer, usage: withCost(usage, progress.usage, () => usdNumber(nano)) });
+    body = JSON.stringify({ ...answer, usage: { ...usage, cost: usdNumber(nano) } });
     headers['x-tollgate-cost-usd'] = formatUsd(nano);
   }
   return {

@@ -25,9 +25,9 @@ export const withCost = <T extends object>(usage: T, observed: Usage | undefined
 
 /**
  * A same-protocol stream event that carries the answer's final usage, with `cost` added to it — or
- * undefined for every other event. Chat: the chunk with usage; Messages: `message_delta` (the cost of
- * the usage merged from `message_start` on); Responses: `response.completed` / `response.incomplete`.
- * `observation` must already include `event`.
+ * undefined for every other event. Chat: the chunk with usage, once a finish reason is in; Messages:
+ * `message_delta` (the cost of the usage merged from `message_start` on); Responses:
+ * `response.completed` / `response.incomplete`. `observation` must already include `event`.
  *
  * @example
  * observer.onEvent(event);
@@ -43,7 +43,9 @@ export const costedEvent = (
   const usage = observation.usage;
   if (!data || !usage) return undefined;
   if (wire === 'chat') {
-    if ((event.event !== undefined && event.event !== 'message') || !isRecord(data['usage'])) return undefined;
+    // Only once a finish reason is in: a vendor that reports usage on every chunk is priced on its last.
+    if (!observation.finished || (event.event !== undefined && event.event !== 'message')) return undefined;
+    if (!isRecord(data['usage'])) return undefined;
     return { ...data, usage: withCost(data['usage'], usage, cost) };
   }
   if (wire === 'messages') {
