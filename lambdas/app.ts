@@ -3,19 +3,21 @@ import middy from '@middy/core';
 import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import type { Context } from 'aws-lambda';
 import { PROXY_METRIC_UNITS, ProxyMetric } from '../lib/metrics.ts';
-import { isDatabaseTimeout, NotFoundError } from './errors.ts';
+import { InvalidRequestError, isDatabaseTimeout, NotFoundError } from './errors.ts';
 import { Billing } from './gateway/billing.ts';
 import { createKeyCache, LookupCache } from './gateway/cache.ts';
 import type { GatewayConfig } from './gateway/config.ts';
 import { estimateCountTokens } from './gateway/count-tokens.ts';
 import { Exchange } from './gateway/exchange.ts';
 import { adapterFor, type ForwardDeps, forward, type StreamingResponse } from './gateway/forward.ts';
+import { type KeyUsageReader, keyLimitState, keyView } from './gateway/key-budget.ts';
 import { modelList } from './gateway/models.ts';
 import { createReach, type ReachOptions } from './gateway/reach.ts';
+import { ledgerSkOf } from './gateway/request-id.ts';
 import { type MetricsSink, recordRequest } from './gateway/request-metrics.ts';
 import { modelsForKey } from './gateway/routing.ts';
 import { type GatewayState, peekState, required, stateOf } from './gateway/state.ts';
-import { walletPageParams, walletView } from './gateway/wallet-view.ts';
+import { generationView, walletPageParams, walletView } from './gateway/wallet-view.ts';
 import { authenticateKey } from './middlewares/authenticate.ts';
 import { errorResponder } from './middlewares/error-responder.ts';
 import { guardSpend } from './middlewares/guard-spend.ts';
@@ -36,7 +38,9 @@ import type { Route } from './vocabulary.ts';
 export interface ProxyDeps {
   keys: Pick<KeyStore, 'get'>;
   routes: Pick<RouteStore, 'list'>;
-  wallets: Pick<WalletStore, 'get' | 'hold' | 'settle' | 'checkpoint' | 'ledger'>;
+  wallets: Pick<WalletStore, 'get' | 'hold' | 'settle' | 'checkpoint' | 'ledger' | 'ledgerRow' | 'keySpend'>;
+  /** What a key spent in all and this day, week and month (`GET /v1/key`): services/keys.ts `keyUsage`. */
+  keyUsage: KeyUsageReader;
   counters: Pick<CounterStore, 'countRequest' | 'countTokens'>;
   credentials: CredentialSource;
   reporter: Reporter;
@@ -127,6 +131,45 @@ export const createProxyHandler = (deps: ProxyDeps) => {
     };
   };
 
+  /** `GET /v1/key`: the calling key, its spend limit and what it spent (OpenRouter's `GET /api/v1/key`). */
+  const keyInfo = async (state: GatewayState): Promise<StreamingResponse> => {
+    const { key } = required(state, 'auth', 'key');
+    const now = new Date();
+    const [limit, usage] = await Promise.all([keyLimitState(deps.wallets, key, now), deps.keyUsage(key, now)]);
+    return {
+      statusCode: 200,
+      headers: { ...JSON_HEADERS, 'x-request-id': state.requestId },
+      body: JSON.stringify(keyView(key, limit, usage)),
+    };
+  };
+
+  /**
+   * `GET /v1/generation?id=`: the ledger row of one request of the caller's own account. The id
+   * names the row's sort key (gateway/request-id.ts), which is read in the caller's partition only:
+   * another account's request is not found there, exactly like one that never was.
+   */
+  const generation = async (event: ProxyEvent, state: GatewayState): Promise<StreamingResponse> => {
+    const { accountId } = required(state, 'auth', 'generation').key;
+    const id = event.queryStringParameters?.['id'];
+    if (id === undefined || id === '') {
+      const error = new InvalidRequestError("Give the request's id: GET /v1/generation?id=<its x-request-id>");
+      error.param = 'id';
+      throw error;
+    }
+    const sk = ledgerSkOf(id);
+    const row = sk === undefined ? undefined : await deps.wallets.ledgerRow(accountId, sk);
+    if (row?.kind !== 'usage') {
+      throw new NotFoundError(
+        `No request '${id.slice(0, 120)}' in this key's account. Use the x-request-id of one of its own requests.`,
+      );
+    }
+    return {
+      statusCode: 200,
+      headers: { ...JSON_HEADERS, 'x-request-id': state.requestId },
+      body: JSON.stringify(generationView(row)),
+    };
+  };
+
   /** `GET /v1/models`: the models this key may use, in the envelope of the client's protocol. */
   const models = async (state: GatewayState): Promise<StreamingResponse> => ({
     statusCode: 200,
@@ -161,6 +204,8 @@ export const createProxyHandler = (deps: ProxyDeps) => {
   const proxy = async (event: ProxyEvent, context: Context): Promise<StreamingResponse> => {
     const state = stateOf(context);
     if (state.endpoint === 'wallet') return wallet(event, state);
+    if (state.endpoint === 'key') return keyInfo(state);
+    if (state.endpoint === 'generation') return generation(event, state);
     if (state.endpoint === 'models') return models(state);
     if (state.endpoint === 'count_tokens') return countTokens(event, state);
     const exchange = new Exchange(exchangeDeps, {

@@ -12,9 +12,11 @@ import { configFromEnv } from './gateway/config.ts';
 import { envCredentials, secretsManagerCredentials } from './providers/credentials.ts';
 import { createReporter } from './reports/reporter.ts';
 import { SnsReportSink } from './reports/sns.ts';
+import { keyUsageReader } from './services/keys.ts';
 import { createDocumentClient, dynamoOptionsFromEnv } from './store/client.ts';
 import { CounterStore } from './store/counters.ts';
 import { KeyStore } from './store/keys.ts';
+import { RollupStore } from './store/rollups.ts';
 import { RouteStore } from './store/routes.ts';
 import { WalletStore } from './store/wallets.ts';
 
@@ -40,10 +42,13 @@ const originSecret = async (arn: string): Promise<string> => {
 };
 const sns = topicArn ? new SnsReportSink(topicArn) : undefined;
 
+const wallets = new WalletStore(client, tables);
+
 export const handler = createProxyHandler({
   keys: new KeyStore(client, tables.keys),
   routes: new RouteStore(client, tables.routes),
-  wallets: new WalletStore(client, tables),
+  wallets,
+  keyUsage: keyUsageReader({ wallets, rollups: new RollupStore(client, tables) }),
   counters: new CounterStore(client, tables.counters),
   credentials:
     env['TOLLGATE_CREDENTIALS_SOURCE'] === 'secretsmanager'

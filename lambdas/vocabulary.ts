@@ -124,7 +124,16 @@ export interface KeyRecord {
   rpm?: number;
   /** Tokens (input + output + cache) per minute this key may use; absent = unlimited. */
   tpm?: number;
+  /** nano-USD this key may spend per {@link KeyRecord.limitReset} period; absent = no limit (the wallet's only). */
+  spendLimit?: number;
+  /** When the spend limit starts again (UTC): absent with a limit means `never`. */
+  limitReset?: LimitReset;
 }
+
+/** When a key's spend limit starts again, at UTC boundaries (weeks start on Monday). */
+export type LimitReset = 'daily' | 'weekly' | 'monthly' | 'never';
+
+export const LIMIT_RESETS: readonly LimitReset[] = ['daily', 'weekly', 'monthly', 'never'];
 
 export interface Wallet {
   accountId: string;
@@ -190,6 +199,11 @@ export interface UsageRow {
   overrun?: boolean;
   /** The route first chosen, when a fallback route answered instead (model/prices are the answering one's). */
   fallbackFrom?: string;
+  /**
+   * Set when the key had a spend limit: the sort key of the key's spend row for the period the
+   * request was held in (`keyspend#…`), which its settle moves from held to spent.
+   */
+  keyBudget?: string;
   settledAt?: string;
   /** While pending: the running cost a long stream last wrote, what the sweeper charges if it dies. */
   checkpoint?: number;

@@ -1,3 +1,5 @@
+import { describeLimit } from '../gateway/key-budget.ts';
+import { formatUsd } from '../gateway/money.ts';
 import {
   checkKeyChanges,
   checkKeyUpdate,
@@ -10,7 +12,8 @@ import {
   revokeKey,
   updateKey,
 } from '../services/keys.ts';
-import { checkAccountId, parseList, parsePositiveInteger } from '../services/validate.ts';
+import { checkAccountId, parseAmount, parseList, parsePositiveInteger } from '../services/validate.ts';
+import { LIMIT_RESETS, type LimitReset, MAX_BALANCE_NANO } from '../vocabulary.ts';
 import { arg, type Command, defineCommand, type OptionValues, str } from './command.ts';
 import { UsageError, withAccountHint } from './errors.ts';
 import { table } from './format.ts';
@@ -26,6 +29,10 @@ export interface NewKeyOptions {
   rpm?: string;
   /** Tokens (input + output + cache) per minute, a whole number > 0, e.g. "200000". */
   tpm?: string;
+  /** USD the key may spend per --limit-reset period, e.g. "20". */
+  limit?: string;
+  /** daily, weekly, monthly or never (the default). */
+  'limit-reset'?: string;
 }
 
 /**
@@ -42,6 +49,10 @@ export interface KeySettings {
   rpm?: string;
   /** Tokens per minute, or "none". */
   tpm?: string;
+  /** USD per period, or "none". */
+  limit?: string;
+  /** daily, weekly, monthly or never. */
+  'limit-reset'?: string;
 }
 
 const RATE_WHAT = { rpm: 'requests per minute (--rpm)', tpm: 'tokens per minute (--tpm)' } as const;
@@ -56,6 +67,26 @@ const parseRateOrNone = (text: string, field: 'rpm' | 'tpm'): number | null => {
   }
 };
 
+const LIMIT_WHAT = 'spend limit (--limit)';
+
+/** `--limit USD` as nano-USD, or null for `none` (when `none` is allowed). */
+const parseSpendLimit = (text: string, allowNone: boolean): number | null => {
+  if (allowNone && text.trim() === 'none') return null;
+  try {
+    return parseAmount(text, LIMIT_WHAT, { positive: true, max: MAX_BALANCE_NANO });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}${allowNone ? ", or 'none' for no limit" : ''}`);
+  }
+};
+
+const parseLimitReset = (text: string): LimitReset => {
+  const reset = text.trim();
+  if (!(LIMIT_RESETS as readonly string[]).includes(reset)) {
+    throw new UsageError(`Invalid --limit-reset '${text}': use ${LIMIT_RESETS.join(', ')}`);
+  }
+  return reset as LimitReset;
+};
+
 /**
  * `keys create`'s options as the keys service's input for `accountId`, checked.
  *
@@ -68,6 +99,11 @@ export const parseNewKey = (accountId: string, options: NewKeyOptions, now = new
   if (options.expires !== undefined) input.expiresAt = options.expires;
   if (options.rpm !== undefined) input.rpm = parsePositiveInteger(options.rpm, RATE_WHAT.rpm);
   if (options.tpm !== undefined) input.tpm = parsePositiveInteger(options.tpm, RATE_WHAT.tpm);
+  if (options.limit !== undefined) input.spendLimit = parseSpendLimit(options.limit, false) as number;
+  if (options['limit-reset'] !== undefined) input.limitReset = parseLimitReset(options['limit-reset']);
+  if (input.limitReset !== undefined && input.spendLimit === undefined) {
+    throw new UsageError('--limit-reset needs --limit (the USD the key may spend per period)');
+  }
   checkNewKey(input, now);
   return input;
 };
@@ -86,8 +122,15 @@ export const parseKeySettings = (settings: KeySettings, now = new Date()): Omit<
   if (settings.expires !== undefined) update.expiresAt = settings.expires.trim() === 'never' ? null : settings.expires;
   if (settings.rpm !== undefined) update.rpm = parseRateOrNone(settings.rpm, 'rpm');
   if (settings.tpm !== undefined) update.tpm = parseRateOrNone(settings.tpm, 'tpm');
+  if (settings.limit !== undefined) update.spendLimit = parseSpendLimit(settings.limit, true);
+  if (settings['limit-reset'] !== undefined) update.limitReset = parseLimitReset(settings['limit-reset']);
+  if (update.spendLimit === null && update.limitReset !== undefined) {
+    throw new UsageError('--limit none removes the limit and its reset: give no --limit-reset with it');
+  }
   if (Object.keys(update).length === 0) {
-    throw new UsageError('Nothing to change: give --rpm, --tpm, --models, --expires and/or --name');
+    throw new UsageError(
+      'Nothing to change: give --limit, --limit-reset, --rpm, --tpm, --models, --expires and/or --name',
+    );
   }
   checkKeyChanges(update, now);
   return update;
@@ -103,6 +146,21 @@ const RATE_HELP: [string, string][] = [
 
 const limit = (value: number | undefined): string => value?.toLocaleString('en-US') ?? 'unlimited';
 
+/** "$20.00 per month", or "none". */
+const spendLimit = (key: Pick<KeySummary, 'spendLimit' | 'limitReset'>): string =>
+  key.spendLimit === undefined ? 'none' : describeLimit(key.spendLimit, key.limitReset ?? 'never');
+
+const SHORT_PER: Record<LimitReset, string> = { daily: '/day', weekly: '/week', monthly: '/month', never: ' total' };
+
+/** The same, short for tables: "$20.00/month", "$5.00 total", "none". */
+const shortLimit = (key: Pick<KeySummary, 'spendLimit' | 'limitReset'>): string =>
+  key.spendLimit === undefined ? 'none' : `$${formatUsd(key.spendLimit)}${SHORT_PER[key.limitReset ?? 'never']}`;
+
+const LIMIT_HELP: [string, string][] = [
+  ['--limit USD', 'the most this key may spend per period (held requests count), e.g. 20; over it: 402'],
+  ['--limit-reset P', 'when the limit starts again (UTC): daily, weekly (Mondays), monthly or never'],
+];
+
 const keyRows = (keys: KeySummary[]): string[][] =>
   keys.map((key) => [
     key.keyId,
@@ -111,6 +169,7 @@ const keyRows = (keys: KeySummary[]): string[][] =>
     key.models?.join(',') ?? '(all)',
     limit(key.rpm),
     limit(key.tpm),
+    shortLimit(key),
     key.createdAt,
     key.expiresAt ?? 'never',
     key.status,
@@ -121,6 +180,7 @@ const describeKey = (key: KeySummary): string =>
     `models ${key.models?.join(',') ?? '(all)'}`,
     `rpm ${limit(key.rpm)}`,
     `tpm ${limit(key.tpm)}`,
+    `spend limit ${spendLimit(key)}`,
     `expires ${key.expiresAt ?? 'never'}`,
     `status ${key.status}`,
   ].join(', ');
@@ -141,7 +201,7 @@ export const keysCreateCommand: Command = defineCommand({
   name: 'keys create',
   summary: 'Mint a key for an account; the secret is shown once',
   args: ['account'],
-  synopsis: '[--name N] [--models m1,m2] [--expires ISO-8601] [--rpm N] [--tpm N]',
+  synopsis: '[--name N] [--models m1,m2] [--expires ISO-8601] [--rpm N] [--tpm N] [--limit USD [--limit-reset P]]',
   description:
     'Mints a key (sk-…) for an existing account. The secret is printed once and only its SHA-256 hash is stored: copy it now. Change its limits, models, expiry or name later with tollgate keys set.',
   options: {
@@ -150,20 +210,32 @@ export const keysCreateCommand: Command = defineCommand({
     expires: { type: 'string' },
     rpm: { type: 'string' },
     tpm: { type: 'string' },
+    limit: { type: 'string' },
+    'limit-reset': { type: 'string' },
   },
   optionHelp: [
     ['--name N', 'a label to tell keys apart'],
     ['--models m1,m2', 'allow only these models (default: every routed model)'],
     ['--expires ISO-8601', 'refuse the key from this date or time on, e.g. 2027-01-31 or 2027-01-31T12:00:00Z'],
     ...RATE_HELP.map(([flag, help]): [string, string] => [flag, `${help} (default: no limit)`]),
+    ...LIMIT_HELP.map(([flag, help]): [string, string] => [flag, `${help} (default: no limit; reset never)`]),
   ],
   examples: [
     'tollgate keys create acme --name laptop',
+    'tollgate keys create acme --name cline --limit 20 --limit-reset monthly',
     'tollgate keys create acme --name ci --models gpt-5-mini,claude-haiku-4-5 --expires 2027-01-31',
     'tollgate keys create acme --name batch --rpm 60 --tpm 200000',
   ],
   run: async (context) => {
-    const options: NewKeyOptions = given(context.values, ['name', 'models', 'expires', 'rpm', 'tpm'] as const);
+    const options: NewKeyOptions = given(context.values, [
+      'name',
+      'models',
+      'expires',
+      'rpm',
+      'tpm',
+      'limit',
+      'limit-reset',
+    ] as const);
     const input = parseNewKey(checkAccountId(arg(context, 0)), options);
     return withAccountHint(createKey(await context.stores(), input));
   },
@@ -171,7 +243,8 @@ export const keysCreateCommand: Command = defineCommand({
     const name = r.name ? ` (${r.name})` : '';
     const limits =
       r.rpm === undefined && r.tpm === undefined ? '' : ` Limits: rpm ${limit(r.rpm)}, tpm ${limit(r.tpm)}.`;
-    return `Created key ${r.keyId}${name} for ${r.account}.${limits} Copy the secret now, it is not shown again:\n${r.key}`;
+    const spend = r.spendLimit === undefined ? '' : ` It may spend ${spendLimit(r)}.`;
+    return `Created key ${r.keyId}${name} for ${r.account}.${limits}${spend} Copy the secret now, it is not shown again:\n${r.key}`;
   },
 });
 
@@ -190,7 +263,10 @@ export const keysListCommand: Command = defineCommand({
   },
   print: (r) => {
     if (r.keys.length === 0) return `No keys for ${r.account}. Create one with: tollgate keys create ${r.account}`;
-    return table(['KEY ID', 'NAME', 'PREFIX', 'MODELS', 'RPM', 'TPM', 'CREATED', 'EXPIRES', 'STATUS'], keyRows(r.keys));
+    return table(
+      ['KEY ID', 'NAME', 'PREFIX', 'MODELS', 'RPM', 'TPM', 'SPEND LIMIT', 'CREATED', 'EXPIRES', 'STATUS'],
+      keyRows(r.keys),
+    );
   },
 });
 
@@ -198,9 +274,12 @@ export const keysSetCommand: Command = defineCommand({
   name: 'keys set',
   summary: "Change a key's rate limits, models, expiry or name",
   args: ['keyId'],
-  synopsis: '[--rpm N|none] [--tpm N|none] [--models m1,m2|all] [--expires ISO-8601|never] [--name N]',
-  description: `Changes a key by its id (key_…, as keys list shows it); what is not given is kept. Over a limit, the gateway answers 429 rate_limit_error with retry-after until the minute ends. ${CACHE_NOTE}`,
+  synopsis:
+    '[--limit USD|none] [--limit-reset P] [--rpm N|none] [--tpm N|none] [--models m1,m2|all] [--expires ISO-8601|never] [--name N]',
+  description: `Changes a key by its id (key_…, as keys list shows it); what is not given is kept. Over a per-minute limit, the gateway answers 429 rate_limit_error with retry-after until the minute ends; over its spend limit, 402 billing_error "Key limit reached". A spend limit just set (or given a new reset) counts what the key already spent in the current period. ${CACHE_NOTE}`,
   options: {
+    limit: { type: 'string' },
+    'limit-reset': { type: 'string' },
     rpm: { type: 'string' },
     tpm: { type: 'string' },
     models: { type: 'string' },
@@ -208,18 +287,30 @@ export const keysSetCommand: Command = defineCommand({
     name: { type: 'string' },
   },
   optionHelp: [
+    ['--limit USD|none', `${LIMIT_HELP[0]?.[1]}; none removes it`],
+    ['--limit-reset P', `${LIMIT_HELP[1]?.[1]}; a new reset starts counting the current period afresh`],
     ...RATE_HELP.map(([flag, help]): [string, string] => [`${flag}|none`, `${help}; none removes the limit`]),
     ['--models m1,m2|all', 'allow only these models; all allows every routed model'],
     ['--expires ISO-8601|never', 'refuse the key from this date or time on; never removes the expiry'],
     ['--name N', 'a new label'],
   ],
   examples: [
+    'tollgate keys set key_0123456789abcdef --limit 20 --limit-reset monthly',
+    'tollgate keys set key_0123456789abcdef --limit none',
     'tollgate keys set key_0123456789abcdef --rpm 60 --tpm 200000',
     'tollgate keys set key_0123456789abcdef --tpm none',
     'tollgate keys set key_0123456789abcdef --models all --expires never --json',
   ],
   run: async (context) => {
-    const settings: KeySettings = given(context.values, ['rpm', 'tpm', 'models', 'expires', 'name'] as const);
+    const settings: KeySettings = given(context.values, [
+      'limit',
+      'limit-reset',
+      'rpm',
+      'tpm',
+      'models',
+      'expires',
+      'name',
+    ] as const);
     const update: KeyUpdate = { keyId: arg(context, 0), ...parseKeySettings(settings) };
     checkKeyUpdate(update);
     return updateKey(await context.stores(), update);

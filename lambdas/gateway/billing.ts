@@ -1,8 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BillingError, isDatabaseTimeout } from '../errors.ts';
-import { InsufficientFundsError, type Settlement, UnknownAccountError, type WalletStore } from '../store/wallets.ts';
+import {
+  InsufficientFundsError,
+  KeyLimitError,
+  type Settlement,
+  UnknownAccountError,
+  type WalletStore,
+} from '../store/wallets.ts';
 import type { KeyRecord, Route, Usage, UsageRow, Wallet } from '../vocabulary.ts';
 import type { Completion, Progress } from './forward.ts';
+import { keyBudgetSk, keyLimitMessage, limitPeriod, limitResetOf } from './key-budget.ts';
 import { formatUsd } from './money.ts';
 import { costOf, FULL_PRICE_PPM, type HoldQuote, insufficientBalanceMessage, quoteHold } from './pricing.ts';
 import type { OutputCap } from './spend-guard.ts';
@@ -181,7 +188,8 @@ export class Billing {
     at?: Date;
   }): Promise<Hold> {
     const { requestId, key, route, body, bodyText, cap } = input;
-    const at = (input.at ?? new Date()).toISOString();
+    const heldAt = input.at ?? new Date();
+    const at = heldAt.toISOString();
     const snapshot = await this.snapshot(key.accountId);
     const discountPpm = snapshot?.wallet.discountPpm ?? FULL_PRICE_PPM;
     const candidates = [route, ...(input.fallbacks ?? [])];
@@ -218,13 +226,20 @@ export class Billing {
       prices: route.prices,
       discountPpm,
     };
-    const plenty = snapshot !== undefined && snapshot.spendable >= quote.amount * this.plentyFactor;
+    // A key with a spend limit holds in its period's spend row too, within the same transaction.
+    const limit = key.spendLimit;
+    const period = limit === undefined ? undefined : limitPeriod(limitResetOf(key), heldAt);
+    if (period !== undefined) row.keyBudget = keyBudgetSk(key.keyId, period);
+    const budget = limit === undefined ? undefined : { room: limit - quote.amount };
+    // Only the wallet's snapshot can say "plenty"; a key's limit is always checked before the upstream call.
+    const plenty =
+      budget === undefined && snapshot !== undefined && snapshot.spendable >= quote.amount * this.plentyFactor;
     if (snapshot) snapshot.spendable -= quote.amount;
     // With plenty of funds the hold's write starts a timer tick later, so the upstream request goes
     // out first instead of queueing behind the SDK's work (the first byte still waits for it).
     const write = plenty
       ? new Promise<void>((tick) => setTimeout(tick, 0)).then(() => this.wallets.hold(row))
-      : this.wallets.hold(row);
+      : this.wallets.hold(row, budget);
     const committed = write.catch((error: unknown) => {
       if (error instanceof InsufficientFundsError) {
         this.snapshots.set(key.accountId, {
@@ -237,6 +252,17 @@ export class Billing {
         );
       }
       if (snapshot) snapshot.spendable += quote.amount;
+      if (error instanceof KeyLimitError && limit !== undefined && period !== undefined) {
+        throw new BillingError(
+          keyLimitMessage({
+            limit,
+            reset: period.reset,
+            used: error.spend?.used ?? 0,
+            hold: quote.amount,
+            ...(period.endsAt !== undefined && { endsAt: period.endsAt }),
+          }),
+        );
+      }
       if (error instanceof UnknownAccountError) {
         throw new BillingError(
           `Insufficient balance: account '${key.accountId}' has no wallet. Ask the operator to create it.`,

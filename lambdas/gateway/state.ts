@@ -7,7 +7,7 @@ import type { Exchange } from './exchange.ts';
 import type { SpendTerms } from './spend-guard.ts';
 
 /** What the client asked for, by method and path. */
-export type Endpoint = Operation | 'models' | 'wallet' | 'health';
+export type Endpoint = Operation | 'models' | 'wallet' | 'key' | 'generation' | 'health';
 
 const OPERATIONS: ReadonlySet<string> = new Set<Operation>([
   'chat',

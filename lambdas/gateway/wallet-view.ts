@@ -249,6 +249,14 @@ export const ledgerEntry = (row: LedgerRow): LedgerEntry =>
       : usageEntry(row);
 
 /** A page of stored rows (newest first) in its public shape. */
+/**
+ * `GET /v1/generation`: one request's ledger row as `/v1/wallet` shows it, in OpenRouter's `data`
+ * envelope, with its settled cost also as `total_cost` (USD, a JSON number; null while pending).
+ */
+export const generationView = (row: UsageRow) => ({
+  data: { ...ledgerEntry(row), total_cost: row.cost === undefined ? null : Number(formatUsd(row.cost)) },
+});
+
 export const ledgerPage = (rows: readonly LedgerRow[], nextCursor: string | undefined): LedgerPage => ({
   data: rows.map(ledgerEntry),
   has_more: nextCursor !== undefined,

@@ -1,4 +1,5 @@
 import { NotFoundError } from '../errors.ts';
+import { requestIdFor } from '../gateway/request-id.ts';
 import { type Endpoint, setState } from '../gateway/state.ts';
 import type { Protocol } from '../vocabulary.ts';
 import type { ProxyEvent, ProxyMiddleware, ProxyRequest } from './types.ts';
@@ -11,6 +12,8 @@ const ROUTES: Record<string, { method: string; endpoint: Endpoint }> = {
   '/v1/responses': { method: 'POST', endpoint: 'responses' },
   '/v1/models': { method: 'GET', endpoint: 'models' },
   '/v1/wallet': { method: 'GET', endpoint: 'wallet' },
+  '/v1/key': { method: 'GET', endpoint: 'key' },
+  '/v1/generation': { method: 'GET', endpoint: 'generation' },
   '/health': { method: 'GET', endpoint: 'health' },
 };
 
@@ -38,9 +41,10 @@ export const requestContext = (): ProxyMiddleware => {
         route ? `${method} is not supported on ${path}; use ${route.method}` : `Unknown path: ${method} ${path}`,
       );
     }
+    const startedAt = Date.now();
     const state = setState(context, {
-      requestId: context.awsRequestId,
-      startedAt: Date.now(),
+      requestId: requestIdFor(startedAt, context.awsRequestId),
+      startedAt,
       startedPerf: performance.now(),
       protocol: protocolOf(event, endpoint),
       endpoint,

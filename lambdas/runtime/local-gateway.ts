@@ -9,6 +9,7 @@ import type { Mailer } from '../mail/mailer.ts';
 import { envCredentials } from '../providers/credentials.ts';
 import type { Resolve } from '../providers/http.ts';
 import { createReporter, type ReportSink } from '../reports/reporter.ts';
+import { keyUsageReader } from '../services/keys.ts';
 import { paymentsFromEnv } from '../services/payments.ts';
 import type { Stores } from '../store/index.ts';
 import { createFunctionUrlListener, installLambdaGlobals } from './function-url.ts';
@@ -61,6 +62,7 @@ export const startLocalGateway = async (options: LocalGatewayOptions): Promise<L
     keys: options.stores.keys,
     routes: options.stores.routes,
     wallets: options.stores.wallets,
+    keyUsage: keyUsageReader(options.stores),
     counters: options.stores.counters,
     credentials: envCredentials(env),
     reporter: createReporter(options.reportSink, {

@@ -1,12 +1,16 @@
+import { type KeyUsage, type KeyUsageReader, keyBudgetSk, limitPeriod, limitResetOf } from '../gateway/key-budget.ts';
 import { keyRefusal, mintKey, type NewKeyOptions } from '../gateway/keys.ts';
 import type { KeyChanges } from '../store/keys.ts';
-import type { KeyRecord } from '../vocabulary.ts';
+import { type KeyRecord, LIMIT_RESETS, type LimitReset, MAX_BALANCE_NANO } from '../vocabulary.ts';
 import { requireWallet } from './accounts.ts';
 import { clock, type ServiceDeps } from './deps.ts';
 import { InvalidInputError, NotFoundError } from './errors.ts';
-import { checkAccountId, checkList, checkPositiveInteger, parseExpiry } from './validate.ts';
+import { SPEND_DAYS_MAX, spendByDay } from './spend.ts';
+import { checkAccountId, checkList, checkNano, checkPositiveInteger, parseExpiry } from './validate.ts';
 
 export type KeysDeps = ServiceDeps<'keys' | 'wallets'>;
+/** Setting a spend limit counts what the key spent earlier in the period: the roll-ups are read. */
+export type KeyLimitDeps = ServiceDeps<'keys' | 'wallets' | 'rollups'>;
 
 /** A key to mint for an account. */
 export interface NewKey {
@@ -21,6 +25,10 @@ export interface NewKey {
   rpm?: number;
   /** Tokens (input + output + cache) per minute, a whole number > 0; absent: unlimited. */
   tpm?: number;
+  /** nano-USD the key may spend per `limitReset` period, > 0; absent: only the wallet limits it. */
+  spendLimit?: number;
+  /** When the spend limit starts again (UTC); default `never`. Only with `spendLimit`. */
+  limitReset?: LimitReset;
 }
 
 /** Changes to a key, by its id: what is absent is kept, `null` removes (no limit, every model, no expiry). */
@@ -33,6 +41,10 @@ export interface KeyUpdate {
   expiresAt?: string | null;
   rpm?: number | null;
   tpm?: number | null;
+  /** `null` removes the spend limit (and its reset). */
+  spendLimit?: number | null;
+  /** Needs a spend limit, given here or already on the key. */
+  limitReset?: LimitReset;
 }
 
 /** A newly minted key: the only time its secret is seen. */
@@ -47,6 +59,8 @@ export interface KeyCreated {
   expiresAt?: string;
   rpm?: number;
   tpm?: number;
+  spendLimit?: number;
+  limitReset?: LimitReset;
   createdAt: string;
 }
 
@@ -66,6 +80,10 @@ export interface KeySummary {
   rpm?: number;
   /** Tokens per minute; absent = unlimited. */
   tpm?: number;
+  /** nano-USD per `limitReset` period; absent = no spend limit of its own. */
+  spendLimit?: number;
+  /** Present with `spendLimit`. */
+  limitReset?: LimitReset;
   status: KeyStatus;
 }
 
@@ -85,7 +103,23 @@ const summarize = (key: KeyRecord, now: Date): KeySummary => {
   if (key.revokedAt !== undefined) summary.revokedAt = key.revokedAt;
   if (key.rpm !== undefined) summary.rpm = key.rpm;
   if (key.tpm !== undefined) summary.tpm = key.tpm;
+  if (key.spendLimit !== undefined) {
+    summary.spendLimit = key.spendLimit;
+    summary.limitReset = limitResetOf(key);
+  }
   return summary;
+};
+
+const SPEND_LIMIT_WHAT = 'spend limit';
+
+const checkSpendLimit = (nano: number): number =>
+  checkNano(nano, SPEND_LIMIT_WHAT, { positive: true, max: MAX_BALANCE_NANO });
+
+const checkLimitReset = (reset: string): LimitReset => {
+  if (!(LIMIT_RESETS as readonly string[]).includes(reset)) {
+    throw new InvalidInputError(`Invalid limit reset '${reset}': use ${LIMIT_RESETS.join(', ')}`);
+  }
+  return reset as LimitReset;
 };
 
 const checkName = (name: string): string => {
@@ -101,22 +135,32 @@ const checkKeyId = (keyId: string): string => {
 };
 
 /** Checks a {@link NewKey} without reading anything. */
-export const checkNewKey = (
-  input: NewKey,
-  now = new Date(),
-): { accountId: string; mintOptions: NewKeyOptions; rpm?: number; tpm?: number } => {
+export const checkNewKey = (input: NewKey, now = new Date()): CheckedNewKey => {
   const mintOptions: NewKeyOptions = { now };
   if (input.name !== undefined) mintOptions.name = checkName(input.name);
   if (input.models !== undefined) mintOptions.models = checkList(input.models, 'model list');
   if (input.expiresAt !== undefined) mintOptions.expiresAt = parseExpiry(input.expiresAt, now);
-  const checked: { accountId: string; mintOptions: NewKeyOptions; rpm?: number; tpm?: number } = {
-    accountId: checkAccountId(input.accountId),
-    mintOptions,
-  };
+  const checked: CheckedNewKey = { accountId: checkAccountId(input.accountId), mintOptions };
   if (input.rpm !== undefined) checked.rpm = checkPositiveInteger(input.rpm, RATE_WHAT.rpm);
   if (input.tpm !== undefined) checked.tpm = checkPositiveInteger(input.tpm, RATE_WHAT.tpm);
+  if (input.limitReset !== undefined && input.spendLimit === undefined) {
+    throw new InvalidInputError('A limit reset needs a spend limit: give the limit too');
+  }
+  if (input.spendLimit !== undefined) {
+    checked.spendLimit = checkSpendLimit(input.spendLimit);
+    checked.limitReset = checkLimitReset(input.limitReset ?? 'never');
+  }
   return checked;
 };
+
+interface CheckedNewKey {
+  accountId: string;
+  mintOptions: NewKeyOptions;
+  rpm?: number;
+  tpm?: number;
+  spendLimit?: number;
+  limitReset?: LimitReset;
+}
 
 /** The changes of a {@link KeyUpdate} checked, without reading anything: the store's changes, `null` for removals. */
 export const checkKeyChanges = (update: Omit<KeyUpdate, 'keyId' | 'accountId'>, now = new Date()): KeyChanges => {
@@ -132,8 +176,18 @@ export const checkKeyChanges = (update: Omit<KeyUpdate, 'keyId' | 'accountId'>, 
     const value = update[field];
     if (value !== undefined) changes[field] = value === null ? null : checkPositiveInteger(value, RATE_WHAT[field]);
   }
+  if (update.spendLimit === null) {
+    if (update.limitReset !== undefined) {
+      throw new InvalidInputError('A limit reset needs a spend limit: remove the limit, or give one with the reset');
+    }
+    changes.spendLimit = null;
+    changes.limitReset = null;
+  } else if (update.spendLimit !== undefined) {
+    changes.spendLimit = checkSpendLimit(update.spendLimit);
+  }
+  if (update.limitReset !== undefined) changes.limitReset = checkLimitReset(update.limitReset);
   if (Object.keys(changes).length === 0) {
-    throw new InvalidInputError('Nothing to change: give a name, models, an expiry, rpm and/or tpm');
+    throw new InvalidInputError('Nothing to change: give a name, models, an expiry, rpm, tpm and/or a spend limit');
   }
   return changes;
 };
@@ -151,12 +205,16 @@ export const checkKeyUpdate = (update: KeyUpdate, now = new Date()): { keyId: st
  * // { key: 'sk-…', keyId: 'key_…', … }
  */
 export const createKey = async (deps: KeysDeps, input: NewKey): Promise<KeyCreated> => {
-  const { accountId, mintOptions, rpm, tpm } = checkNewKey(input, clock(deps));
+  const { accountId, mintOptions, rpm, tpm, spendLimit, limitReset } = checkNewKey(input, clock(deps));
   await requireWallet(deps, accountId);
 
   const { secret, record } = mintKey(accountId, mintOptions);
   if (rpm !== undefined) record.rpm = rpm;
   if (tpm !== undefined) record.tpm = tpm;
+  if (spendLimit !== undefined) {
+    record.spendLimit = spendLimit;
+    record.limitReset = limitReset ?? 'never';
+  }
   await deps.keys.put(record);
   const created: KeyCreated = {
     key: secret,
@@ -170,6 +228,10 @@ export const createKey = async (deps: KeysDeps, input: NewKey): Promise<KeyCreat
   if (record.expiresAt !== undefined) created.expiresAt = record.expiresAt;
   if (record.rpm !== undefined) created.rpm = record.rpm;
   if (record.tpm !== undefined) created.tpm = record.tpm;
+  if (record.spendLimit !== undefined) {
+    created.spendLimit = record.spendLimit;
+    created.limitReset = limitResetOf(record);
+  }
   return created;
 };
 
@@ -226,12 +288,102 @@ export const revokeKey = async (
  * `accountId`, a key of another account is unknown (the write is conditional on it). A running
  * gateway caches keys for up to 30 s per instance, so it applies the change within that time.
  *
+ * A spend limit just set, or given a new reset, counts what the key already spent in the current
+ * period (from the account's daily roll-ups): "$20 per month" set on the 15th leaves $20 less what
+ * the key spent since the 1st. A new amount on the same reset keeps counting as before.
+ *
  * @example await updateKey(stores, { keyId: 'key_0123456789abcdef', rpm: 120, tpm: null }) // { keyId, rpm: 120, … }
+ * @example await updateKey(stores, { keyId: 'key_0123456789abcdef', spendLimit: 20e9, limitReset: 'monthly' })
  */
-export const updateKey = async (deps: KeysDeps, update: KeyUpdate): Promise<KeySummary> => {
+export const updateKey = async (deps: KeyLimitDeps, update: KeyUpdate): Promise<KeySummary> => {
   const now = clock(deps);
   const { keyId, changes } = checkKeyUpdate(update, now);
+  const touchesLimit = changes.spendLimit !== undefined || changes.limitReset !== undefined;
+  const before = touchesLimit ? await deps.keys.findByKeyId(keyId) : undefined;
+  if (touchesLimit) {
+    if (!before || (update.accountId !== undefined && before.accountId !== update.accountId)) throw unknownKey(keyId);
+    if (changes.spendLimit === undefined && changes.limitReset !== undefined && before.spendLimit === undefined) {
+      throw new InvalidInputError(
+        `Key '${keyId}' has no spend limit: give the limit with its reset (e.g. a limit of $20.00, monthly)`,
+      );
+    }
+    // A limit set without a reset is a total (never), unless the key had one already.
+    if (typeof changes.spendLimit === 'number' && changes.limitReset === undefined && before.spendLimit === undefined) {
+      changes.limitReset = 'never';
+    }
+  }
   const key = await deps.keys.update(keyId, changes, update.accountId);
   if (!key) throw unknownKey(keyId);
+  const restart =
+    key.spendLimit !== undefined && (before?.spendLimit === undefined || limitResetOf(before) !== limitResetOf(key));
+  if (restart) await restartKeySpend(deps, key, now);
   return summarize(key, now);
 };
+
+/** The days from `from` to `to` (inclusive, `YYYY-MM-DD`), in runs of at most {@link SPEND_DAYS_MAX}. */
+const dayRuns = (from: string, to: string): { from: string; to: string }[] => {
+  const runs: { from: string; to: string }[] = [];
+  const DAY_MS = 86_400_000;
+  for (let start = Date.parse(`${from}T00:00:00Z`); start <= Date.parse(`${to}T00:00:00Z`); ) {
+    const end = Math.min(start + (SPEND_DAYS_MAX - 1) * DAY_MS, Date.parse(`${to}T00:00:00Z`));
+    runs.push({ from: new Date(start).toISOString().slice(0, 10), to: new Date(end).toISOString().slice(0, 10) });
+    start = end + DAY_MS;
+  }
+  return runs;
+};
+
+/**
+ * What a key spent (settled) from the start of its limit's current period until now, by the daily
+ * roll-ups — the key's whole life for `never` — written as the period's spend row's `spent`.
+ */
+const restartKeySpend = async (deps: KeyLimitDeps, key: KeyRecord, now: Date): Promise<void> => {
+  const period = limitPeriod(limitResetOf(key), now);
+  const today = now.toISOString().slice(0, 10);
+  const from = period.start ?? key.createdAt.slice(0, 10);
+  let spent = 0n;
+  for (const run of from <= today ? dayRuns(from, today) : []) {
+    const days = await spendByDay(deps, { accountId: key.accountId, ...run });
+    for (const day of days) {
+      for (const entry of day.keys) if (entry.key_id === key.keyId) spent += BigInt(entry.cost_nano);
+    }
+  }
+  await deps.wallets.restartKeySpend(key.accountId, keyBudgetSk(key.keyId, period), key.keyId, Number(spent), now);
+};
+
+/**
+ * What a key spent (settled costs), in all and in the current UTC day, week and month, from the
+ * account's daily roll-ups (`GET /v1/key`, the API Keys page).
+ *
+ * @example await keyUsage(stores, key) // { total: 42_000_000_000, daily: 1_200_000_000, weekly: …, monthly: … }
+ */
+export const keyUsage = async (deps: ServiceDeps<'wallets' | 'rollups'>, key: KeyRecord): Promise<KeyUsage> => {
+  const now = clock(deps);
+  const today = now.toISOString().slice(0, 10);
+  const week = limitPeriod('weekly', now).start as string;
+  const month = limitPeriod('monthly', now).start as string;
+  const sums = { total: 0n, daily: 0n, weekly: 0n, monthly: 0n };
+  const from = key.createdAt.slice(0, 10);
+  for (const run of from <= today ? dayRuns(from, today) : []) {
+    for (const day of await spendByDay(deps, { accountId: key.accountId, ...run })) {
+      const spent = day.keys.find((entry) => entry.key_id === key.keyId);
+      if (!spent) continue;
+      const cost = BigInt(spent.cost_nano);
+      sums.total += cost;
+      if (day.day === today) sums.daily += cost;
+      if (day.day >= week) sums.weekly += cost;
+      if (day.day >= month) sums.monthly += cost;
+    }
+  }
+  return {
+    total: Number(sums.total),
+    daily: Number(sums.daily),
+    weekly: Number(sums.weekly),
+    monthly: Number(sums.monthly),
+  };
+};
+
+/** {@link keyUsage} as the proxy reads it (`GET /v1/key`), on these stores. */
+export const keyUsageReader =
+  (stores: Pick<ServiceDeps<'wallets' | 'rollups'>, 'wallets' | 'rollups'>): KeyUsageReader =>
+  (key, now) =>
+    keyUsage({ wallets: stores.wallets, rollups: stores.rollups, now: () => now }, key);

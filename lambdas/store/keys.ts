@@ -10,7 +10,7 @@ import type { KeyRecord } from '../vocabulary.ts';
 import { parseKey } from './records.ts';
 
 /** The fields of a key an operator may change after minting it. */
-export type KeyChangeField = 'name' | 'models' | 'expiresAt' | 'rpm' | 'tpm';
+export type KeyChangeField = 'name' | 'models' | 'expiresAt' | 'rpm' | 'tpm' | 'spendLimit' | 'limitReset';
 
 /** New values for some of a key's fields; `null` removes the field (no limit, every model, no expiry). */
 export type KeyChanges = { [Field in KeyChangeField]?: NonNullable<KeyRecord[Field]> | null };

@@ -1,4 +1,16 @@
-import { array, boolean, int, looseObject, minimum, number, optional, positive, safeParse, string } from 'zod/mini';
+import {
+  array,
+  boolean,
+  enum as enum_,
+  int,
+  looseObject,
+  minimum,
+  number,
+  optional,
+  positive,
+  safeParse,
+  string,
+} from 'zod/mini';
 import type { KeyRecord, Route } from '../vocabulary.ts';
 
 /** A stored key or route that is not the shape the gateway wrote: named, never used half-read. */
@@ -41,6 +53,8 @@ const KEY = looseObject({
   prefix: string(),
   rpm: optional(positiveCount()),
   tpm: optional(positiveCount()),
+  spendLimit: optional(positiveCount()),
+  limitReset: optional(enum_(['daily', 'weekly', 'monthly', 'never'])),
 });
 
 /** What is wrong with an item, as "field: problem" pairs. */

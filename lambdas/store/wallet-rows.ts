@@ -237,6 +237,7 @@ const parseUsageRow = (fields: Fields, accountId: string, sk: string): UsageRow 
       overrun: fields.optionalBoolean('overrun'),
       checkpoint: fields.optionalInt('checkpoint'),
       fallbackFrom: fields.optionalString('fallbackFrom'),
+      keyBudget: fields.optionalString('keyBudget'),
       settledAt: fields.optionalString('settledAt'),
       pending: fields.optionalString('pending'),
       pendingSince: fields.optionalString('pendingSince'),

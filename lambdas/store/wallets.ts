@@ -110,6 +110,30 @@ export class InsufficientFundsError extends Error {
   }
 }
 
+/** A key's spend in one period of its limit: `used = spent + held`, in nano-USD. */
+export interface KeySpend {
+  /** Settled costs of requests held in the period. */
+  spent: number;
+  /** Holds of the period's requests still open. */
+  held: number;
+  used: number;
+}
+
+/** What a hold of a key with a spend limit must fit in (see {@link WalletStore.hold}). */
+export interface KeyBudgetHold {
+  /** The most `used` may be before this hold: the limit less the hold; negative when the hold alone is over. */
+  room: number;
+}
+
+/** A hold the key's spend limit cannot cover; carries the key's spend row as it was (undefined: the hold alone is over). */
+export class KeyLimitError extends Error {
+  readonly spend: KeySpend | undefined;
+  constructor(spend: KeySpend | undefined) {
+    super('The hold would take the key past its spend limit');
+    this.spend = spend;
+  }
+}
+
 /** What {@link WalletStore.takeBack} takes back. */
 export interface TakeBack {
   /** Names what is taken back, once: e.g. `stripe-refund-ch_…`. */
@@ -196,6 +220,19 @@ export interface LedgerPageOptions extends LedgerRange {
 export const LEDGER_EVALUATION_BUDGET = 5_000;
 
 const PENDING = 'hold';
+/** `kind` of a key's spend row for a period of its limit (`keyspend#…`, outside every ledger read). */
+const KEY_SPEND_KIND = 'keyspend';
+
+const parseKeySpend = (item: Record<string, unknown>, accountId: string): KeySpend => {
+  const amount = (field: string): number => {
+    const value = safeInteger(item[field] ?? 0);
+    if (value === undefined) {
+      throw new CorruptRecordError(accountId, `key spend row '${String(item['sk'])}' has no exact ${field}`);
+    }
+    return value;
+  };
+  return { spent: amount('spent'), held: amount('held'), used: amount('used') };
+};
 /** The pending index's partition of low-balance alerts waiting for the sweeper. */
 const PENDING_ALERT = 'alert';
 /** Alert rows sort after the ledger's real rows ('0'…'9~'): no ledger read, listing or audit sees them. */
@@ -780,34 +817,67 @@ export class WalletStore {
 
   /**
    * Holds `row.hold` nano-USD for one request: the conditional wallet decrement
-   * (`spendable >= hold`) and the pending ledger row commit together or not at all.
-   * Throws {@link InsufficientFundsError} with the wallet as it was when it cannot cover it.
+   * (`spendable >= hold`) and the pending ledger row commit together or not at all — and, for a key
+   * with a spend limit, the key's spend row for the period (`row.keyBudget`) too, on the condition
+   * that its `used` (spent + held) is at most `budget.room` (the limit less this hold).
+   * Throws {@link InsufficientFundsError} with the wallet as it was when it cannot cover it, and
+   * {@link KeyLimitError} with the spend row as it was when the key's limit cannot.
    */
-  async hold(row: UsageRow): Promise<void> {
+  async hold(row: UsageRow, budget?: KeyBudgetHold): Promise<void> {
     const pendingRow: UsageRow = { ...row, status: 'pending', pending: PENDING, pendingSince: row.at };
-    try {
-      await this.transact({
-        TransactItems: [
-          {
-            Update: {
-              TableName: this.tables.wallets,
-              Key: { accountId: row.accountId },
-              UpdateExpression:
-                'SET balance = balance - :h, spendable = spendable - :h, held = if_not_exists(held, :zero) + :h',
-              ConditionExpression: 'attribute_exists(accountId) AND spendable >= :h',
-              ExpressionAttributeValues: { ':h': row.hold, ':zero': 0 },
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            },
+    if (budget !== undefined && row.keyBudget === undefined) throw new Error('a key budget needs row.keyBudget');
+    if (budget !== undefined && budget.room < 0) throw new KeyLimitError(undefined);
+    const items: NonNullable<TransactWriteCommandInput['TransactItems']> = [
+      {
+        Update: {
+          TableName: this.tables.wallets,
+          Key: { accountId: row.accountId },
+          UpdateExpression:
+            'SET balance = balance - :h, spendable = spendable - :h, held = if_not_exists(held, :zero) + :h',
+          ConditionExpression: 'attribute_exists(accountId) AND spendable >= :h',
+          ExpressionAttributeValues: { ':h': row.hold, ':zero': 0 },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
+      {
+        Put: {
+          TableName: this.tables.ledger,
+          Item: pendingRow,
+          ConditionExpression: 'attribute_not_exists(sk)',
+        },
+      },
+    ];
+    if (budget !== undefined) {
+      items.push({
+        Update: {
+          TableName: this.tables.ledger,
+          Key: { accountId: row.accountId, sk: row.keyBudget },
+          UpdateExpression:
+            'SET #used = if_not_exists(#used, :zero) + :h, #held = if_not_exists(#held, :zero) + :h, ' +
+            '#spent = if_not_exists(#spent, :zero), #kind = :kind, #keyId = :keyId, #updatedAt = :at',
+          ConditionExpression: 'attribute_not_exists(#used) OR #used <= :room',
+          ExpressionAttributeNames: {
+            '#used': 'used',
+            '#held': 'held',
+            '#spent': 'spent',
+            '#kind': 'kind',
+            '#keyId': 'keyId',
+            '#updatedAt': 'updatedAt',
           },
-          {
-            Put: {
-              TableName: this.tables.ledger,
-              Item: pendingRow,
-              ConditionExpression: 'attribute_not_exists(sk)',
-            },
+          ExpressionAttributeValues: {
+            ':h': row.hold,
+            ':zero': 0,
+            ':room': budget.room,
+            ':kind': KEY_SPEND_KIND,
+            ':keyId': row.keyId,
+            ':at': row.at,
           },
-        ],
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
       });
+    }
+    try {
+      await this.transact({ TransactItems: items });
     } catch (error) {
       if (error instanceof TransactionCanceledException && conditionFailed(error, 0)) {
         const item = error.CancellationReasons?.[0]?.Item;
@@ -815,8 +885,69 @@ export class WalletStore {
         const { wallet } = parseWalletItem(unmarshallExact(item as Record<string, AttributeValue>), row.accountId);
         throw new InsufficientFundsError(wallet);
       }
+      if (error instanceof TransactionCanceledException && conditionFailed(error, 2)) {
+        const item = error.CancellationReasons?.[2]?.Item;
+        throw new KeyLimitError(
+          item && parseKeySpend(unmarshallExact(item as Record<string, AttributeValue>), row.accountId),
+        );
+      }
       throw error;
     }
+  }
+
+  /** A key's spend row for one period (`keyBudget` sort key), or undefined when nothing was held in it yet. */
+  async keySpend(accountId: string, sk: string): Promise<KeySpend | undefined> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tables.ledger,
+        Key: { accountId: { S: accountId }, sk: { S: sk } },
+        ConsistentRead: true,
+      }),
+    );
+    return Item ? parseKeySpend(unmarshallExact(Item), accountId) : undefined;
+  }
+
+  /**
+   * Starts counting a key's period afresh at `spent` (what the key spent in the period before its
+   * limit counted it): `spent` is set, holds open on the row stay counted (`used = held + spent`).
+   * For a limit just set, or a key whose reset changed.
+   */
+  async restartKeySpend(accountId: string, sk: string, keyId: string, spent: number, at = new Date()): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tables.ledger,
+        Key: { accountId: { S: accountId }, sk: { S: sk } },
+        UpdateExpression:
+          'SET #spent = :s, #held = if_not_exists(#held, :zero), #used = if_not_exists(#held, :zero) + :s, ' +
+          '#kind = :kind, #keyId = :keyId, #updatedAt = :at',
+        ExpressionAttributeNames: {
+          '#spent': 'spent',
+          '#held': 'held',
+          '#used': 'used',
+          '#kind': 'kind',
+          '#keyId': 'keyId',
+          '#updatedAt': 'updatedAt',
+        },
+        ExpressionAttributeValues: marshall({
+          ':s': spent,
+          ':zero': 0,
+          ':kind': KEY_SPEND_KIND,
+          ':keyId': keyId,
+          ':at': at.toISOString(),
+        }),
+      }),
+    );
+  }
+
+  /** Every spend row of a key (each period it held money in), by sort-key prefix: for audits. */
+  async keySpends(accountId: string, prefix: string): Promise<(KeySpend & { sk: string })[]> {
+    const items = await this.queryAll({
+      TableName: this.tables.ledger,
+      KeyConditionExpression: 'accountId = :a AND begins_with(sk, :p)',
+      ExpressionAttributeValues: { ':a': { S: accountId }, ':p': { S: prefix } },
+      ConsistentRead: true,
+    });
+    return items.map((item) => ({ sk: String(item['sk']), ...parseKeySpend(item, accountId) }));
   }
 
   /**
@@ -826,7 +957,7 @@ export class WalletStore {
    * low-balance alert when this settle left the balance below the wallet's threshold.
    */
   async settle(
-    row: Pick<UsageRow, 'accountId' | 'sk' | 'hold'>,
+    row: Pick<UsageRow, 'accountId' | 'sk' | 'hold' | 'keyBudget'>,
     settlement: Settlement,
     at = new Date(),
     { checkAlert = true }: SettleOptions = {},
@@ -880,6 +1011,33 @@ export class WalletStore {
               ExpressionAttributeValues: { ':r': refund, ':h': row.hold, ':zero': 0, ':at': at.toISOString() },
             },
           },
+          // The key's period moves this hold to its cost (the period it was held in, whatever the time now).
+          ...(row.keyBudget === undefined
+            ? []
+            : [
+                {
+                  Update: {
+                    TableName: this.tables.ledger,
+                    Key: { accountId: row.accountId, sk: row.keyBudget },
+                    UpdateExpression:
+                      'SET #used = if_not_exists(#used, :zero) - :r, #held = if_not_exists(#held, :zero) - :h, ' +
+                      '#spent = if_not_exists(#spent, :zero) + :c, #updatedAt = :at',
+                    ExpressionAttributeNames: {
+                      '#used': 'used',
+                      '#held': 'held',
+                      '#spent': 'spent',
+                      '#updatedAt': 'updatedAt',
+                    },
+                    ExpressionAttributeValues: {
+                      ':r': refund,
+                      ':h': row.hold,
+                      ':c': settlement.cost,
+                      ':zero': 0,
+                      ':at': at.toISOString(),
+                    },
+                  },
+                },
+              ]),
         ],
       });
     } catch (error) {
@@ -1007,6 +1165,20 @@ export class WalletStore {
       start = page.LastEvaluatedKey;
     } while (start && count <= stopAbove);
     return count;
+  }
+
+  /** One ledger row of the account by its sort key; undefined when the account has none there. */
+  async ledgerRow(accountId: string, sk: string): Promise<LedgerRow | undefined> {
+    // Only real rows: spend rows, roll-ups and alerts share the partition but are no ledger rows.
+    if (sk < LEDGER_MIN_SK || sk > LEDGER_MAX_SK) return undefined;
+    const { Item } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tables.ledger,
+        Key: { accountId: { S: accountId }, sk: { S: sk } },
+        ConsistentRead: true,
+      }),
+    );
+    return Item ? parseLedgerRow(unmarshallExact(Item)) : undefined;
   }
 
   /** Every ledger row of the account, oldest first (for audits). */

@@ -41,7 +41,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   services: ['vocabulary.ts', 'errors.ts', 'gateway', 'store', 'mail'],
   middlewares: ['vocabulary.ts', 'errors.ts', 'gateway', 'protocols', 'providers', 'store', 'reports'],
   'app.ts': ['vocabulary.ts', 'errors.ts', 'gateway', 'middlewares', 'protocols', 'providers', 'store', 'reports'],
-  'proxy.ts': ['app.ts', 'gateway', 'providers', 'store', 'reports', 'middlewares'],
+  'proxy.ts': ['app.ts', 'gateway', 'providers', 'store', 'reports', 'middlewares', 'services'],
   'sweeper.ts': ['vocabulary.ts', 'gateway', 'store', 'reports', 'services', 'mail'],
   cli: ['vocabulary.ts', 'errors.ts', 'gateway', 'services', 'store', 'protocols', 'providers'],
   runtime: [

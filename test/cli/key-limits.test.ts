@@ -94,7 +94,7 @@ describe('key limit commands', () => {
     // Assess
     expect(created.code).toBe(0);
     const [header, ...rows] = listed.stdout.trim().split('\n');
-    expect(header).toMatch(/MODELS\s+RPM\s+TPM\s+CREATED/);
+    expect(header).toMatch(/MODELS\s+RPM\s+TPM\s+SPEND LIMIT\s+CREATED/);
     expect(rows.find((row) => row.startsWith(keyId))).toMatch(/\(all\)\s+60\s+200,000\s/);
     expect(rows.find((row) => row.includes('free'))).toMatch(/\(all\)\s+unlimited\s+unlimited\s/);
   });
@@ -133,11 +133,87 @@ describe('key limit commands', () => {
     const create = await runWithEnv({}, 'keys', 'create', '--help');
 
     expect(help.stdout).toContain(
-      'Usage: tollgate keys set <keyId> [--rpm N|none] [--tpm N|none] [--models m1,m2|all] [--expires ISO-8601|never] [--name N]',
+      'Usage: tollgate keys set <keyId> [--limit USD|none] [--limit-reset P] [--rpm N|none] [--tpm N|none] [--models m1,m2|all] [--expires ISO-8601|never] [--name N]',
     );
     expect(help.stdout).toContain('caches keys for 30 s');
     expect(help.stdout).toMatch(/Examples:\n {2}tollgate keys set key_/);
     expect(create.stdout).toContain('--rpm N');
     expect(create.stdout).toContain('--tpm N');
+  });
+});
+
+describe('key spend limits on the command line', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await createAccount(db.stores, { accountId: 'acme' });
+  });
+
+  it('mints a key with a monthly limit, lists it, changes and removes it', async () => {
+    // Act
+    const created = await runOn(
+      db,
+      'keys',
+      'create',
+      'acme',
+      '--name',
+      'cline',
+      '--limit',
+      '20',
+      '--limit-reset',
+      'monthly',
+    );
+    const keyId = /Created key (key_\w+)/.exec(created.stdout)?.[1] as string;
+    const listed = await runOn(db, 'keys', 'list', 'acme');
+    const daily = await runOn(db, 'keys', 'set', keyId, '--limit', '2.5', '--limit-reset', 'daily', '--json');
+    const removed = await runOn(db, 'keys', 'set', keyId, '--limit', 'none', '--json');
+
+    // Assess
+    expect(created.code).toBe(0);
+    expect(created.stdout).toContain('It may spend $20.00 per month.');
+    expect(listed.stdout.split('\n').find((row) => row.startsWith(keyId))).toContain('$20.00/month');
+    expect(JSON.parse(daily.stdout)).toMatchObject({ keyId, spendLimit: 2_500_000_000, limitReset: 'daily' });
+    expect(JSON.parse(removed.stdout)).not.toHaveProperty('spendLimit');
+    expect(JSON.parse(removed.stdout)).not.toHaveProperty('limitReset');
+    expect((await db.stores.keys.findByKeyId(keyId))?.spendLimit).toBeUndefined();
+  });
+
+  it('makes a limit without a reset a total that never resets', async () => {
+    const created = await runOn(db, 'keys', 'create', 'acme', '--limit', '5', '--json');
+
+    expect(JSON.parse(created.stdout)).toMatchObject({ spendLimit: 5_000_000_000, limitReset: 'never' });
+  });
+
+  it.each([
+    [['keys', 'create', 'acme', '--limit-reset', 'daily'], '--limit-reset needs --limit'],
+    [['keys', 'create', 'acme', '--limit=-5'], 'must be greater than zero'],
+    [['keys', 'create', 'acme', '--limit', '0'], 'greater than zero'],
+    [['keys', 'create', 'acme', '--limit', 'none'], 'spend limit (--limit)'],
+    [['keys', 'create', 'acme', '--limit', '5', '--limit-reset', 'hourly'], "Invalid --limit-reset 'hourly'"],
+    [['keys', 'set', 'key_x', '--limit', 'none', '--limit-reset', 'daily'], 'give no --limit-reset'],
+    [['keys', 'set', 'key_x', '--limit', '0.0000000001'], 'spend limit (--limit)'],
+  ])('refuses %j as a usage error (exit 2), before connecting', async (argv, message) => {
+    const result = await runWithEnv({ TOLLGATE_DYNAMODB_ENDPOINT: 'http://127.0.0.1:9' }, ...argv);
+
+    expect(result).toMatchObject({ code: 2, stderr: expect.stringContaining(message) });
+  });
+
+  it('refuses a reset alone on a key without a limit', async () => {
+    const { keyId } = JSON.parse((await runOn(db, 'keys', 'create', 'acme', '--json')).stdout) as { keyId: string };
+
+    const result = await runOn(db, 'keys', 'set', keyId, '--limit-reset', 'weekly');
+
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('has no spend limit');
+  });
+
+  it('documents --limit and --limit-reset in help', async () => {
+    const create = await runWithEnv({}, 'keys', 'create', '--help');
+    const set = await runWithEnv({}, 'keys', 'set', '--help');
+
+    expect(create.stdout).toContain('--limit USD');
+    expect(create.stdout).toContain('daily, weekly (Mondays), monthly or never');
+    expect(set.stdout).toContain('--limit USD|none');
+    expect(set.stdout).toContain('Key limit reached');
   });
 });

@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import { describe, expect, it } from 'vitest';
 import { NotFoundError } from '../../lambdas/errors.ts';
+import { ledgerSkOf } from '../../lambdas/gateway/request-id.ts';
 import { peekState, stateOf } from '../../lambdas/gateway/state.ts';
 import { requestContext } from '../../lambdas/middlewares/request-context.ts';
 import { lambdaContext, proxyEvent, REACHED, reachHandler } from '../support/lambda.ts';
@@ -13,13 +14,13 @@ describe('requestContext', () => {
     const response = await handler(proxyEvent('/health', { method: 'GET' }), context);
     expect(response).toEqual({
       statusCode: 200,
-      headers: { 'content-type': 'application/json', 'x-request-id': 'req-health' },
+      headers: { 'content-type': 'application/json', 'x-request-id': `gen-${stateOf(context).startedAt}-req-health` },
       body: '{"status":"ok"}',
     });
     expect(stateOf(context).endpoint).toBe('health');
   });
 
-  it('opens the request state with the Lambda request id, the clock and the endpoint', async () => {
+  it('opens the request state with an id of the time and the Lambda request id, the clock and the endpoint', async () => {
     // Prepare
     const context = lambdaContext('req-open');
     const before = Date.now();
@@ -28,8 +29,10 @@ describe('requestContext', () => {
     // Assess
     expect(response).toBe(REACHED);
     const state = stateOf(context);
-    expect(state).toMatchObject({ requestId: 'req-open', endpoint: 'chat', protocol: 'openai' });
+    expect(state).toMatchObject({ requestId: `gen-${state.startedAt}-req-open`, endpoint: 'chat', protocol: 'openai' });
     expect(state.startedAt).toBeGreaterThanOrEqual(before);
+    // The id names the ledger row its hold is stamped with (GET /v1/generation reads it by the id alone).
+    expect(ledgerSkOf(state.requestId)).toBe(`${new Date(state.startedAt).toISOString()}#${state.requestId}`);
     expect(state.startedPerf).toBeLessThanOrEqual(performance.now());
   });
 
@@ -41,6 +44,8 @@ describe('requestContext', () => {
     ['POST', '/v1/responses', 'responses'],
     ['GET', '/v1/models', 'models'],
     ['GET', '/v1/wallet', 'wallet'],
+    ['GET', '/v1/key', 'key'],
+    ['GET', '/v1/generation', 'generation'],
     ['GET', '/v1/models/', 'models'],
   ])('matches %s %s to the %s endpoint', async (method, path, endpoint) => {
     const context = lambdaContext();

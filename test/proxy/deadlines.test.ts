@@ -9,6 +9,7 @@ import { sweepExpiredHolds } from '../../lambdas/gateway/sweep.ts';
 import { envCredentials } from '../../lambdas/providers/credentials.ts';
 import { createReporter } from '../../lambdas/reports/reporter.ts';
 import { createFunctionUrlServer, installLambdaGlobals } from '../../lambdas/runtime/function-url.ts';
+import { keyUsageReader } from '../../lambdas/services/keys.ts';
 import type { UsageRow } from '../../lambdas/vocabulary.ts';
 import { ProxyMetric } from '../../lib/metrics.ts';
 import { audit, createAccountWithKey, putRoute, settledUsage } from '../support/accounts.ts';
@@ -225,6 +226,7 @@ describe('deadlines and checkpoints', () => {
     const logger = new Logger({ serviceName: 'tollgate-test', logLevel: 'SILENT' });
     const handler = createProxyHandler({
       ...db.stores,
+      keyUsage: keyUsageReader(db.stores),
       credentials: envCredentials(env),
       reporter: createReporter({ publish: async () => undefined }),
       logger,

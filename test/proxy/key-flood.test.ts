@@ -16,6 +16,7 @@ import { requestContext } from '../../lambdas/middlewares/request-context.ts';
 import { envCredentials } from '../../lambdas/providers/credentials.ts';
 import { createReporter } from '../../lambdas/reports/reporter.ts';
 import { createFunctionUrlServer, installLambdaGlobals } from '../../lambdas/runtime/function-url.ts';
+import { keyUsageReader } from '../../lambdas/services/keys.ts';
 import type { KeyRecord } from '../../lambdas/vocabulary.ts';
 import { createTestDatabase } from '../support/dynamo.ts';
 import { fakeReporter } from '../support/fakes.ts';
@@ -177,6 +178,7 @@ describe('a flood of keys at the function URL', () => {
     installLambdaGlobals();
     const handler = createProxyHandler({
       ...db.stores,
+      keyUsage: keyUsageReader(db.stores),
       keys,
       credentials: envCredentials({}),
       reporter: createReporter({ publish: async () => undefined }),

@@ -10,6 +10,7 @@ import type { MetricsSink } from '../../lambdas/gateway/request-metrics.ts';
 import { envCredentials } from '../../lambdas/providers/credentials.ts';
 import { createReporter } from '../../lambdas/reports/reporter.ts';
 import { installLambdaGlobals, type StreamingHandler } from '../../lambdas/runtime/function-url.ts';
+import { keyUsageReader } from '../../lambdas/services/keys.ts';
 import { audit, createAccountWithKey, putRoute, settledUsage } from '../support/accounts.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.ts';
@@ -230,6 +231,7 @@ describe('a client that stops reading after the gateway wrote its last byte', ()
     const env = { ...providerEnv(upstream), TOLLGATE_CLIENT_TIMEOUT: '0.3' };
     const handler = createProxyHandler({
       ...db.stores,
+      keyUsage: keyUsageReader(db.stores),
       ...(options.metrics ? { metrics: options.metrics } : {}),
       credentials: envCredentials(env),
       reporter: createReporter({ publish: async () => undefined }),
