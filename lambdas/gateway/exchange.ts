@@ -173,9 +173,11 @@ export class Exchange {
   }
 
   private holdFunds(): Promise<Hold> {
-    const { requestId, key, request, routing, spend } = this.routed;
+    const { requestId, startedAt, key, request, routing, spend } = this.routed;
     return this.deps.billing.hold({
       requestId,
+      // Stamped with the time the request arrived, which its id carries: the id names its ledger row.
+      at: new Date(startedAt),
       key,
       route: routing.route,
       fallbacks: routing.fallbacks,
