@@ -46,14 +46,18 @@ export type FunctionAccess = Readonly<Partial<Record<TableName, TableAccess>>>;
  * - wallets: `WalletStore.get` (GetItem), and the wallet Update items of the hold and settle
  *   transactions (UpdateItem).
  * - ledger: the hold transaction's pending row (PutItem), the settle transaction's row update and
- *   `checkpoint` (UpdateItem), `ledger` for `GET /v1/wallet` (Query on the table, not an index).
+ *   `checkpoint` (UpdateItem), and for a key with a spend limit the Update item of its period's
+ *   spend row in both (UpdateItem); `ledger` for `GET /v1/wallet` (Query on the table, not an
+ *   index); one row by its key for `GET /v1/generation` and a key's spend row for `GET /v1/key`
+ *   (GetItem); the daily roll-ups `GET /v1/key` sums a key's usage from (Query, and a conditional
+ *   PutItem of a closed day's roll-up).
  * - counters: `CounterStore.countRequest`/`countTokens`, one atomic ADD each (UpdateItem).
  */
 export const PROXY_ACCESS = {
   keys: { table: ['GetItem'] },
   routes: { table: ['Scan'] },
   wallets: { table: ['GetItem', 'UpdateItem'] },
-  ledger: { table: ['PutItem', 'Query', 'UpdateItem'] },
+  ledger: { table: ['GetItem', 'PutItem', 'Query', 'UpdateItem'] },
   counters: { table: ['UpdateItem'] },
 } as const satisfies FunctionAccess;
 
@@ -79,7 +83,9 @@ export const SWEEPER_ACCESS = {
  *   find one by id (Query on the `byAccount` and `byKeyId` indexes; the table's own key is the key hash,
  *   which a Query could only use as a GetItem does).
  * - ledger: usage and top-ups (Query, GetItem) and the daily spend roll-up rows `rollup#YYYY-MM-DD`
- *   under the account's partition (a conditional PutItem).
+ *   under the account's partition (a conditional PutItem); when a key's spend limit is set or given
+ *   a new reset, its period's spend row `keyspend#…` starts again from the key's spend so far
+ *   (UpdateItem of that row only, keeping the holds open on it).
  * - routes: the models and prices page (GetItem, Scan, Query; read-only, like the proxy's).
  * - members: who may sign in for which account (GetItem, Query, also on `byAccount`), invite and remove
  *   (PutItem, DeleteItem).
@@ -95,7 +101,7 @@ export const CONSOLE_ACCESS = {
     indexes: { [KEYS_BY_ACCOUNT_INDEX]: ['Query'], [KEYS_BY_KEY_ID_INDEX]: ['Query'] },
   },
   wallets: { table: ['GetItem', 'UpdateItem'] },
-  ledger: { table: ['Query', 'GetItem', 'PutItem'] },
+  ledger: { table: ['Query', 'GetItem', 'PutItem', 'UpdateItem'] },
   routes: { table: ['GetItem', 'Scan', 'Query'] },
   members: {
     table: ['GetItem', 'Query', 'PutItem', 'DeleteItem'],
