@@ -113,7 +113,7 @@ export interface KeyLimitState {
 /** The key's limit in the period `now` falls in; undefined for a key without a spend limit. */
 export const keyLimitState = async (
   wallets: Pick<WalletStore, 'keySpend'>,
-  key: KeyRecord,
+  key: Pick<KeyRecord, 'accountId' | 'keyId' | 'spendLimit' | 'limitReset'>,
   now: Date,
 ): Promise<KeyLimitState | undefined> => {
   if (key.spendLimit === undefined) return undefined;

@@ -1,4 +1,12 @@
-import { type KeyUsage, type KeyUsageReader, keyBudgetSk, limitPeriod, limitResetOf } from '../gateway/key-budget.ts';
+import {
+  type KeyLimitState,
+  type KeyUsage,
+  type KeyUsageReader,
+  keyBudgetSk,
+  keyLimitState,
+  limitPeriod,
+  limitResetOf,
+} from '../gateway/key-budget.ts';
 import { keyRefusal, mintKey, type NewKeyOptions } from '../gateway/keys.ts';
 import type { KeyChanges } from '../store/keys.ts';
 import { type KeyRecord, LIMIT_RESETS, type LimitReset, MAX_BALANCE_NANO } from '../vocabulary.ts';
@@ -387,3 +395,32 @@ export const keyUsageReader =
   (stores: Pick<ServiceDeps<'wallets' | 'rollups'>, 'wallets' | 'rollups'>): KeyUsageReader =>
   (key, now) =>
     keyUsage({ wallets: stores.wallets, rollups: stores.rollups, now: () => now }, key);
+
+/**
+ * Each limited key's spend in its current period against its limit (the API Keys page), by key id;
+ * keys without a spend limit are not in the map.
+ *
+ * @example (await keyLimits(stores, keys)).get('key_…') // { limit: 20e9, period: { reset: 'monthly', … }, spent, held, remaining }
+ */
+export const keyLimits = async (
+  deps: ServiceDeps<'wallets'>,
+  keys: readonly KeySummary[],
+): Promise<Map<string, KeyLimitState>> => {
+  const now = clock(deps);
+  const limited = keys.filter((key) => key.spendLimit !== undefined);
+  const states = await Promise.all(
+    limited.map((key) =>
+      keyLimitState(
+        deps.wallets,
+        {
+          accountId: key.account,
+          keyId: key.keyId,
+          ...(key.spendLimit !== undefined && { spendLimit: key.spendLimit }),
+          ...(key.limitReset !== undefined && { limitReset: key.limitReset }),
+        },
+        now,
+      ),
+    ),
+  );
+  return new Map(limited.map((key, index) => [key.keyId, states[index] as KeyLimitState]));
+};
