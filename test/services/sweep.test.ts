@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { keyBudgetSk, limitPeriod } from '../../lambdas/gateway/key-budget.ts';
 import { createAccount, getAccount } from '../../lambdas/services/accounts.ts';
 import { auditAccount } from '../../lambdas/services/audit.ts';
 import { InvalidInputError } from '../../lambdas/services/errors.ts';
@@ -44,6 +45,35 @@ describe('sweep service', () => {
     );
     expect(states).toEqual({ 'req-live': ['pending', null], 'req-died': ['final', 'expired_hold'] });
     expect((await auditAccount(db.stores, { accountId: 'crashy' })).ok).toBe(true);
+  });
+
+  it("moves a dead request's hold on a limited key to what the sweeper charged, in the key's period", async () => {
+    // Prepare: a $0.30 hold on a key limited to $1 a day, checkpointed at $0.12, whose request died.
+    const now = new Date();
+    await createAccount(db.stores, { accountId: 'limited' });
+    await topUp(db.stores, { accountId: 'limited', amountUsd: '5', topUpId: 'inv-1' });
+    const heldAt = new Date(now.getTime() - 3_600_000);
+    const keyBudget = keyBudgetSk('key_limited', limitPeriod('daily', heldAt));
+    const row = { ...usageRow('limited', 'req-limited', heldAt, 300_000_000), keyId: 'key_limited', keyBudget };
+    await db.stores.wallets.hold(row, { room: 1_000_000_000 - row.hold });
+    await db.stores.wallets.checkpoint(row, 120_000_000);
+    expect(await db.stores.wallets.keySpend('limited', keyBudget)).toEqual({
+      spent: 0,
+      held: 300_000_000,
+      used: 300_000_000,
+    });
+
+    // Act
+    const swept = await sweepHolds({ ...db.stores, now: () => now });
+
+    // Assess: the key's period counts what the wallet was charged, and nothing stays held.
+    expect(swept).toMatchObject({ charged: 1 });
+    expect(await db.stores.wallets.keySpend('limited', keyBudget)).toEqual({
+      spent: 120_000_000,
+      held: 0,
+      used: 120_000_000,
+    });
+    expect((await auditAccount(db.stores, { accountId: 'limited' })).ok).toBe(true);
   });
 
   it('charges a hold its last checkpoint when a stream wrote one before its request died', async () => {
