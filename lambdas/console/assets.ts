@@ -72,6 +72,18 @@ details summary{cursor:pointer;font-weight:600}
 .legend{display:flex;flex-wrap:wrap;gap:6px 14px;font-size:13px;margin-top:8px}
 .legend span{display:inline-flex;align-items:center;gap:5px;overflow-wrap:anywhere}.legend svg{flex:none}
 .sign-in{max-width:420px;margin:8vh auto}
+td.limit{min-width:12em}
+td.limit .limit-figures{white-space:nowrap;font-variant-numeric:tabular-nums}
+meter.limit-meter{display:block;width:100%;max-width:14em;height:8px;margin:5px 0 3px;-webkit-appearance:none;appearance:none;background:#e6eaf0;border:0;border-radius:999px;overflow:hidden}
+meter.limit-meter::-webkit-meter-bar{background:#e6eaf0;border:0;border-radius:999px;height:8px}
+meter.limit-meter::-webkit-meter-optimum-value{background:var(--accent);border-radius:999px}
+meter.limit-meter.warn::-webkit-meter-optimum-value{background:#d98a00}
+meter.limit-meter.reached::-webkit-meter-optimum-value{background:var(--bad)}
+meter.limit-meter::-moz-meter-bar{background:var(--accent);border-radius:999px}
+meter.limit-meter.warn::-moz-meter-bar{background:#d98a00}
+meter.limit-meter.reached::-moz-meter-bar{background:var(--bad)}
+td.limit[data-limit=warn] .limit-figures{color:var(--warn)}
+.limit-reached{font-weight:600;font-size:13px;color:var(--bad)}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 footer{max-width:1180px;margin:0 auto;padding:10px 20px 30px;color:var(--muted);font-size:13px}
 @media (max-width:640px){main{padding:12px}.card{padding:14px}h1{font-size:21px}header.top .who{margin-left:0}.figure{font-size:26px}}

@@ -1,10 +1,14 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyBudgetSk, limitPeriod } from '../../lambdas/gateway/key-budget.ts';
+import { formatUsd } from '../../lambdas/gateway/money.ts';
 import type { Mail, Mailer } from '../../lambdas/mail/mailer.ts';
 import { type LocalGateway, startLocalGateway } from '../../lambdas/runtime/local-gateway.ts';
 import { createAccount } from '../../lambdas/services/accounts.ts';
-import { createKey } from '../../lambdas/services/keys.ts';
+import { createKey, updateKey } from '../../lambdas/services/keys.ts';
 import { addMember, createSignInLink } from '../../lambdas/services/members.ts';
+import type { LimitReset } from '../../lambdas/vocabulary.ts';
 import { putRoute, settledUsage } from '../support/accounts.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
 
@@ -429,5 +433,318 @@ describe('console: API Keys page', () => {
       expect((await member.get(path)).status).toBe(404);
     }
     expect((await member.get('/console/keys/key_0123456789abcdef')).status).toBe(404);
+  });
+  // Per-key spend limits (issue 14).
+
+  /** A row's text as a reader sees it: no markup, spaces collapsed. */
+  const textOf = (markup: string): string =>
+    markup
+      .replace(/<[^>]+>/g, ' ')
+      .replace(/\s+/g, ' ')
+      .replace(/ ([,.])/g, '$1')
+      .trim();
+
+  /** "Jan 1, 00:00 UTC": when the current period of `reset` ends. */
+  const resetsText = (reset: LimitReset): string => {
+    const endsAt = limitPeriod(reset, new Date()).endsAt ?? '';
+    const day = new Date(endsAt).toLocaleDateString('en-US', { timeZone: 'UTC', month: 'short', day: 'numeric' });
+    return `resets ${day}, 00:00 UTC`;
+  };
+
+  /** Writes the key's spend row of its current period as the gateway keeps it. */
+  const putKeySpend = async (accountId: string, keyId: string, reset: LimitReset, spent: number, held: number) => {
+    await db.client.send(
+      new PutCommand({
+        TableName: db.tables.ledger,
+        Item: {
+          accountId,
+          sk: keyBudgetSk(keyId, limitPeriod(reset, new Date())),
+          kind: 'keyspend',
+          keyId,
+          spent,
+          held,
+          used: spent + held,
+          updatedAt: new Date().toISOString(),
+        },
+      }),
+    );
+  };
+
+  const EDIT_FIELDS: [string, string][] = [
+    ['name', 'capped'],
+    ['models_mode', 'all'],
+    ['expiry_mode', 'never'],
+  ];
+
+  it('creates a key with a spend limit and reset; the list shows it against the limit, with the reset time', async () => {
+    await createAccount(db.stores, { accountId: 'limit-create-co' });
+    const member = await signIn('limit-create-co', 'ada@limitcreate.example');
+    const form = await member.get('/console/keys');
+    expect(form.body).toContain('<label for="new-spend-limit">Spend limit (USD)');
+    expect(form.body).toContain('<option value="weekly">Weekly (Mondays)</option>');
+
+    const created = await member.post('/console/keys', [
+      ['name', 'capped'],
+      ['spend_limit', ' 20 '],
+      ['limit_reset', 'monthly'],
+    ]);
+    await member.post('/console/keys', [
+      ['name', 'open'],
+      ['spend_limit', ''],
+      ['limit_reset', 'daily'],
+    ]);
+
+    expect(created.status).toBe(200);
+    const keys = await db.stores.keys.listByAccount('limit-create-co');
+    const capped = keys.find((key) => key.name === 'capped');
+    const open = keys.find((key) => key.name === 'open');
+    expect(capped).toMatchObject({ spendLimit: 20_000_000_000, limitReset: 'monthly' });
+    expect(open).not.toHaveProperty('spendLimit');
+    expect(open).not.toHaveProperty('limitReset');
+    const list = await member.get('/console/keys');
+    const cappedRow = textOf(rowOf(list.body, capped?.keyId ?? ''));
+    expect(cappedRow).toContain('$0.00 of $20.00 this month');
+    expect(cappedRow).toContain(resetsText('monthly'));
+    expect(cappedRow).not.toContain('held');
+    expect(cappedRow).not.toContain('Limit reached');
+    expect(rowOf(list.body, capped?.keyId ?? '')).toMatch(
+      /<meter class="limit-meter ok" min="0" max="1000" value="0" aria-label="capped: share of the spend limit used">/,
+    );
+    const openRow = textOf(rowOf(list.body, open?.keyId ?? ''));
+    expect(openRow).toContain('No limit');
+    expect(openRow).not.toContain('resets');
+    expect(list.body).toContain('A key with no limit can spend the wallet');
+  });
+
+  it('shows the exact spend of a real request through the gateway against the key’s limit', async () => {
+    await createAccount(db.stores, { accountId: 'limit-spend-co' });
+    await db.stores.wallets.topUp('limit-spend-co', 5_000_000_000, 'seed-limit-spend-co');
+    const member = await signIn('limit-spend-co', 'ada@limitspend.example');
+    const secret = secretOf(
+      (
+        await member.post('/console/keys', [
+          ['name', 'metered'],
+          ['spend_limit', '1'],
+          ['limit_reset', 'monthly'],
+        ])
+      ).body,
+    );
+    const call = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'tollgate-echo', messages: [{ role: 'user', content: 'count me' }] }),
+    });
+    expect(call.status).toBe(200);
+    const [usage] = await settledUsage(db, 'limit-spend-co', 1);
+    const cost = usage?.cost ?? 0;
+    expect(cost).toBeGreaterThan(0);
+
+    const list = await member.get('/console/keys');
+
+    const row = textOf(rowOf(list.body, usage?.keyId ?? ''));
+    expect(row).toContain(`$${formatUsd(cost)} of $1.00 this month`);
+    expect(row).not.toContain('held');
+    expect(row).toContain(resetsText('monthly'));
+  });
+
+  it('states held amounts, warns from 90% and says "Limit reached" when nothing remains', async () => {
+    await createAccount(db.stores, { accountId: 'limit-levels-co' });
+    const member = await signIn('limit-levels-co', 'ada@limitlevels.example');
+    const make = (name: string, usd: number, reset: LimitReset) =>
+      createKey(db.stores, { accountId: 'limit-levels-co', name, spendLimit: usd * 1e9, limitReset: reset });
+    const busy = await make('busy', 20, 'monthly');
+    const near = await make('near', 10, 'weekly');
+    const full = await make('full', 5, 'daily');
+    const total = await make('total', 3, 'never');
+    await putKeySpend('limit-levels-co', busy.keyId, 'monthly', 12_020_000_000, 50_000_000);
+    await putKeySpend('limit-levels-co', near.keyId, 'weekly', 8_950_000_000, 50_000_000);
+    await putKeySpend('limit-levels-co', full.keyId, 'daily', 4_990_000_000, 10_000_000);
+    await putKeySpend('limit-levels-co', total.keyId, 'never', 123_456_789, 0);
+
+    const { body } = await member.get('/console/keys');
+
+    const busyRow = rowOf(body, busy.keyId);
+    expect(textOf(busyRow)).toContain('$12.02 of $20.00 this month + $0.05 held');
+    expect(busyRow).toContain('<meter class="limit-meter ok" min="0" max="1000" value="603"');
+    const nearRow = rowOf(body, near.keyId);
+    expect(textOf(nearRow)).toContain('$8.95 of $10.00 this week + $0.05 held');
+    expect(textOf(nearRow)).toContain(resetsText('weekly'));
+    expect(nearRow).toContain('<meter class="limit-meter warn" min="0" max="1000" value="900"');
+    expect(textOf(nearRow)).not.toContain('Limit reached');
+    const fullRow = rowOf(body, full.keyId);
+    expect(textOf(fullRow)).toContain('$4.99 of $5.00 today + $0.01 held');
+    expect(textOf(fullRow)).toContain('Limit reached');
+    expect(textOf(fullRow)).toContain(resetsText('daily'));
+    expect(fullRow).toContain('<meter class="limit-meter reached" min="0" max="1000" value="1000"');
+    const totalRow = textOf(rowOf(body, total.keyId));
+    expect(totalRow).toContain('$0.123456789 of $3.00 in all');
+    expect(totalRow).not.toContain('resets');
+  });
+
+  it('edits a key’s spend limit: set, raise with a new reset, and remove (empty)', async () => {
+    await createAccount(db.stores, { accountId: 'limit-edit-co' });
+    const key = await createKey(db.stores, { accountId: 'limit-edit-co', name: 'capped' });
+    const member = await signIn('limit-edit-co', 'ada@limitedit.example');
+    const blank = await member.get(`/console/keys/${key.keyId}`);
+    expect(blank.body).toMatch(/<input id="edit-spend-limit" name="spend_limit" [^>]*value(="")? /);
+    expect(blank.body).toContain('<option value="never" selected>Never</option>');
+
+    const set = await member.post(`/console/keys/${key.keyId}`, [
+      ...EDIT_FIELDS,
+      ['spend_limit', '5'],
+      ['limit_reset', 'weekly'],
+    ]);
+    expect(set.status).toBe(303);
+    expect(set.location).toBe(`/console/keys?updated=${key.keyId}`);
+    expect(await db.stores.keys.findByKeyId(key.keyId)).toMatchObject({ spendLimit: 5e9, limitReset: 'weekly' });
+    const after = await member.get(set.location ?? '');
+    expect(after.body).toContain('saved');
+    expect(textOf(rowOf(after.body, key.keyId))).toContain('$0.00 of $5.00 this week');
+    const form = await member.get(`/console/keys/${key.keyId}`);
+    expect(form.body).toMatch(/<input id="edit-spend-limit" name="spend_limit" [^>]*value="5.00"/);
+    expect(form.body).toContain('<option value="weekly" selected>Weekly (Mondays)</option>');
+
+    const raised = await member.post(`/console/keys/${key.keyId}`, [
+      ...EDIT_FIELDS,
+      ['spend_limit', '20.000000001'],
+      ['limit_reset', 'monthly'],
+    ]);
+    expect(raised.status).toBe(303);
+    expect(await db.stores.keys.findByKeyId(key.keyId)).toMatchObject({
+      spendLimit: 20_000_000_001,
+      limitReset: 'monthly',
+    });
+    expect(textOf(rowOf((await member.get('/console/keys')).body, key.keyId))).toContain(
+      '$0.00 of $20.000000001 this month',
+    );
+
+    // Saving other fields keeps the limit as it is.
+    await member.post(`/console/keys/${key.keyId}`, [
+      ['name', 'renamed'],
+      ['models_mode', 'all'],
+      ['expiry_mode', 'never'],
+      ['spend_limit', '20.000000001'],
+      ['limit_reset', 'monthly'],
+    ]);
+    expect(await db.stores.keys.findByKeyId(key.keyId)).toMatchObject({
+      name: 'renamed',
+      spendLimit: 20_000_000_001,
+      limitReset: 'monthly',
+    });
+
+    const removed = await member.post(`/console/keys/${key.keyId}`, [
+      ...EDIT_FIELDS,
+      ['spend_limit', ''],
+      ['limit_reset', 'monthly'],
+    ]);
+    expect(removed.status).toBe(303);
+    const stored = await db.stores.keys.findByKeyId(key.keyId);
+    expect(stored).not.toHaveProperty('spendLimit');
+    expect(stored).not.toHaveProperty('limitReset');
+    expect(textOf(rowOf((await member.get('/console/keys')).body, key.keyId))).toContain('No limit');
+  });
+
+  it('refuses a bad spend limit with the message, what was typed, and nothing changed', async () => {
+    await createAccount(db.stores, { accountId: 'limit-bad-co' });
+    const key = await createKey(db.stores, {
+      accountId: 'limit-bad-co',
+      name: 'steady',
+      spendLimit: 7_000_000_000,
+      limitReset: 'daily',
+    });
+    const before = await db.stores.keys.findByKeyId(key.keyId);
+    const member = await signIn('limit-bad-co', 'ada@limitbad.example');
+    const cases: { spend: string; reset?: string; message: string }[] = [
+      { spend: '-5', message: "Invalid spend limit '-5': must be greater than zero" },
+      { spend: '0', message: "Invalid spend limit '0': must be greater than zero" },
+      { spend: 'abc', message: "Invalid spend limit: 'abc' is not a USD amount" },
+      { spend: '1.0000000001', message: "Invalid spend limit: '1.0000000001' is not a USD amount" },
+      { spend: '5000000.000000001', message: "'5000000.000000001' is more than the maximum of $5000000.00" },
+      { spend: '99999999999999999999', message: 'is too large' },
+      { spend: '5', reset: 'yearly', message: 'Invalid reset: choose Never, Daily, Weekly or Monthly' },
+    ];
+
+    for (const { spend, reset = 'monthly', message } of cases) {
+      const created = await member.post('/console/keys', [
+        ['name', 'kept-name'],
+        ['spend_limit', spend],
+        ['limit_reset', reset],
+      ]);
+      await member.get(`/console/keys/${key.keyId}`);
+      const edited = await member.post(`/console/keys/${key.keyId}`, [
+        ...EDIT_FIELDS,
+        ['spend_limit', spend],
+        ['limit_reset', reset],
+      ]);
+
+      for (const [page, form] of [
+        [created, 'create-key'],
+        [edited, 'edit-key'],
+      ] as const) {
+        expect(page.status, `${form} ${spend}`).toBe(400);
+        expect(page.body).toContain('role="alert"');
+        expect(textOf(page.body).replaceAll('&#39;', "'")).toContain(message);
+        expect(page.body).toContain(`<form ${form === 'edit-key' ? 'class="card" ' : ''}id="${form}"`);
+        expect(page.body).toMatch(new RegExp(`name="spend_limit" [^>]*value="${spend.replaceAll('.', '\\.')}"`));
+      }
+    }
+    expect((await db.stores.keys.listByAccount('limit-bad-co')).map((k) => k.keyId)).toEqual([key.keyId]);
+    expect(await db.stores.keys.findByKeyId(key.keyId)).toEqual(before);
+  });
+
+  it('escapes a typed spend limit with markup when it shows the form again', async () => {
+    await createAccount(db.stores, { accountId: 'limit-xss-co' });
+    const key = await createKey(db.stores, { accountId: 'limit-xss-co', name: 'x' });
+    const member = await signIn('limit-xss-co', 'ada@limitxss.example');
+    const typed = '"><script>alert(1)</script>';
+
+    const created = await member.post('/console/keys', [
+      ['name', 'x'],
+      ['spend_limit', typed],
+    ]);
+    await member.get(`/console/keys/${key.keyId}`);
+    const edited = await member.post(`/console/keys/${key.keyId}`, [...EDIT_FIELDS, ['spend_limit', typed]]);
+
+    for (const page of [created, edited]) {
+      expect(page.status).toBe(400);
+      expect(page.body).not.toContain('<script>alert(1)');
+      expect(page.body).toContain('value="&quot;>&lt;script>alert(1)&lt;/script>"');
+    }
+  });
+
+  it('never sets or removes another account’s key limit: 404, unchanged', async () => {
+    await createAccount(db.stores, { accountId: 'limit-alpha' });
+    await createAccount(db.stores, { accountId: 'limit-bravo' });
+    const theirs = await createKey(db.stores, {
+      accountId: 'limit-bravo',
+      name: 'bravo-capped',
+      spendLimit: 2_000_000_000,
+      limitReset: 'monthly',
+    });
+    const open = await createKey(db.stores, { accountId: 'limit-bravo', name: 'bravo-open' });
+    const before = [await db.stores.keys.findByKeyId(theirs.keyId), await db.stores.keys.findByKeyId(open.keyId)];
+    const intruder = await signIn('limit-alpha', 'eve@limitalpha.example');
+
+    const answers = [
+      await intruder.post(`/console/keys/${theirs.keyId}`, [...EDIT_FIELDS, ['spend_limit', '']]),
+      await intruder.post(`/console/keys/${theirs.keyId}`, [...EDIT_FIELDS, ['spend_limit', '9999']]),
+      await intruder.post(`/console/keys/${open.keyId}`, [
+        ...EDIT_FIELDS,
+        ['spend_limit', '1'],
+        ['limit_reset', 'daily'],
+      ]),
+    ];
+
+    for (const answer of answers) {
+      expect(answer.status).toBe(404);
+      expect(answer.body).not.toContain('bravo-');
+    }
+    expect([await db.stores.keys.findByKeyId(theirs.keyId), await db.stores.keys.findByKeyId(open.keyId)]).toEqual(
+      before,
+    );
+    // Through the service with the account, too: another account's key is unknown.
+    await expect(
+      updateKey(db.stores, { keyId: theirs.keyId, accountId: 'limit-alpha', spendLimit: null }),
+    ).rejects.toThrow(/Unknown key id/);
   });
 });

@@ -1,16 +1,20 @@
+import type { KeyLimitState } from '../../gateway/key-budget.ts';
+import { formatUsd } from '../../gateway/money.ts';
 import { InvalidInputError, NotFoundError } from '../../services/errors.ts';
 import {
   createKey,
   getKey,
   type KeySummary,
   type KeyUpdate,
+  keyLimits,
   listKeys,
   type NewKey,
   revokeKey,
   updateKey,
 } from '../../services/keys.ts';
 import { keyActivity, spendByDay } from '../../services/spend.ts';
-import { parsePositiveInteger } from '../../services/validate.ts';
+import { parseAmount, parsePositiveInteger } from '../../services/validate.ts';
+import { LIMIT_RESETS, type LimitReset, MAX_BALANCE_NANO } from '../../vocabulary.ts';
 import { html } from '../html.ts';
 import { consolePath, htmlPage, redirect } from '../http.ts';
 import { type Route, type SignedInContext, signedIn } from '../route.ts';
@@ -19,6 +23,7 @@ import {
   EditKeyPage,
   EMPTY_NEW_KEY_FORM,
   KeyCreatedPage,
+  type KeyLimitView,
   type KeysActivity,
   KeysPage,
   type ModelChoice,
@@ -89,12 +94,40 @@ const pickedModels = (picked: readonly string[], models: readonly ModelChoice[],
   return picked;
 };
 
+/** The spend limit typed in a form (exact USD, as the wallet's alert form reads it); undefined when left empty. */
+const spendLimitOf = (values: Pick<NewKeyForm, 'spendLimit' | 'limitReset'>) => {
+  const text = values.spendLimit.trim();
+  if (text === '') return undefined;
+  const spendLimit = parseAmount(text, 'spend limit', { positive: true, max: MAX_BALANCE_NANO });
+  if (!(LIMIT_RESETS as readonly string[]).includes(values.limitReset)) {
+    throw new InvalidInputError('Invalid reset: choose Never, Daily, Weekly or Monthly');
+  }
+  return { spendLimit, limitReset: values.limitReset as LimitReset };
+};
+
+/** A key's limit as the list shows it: exact USD, the share used and how near the limit it is. */
+const limitView = (state: KeyLimitState): KeyLimitView => {
+  const limit = BigInt(state.limit);
+  const used = BigInt(state.spent) + BigInt(state.held);
+  return {
+    reset: state.period.reset,
+    spentUsd: formatUsd(state.spent),
+    heldUsd: state.held > 0 ? formatUsd(state.held) : undefined,
+    limitUsd: formatUsd(state.limit),
+    resetsAt: state.period.endsAt,
+    usedPermille: used >= limit ? 1000 : Number((used * 1000n) / limit),
+    level: state.remaining <= 0 ? 'reached' : used * 10n >= limit * 9n ? 'warn' : 'ok',
+  };
+};
+
 const newKeyForm = (form: URLSearchParams): NewKeyForm => ({
   name: form.get('name') ?? '',
   models: form.getAll('models'),
   rpm: form.get('rpm') ?? '',
   tpm: form.get('tpm') ?? '',
   expires: form.get('expires') ?? '',
+  spendLimit: (form.get('spend_limit') ?? '').slice(0, 40),
+  limitReset: form.get('limit_reset') ?? 'never',
 });
 
 const editKeyForm = (form: URLSearchParams): EditKeyForm => ({
@@ -111,6 +144,8 @@ const editFormOf = (key: KeySummary): EditKeyForm => ({
   expires: key.expiresAt?.slice(0, 10) ?? '',
   modelsMode: key.models ? 'some' : 'all',
   expiryMode: key.expiresAt ? 'date' : 'never',
+  spendLimit: key.spendLimit === undefined ? '' : formatUsd(key.spendLimit),
+  limitReset: key.limitReset ?? 'never',
 });
 
 /** The edit form as a {@link KeyUpdate}: every field replaced, but an expiry left as it was is not re-checked. */
@@ -128,6 +163,10 @@ const keyUpdate = (key: KeySummary, values: EditKeyForm, models: readonly ModelC
   } else if (values.expires.trim() !== key.expiresAt?.slice(0, 10)) {
     update.expiresAt = values.expires.trim();
   }
+  // An emptied limit is removed (with its reset); a key without one keeps having none.
+  const limit = spendLimitOf(values);
+  if (limit !== undefined) Object.assign(update, limit);
+  else if (key.spendLimit !== undefined) update.spendLimit = null;
   return update;
 };
 
@@ -136,8 +175,11 @@ const keysPage = async (
   status: number,
   extra: { form?: NewKeyForm; error?: string; notice?: { kind: 'revoked' | 'updated'; keyId: string } } = {},
 ) => {
-  const [{ keys }, models, activity] = await Promise.all([
-    listKeys(serviceDeps(context), { accountId: context.session.accountId }),
+  const [{ keys, limits }, models, activity] = await Promise.all([
+    listKeys(serviceDeps(context), { accountId: context.session.accountId }).then(async ({ keys }) => ({
+      keys,
+      limits: await keyLimits(serviceDeps(context), keys),
+    })),
     routedModels(context),
     activityOf(context),
   ]);
@@ -150,6 +192,7 @@ const keysPage = async (
       keys=${keys}
       models=${models}
       activity=${activity}
+      limits=${new Map([...limits].map(([keyId, state]) => [keyId, limitView(state)]))}
       form=${extra.form ?? EMPTY_NEW_KEY_FORM}
       error=${extra.error}
       notice=${noticed && extra.notice ? { kind: extra.notice.kind, key: noticed } : undefined}
@@ -188,6 +231,8 @@ export const KEYS_ROUTES: readonly Route[] = [
       if (rpm !== undefined) input.rpm = rpm;
       if (tpm !== undefined) input.tpm = tpm;
       if (form.expires.trim() !== '') input.expiresAt = form.expires.trim();
+      const limit = spendLimitOf(form);
+      if (limit !== undefined) Object.assign(input, limit);
       const created = await createKey(serviceDeps(context), input);
       return htmlPage(
         200,

@@ -1,4 +1,5 @@
 import type { KeyCreated, KeySummary } from '../../services/keys.ts';
+import type { LimitReset } from '../../vocabulary.ts';
 import { html, type VNode } from '../html.ts';
 import { consolePath } from '../http.ts';
 import type { Session } from '../session.ts';
@@ -25,6 +26,22 @@ export interface KeysActivity {
   byKey: ReadonlyMap<string, KeyUse>;
 }
 
+/** A key's spend limit in its current period, as the API Keys list shows it (USD as formatUsd writes it). */
+export interface KeyLimitView {
+  reset: LimitReset;
+  /** Settled spend of the period. */
+  spentUsd: string;
+  /** Open holds of the period; absent when none. */
+  heldUsd?: string | undefined;
+  limitUsd: string;
+  /** When the next period starts (ISO instant); absent for `never`. */
+  resetsAt?: string | undefined;
+  /** (spent + held) / limit in thousandths, 0-1000. */
+  usedPermille: number;
+  /** `warn` from 90% used; `reached` when nothing remains. */
+  level: 'ok' | 'warn' | 'reached';
+}
+
 /** The create form as typed (kept on a validation error). */
 export interface NewKeyForm {
   name: string;
@@ -32,9 +49,21 @@ export interface NewKeyForm {
   rpm: string;
   tpm: string;
   expires: string;
+  /** USD; empty: no spend limit. */
+  spendLimit: string;
+  /** A {@link LimitReset} as the select sent it. */
+  limitReset: string;
 }
 
-export const EMPTY_NEW_KEY_FORM: NewKeyForm = { name: '', models: [], rpm: '', tpm: '', expires: '' };
+export const EMPTY_NEW_KEY_FORM: NewKeyForm = {
+  name: '',
+  models: [],
+  rpm: '',
+  tpm: '',
+  expires: '',
+  spendLimit: '',
+  limitReset: 'never',
+};
 
 /** The edit form as typed; `models` applies when `modelsMode` is 'some', `expires` when `expiryMode` is 'date'. */
 export interface EditKeyForm extends NewKeyForm {
@@ -53,9 +82,55 @@ const STATUS_TAG: Record<KeySummary['status'], string> = {
   revoked: 'tag bad',
 };
 
-const limit = (value: number | undefined): string => (value === undefined ? 'no limit' : count(value));
+const rate = (value: number | undefined): string => (value === undefined ? 'no limit' : count(value));
 
-const KeyRow = ({ item, activity }: { item: KeySummary; activity: KeysActivity | undefined }): VNode => {
+/** How the list words each period: "$12.02 of $20.00 this month". */
+const PERIOD_WORDS: Record<LimitReset, string> = {
+  daily: 'today',
+  weekly: 'this week',
+  monthly: 'this month',
+  never: 'in all',
+};
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** An ISO instant as "Jan 1, 00:00 UTC", in a <time> element. */
+const ResetTime = ({ at }: { at: string }): VNode => {
+  const month = MONTHS[Number(at.slice(5, 7)) - 1] ?? at.slice(5, 7);
+  return html`<time datetime=${at}>${month} ${Number(at.slice(8, 10))}, ${at.slice(11, 16)} UTC</time>`;
+};
+
+/** Spend this period against the key's limit, with a bar; "No limit" for a key without one. */
+const LimitCell = ({ item, limit }: { item: KeySummary; limit: KeyLimitView | undefined }): VNode => {
+  if (limit === undefined) {
+    return html`<td class="limit"><span class="muted">${item.spendLimit === undefined ? 'No limit' : '—'}</span></td>`;
+  }
+  return html`<td class="limit" data-limit=${limit.level}>
+    <div class="limit-figures">
+      <${Usd} value=${limit.spentUsd} /> of <${Usd} value=${limit.limitUsd} /> ${PERIOD_WORDS[limit.reset]}
+    </div>
+    ${limit.heldUsd === undefined ? null : html`<div class="muted small">+ <${Usd} value=${limit.heldUsd} /> held</div>`}
+    <meter
+      class=${`limit-meter ${limit.level}`}
+      min="0"
+      max="1000"
+      value=${limit.usedPermille}
+      aria-label=${`${keyLabel(item)}: share of the spend limit used`}
+    ></meter>
+    ${limit.level === 'reached' ? html`<div class="limit-reached">Limit reached</div>` : null}
+    ${limit.resetsAt === undefined ? null : html`<div class="muted small">resets <${ResetTime} at=${limit.resetsAt} /></div>`}
+  </td>`;
+};
+
+const KeyRow = ({
+  item,
+  activity,
+  limit,
+}: {
+  item: KeySummary;
+  activity: KeysActivity | undefined;
+  limit: KeyLimitView | undefined;
+}): VNode => {
   const use = activity?.byKey.get(item.keyId);
   return html`<tr data-key-id=${item.keyId}>
     <td class="name">${item.name ?? html`<span class="muted">(no name)</span>`}</td>
@@ -72,12 +147,13 @@ const KeyRow = ({ item, activity }: { item: KeySummary; activity: KeysActivity |
     </td>
     <td><span class=${STATUS_TAG[item.status]}>${item.status}</span></td>
     <td class="name">${item.models ? item.models.join(', ') : html`<span class="muted">all models</span>`}</td>
-    <td class="num">${limit(item.rpm)} rpm<br />${limit(item.tpm)} tpm</td>
+    <td class="num">${rate(item.rpm)} rpm<br />${rate(item.tpm)} tpm</td>
     <td>${item.expiresAt ? html`<${Time} at=${item.expiresAt} />` : html`<span class="muted">never</span>`}</td>
     <td class="num">
       ${activity === undefined ? '—' : html`<${Usd} value=${use?.monthCostUsd ?? '0.00'} />`}
       ${use && use.monthRequests > 0 ? html`<div class="muted small">${count(use.monthRequests)} requests</div>` : null}
     </td>
+    <${LimitCell} item=${item} limit=${limit} />
     <td>
       <div class="actions">
         <a href=${consolePath(`/keys/${item.keyId}`)} aria-label=${`Edit ${keyLabel(item)}`}>Edit</a>
@@ -91,7 +167,15 @@ const KeyRow = ({ item, activity }: { item: KeySummary; activity: KeysActivity |
   </tr>`;
 };
 
-const KeysTable = ({ keys, activity }: { keys: readonly KeySummary[]; activity: KeysActivity | undefined }): VNode =>
+const KeysTable = ({
+  keys,
+  activity,
+  limits,
+}: {
+  keys: readonly KeySummary[];
+  activity: KeysActivity | undefined;
+  limits: ReadonlyMap<string, KeyLimitView>;
+}): VNode =>
   keys.length === 0
     ? html`<p class="empty">No keys yet. Create the first one below: its secret is shown once, with settings ready to paste into your tools.</p>`
     : html`<div class="table-wrap">
@@ -102,10 +186,13 @@ const KeysTable = ({ keys, activity }: { keys: readonly KeySummary[]; activity: 
               <th scope="col">Name</th><th scope="col">Key</th><th scope="col">Created (UTC)</th>
               <th scope="col">Last used</th><th scope="col">Status</th><th scope="col">Models</th>
               <th scope="col" class="num">Limits</th><th scope="col">Expires</th>
-              <th scope="col" class="num">Spend this month</th><th scope="col"><span class="visually-hidden">Actions</span></th>
+              <th scope="col" class="num">Spend this month</th><th scope="col">Spend limit</th>
+              <th scope="col"><span class="visually-hidden">Actions</span></th>
             </tr>
           </thead>
-          <tbody>${keys.map((item) => html`<${KeyRow} item=${item} activity=${activity} />`)}</tbody>
+          <tbody>
+            ${keys.map((item) => html`<${KeyRow} item=${item} activity=${activity} limit=${limits.get(item.keyId)} />`)}
+          </tbody>
         </table>
       </div>`;
 
@@ -141,6 +228,48 @@ const RateFields = ({ prefix, values }: { prefix: string; values: Pick<NewKeyFor
   </div>
 `;
 
+const RESET_CHOICES: readonly { value: LimitReset; label: string }[] = [
+  { value: 'never', label: 'Never' },
+  { value: 'daily', label: 'Daily' },
+  { value: 'weekly', label: 'Weekly (Mondays)' },
+  { value: 'monthly', label: 'Monthly' },
+];
+
+const SpendLimitFields = ({
+  prefix,
+  values,
+}: {
+  prefix: string;
+  values: Pick<NewKeyForm, 'spendLimit' | 'limitReset'>;
+}): VNode => html`
+  <div class="field">
+    <label for=${`${prefix}-spend-limit`}>Spend limit (USD) <span class="hint">(empty: no limit)</span></label>
+    <input
+      id=${`${prefix}-spend-limit`}
+      name="spend_limit"
+      type="text"
+      inputmode="decimal"
+      autocomplete="off"
+      maxlength="40"
+      placeholder="e.g. 20.00"
+      value=${values.spendLimit}
+      aria-describedby=${`${prefix}-spend-limit-hint`}
+    />
+    <div id=${`${prefix}-spend-limit-hint`} class="hint">
+      The most this key may spend per period, holds of running requests included. The wallet's balance applies to every key.
+    </div>
+  </div>
+  <div class="field">
+    <label for=${`${prefix}-limit-reset`}>Resets <span class="hint">(UTC, at 00:00)</span></label>
+    <select id=${`${prefix}-limit-reset`} name="limit_reset">
+      ${RESET_CHOICES.map(
+        (choice) =>
+          html`<option value=${choice.value} selected=${values.limitReset === choice.value}>${choice.label}</option>`,
+      )}
+    </select>
+  </div>
+`;
+
 /** The create form: name, models (none selected = every model), rpm/tpm, expiry. */
 export const CreateKeyForm = ({
   session,
@@ -171,10 +300,13 @@ export const CreateKeyForm = ({
             <input id="new-expires" name="expires" type="date" value=${values.expires} />
           </div>
         </div>
-        <div class="field">
-          <label for="new-models">Models</label>
-          <${ModelSelect} id="new-models" models=${models} selected=${values.models} describedBy="new-models-hint" />
-          <div id="new-models-hint" class="hint">None selected: every model, including ones added later. Ctrl/⌘-click to pick several.</div>
+        <div>
+          <div class="field">
+            <label for="new-models">Models</label>
+            <${ModelSelect} id="new-models" models=${models} selected=${values.models} describedBy="new-models-hint" />
+            <div id="new-models-hint" class="hint">None selected: every model, including ones added later. Ctrl/⌘-click to pick several.</div>
+          </div>
+          <${SpendLimitFields} prefix="new" values=${values} />
         </div>
       </div>
       <div class="actions"><button type="submit">Create key</button></div>
@@ -337,6 +469,7 @@ export const KeysPage = ({
   keys,
   models,
   activity,
+  limits,
   form = EMPTY_NEW_KEY_FORM,
   error,
   notice,
@@ -346,6 +479,7 @@ export const KeysPage = ({
   keys: readonly KeySummary[];
   models: readonly ModelChoice[];
   activity: KeysActivity | undefined;
+  limits: ReadonlyMap<string, KeyLimitView>;
   form?: NewKeyForm;
   error?: string | undefined;
   notice?: { kind: keyof typeof NOTICES; key: KeySummary } | undefined;
@@ -361,11 +495,16 @@ export const KeysPage = ({
     }
     <section class="card" aria-labelledby="keys-title">
       <h2 id="keys-title">Keys</h2>
-      <${KeysTable} keys=${keys} activity=${activity} />
+      <${KeysTable} keys=${keys} activity=${activity} limits=${limits} />
       ${
         activity === undefined
           ? null
           : html`<p class="hint">Last used and spend from the last ${activity.days} days; spend is this month's (UTC), settled requests.</p>`
+      }
+      ${
+        keys.length === 0
+          ? null
+          : html`<p class="hint">A spend limit counts the key's settled spend and the holds of its running requests in the period (UTC; weeks start on Monday). A key with no limit can spend the wallet's whole balance. Change a limit with Edit.</p>`
       }
     </section>
     <${CreateKeyForm} session=${session} models=${models} values=${form} error=${error} />
@@ -440,6 +579,7 @@ export const EditKeyPage = ({
         <div id="edit-models-hint" class="hint">Ctrl/⌘-click to pick several.</div>
       </fieldset>
       <${RateFields} prefix="edit" values=${values} />
+      <${SpendLimitFields} prefix="edit" values=${values} />
       <fieldset class="field">
         <legend>Expiry</legend>
         <label><input type="radio" name="expiry_mode" value="never" checked=${values.expiryMode === 'never'} /> Never expires</label>
