@@ -88,7 +88,7 @@ export const keyLimitMessage = ({
   if (hold > limit) {
     return (
       `Key limit reached: this key may spend ${describeLimit(limit, reset)}, and this request alone needs ` +
-      `$${formatUsd(hold)} held (its max tokens at the model's price). Lower max tokens, or ${RAISE.toLowerCase()}.`
+      `$${formatUsd(hold)} held (its max tokens at the model's price). Lower max tokens, or raise the key's limit on API Keys.`
     );
   }
   return (

@@ -158,7 +158,7 @@ describe('per-key spend limits', () => {
     expect(response.status).toBe(402);
     const { error } = await response.json();
     expect(error.message).toMatch(/^Key limit reached: this key may spend \$0\.01 per month, and this request alone/);
-    expect(error.message).toContain('Lower max tokens');
+    expect(error.message).toContain("Lower max tokens, or raise the key's limit on API Keys.");
     expect(upstream.requestCount).toBe(0);
   });
 
