@@ -72,8 +72,11 @@ details summary{cursor:pointer;font-weight:600}
 .legend{display:flex;flex-wrap:wrap;gap:6px 14px;font-size:13px;margin-top:8px}
 .legend span{display:inline-flex;align-items:center;gap:5px;overflow-wrap:anywhere}.legend svg{flex:none}
 .sign-in{max-width:420px;margin:8vh auto}
-td.limit{min-width:12em}
-td.limit .limit-figures{white-space:nowrap;font-variant-numeric:tabular-nums}
+table.keys th{white-space:normal}
+table.keys td time.stamp{white-space:normal}
+time.stamp span{white-space:nowrap}
+td.limit{min-width:10em}
+td.limit .limit-figures{font-variant-numeric:tabular-nums}
 meter.limit-meter{display:block;width:100%;max-width:14em;height:8px;margin:5px 0 3px;-webkit-appearance:none;appearance:none;background:#e6eaf0;border:0;border-radius:999px;overflow:hidden}
 meter.limit-meter::-webkit-meter-bar{background:#e6eaf0;border:0;border-radius:999px;height:8px}
 meter.limit-meter::-webkit-meter-optimum-value{background:var(--accent);border-radius:999px}
@@ -86,6 +89,17 @@ td.limit[data-limit=warn] .limit-figures{color:var(--warn)}
 .limit-reached{font-weight:600;font-size:13px;color:var(--bad)}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 footer{max-width:1180px;margin:0 auto;padding:10px 20px 30px;color:var(--muted);font-size:13px}
+@media (max-width:640px){
+table.keys thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+table.keys,table.keys tbody,table.keys tr,table.keys td{display:block;width:100%}
+table.keys tr{padding:10px 0;border-bottom:1px solid var(--line)}
+table.keys td{display:flow-root;border:0;padding:3px 0 3px 124px;text-align:left;max-width:none;min-width:0;white-space:normal}
+table.keys td::before{content:attr(data-label);float:left;margin-left:-124px;width:116px;color:var(--muted);font-size:13px;font-weight:600}
+table.keys td.key-name,table.keys td.key-actions{padding-left:0}
+table.keys td.key-name{font-weight:600;font-size:15px}
+table.keys td.key-actions{padding-top:6px}
+meter.limit-meter{max-width:none}
+}
 @media (max-width:640px){main{padding:12px}.card{padding:14px}h1{font-size:21px}header.top .who{margin-left:0}.figure{font-size:26px}}
 `;
 

@@ -9,13 +9,16 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import OpenAI from 'openai';
 import { type Browser, type BrowserContext, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyBudgetSk, limitPeriod } from '../../lambdas/gateway/key-budget.ts';
 import type { Mail, Mailer } from '../../lambdas/mail/mailer.ts';
 import { type LocalGateway, startLocalGateway } from '../../lambdas/runtime/local-gateway.ts';
 import { seedIfEmpty } from '../../lambdas/runtime/seed.ts';
 import { createAccount } from '../../lambdas/services/accounts.ts';
+import { createKey as createKeyRecord } from '../../lambdas/services/keys.ts';
 import { addMember } from '../../lambdas/services/members.ts';
 import { topUp } from '../../lambdas/services/topups.ts';
 import { listUsage } from '../../lambdas/services/usage.ts';
@@ -231,6 +234,64 @@ describe('the console in Chromium: sign in, balance, a key, a call, its cost, re
     await shoot(page, 'wallet-ledger');
   });
 
+  it('sets a spend limit on the key with its Edit form, and the list shows the spend against it', async () => {
+    const entry = await settledEntry(requestId);
+    // A third key near its daily limit ($1.85 spent and $0.05 held of $2.00), as the gateway would leave it.
+    const batch = await createKeyRecord(db.stores, {
+      accountId: ACCOUNT,
+      name: 'nightly batch',
+      spendLimit: 2_000_000_000,
+      limitReset: 'daily',
+    });
+    await db.client.send(
+      new PutCommand({
+        TableName: db.tables.ledger,
+        Item: {
+          accountId: ACCOUNT,
+          sk: keyBudgetSk(batch.keyId, limitPeriod('daily', new Date())),
+          kind: 'keyspend',
+          keyId: batch.keyId,
+          spent: 1_850_000_000,
+          held: 50_000_000,
+          used: 1_900_000_000,
+        },
+      }),
+    );
+    await page.goto('/console/keys');
+    const row = page.locator('tr[data-key-id^="key_"]', { hasText: KEY_NAME }).filter({ hasNotText: LONG_KEY_NAME });
+    await row.getByRole('link', { name: `Edit ${KEY_NAME}` }).click();
+    await page.getByLabel('Spend limit (USD)').fill('1');
+    await page.getByLabel('Resets').selectOption({ label: 'Monthly' });
+    await shoot(page, 'keys-edit-limit');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.waitForURL('**/console/keys?updated=*');
+
+    expect(await page.getByRole('status').textContent()).toContain('saved');
+    // The request made before the limit counts in this month's period.
+    const limit = row.locator('td.limit');
+    expect((await limit.allInnerTexts()).join(' ').replace(/\s+/g, ' ')).toContain(
+      `$${entry.cost_usd} of $1.00 this month`,
+    );
+    expect(await limit.getByRole('meter').count()).toBe(1);
+    const nearly = page.locator('tr[data-key-id^="key_"]', { hasText: 'nightly batch' }).locator('td.limit');
+    expect((await nearly.allInnerTexts()).join(' ').replace(/\s+/g, ' ')).toContain(
+      '$1.85 of $2.00 today + $0.05 held',
+    );
+    expect(await nearly.locator('meter.warn').count()).toBe(1);
+    const open = page.locator('tr[data-key-id^="key_"]', { hasText: LONG_KEY_NAME }).locator('td.limit');
+    expect((await open.allInnerTexts()).join(' ').trim()).toBe('No limit');
+    await shoot(page, 'keys-limits');
+
+    const phone = await newContext({ ...PHONE, storageState: await context.storageState() });
+    const small = await phone.newPage();
+    expect((await small.goto('/console/keys'))?.status()).toBe(200);
+    await shoot(small, 'keys-limits-phone');
+    await small.locator('table.keys').screenshot({ path: `${SCREENSHOTS}keys-limits-phone-table.png` });
+    expect((await small.goto(`/console/keys/${batch.keyId}`))?.status()).toBe(200);
+    await shoot(small, 'keys-edit-limit-phone');
+    await phone.close();
+  });
+
   it('shows the Models page', async () => {
     const response = await page.goto('/console/models');
     expect(response?.status()).toBe(200);
@@ -292,7 +353,7 @@ describe('the console for keyboards, without JavaScript, and under its CSP', () 
     await signIn(page, EMAIL);
     await page.goto('/console/keys');
     const form = page.locator('form#create-key');
-    for (const name of ['name', 'models', 'rpm', 'tpm', 'expires']) {
+    for (const name of ['name', 'models', 'rpm', 'tpm', 'expires', 'spend_limit', 'limit_reset']) {
       const field = form.locator(`[name=${name}]`);
       const id = await field.getAttribute('id');
       expect(id, `${name} has an id`).toBeTruthy();

@@ -100,12 +100,18 @@ const ResetTime = ({ at }: { at: string }): VNode => {
   return html`<time datetime=${at}>${month} ${Number(at.slice(8, 10))}, ${at.slice(11, 16)} UTC</time>`;
 };
 
+/** A time as {@link Time} writes it, wrapping (in a narrow column) only between the date and the clock. */
+const Stamp = ({ at }: { at: string }): VNode => {
+  const [day = '', clock = ''] = at.replace(/\.\d+Z$|Z$/, '').split('T');
+  return html`<time datetime=${at} class="stamp"><span>${day}</span> <span>${clock}</span></time>`;
+};
+
 /** Spend this period against the key's limit, with a bar; "No limit" for a key without one. */
 const LimitCell = ({ item, limit }: { item: KeySummary; limit: KeyLimitView | undefined }): VNode => {
   if (limit === undefined) {
-    return html`<td class="limit"><span class="muted">${item.spendLimit === undefined ? 'No limit' : '—'}</span></td>`;
+    return html`<td class="limit" data-label="Spend limit"><span class="muted">${item.spendLimit === undefined ? 'No limit' : '—'}</span></td>`;
   }
-  return html`<td class="limit" data-limit=${limit.level}>
+  return html`<td class="limit" data-label="Spend limit" data-limit=${limit.level}>
     <div class="limit-figures">
       <${Usd} value=${limit.spentUsd} /> of <${Usd} value=${limit.limitUsd} /> ${PERIOD_WORDS[limit.reset]}
     </div>
@@ -133,28 +139,28 @@ const KeyRow = ({
 }): VNode => {
   const use = activity?.byKey.get(item.keyId);
   return html`<tr data-key-id=${item.keyId}>
-    <td class="name">${item.name ?? html`<span class="muted">(no name)</span>`}</td>
-    <td><code>${item.prefix}…</code></td>
-    <td><${Time} at=${item.createdAt} /></td>
-    <td>
+    <td class="name key-name">${item.name ?? html`<span class="muted">(no name)</span>`}</td>
+    <td data-label="Key"><code>${item.prefix}…</code></td>
+    <td data-label="Created (UTC)"><${Stamp} at=${item.createdAt} /></td>
+    <td data-label="Last used">
       ${
         activity === undefined
           ? '—'
           : use?.lastAt
-            ? html`<${Time} at=${use.lastAt} />`
+            ? html`<${Stamp} at=${use.lastAt} />`
             : html`<span class="muted">not in the last ${activity.days} days</span>`
       }
     </td>
-    <td><span class=${STATUS_TAG[item.status]}>${item.status}</span></td>
-    <td class="name">${item.models ? item.models.join(', ') : html`<span class="muted">all models</span>`}</td>
-    <td class="num">${rate(item.rpm)} rpm<br />${rate(item.tpm)} tpm</td>
-    <td>${item.expiresAt ? html`<${Time} at=${item.expiresAt} />` : html`<span class="muted">never</span>`}</td>
-    <td class="num">
+    <td data-label="Status"><span class=${STATUS_TAG[item.status]}>${item.status}</span></td>
+    <td class="name" data-label="Models">${item.models ? item.models.join(', ') : html`<span class="muted">all models</span>`}</td>
+    <td class="num" data-label="Rate limits">${rate(item.rpm)} rpm<br />${rate(item.tpm)} tpm</td>
+    <td data-label="Expires">${item.expiresAt ? html`<${Time} at=${item.expiresAt} />` : html`<span class="muted">never</span>`}</td>
+    <td class="num" data-label="Spend this month">
       ${activity === undefined ? '—' : html`<${Usd} value=${use?.monthCostUsd ?? '0.00'} />`}
       ${use && use.monthRequests > 0 ? html`<div class="muted small">${count(use.monthRequests)} requests</div>` : null}
     </td>
     <${LimitCell} item=${item} limit=${limit} />
-    <td>
+    <td class="key-actions">
       <div class="actions">
         <a href=${consolePath(`/keys/${item.keyId}`)} aria-label=${`Edit ${keyLabel(item)}`}>Edit</a>
         ${
@@ -179,13 +185,13 @@ const KeysTable = ({
   keys.length === 0
     ? html`<p class="empty">No keys yet. Create the first one below: its secret is shown once, with settings ready to paste into your tools.</p>`
     : html`<div class="table-wrap">
-        <table>
+        <table class="keys">
           <caption class="visually-hidden">This account's API keys</caption>
           <thead>
             <tr>
               <th scope="col">Name</th><th scope="col">Key</th><th scope="col">Created (UTC)</th>
               <th scope="col">Last used</th><th scope="col">Status</th><th scope="col">Models</th>
-              <th scope="col" class="num">Limits</th><th scope="col">Expires</th>
+              <th scope="col" class="num">Rate limits</th><th scope="col">Expires</th>
               <th scope="col" class="num">Spend this month</th><th scope="col">Spend limit</th>
               <th scope="col"><span class="visually-hidden">Actions</span></th>
             </tr>
