@@ -86,6 +86,7 @@ meter.limit-meter::-moz-meter-bar{background:var(--accent);border-radius:999px}
 meter.limit-meter.warn::-moz-meter-bar{background:#d98a00}
 meter.limit-meter.reached::-moz-meter-bar{background:var(--bad)}
 td.limit[data-limit=warn] .limit-figures{color:var(--warn)}
+.limit-now{margin-top:8px;padding:8px 10px;border-radius:8px;background:#f3f5f9;font-size:14px}
 .limit-reached{font-weight:600;font-size:13px;color:var(--bad)}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 footer{max-width:1180px;margin:0 auto;padding:10px 20px 30px;color:var(--muted);font-size:13px}

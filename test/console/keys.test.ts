@@ -441,7 +441,7 @@ describe('console: API Keys page', () => {
     markup
       .replace(/<[^>]+>/g, ' ')
       .replace(/\s+/g, ' ')
-      .replace(/ ([,.])/g, '$1')
+      .replace(/ ([,.;])/g, '$1')
       .trim();
 
   /** "Jan 1, 00:00 UTC": when the current period of `reset` ends. */
@@ -495,6 +495,7 @@ describe('console: API Keys page', () => {
     ]);
 
     expect(created.status).toBe(200);
+    expect(textOf(created.body)).toContain('Spend limit: $20.00 per month (UTC).');
     const keys = await db.stores.keys.listByAccount('limit-create-co');
     const capped = keys.find((key) => key.name === 'capped');
     const open = keys.find((key) => key.name === 'open');
@@ -579,6 +580,18 @@ describe('console: API Keys page', () => {
     const totalRow = textOf(rowOf(body, total.keyId));
     expect(totalRow).toContain('$0.123456789 of $3.00 in all');
     expect(totalRow).not.toContain('resets');
+    // The edit form says where the key stands, where its user goes to raise the limit.
+    const nowOf = (page: string) =>
+      textOf(/<div id="edit-limit-now" class="limit-now" data-testid="limit-now">[^]*?<\/div>/.exec(page)?.[0] ?? '');
+    expect(nowOf((await member.get(`/console/keys/${busy.keyId}`)).body)).toContain(
+      `So far: $12.02 of $20.00 this month, and $0.05 held; ${resetsText('monthly')}.`,
+    );
+    expect(nowOf((await member.get(`/console/keys/${full.keyId}`)).body)).toContain(
+      `So far: $4.99 of $5.00 today, and $0.01 held — Limit reached; ${resetsText('daily')}.`,
+    );
+    expect(nowOf((await member.get(`/console/keys/${total.keyId}`)).body)).toContain(
+      'So far: $0.123456789 of $3.00 in all.',
+    );
   });
 
   it('edits a key’s spend limit: set, raise with a new reset, and remove (empty)', async () => {

@@ -63,6 +63,12 @@ const activityOf = async (context: SignedInContext): Promise<KeysActivity> => {
   return { days: days.length, byKey };
 };
 
+/** The key's limit in its current period, as the edit form shows it; undefined for a key without one. */
+const limitOf = async (context: SignedInContext, key: KeySummary): Promise<KeyLimitView | undefined> => {
+  const state = (await keyLimits(serviceDeps(context), [key])).get(key.keyId);
+  return state === undefined ? undefined : limitView(state);
+};
+
 const keyNotFound = (context: SignedInContext) =>
   htmlPage(
     404,
@@ -234,9 +240,19 @@ export const KEYS_ROUTES: readonly Route[] = [
       const limit = spendLimitOf(form);
       if (limit !== undefined) Object.assign(input, limit);
       const created = await createKey(serviceDeps(context), input);
+      const spendLimit =
+        created.spendLimit === undefined
+          ? undefined
+          : { limitUsd: formatUsd(created.spendLimit), reset: created.limitReset ?? 'never' };
       return htmlPage(
         200,
-        html`<${KeyCreatedPage} session=${context.session} gatewayUrl=${context.gatewayUrl} created=${created} models=${models} />`,
+        html`<${KeyCreatedPage}
+          session=${context.session}
+          gatewayUrl=${context.gatewayUrl}
+          created=${created}
+          models=${models}
+          spendLimit=${spendLimit}
+        />`,
       );
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error;
@@ -247,10 +263,10 @@ export const KEYS_ROUTES: readonly Route[] = [
   signedIn('GET', new RegExp(`^/keys/${KEY_ID}$`), async (context) => {
     const key = await ownKey(context);
     if (!key) return keyNotFound(context);
-    const models = await routedModels(context);
+    const [models, limit] = await Promise.all([routedModels(context), limitOf(context, key)]);
     return htmlPage(
       200,
-      html`<${EditKeyPage} session=${context.session} item=${key} models=${models} values=${editFormOf(key)} />`,
+      html`<${EditKeyPage} session=${context.session} item=${key} models=${models} values=${editFormOf(key)} limit=${limit} />`,
     );
   }),
 
@@ -267,9 +283,17 @@ export const KEYS_ROUTES: readonly Route[] = [
     } catch (error) {
       if (error instanceof NotFoundError) return keyNotFound(context);
       if (!(error instanceof InvalidInputError)) throw error;
+      const limit = await limitOf(context, key);
       return htmlPage(
         400,
-        html`<${EditKeyPage} session=${context.session} item=${key} models=${models} values=${values} error=${error.message} />`,
+        html`<${EditKeyPage}
+          session=${context.session}
+          item=${key}
+          models=${models}
+          values=${values}
+          limit=${limit}
+          error=${error.message}
+        />`,
       );
     }
     return redirect(consolePath('/keys', { updated: key.keyId }));

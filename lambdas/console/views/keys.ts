@@ -92,6 +92,14 @@ const PERIOD_WORDS: Record<LimitReset, string> = {
   never: 'in all',
 };
 
+/** "$20.00 per month", as the gateway's key-limit message words it. */
+const LIMIT_PER: Record<LimitReset, string> = {
+  daily: 'per day (UTC)',
+  weekly: 'per week (from Monday, UTC)',
+  monthly: 'per month (UTC)',
+  never: 'in all',
+};
+
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** An ISO instant as "Jan 1, 00:00 UTC", in a <time> element. */
@@ -241,12 +249,29 @@ const RESET_CHOICES: readonly { value: LimitReset; label: string }[] = [
   { value: 'monthly', label: 'Monthly' },
 ];
 
+/** Where the key stands against its limit, in a sentence (the edit form). */
+const LimitNow = ({ id, limit }: { id: string; limit: KeyLimitView }): VNode => html`
+  <div id=${id} class="limit-now" data-testid="limit-now">
+    <div>
+      So far: <${Usd} value=${limit.spentUsd} /> of <${Usd} value=${limit.limitUsd} /> ${PERIOD_WORDS[limit.reset]}${
+        limit.heldUsd === undefined ? null : html`, and <${Usd} value=${limit.heldUsd} /> held`
+      }${limit.level === 'reached' ? html` — <strong class="limit-reached">Limit reached</strong>` : null}${
+        limit.resetsAt === undefined ? null : html`; resets <${ResetTime} at=${limit.resetsAt} />`
+      }.
+    </div>
+    <div class="hint">A new amount on the same reset keeps this spend; a new reset counts what the key spent in its new period.</div>
+  </div>
+`;
+
 const SpendLimitFields = ({
   prefix,
   values,
+  limit,
 }: {
   prefix: string;
   values: Pick<NewKeyForm, 'spendLimit' | 'limitReset'>;
+  /** The key's limit in its current period (editing a key that has one). */
+  limit?: KeyLimitView | undefined;
 }): VNode => html`
   <div class="field">
     <label for=${`${prefix}-spend-limit`}>Spend limit (USD) <span class="hint">(empty: no limit)</span></label>
@@ -259,11 +284,12 @@ const SpendLimitFields = ({
       maxlength="40"
       placeholder="e.g. 20.00"
       value=${values.spendLimit}
-      aria-describedby=${`${prefix}-spend-limit-hint`}
+      aria-describedby=${limit === undefined ? `${prefix}-spend-limit-hint` : `${prefix}-spend-limit-hint ${prefix}-limit-now`}
     />
     <div id=${`${prefix}-spend-limit-hint`} class="hint">
       The most this key may spend per period, holds of running requests included. The wallet's balance applies to every key.
     </div>
+    ${limit === undefined ? null : html`<${LimitNow} id=${`${prefix}-limit-now`} limit=${limit} />`}
   </div>
   <div class="field">
     <label for=${`${prefix}-limit-reset`}>Resets <span class="hint">(UTC, at 00:00)</span></label>
@@ -524,11 +550,14 @@ export const KeyCreatedPage = ({
   gatewayUrl,
   created,
   models,
+  spendLimit,
 }: {
   session: Session;
   gatewayUrl: string;
   created: KeyCreated;
   models: readonly ModelChoice[];
+  /** The new key's spend limit, as USD. */
+  spendLimit?: { limitUsd: string; reset: LimitReset } | undefined;
 }): VNode => {
   const usable = created.models ? models.filter((choice) => created.models?.includes(choice.model)) : models;
   return html`
@@ -544,6 +573,11 @@ export const KeyCreatedPage = ({
           <code id="new-key-secret">${created.key}</code>
           <button type="button" data-copy="new-key-secret" hidden>Copy</button>
         </div>
+        ${
+          spendLimit === undefined
+            ? null
+            : html`<p>Spend limit: <${Usd} value=${spendLimit.limitUsd} /> ${LIMIT_PER[spendLimit.reset]}.</p>`
+        }
       </section>
       <${ClientSettings} gatewayUrl=${gatewayUrl} secret=${created.key} model=${exampleModel(models, created.models)} />
       <${SuffixBuilder} secret=${created.key} models=${usable} />
@@ -558,12 +592,14 @@ export const EditKeyPage = ({
   item,
   models,
   values,
+  limit,
   error,
 }: {
   session: Session;
   item: KeySummary;
   models: readonly ModelChoice[];
   values: EditKeyForm;
+  limit?: KeyLimitView | undefined;
   error?: string | undefined;
 }): VNode => html`
   <${Layout} title=${`Edit ${keyLabel(item)}`} session=${session} section="keys">
@@ -585,7 +621,7 @@ export const EditKeyPage = ({
         <div id="edit-models-hint" class="hint">Ctrl/⌘-click to pick several.</div>
       </fieldset>
       <${RateFields} prefix="edit" values=${values} />
-      <${SpendLimitFields} prefix="edit" values=${values} />
+      <${SpendLimitFields} prefix="edit" values=${values} limit=${limit} />
       <fieldset class="field">
         <legend>Expiry</legend>
         <label><input type="radio" name="expiry_mode" value="never" checked=${values.expiryMode === 'never'} /> Never expires</label>
