@@ -215,7 +215,8 @@ const noticeOf = (query: URLSearchParams): { kind: 'revoked' | 'updated'; keyId:
 };
 
 /**
- * The API Keys page: the account's keys with their last use and this month's spend; create (the
+ * The API Keys page: the account's keys with their last use, this month's spend and their spend
+ * against their own limit (what a 402 "Key limit reached" sends its user here to raise); create (the
  * secret shown once, with client settings), edit, and revoke after a confirmation. Every key id
  * comes with the session's account to the keys service, which refuses another account's key.
  */

@@ -302,7 +302,7 @@ const SpendLimitFields = ({
   </div>
 `;
 
-/** The create form: name, models (none selected = every model), rpm/tpm, expiry. */
+/** The create form: name, models (none selected = every model), rpm/tpm, expiry, spend limit and its reset. */
 export const CreateKeyForm = ({
   session,
   models,
