@@ -24,6 +24,8 @@ export interface ColdStart {
   initNoSourceMapsMs: number[];
   /** Process start → import done (Node's own boot included), as deployed. */
   processMs: number[];
+  /** `initMs` split by round (each round `processes` fresh imports): the spread of the p50 between rounds. */
+  initMsByRound: number[][];
 }
 
 const ROOT = new URL('../../', import.meta.url);
@@ -107,14 +109,14 @@ const timeImport = async (bundleUrl: string, nodeOptions: string) => {
 };
 
 /**
- * Builds the bundle into a temporary folder, times `processes` fresh imports with and without
- * source maps (alternating), and removes the folder.
+ * Builds the bundle into a temporary folder, times `rounds` × `processes` fresh imports with and
+ * without source maps (alternating), and removes the folder.
  *
  * @example
  * const cold = await measureColdStart(5);
  * console.log(cold.bundleBytes, summarize(cold.initMs).p50);
  */
-export const measureColdStart = async (processes: number): Promise<ColdStart> => {
+export const measureColdStart = async (processes: number, rounds = 1): Promise<ColdStart> => {
   // Inside the repository, so the bundle finds the AWS SDK in node_modules as Lambda finds the runtime's.
   await mkdir(join(ROOT.pathname, 'bench-results'), { recursive: true });
   const dir = await mkdtemp(join(ROOT.pathname, 'bench-results', 'bundle-'));
@@ -131,12 +133,18 @@ export const measureColdStart = async (processes: number): Promise<ColdStart> =>
       initMs: [],
       initNoSourceMapsMs: [],
       processMs: [],
+      initMsByRound: [],
     };
-    for (let index = 0; index < processes; index += 1) {
-      const deployed = await timeImport(url, '--enable-source-maps');
-      cold.initMs.push(deployed.importMs);
-      cold.processMs.push(deployed.processMs);
-      cold.initNoSourceMapsMs.push((await timeImport(url, '')).importMs);
+    for (let round = 0; round < rounds; round += 1) {
+      const init: number[] = [];
+      for (let index = 0; index < processes; index += 1) {
+        const deployed = await timeImport(url, '--enable-source-maps');
+        init.push(deployed.importMs);
+        cold.processMs.push(deployed.processMs);
+        cold.initNoSourceMapsMs.push((await timeImport(url, '')).importMs);
+      }
+      cold.initMs.push(...init);
+      cold.initMsByRound.push(init);
     }
     return cold;
   } finally {

@@ -35,6 +35,14 @@ export interface BenchOptions {
   walletLoads: number;
   /** Runs of the wallet page: each drops the stored roll-ups, loads once cold, then warm, then exports the CSV. */
   walletRuns: number;
+  /** Independent rounds of every headline figure (each a full set of series); printed as median [min–max]. */
+  rounds: number;
+  /** Lambda memory sizes whose CPU share the gateway is limited to (cgroup quota); empty: section skipped. */
+  lambdaMb: number[];
+  /** Non-stream requests per target at each Lambda size. */
+  lambdaRequests: number;
+  /** Translated streams (2,000 tokens each, upstream without delays) at each Lambda size. */
+  lambdaStreams: number;
   /** Write a V8 CPU profile of the gateway process during the non-stream series to bench-results/. */
   profile: boolean;
 }
@@ -44,12 +52,13 @@ const HELP = `npm run bench -- [flags]
   --ttfb-ms <ms>          upstream time to first byte (default 20)
   --chunk-ms <ms>         upstream delay between stream events (default 5)
   --chunks <n>            content chunks per streamed answer (default 20)
-  --requests <n>          requests per target, non-streamed series (default 400)
-  --stream-requests <n>   requests per target, streamed series (default requests / 2)
+  --rounds <n>            independent rounds of every headline figure, printed as median [min–max] (default 3)
+  --requests <n>          requests per target and round, non-streamed series (default 400, quick 15)
+  --stream-requests <n>   requests per target and round, streamed series (default requests / 2)
   --warmup <n>            warm-up requests per target (default 50)
   --pause-ms <ms>         idle time after each measured request (default 2)
   --concurrency <list>    throughput concurrency levels (default 1,16,64)
-  --throughput-ms <ms>    time per target and level in the throughput series (default 2000)
+  --throughput-ms <ms>    time per target, level and round in the throughput series (default 2000, quick 300)
   --memory-mb <n>         megabytes streamed through Tollgate for the RSS check (default 100)
   --memory-passes <n>     how many times (default 3)
   --cold-starts <n>       fresh processes importing the bundle (default 5)
@@ -57,6 +66,10 @@ const HELP = `npm run bench -- [flags]
   --wallet-rows <n>       ledger rows (30 days) behind the timed console wallet page (default 100000, quick 20000)
   --wallet-loads <n>      warm wallet-page loads per run (default 20, quick 10)
   --wallet-runs <n>       wallet-page runs, each cold + warm loads + CSV export (default 3)
+  --lambda-mb <list>      limit the gateway's CPU to Lambda's share at these memory sizes with a cgroup quota
+                          (default 128,256,512,1024; quick: off unless given; 'none' to skip)
+  --lambda-requests <n>   non-stream requests per target at each size (default 200, quick 20)
+  --lambda-streams <n>    translated streams at each size (default 20, quick 5)
   --dynamo-delay-ms <ms>  delay each DynamoDB request by this much (default 0: DynamoDB Local as is)
   --profile               CPU-profile the gateway during the non-stream series (bench-results/*.cpuprofile;
                           the profiler slows the gateway, so that series' numbers are not comparable)
@@ -93,6 +106,10 @@ export const parseBenchOptions = (argv: string[]): BenchOptions | 'help' => {
       'memory-mb': { type: 'string' },
       'memory-passes': { type: 'string' },
       'cold-starts': { type: 'string' },
+      rounds: { type: 'string' },
+      'lambda-mb': { type: 'string' },
+      'lambda-requests': { type: 'string' },
+      'lambda-streams': { type: 'string' },
       'wallet-rows': { type: 'string' },
       'wallet-loads': { type: 'string' },
       'wallet-runs': { type: 'string' },
@@ -104,7 +121,12 @@ export const parseBenchOptions = (argv: string[]): BenchOptions | 'help' => {
   });
   if (values.help) return 'help';
   const quick = values.quick === true;
-  const requests = integer('requests', values.requests, quick ? 40 : 400, 1);
+  const requests = integer('requests', values.requests, quick ? 15 : 400, 1);
+  const lambdaFlag = values['lambda-mb'] ?? (quick ? 'none' : '128,256,512,1024');
+  const lambdaMb =
+    lambdaFlag === 'none' || lambdaFlag === ''
+      ? []
+      : lambdaFlag.split(',').map((part) => integer('lambda-mb', part.trim(), 0, 128));
   const concurrency = (values.concurrency ?? '1,16,64').split(',').map((part) => integer('concurrency', part, 1, 1));
   return {
     ttfbMs: integer('ttfb-ms', values['ttfb-ms'], 20),
@@ -115,7 +137,7 @@ export const parseBenchOptions = (argv: string[]): BenchOptions | 'help' => {
     warmup: integer('warmup', values.warmup, quick ? 10 : 50),
     pauseMs: integer('pause-ms', values['pause-ms'], 2),
     concurrency,
-    throughputMs: integer('throughput-ms', values['throughput-ms'], quick ? 400 : 2000, 100),
+    throughputMs: integer('throughput-ms', values['throughput-ms'], quick ? 300 : 2000, 100),
     memoryMb: integer('memory-mb', values['memory-mb'], quick ? 20 : 100, 1),
     memoryPasses: integer('memory-passes', values['memory-passes'], quick ? 2 : 3, 1),
     coldStarts: integer('cold-starts', values['cold-starts'], quick ? 2 : 5, 1),
@@ -124,6 +146,10 @@ export const parseBenchOptions = (argv: string[]): BenchOptions | 'help' => {
     walletLoads: integer('wallet-loads', values['wallet-loads'], quick ? 10 : 20, 1),
     walletRuns: integer('wallet-runs', values['wallet-runs'], 3, 1),
     dynamoDelayMs: integer('dynamo-delay-ms', values['dynamo-delay-ms'], 0),
+    rounds: integer('rounds', values.rounds, 3, 1),
+    lambdaMb,
+    lambdaRequests: integer('lambda-requests', values['lambda-requests'], quick ? 20 : 200, 1),
+    lambdaStreams: integer('lambda-streams', values['lambda-streams'], quick ? 5 : 20, 1),
     profile: values.profile === true,
   };
 };

@@ -1,9 +1,14 @@
 /** The bench's results: their shape (also the JSON file's), the PASS/FAIL checks and the printed table. */
 import { atMost, type Check, type DynamoResult, type LatencyResult, TARGETS } from './analyze.ts';
+import { costPerMillion, LAMBDA_FULL_VCPU_MB, LAMBDA_PRICES } from './cgroup.ts';
 import type { ColdStart } from './cold-start.ts';
+import { CLOCK_TICKS, type PhaseCpu } from './cpu.ts';
+import { COST_STREAM_SECONDS, type LambdaResult, SUGGESTION_RULE } from './lambda.ts';
+import type { measuredSeries, measureThroughput } from './measure.ts';
 import type { BenchOptions } from './options.ts';
 import type { PerTarget, Throughput } from './series.ts';
-import type { Summary } from './stats.ts';
+import { type Figure, figure, withSpread } from './spread.ts';
+import { type Summary, summarize } from './stats.ts';
 import { type WalletResult, walletLines } from './wallet.ts';
 
 export interface MemoryPass {
@@ -71,28 +76,144 @@ export interface BenchResults {
   memory: MemoryResult;
   /** The console's wallet page over a busy account's ledger. */
   wallet: WalletResult;
+  /** Every round's latencies and throughput (the detailed tables print round 1). */
+  rounds: {
+    nonStream: LatencyResult;
+    stream: LatencyResult;
+    anthropicStream: LatencyResult;
+    throughput: PerTarget<Throughput>[];
+    dynamo: { nonStream: DynamoResult; stream: DynamoResult };
+  }[];
+  /** The headline figures over the rounds: median [min–max]; PASS/FAIL on the median. */
+  figures: Figure[];
+  /** CPU time of DynamoDB Local, the gateway, the minimal proxy and the upstream per measured phase. */
+  cpu: PhaseCpu[];
+  /** The gateway at Lambda's CPU share per memory size (cgroup quota). */
+  lambda: LambdaResult;
   checks: Check[];
 }
 
 const KB = 1024;
 
+/** What one round measured (run.ts keeps every round; the JSON file holds their latencies). */
+export interface RoundResult {
+  nonStream: Awaited<ReturnType<typeof measuredSeries>>;
+  stream: Awaited<ReturnType<typeof measuredSeries>>;
+  anthropic: Awaited<ReturnType<typeof measuredSeries>>;
+  load: Awaited<ReturnType<typeof measureThroughput>>;
+}
+
+export const FIGURE = {
+  nonStreamP50: 'non-stream latency p50, Tollgate − minimal',
+  nonStreamP99: 'non-stream latency p99, Tollgate − minimal',
+  ttfbP50: 'stream TTFB p50, Tollgate − minimal',
+  ttfbP99: 'stream TTFB p99, Tollgate − minimal',
+  gapP99: 'inter-chunk delay p99, Tollgate − minimal',
+  initP50: 'module init p50 (fresh process, --enable-source-maps)',
+} as const;
+
+/**
+ * The headline figures, one value per round: latency over the minimal proxy, throughput per
+ * concurrency (Tollgate, minimal, their ratio), x-tollgate-overhead-ms and module init.
+ */
+export const headlineFigures = (rounds: readonly RoundResult[], cold: ColdStart): Figure[] => {
+  const over = (pick: (round: RoundResult) => PerTarget<Summary>, key: 'p50' | 'p99') =>
+    rounds.map((round) => pick(round).tollgate[key] - pick(round).minimal[key]);
+  const figures = [
+    figure(
+      FIGURE.nonStreamP50,
+      'ms',
+      over((round) => round.nonStream.latency.total, 'p50'),
+    ),
+    figure(
+      FIGURE.nonStreamP99,
+      'ms',
+      over((round) => round.nonStream.latency.total, 'p99'),
+    ),
+    figure(
+      FIGURE.ttfbP50,
+      'ms',
+      over((round) => round.stream.latency.ttfb, 'p50'),
+    ),
+    figure(
+      FIGURE.ttfbP99,
+      'ms',
+      over((round) => round.stream.latency.ttfb, 'p99'),
+    ),
+    figure(
+      FIGURE.gapP99,
+      'ms',
+      over((round) => round.stream.latency.gaps, 'p99'),
+    ),
+  ];
+  const levels = rounds[0]?.load.results.map((row) => row.tollgate.concurrency) ?? [];
+  levels.forEach((concurrency, index) => {
+    const rows = rounds.map((round) => round.load.results[index]);
+    const rate = (name: 'tollgate' | 'minimal') => rows.map((row) => row?.[name].perSecond ?? Number.NaN);
+    figures.push(
+      figure(`throughput at concurrency ${concurrency}, Tollgate`, 'req/s', rate('tollgate')),
+      figure(`throughput at concurrency ${concurrency}, minimal`, 'req/s', rate('minimal')),
+      figure(
+        `throughput at concurrency ${concurrency}, Tollgate/minimal`,
+        '%',
+        rows.map((row) => (row ? (row.tollgate.perSecond / row.minimal.perSecond) * 100 : Number.NaN)),
+      ),
+    );
+  });
+  for (const [label, pick] of [
+    ['non-stream', (round: RoundResult) => round.nonStream.latency.overhead],
+    ['stream', (round: RoundResult) => round.stream.latency.overhead],
+  ] as const) {
+    for (const key of ['p50', 'p99'] as const) {
+      figures.push(
+        figure(
+          `x-tollgate-overhead-ms ${key}, ${label}`,
+          'ms',
+          rounds.map((round) => pick(round)?.[key] ?? Number.NaN),
+        ),
+      );
+    }
+  }
+  figures.push(
+    figure(
+      FIGURE.initP50,
+      'ms',
+      cold.initMsByRound.map((init) => summarize(init).p50),
+    ),
+  );
+  return figures;
+};
+
+const figureNamed = (figures: readonly Figure[], name: string): Figure =>
+  figures.find((candidate) => candidate.name === name) ?? figure(name, '', []);
+
+/** A check on a figure's median, its spread in the note. */
+const medianAtMost = (figures: readonly Figure[], name: string, limit: number, unit: string): Check => {
+  const found = figureNamed(figures, name);
+  return {
+    ...atMost(name, found.median, limit, unit),
+    name: `${name} (median of ${found.values.length})`,
+    target: `≤ ${limit} ${unit}`,
+    note: `median ${withSpread(found)} ${unit} over ${found.values.length} rounds`,
+  };
+};
+
 /** The issue's targets, each over the minimal proxy (the floor), all from the same run. */
 export const buildChecks = (results: Omit<BenchResults, 'checks'>): Check[] => {
-  const { nonStream, stream, coldStart, memory, dynamo } = results;
+  const { stream, coldStart, memory, figures } = results;
   const mb = results.options.memoryMb;
   const tollgateMemory = memoryGrowth(memory.tollgate);
   const minimalMemory = memoryGrowth(memory.minimal);
-  const over = (pick: PerTarget<Summary>, key: 'p50' | 'p99') => pick.tollgate[key] - pick.minimal[key];
   const frames = results.options.chunks + 4;
-  const roundTrips =
-    dynamo.nonStream.requestsWithRoundTripBeforeUpstream + dynamo.stream.requestsWithRoundTripBeforeUpstream;
-  const checked = dynamo.nonStream.matched + dynamo.stream.matched;
+  const allDynamo = results.rounds.flatMap((round) => [round.dynamo.nonStream, round.dynamo.stream]);
+  const roundTrips = allDynamo.reduce((sum, one) => sum + one.requestsWithRoundTripBeforeUpstream, 0);
+  const checked = allDynamo.reduce((sum, one) => sum + one.matched, 0);
   const checks: Check[] = [
-    atMost('non-stream latency p50, Tollgate − minimal', over(nonStream.total, 'p50'), 0.5, 'ms'),
-    atMost('non-stream latency p99, Tollgate − minimal', over(nonStream.total, 'p99'), 1.5, 'ms'),
-    atMost('stream TTFB p50, Tollgate − minimal', over(stream.ttfb, 'p50'), 0.5, 'ms'),
-    atMost('stream TTFB p99, Tollgate − minimal', over(stream.ttfb, 'p99'), 1.5, 'ms'),
-    atMost('inter-chunk delay p99, Tollgate − minimal', over(stream.gaps, 'p99'), 1, 'ms'),
+    medianAtMost(figures, FIGURE.nonStreamP50, 0.5, 'ms'),
+    medianAtMost(figures, FIGURE.nonStreamP99, 1.5, 'ms'),
+    medianAtMost(figures, FIGURE.ttfbP50, 0.5, 'ms'),
+    medianAtMost(figures, FIGURE.ttfbP99, 1.5, 'ms'),
+    medianAtMost(figures, FIGURE.gapP99, 1, 'ms'),
     {
       name: 'nothing buffered (body chunks per stream, Tollgate vs minimal)',
       value: stream.chunksPerResponse.tollgate,
@@ -102,12 +223,12 @@ export const buildChecks = (results: Omit<BenchResults, 'checks'>): Check[] => {
     },
     {
       ...atMost('requests with a DynamoDB round-trip before the upstream call', roundTrips, 0, 'requests'),
-      note: `of ${checked} warm requests; ${describeCounts(
-        addCounts(dynamo.nonStream.roundTripsBeforeUpstream, dynamo.stream.roundTripsBeforeUpstream),
+      note: `of ${checked} warm requests over ${results.rounds.length} rounds; ${describeCounts(
+        addCounts(...allDynamo.map((one) => one.roundTripsBeforeUpstream)),
       )}`,
     },
     atMost('proxy bundle (minified)', coldStart.bundleBytes / KB, 250, 'KB'),
-    atMost('module init p50 (fresh process, --enable-source-maps)', coldStart.initP50, 100, 'ms'),
+    medianAtMost(figures, FIGURE.initP50, 100, 'ms'),
     atMost(
       `RSS growth while ${mb} MB stream through (worst pass, peak − start)`,
       tollgateMemory.worstPeakMb,
@@ -214,6 +335,92 @@ const dynamoLine = (label: string, result: DynamoResult): string =>
   `answered before it in ${result.requestsWithRoundTripBeforeUpstream} of ${result.matched} requests` +
   (result.requestsWithRoundTripBeforeUpstream > 0 ? ` (${describeCounts(result.roundTripsBeforeUpstream)})` : '');
 
+const CPU_PROCESSES = ['dynamodb-local', 'gateway', 'minimal', 'upstream'] as const;
+
+/** CPU-seconds and % of one core per phase for each child process (DynamoDB Local first). */
+const cpuLines = (phases: readonly PhaseCpu[]): string[] => {
+  const cell = (phase: PhaseCpu, name: string) => {
+    const used = phase.processes[name];
+    return used ? `${used.cpuS.toFixed(2)} s ${used.percentOfCore.toFixed(0).padStart(3)}%` : 'n/a';
+  };
+  const total = (name: string) => {
+    const cpuS = phases.reduce((sum, phase) => sum + (phase.processes[name]?.cpuS ?? 0), 0);
+    const wallS = phases.reduce((sum, phase) => sum + phase.wallS, 0);
+    return `${cpuS.toFixed(2)} s ${((cpuS / Math.max(wallS, 1e-9)) * 100).toFixed(0).padStart(3)}%`;
+  };
+  const wall = phases.reduce((sum, phase) => sum + phase.wallS, 0);
+  return [
+    '',
+    `CPU per measured phase (utime+stime from /proc/<pid>/stat, ${CLOCK_TICKS} ticks/s; CPU-seconds and % of one core over the phase)`,
+    '  DynamoDB Local shares this machine here; on AWS it does not (DynamoDB runs elsewhere), so its share is load Lambda would not see',
+    ...table([
+      ['phase', 'wall', 'DynamoDB Local', 'gateway', 'minimal proxy', 'upstream'],
+      ...phases.map((phase) => [
+        phase.phase,
+        `${phase.wallS.toFixed(1)} s`,
+        ...CPU_PROCESSES.map((name) => cell(phase, name)),
+      ]),
+      ['all phases', `${wall.toFixed(1)} s`, ...CPU_PROCESSES.map(total)],
+    ]).map((line) => `  ${line}`),
+  ];
+};
+
+const usd = (value: number): string => `$${value.toFixed(2)}`;
+
+/** The Lambda-size table: CPU share, latency over the minimal proxy, translated stream, cost; the suggested default. */
+const lambdaLines = (lambda: LambdaResult): string[] => {
+  const lines = [
+    '',
+    `Gateway at Lambda's CPU share per memory size (cgroup CPU quota; one vCPU at ${LAMBDA_FULL_VCPU_MB} MB, pro rata below)`,
+  ];
+  if (lambda.unavailable) return [...lines, `  cgroup CPU quotas unavailable here: ${lambda.unavailable}`];
+  if (lambda.sizes.length === 0) return [...lines, '  skipped (--quick without --lambda-mb, or --lambda-mb none)'];
+  lines.push(
+    `  only the gateway process is limited (cgroup ${lambda.cgroup}); DynamoDB Local, the upstream and the minimal proxy are not.`,
+    '  translated stream: OpenAI chat client → Anthropic upstream route, 2,000 tokens sent at once by the upstream (its TTFB 0).',
+    `  cost: arm64 prices $${LAMBDA_PRICES.perGbSecond} per GB-second and $${LAMBDA_PRICES.perMillionRequests.toFixed(2)} per million requests; ` +
+      `a stream holds the function for its whole ${COST_STREAM_SECONDS} s (GB-s = MB / 1024 × ${COST_STREAM_SECONDS} s)`,
+  );
+  lines.push(
+    ...table([
+      [
+        'MB',
+        'CPU share',
+        'quota µs/100ms',
+        'added p50',
+        'added p99',
+        'stream TTFB p50/p99',
+        'tokens/s',
+        'MB/s',
+        'gateway CPU',
+        'errors',
+        `$/M ${COST_STREAM_SECONDS}s streams`,
+      ],
+      ...lambda.sizes.map((size) => [
+        String(size.mb),
+        `${(size.cpuShare * 100).toFixed(1)}%`,
+        String(size.quotaUs),
+        `${signed(size.addedP50)} ms`,
+        `${signed(size.addedP99)} ms`,
+        `${ms(size.streamTtfb.p50)} / ${ms(size.streamTtfb.p99)} ms`,
+        size.tokensPerSecond.toFixed(0),
+        size.mbPerSecond.toFixed(2),
+        `${(size.cpu.processes['gateway']?.percentOfCore ?? Number.NaN).toFixed(0)}% of a core`,
+        String(size.errors + size.streamErrors),
+        usd(size.costPerMillion),
+      ]),
+    ]).map((line) => `  ${line}`),
+  );
+  if (lambda.suggested) {
+    const { mb, referenceMb, thresholdMs } = lambda.suggested;
+    lines.push(
+      `  suggested default: ${mb} MB (${usd(costPerMillion(mb, COST_STREAM_SECONDS))} per million ${COST_STREAM_SECONDS}-second streams)`,
+      `  rule: ${SUGGESTION_RULE}; here ${referenceMb} MB, so added p99 ≤ ${thresholdMs.toFixed(2)} ms`,
+    );
+  }
+  return lines;
+};
+
 /**
  * The report as printed: latency over the floor, throughput, overhead, DynamoDB calls, cold start,
  * memory, then every check with PASS/FAIL.
@@ -228,9 +435,25 @@ export const renderReport = (results: BenchResults): string => {
     `machine: ${machine.cores} × ${machine.cpu}, ${machine.memoryGb.toFixed(0)} GB, Node ${machine.node}, ${machine.platform}; load average ${load(machine.loadAvgStart)} → ${load(machine.loadAvgEnd)}`,
     `upstream: TTFB ${options.ttfbMs} ms, ${options.chunks} content chunks ${options.chunkMs} ms apart (${options.chunks + 4} SSE events); ` +
       `${options.requests} non-stream + ${options.streamRequests} stream requests per target, alternating (the next sent ${options.pauseMs} ms after the previous ended and Tollgate's settle reached DynamoDB)`,
-    '',
-    'Latency at concurrency 1 (ms)',
   );
+  lines.push(
+    '',
+    `Headline figures over ${results.rounds.length} independent rounds: median [min–max] (PASS/FAIL uses the median)`,
+  );
+  lines.push(
+    ...table([
+      ['', 'median [min–max]', 'unit', 'per round'],
+      ...results.figures.map((one) => [
+        one.name,
+        withSpread(one, one.unit === 'ms' ? 2 : 0),
+        one.unit,
+        one.values
+          .map((value) => (Number.isFinite(value) ? value.toFixed(one.unit === 'ms' ? 2 : 0) : 'n/a'))
+          .join(' / '),
+      ]),
+    ]).map((line) => `  ${line}`),
+  );
+  lines.push('', `Latency at concurrency 1 (ms), round 1 of ${results.rounds.length}`);
   const chunkRow = (label: string, result: LatencyResult) => [
     label,
     ...TARGETS.map((name) => String(result.chunksPerResponse[name])),
@@ -270,7 +493,10 @@ export const renderReport = (results: BenchResults): string => {
     ]).map((line) => `  ${line}`),
   );
 
-  lines.push('', 'Throughput, non-stream (requests/s; errors in brackets when any)');
+  lines.push(
+    '',
+    `Throughput, non-stream (requests/s; errors in brackets when any), round 1 of ${results.rounds.length}`,
+  );
   lines.push(
     ...table([
       ['', 'direct', 'minimal', 'tollgate', 'tollgate/minimal'],
@@ -284,7 +510,7 @@ export const renderReport = (results: BenchResults): string => {
     ]).map((line) => `  ${line}`),
   );
 
-  lines.push('', "Tollgate's in-process overhead, x-tollgate-overhead-ms (ms)");
+  lines.push('', `Tollgate's in-process overhead, x-tollgate-overhead-ms (ms), round 1 of ${results.rounds.length}`);
   const overhead = (label: string, summary: Summary | null) =>
     summary ? [label, ms(summary.p50), ms(summary.p99), ms(summary.max)] : [label, 'n/a', 'n/a', 'n/a'];
   lines.push(
@@ -296,7 +522,10 @@ export const renderReport = (results: BenchResults): string => {
     ]).map((line) => `  ${line}`),
   );
 
-  lines.push('', 'DynamoDB calls per Tollgate request (counted on the wire, settles included)');
+  lines.push(
+    '',
+    `DynamoDB calls per Tollgate request (counted on the wire, settles included), round 1 of ${results.rounds.length}`,
+  );
   lines.push(dynamoLine('non-stream', results.dynamo.nonStream));
   lines.push(dynamoLine('stream', results.dynamo.stream));
   lines.push(dynamoLine('anthropic stream', results.dynamo.anthropicStream));
@@ -318,6 +547,11 @@ export const renderReport = (results: BenchResults): string => {
     `  module init p50 ${ms(coldStart.initP50)} ms with --enable-source-maps (as deployed), ${ms(coldStart.initNoSourceMapsP50)} ms without; ` +
       `process start → handler ready p50 ${ms(coldStart.processP50)} ms (${coldStart.initMs.length} fresh processes)`,
   );
+  const init = figureNamed(results.figures, FIGURE.initP50);
+  lines.push(
+    `  module init p50 per round (${coldStart.initMsByRound.map((round) => round.length).join(' + ')} fresh processes): ` +
+      `median ${withSpread(init)} ms — ${init.median <= 100 ? 'within' : 'over'} the 100 ms target (${init.median <= 100 ? 'PASS' : 'FAIL'})`,
+  );
 
   lines.push('', 'Memory (RSS of the process in the path; start/end after a full GC)');
   const pass = (label: string, run: MemoryPass) =>
@@ -330,6 +564,9 @@ export const renderReport = (results: BenchResults): string => {
   memory.minimal.forEach((run, index) => {
     lines.push(pass(`minimal,  stream ${index + 1}`, run));
   });
+
+  lines.push(...cpuLines(results.cpu));
+  lines.push(...lambdaLines(results.lambda));
 
   lines.push('', 'Console wallet page (GET /console/wallet, signed in)');
   lines.push(...walletLines(results.wallet, options.quick));

@@ -14,11 +14,15 @@ import type { Arrival, UpstreamStart } from './upstream-process.ts';
 
 const UPSTREAM_KEY = 'sk-bench-upstream';
 const BULK_FRAME_BYTES = 64 * 1024;
+/** Content pieces (tokens) in each translated stream of the Lambda-size section. */
+export const TRANSLATED_TOKENS = 2_000;
 
 export const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
 
 export interface Rig {
   options: BenchOptions;
+  /** DynamoDB Local's java process (its CPU time is read from /proc). */
+  dynamoPid: number | undefined;
   upstream: RpcChild;
   minimal: RpcChild;
   counter: RpcChild;
@@ -42,6 +46,20 @@ export const chatSpec = (stream: boolean, model: string = BENCH_ROUTES.openai): 
     ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
   }),
   gaps: stream,
+});
+
+/** An OpenAI chat stream to the `bench-translated` route (Anthropic upstream): translated both ways. */
+export const translatedSpec = (): RequestSpec => ({
+  ...chatSpec(true, BENCH_ROUTES.translated),
+  body: body({
+    model: BENCH_ROUTES.translated,
+    messages: [{ role: 'user', content: 'Say hello' }],
+    max_tokens: 8_192,
+    stream: true,
+    stream_options: { include_usage: true },
+  }),
+  gaps: false,
+  timeoutMs: 120_000,
 });
 
 /** An Anthropic Messages stream for the `bench-anthropic` route. */
@@ -126,6 +144,8 @@ export const startRig = async (options: BenchOptions, register: Register): Promi
     bulkModel: BENCH_ROUTES.bulk,
     bulkFrames: Math.ceil((options.memoryMb * 1024 * 1024) / BULK_FRAME_BYTES),
     bulkFrameBytes: BULK_FRAME_BYTES,
+    translatedModel: BENCH_ROUTES.translated,
+    translatedTokens: TRANSLATED_TOKENS,
   };
   const { url: upstreamUrl } = await upstream.call<{ url: string }>('start', upstreamStart);
   const counter = await child('./counter-process.ts');
@@ -157,5 +177,5 @@ export const startRig = async (options: BenchOptions, register: Register): Promi
   register(async () => {
     for (const target of targets) target.agent.destroy();
   });
-  return { options, upstream, minimal, counter, gateway, targets };
+  return { options, dynamoPid: dynamo.process.pid, upstream, minimal, counter, gateway, targets };
 };

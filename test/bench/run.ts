@@ -13,9 +13,11 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { send } from './client.ts';
 import { type ColdStart, coldStartSummary, measureColdStart } from './cold-start.ts';
+import { type PhaseCpu, startPhase } from './cpu.ts';
+import { measureLambdaSizes } from './lambda.ts';
 import { measuredSeries, measureMemory, measureThroughput } from './measure.ts';
 import { BENCH_HELP, type BenchOptions, parseBenchOptions } from './options.ts';
-import { type BenchResults, buildChecks, renderReport } from './report.ts';
+import { type BenchResults, buildChecks, headlineFigures, type RoundResult, renderReport } from './report.ts';
 import { chatSpec, log, messagesSpec, startRig } from './rig.ts';
 import { alternate } from './series.ts';
 import { measureWallet } from './wallet.ts';
@@ -61,28 +63,58 @@ const run = async (options: BenchOptions): Promise<BenchResults> => {
   const warm = await send(tollgate, chatSpec(false));
   if (warm.status !== 200) throw new Error(`Tollgate answered ${warm.status} after warm-up; see its output above`);
 
-  if (options.profile) await rig.gateway.call('startProfile');
-  const nonStream = await measuredSeries(rig, 'non-stream, concurrency 1', chatSpec(false), options.requests);
+  const pids = {
+    'dynamodb-local': rig.dynamoPid,
+    gateway: rig.gateway.process.pid,
+    minimal: rig.minimal.process.pid,
+    upstream: rig.upstream.process.pid,
+  };
+  const cpu: PhaseCpu[] = [];
+  const phase = async <T>(name: string, measure: () => Promise<T>): Promise<T> => {
+    const done = startPhase(name, pids);
+    const result = await measure();
+    cpu.push(done());
+    return result;
+  };
   const profile = join(RESULTS_DIR, `gateway-${startedAt.toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
-  if (options.profile) {
-    await rig.gateway.call('stopProfile', { file: profile });
-    log(`CPU profile of the gateway during the non-stream series: ${profile}`);
+  const rounds: RoundResult[] = [];
+  for (let round = 1; round <= options.rounds; round += 1) {
+    const tag = `round ${round}/${options.rounds}`;
+    log(`${tag}…`);
+    if (options.profile && round === 1) await rig.gateway.call('startProfile');
+    const nonStream = await phase(`${tag} non-stream`, () =>
+      measuredSeries(rig, `${tag} non-stream, concurrency 1`, chatSpec(false), options.requests),
+    );
+    if (options.profile && round === 1) {
+      await rig.gateway.call('stopProfile', { file: profile });
+      log(`CPU profile of the gateway during the first non-stream series: ${profile}`);
+    }
+    const stream = await phase(`${tag} stream`, () =>
+      measuredSeries(rig, `${tag} stream, concurrency 1`, chatSpec(true), options.streamRequests),
+    );
+    const anthropicRounds = Math.max(1, Math.ceil(options.streamRequests / 8));
+    const anthropic = await phase(`${tag} anthropic stream`, () =>
+      measuredSeries(rig, `${tag} anthropic stream, concurrency 1`, messagesSpec(), anthropicRounds),
+    );
+    const load = await phase(`${tag} throughput`, () => measureThroughput(rig));
+    rounds.push({ nonStream, stream, anthropic, load });
   }
-  const stream = await measuredSeries(rig, 'stream, concurrency 1', chatSpec(true), options.streamRequests);
-  const anthropicRounds = Math.max(1, Math.ceil(options.streamRequests / 8));
-  const anthropic = await measuredSeries(rig, 'anthropic stream, concurrency 1', messagesSpec(), anthropicRounds);
-  const load = await measureThroughput(rig);
-  const memory = await measureMemory(rig);
+  const memory = await phase('memory', () => measureMemory(rig));
+  const lambda = await measureLambdaSizes(rig, options.lambdaMb, (stop) => stops.push(stop));
+  for (const size of lambda.sizes) cpu.push(size.cpu);
   const connections = await rig.counter.call<number>('connections');
 
   log('stopping the gateway, proxies and DynamoDB Local…');
   await stopAll();
-  log(`cold start: building the bundle and importing it in ${options.coldStarts} fresh processes…`);
-  const cold: ColdStart = await measureColdStart(options.coldStarts);
+  log(`cold start: building the bundle and importing it in ${options.rounds} × ${options.coldStarts} fresh processes…`);
+  const cold: ColdStart = await measureColdStart(options.coldStarts, options.rounds);
   stopping = undefined; // the rig's teardown is done: what the wallet part starts is stopped anew
   const wallet = await measureWallet(options, (stop) => stops.push(stop), log);
   await stopAll();
 
+  const first = rounds[0];
+  if (!first) throw new Error('no round measured');
+  const { nonStream, stream, anthropic, load } = first;
   const results: Omit<BenchResults, 'checks'> = {
     startedAt: startedAt.toISOString(),
     durationS: (Date.now() - startedAt.getTime()) / 1000,
@@ -110,6 +142,16 @@ const run = async (options: BenchOptions): Promise<BenchResults> => {
     coldStart: { ...cold, ...coldStartSummary(cold) },
     memory,
     wallet,
+    rounds: rounds.map((round) => ({
+      nonStream: round.nonStream.latency,
+      stream: round.stream.latency,
+      anthropicStream: round.anthropic.latency,
+      throughput: round.load.results,
+      dynamo: { nonStream: round.nonStream.dynamo, stream: round.stream.dynamo },
+    })),
+    figures: headlineFigures(rounds, cold),
+    cpu,
+    lambda,
   };
   return { ...results, checks: buildChecks(results) };
 };

@@ -18,9 +18,16 @@ export interface BenchRoutes {
   openai: string;
   anthropic: string;
   bulk: string;
+  /** Anthropic upstream, answering at once with many tokens: OpenAI chat clients' streams through it are translated. */
+  translated: string;
 }
 
-export const BENCH_ROUTES: BenchRoutes = { openai: 'bench-openai', anthropic: 'bench-anthropic', bulk: 'bench-bulk' };
+export const BENCH_ROUTES: BenchRoutes = {
+  openai: 'bench-openai',
+  anthropic: 'bench-anthropic',
+  bulk: 'bench-bulk',
+  translated: 'bench-translated',
+};
 
 /**
  * Creates the tables, the account (credited once), its key and the routes to the fake upstream;
@@ -52,6 +59,7 @@ export const seedBench = async (endpoint: string, upstreamUrl: string): Promise<
       { model: BENCH_ROUTES.openai, provider: 'openai', baseUrl: `${upstreamUrl}/v1`, prices: PRICES },
       { model: BENCH_ROUTES.anthropic, provider: 'anthropic', baseUrl: upstreamUrl, prices: PRICES },
       { model: BENCH_ROUTES.bulk, provider: 'openai', baseUrl: `${upstreamUrl}/v1`, prices: PRICES },
+      { model: BENCH_ROUTES.translated, provider: 'anthropic', baseUrl: upstreamUrl, prices: PRICES },
     ];
     for (const route of routes) await stores.routes.put(route);
     return key.secret;

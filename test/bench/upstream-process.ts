@@ -15,6 +15,9 @@ export interface UpstreamStart {
   bulkModel: string;
   bulkFrames: number;
   bulkFrameBytes: number;
+  /** Upstream model answered at once with `translatedTokens` content pieces, no delays (the translated-stream throughput). */
+  translatedModel: string;
+  translatedTokens: number;
 }
 
 /** When the upstream had read a request's body (this process's `performance.now()`), and whether Tollgate sent it. */
@@ -55,6 +58,7 @@ serveRpc({
   async start(args: UpstreamStart): Promise<{ url: string }> {
     const bulk = bulkStream(args.bulkModel, args.bulkFrames, args.bulkFrameBytes);
     const pieces = Array.from({ length: args.chunks }, (_, index) => `token${index} `);
+    const fast = Array.from({ length: args.translatedTokens }, (_, index) => `tok${index} `);
     const upstream = await startFakeUpstream({
       record: false,
       defaults: { ttfbMs: args.ttfbMs, chunkDelayMs: args.chunkMs, chunks: pieces },
@@ -62,7 +66,11 @@ serveRpc({
     upstream.script((request) => {
       arrivals.push({ at: performance.now(), tollgate: request.auth.key === args.tollgateUpstreamKey });
       if (arrivals.length > KEEP_ARRIVALS) arrivals.splice(0, arrivals.length - KEEP_ARRIVALS);
-      return request.model === args.bulkModel ? { rawFrames: bulk, ttfbMs: 0, chunkDelayMs: 0 } : undefined;
+      if (request.model === args.bulkModel) return { rawFrames: bulk, ttfbMs: 0, chunkDelayMs: 0 };
+      if (request.model === args.translatedModel) {
+        return { chunks: fast, ttfbMs: 0, chunkDelayMs: 0, usage: { outputTokens: fast.length } };
+      }
+      return undefined;
     });
     return { url: upstream.url };
   },
