@@ -56,7 +56,12 @@ const measureSize = async (rig: Rig, limits: CpuLimits, mb: number): Promise<Lam
   limits.limit(pid, mb);
   const share = lambdaCpuShare(mb);
   log(`Lambda ${mb} MB: gateway limited to ${(share * 100).toFixed(1)}% of a core (quota ${quotaUs(mb)} µs / 100 ms)…`);
-  const done = startPhase(`lambda ${mb} MB`, { 'dynamodb-local': rig.dynamoPid, gateway: pid });
+  const done = startPhase(`lambda ${mb} MB`, {
+    'dynamodb-local': rig.dynamoPid,
+    gateway: pid,
+    minimal: rig.minimal.process.pid,
+    upstream: rig.upstream.process.pid,
+  });
   try {
     const pair = rig.targets.filter((target) => target.name !== 'direct');
     await alternate(pair, chatSpec(false), 5); // JIT and caches settle under the new quota

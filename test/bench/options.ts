@@ -54,11 +54,11 @@ const HELP = `npm run bench -- [flags]
   --chunks <n>            content chunks per streamed answer (default 20)
   --rounds <n>            independent rounds of every headline figure, printed as median [min–max] (default 3)
   --requests <n>          requests per target and round, non-streamed series (default 400, quick 15)
-  --stream-requests <n>   requests per target and round, streamed series (default requests / 2)
+  --stream-requests <n>   requests per target and round, streamed series (default requests / 2, quick requests / 3)
   --warmup <n>            warm-up requests per target (default 50)
   --pause-ms <ms>         idle time after each measured request (default 2)
   --concurrency <list>    throughput concurrency levels (default 1,16,64)
-  --throughput-ms <ms>    time per target, level and round in the throughput series (default 2000, quick 300)
+  --throughput-ms <ms>    time per target, level and round in the throughput series (default 2000, quick 250)
   --memory-mb <n>         megabytes streamed through Tollgate for the RSS check (default 100)
   --memory-passes <n>     how many times (default 3)
   --cold-starts <n>       fresh processes importing the bundle (default 5)
@@ -133,11 +133,16 @@ export const parseBenchOptions = (argv: string[]): BenchOptions | 'help' => {
     chunkMs: integer('chunk-ms', values['chunk-ms'], 5),
     chunks: integer('chunks', values.chunks, 20, 1),
     requests,
-    streamRequests: integer('stream-requests', values['stream-requests'], Math.max(1, Math.ceil(requests / 2)), 1),
+    streamRequests: integer(
+      'stream-requests',
+      values['stream-requests'],
+      quick ? Math.max(1, Math.ceil(requests / 3)) : Math.max(1, Math.ceil(requests / 2)),
+      1,
+    ),
     warmup: integer('warmup', values.warmup, quick ? 10 : 50),
     pauseMs: integer('pause-ms', values['pause-ms'], 2),
     concurrency,
-    throughputMs: integer('throughput-ms', values['throughput-ms'], quick ? 300 : 2000, 100),
+    throughputMs: integer('throughput-ms', values['throughput-ms'], quick ? 250 : 2000, 100),
     memoryMb: integer('memory-mb', values['memory-mb'], quick ? 20 : 100, 1),
     memoryPasses: integer('memory-passes', values['memory-passes'], quick ? 2 : 3, 1),
     coldStarts: integer('cold-starts', values['cold-starts'], quick ? 2 : 5, 1),
