@@ -43,6 +43,8 @@ export interface LambdaResult {
   unavailable?: string;
   cgroup?: 'v1' | 'v2';
   sizes: LambdaSizeResult[];
+  /** The same measurement with no quota (the machine's whole CPU), for reference; `mb` 0. */
+  unlimited?: LambdaSizeResult;
   /** The smallest size whose added p99 ≤ 2 × the reference size's (1,024 MB, or the largest measured). */
   suggested?: { mb: number; referenceMb: number; thresholdMs: number };
 }
@@ -50,13 +52,19 @@ export interface LambdaResult {
 export const SUGGESTION_RULE =
   'smallest size whose non-stream added latency p99 stays within 2× of the 1,024 MB figure (or of the largest size measured)';
 
-const measureSize = async (rig: Rig, limits: CpuLimits, mb: number): Promise<LambdaSizeResult> => {
+/** One size; `limits` undefined: the same measurement without a quota (the reference row, `mb` 0). */
+const measureSize = async (rig: Rig, limits: CpuLimits | undefined, mb: number): Promise<LambdaSizeResult> => {
   const pid = rig.gateway.process.pid;
   if (pid === undefined) throw new Error('the gateway process has no pid');
-  limits.limit(pid, mb);
-  const share = lambdaCpuShare(mb);
-  log(`Lambda ${mb} MB: gateway limited to ${(share * 100).toFixed(1)}% of a core (quota ${quotaUs(mb)} µs / 100 ms)…`);
-  const done = startPhase(`lambda ${mb} MB`, {
+  limits?.limit(pid, mb);
+  const share = limits ? lambdaCpuShare(mb) : Number.NaN;
+  log(
+    limits
+      ? `Lambda ${mb} MB: gateway limited to ${(share * 100).toFixed(1)}% of a core (quota ${quotaUs(mb)} µs / 100 ms)…`
+      : 'Lambda sizes: the same measurement without a quota first, for reference…',
+  );
+  const label = limits ? `lambda ${mb} MB` : 'lambda, no quota';
+  const done = startPhase(label, {
     'dynamodb-local': rig.dynamoPid,
     gateway: pid,
     minimal: rig.minimal.process.pid,
@@ -65,12 +73,12 @@ const measureSize = async (rig: Rig, limits: CpuLimits, mb: number): Promise<Lam
   try {
     const pair = rig.targets.filter((target) => target.name !== 'direct');
     await alternate(pair, chatSpec(false), 5); // JIT and caches settle under the new quota
-    const series = await measuredSeries(rig, `lambda ${mb} MB non-stream`, chatSpec(false), rig.options.lambdaRequests);
+    const series = await measuredSeries(rig, `${label} non-stream`, chatSpec(false), rig.options.lambdaRequests);
     const { total, errors } = series.latency;
     const tollgate = rig.targets.find((target) => target.name === 'tollgate');
     if (!tollgate) throw new Error('no tollgate target');
     const spec = translatedSpec();
-    await send(tollgate, spec);
+    for (let index = 0; index < 3; index += 1) await send(tollgate, spec); // the translation's code JIT-compiled
     const ttfb: number[] = [];
     const tokens: number[] = [];
     const mbs: number[] = [];
@@ -88,7 +96,7 @@ const measureSize = async (rig: Rig, limits: CpuLimits, mb: number): Promise<Lam
     return {
       mb,
       cpuShare: share,
-      quotaUs: quotaUs(mb),
+      quotaUs: limits ? quotaUs(mb) : Number.NaN,
       addedP50: total.tollgate.p50 - total.minimal.p50,
       addedP99: total.tollgate.p99 - total.minimal.p99,
       errors: errors.tollgate,
@@ -96,11 +104,11 @@ const measureSize = async (rig: Rig, limits: CpuLimits, mb: number): Promise<Lam
       tokensPerSecond: summarize(tokens).p50,
       mbPerSecond: summarize(mbs).p50,
       streamErrors,
-      costPerMillion: costPerMillion(mb, COST_STREAM_SECONDS),
+      costPerMillion: limits ? costPerMillion(mb, COST_STREAM_SECONDS) : Number.NaN,
       cpu: done(),
     };
   } finally {
-    limits.release(pid);
+    limits?.release(pid);
   }
 };
 
@@ -123,6 +131,7 @@ export const measureLambdaSizes = async (rig: Rig, sizes: readonly number[], reg
   result.cgroup = limits.version;
   register(async () => limits.cleanup());
   try {
+    result.unlimited = await measureSize(rig, undefined, 0);
     for (const mb of [...sizes].sort((a, b) => a - b)) result.sizes.push(await measureSize(rig, limits, mb));
   } finally {
     limits.cleanup();

@@ -396,10 +396,10 @@ const lambdaLines = (lambda: LambdaResult): string[] => {
         'errors',
         `$/M ${COST_STREAM_SECONDS}s streams`,
       ],
-      ...lambda.sizes.map((size) => [
-        String(size.mb),
-        `${(size.cpuShare * 100).toFixed(1)}%`,
-        String(size.quotaUs),
+      ...[...(lambda.unlimited ? [lambda.unlimited] : []), ...lambda.sizes].map((size) => [
+        size.mb === 0 ? 'no quota' : String(size.mb),
+        size.mb === 0 ? 'all' : `${(size.cpuShare * 100).toFixed(1)}%`,
+        size.mb === 0 ? '–' : String(size.quotaUs),
         `${signed(size.addedP50)} ms`,
         `${signed(size.addedP99)} ms`,
         `${ms(size.streamTtfb.p50)} / ${ms(size.streamTtfb.p99)} ms`,
@@ -407,7 +407,7 @@ const lambdaLines = (lambda: LambdaResult): string[] => {
         size.mbPerSecond.toFixed(2),
         `${(size.cpu.processes['gateway']?.percentOfCore ?? Number.NaN).toFixed(0)}% of a core`,
         String(size.errors + size.streamErrors),
-        usd(size.costPerMillion),
+        size.mb === 0 ? '–' : usd(size.costPerMillion),
       ]),
     ]).map((line) => `  ${line}`),
   );

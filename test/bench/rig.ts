@@ -17,7 +17,10 @@ const BULK_FRAME_BYTES = 64 * 1024;
 /** Content pieces (tokens) in each translated stream of the Lambda-size section. */
 export const TRANSLATED_TOKENS = 2_000;
 
-export const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
+const LOG_START = performance.now();
+/** A progress line on stderr, with the seconds since the bench started. */
+export const log = (line: string): void =>
+  void process.stderr.write(`[bench +${((performance.now() - LOG_START) / 1000).toFixed(1)}s] ${line}\n`);
 
 export interface Rig {
   options: BenchOptions;

@@ -101,7 +101,7 @@ const run = async (options: BenchOptions): Promise<BenchResults> => {
   }
   const memory = await phase('memory', () => measureMemory(rig));
   const lambda = await measureLambdaSizes(rig, options.lambdaMb, (stop) => stops.push(stop));
-  for (const size of lambda.sizes) cpu.push(size.cpu);
+  for (const size of [...(lambda.unlimited ? [lambda.unlimited] : []), ...lambda.sizes]) cpu.push(size.cpu);
   const connections = await rig.counter.call<number>('connections');
 
   log('stopping the gateway, proxies and DynamoDB Local…');
