@@ -38,7 +38,19 @@ import type { Route } from './vocabulary.ts';
 export interface ProxyDeps {
   keys: Pick<KeyStore, 'get'>;
   routes: Pick<RouteStore, 'list'>;
-  wallets: Pick<WalletStore, 'get' | 'hold' | 'settle' | 'checkpoint' | 'ledger' | 'ledgerRow' | 'keySpend'>;
+  wallets: Pick<
+    WalletStore,
+    | 'get'
+    | 'hold'
+    | 'settle'
+    | 'checkpoint'
+    | 'ledger'
+    | 'ledgerRow'
+    | 'keySpend'
+    | 'holdLeased'
+    | 'openLease'
+    | 'closeLease'
+  >;
   /** What a key spent in all and this day, week and month (`GET /v1/key`): services/keys.ts `keyUsage`. */
   keyUsage: KeyUsageReader;
   counters: Pick<CounterStore, 'countRequest' | 'countTokens'>;
@@ -88,6 +100,9 @@ export const createProxyHandler = (deps: ProxyDeps) => {
   const billing = new Billing({
     wallets: deps.wallets,
     settleRetryDelaysMs: config.settleRetryDelaysMs,
+    ...(config.leases && { leases: config.leases }),
+    onLeaseCloseFailure: (lease, error) =>
+      logger.error('closing a credit lease failed; the sweeper closes it', { lease: lease.row, error }),
     onSettleFailure: (row, settlement, error) => {
       logger.error('settle failed; the hold stays pending for the sweeper', { row, settlement, error });
       deps.metrics?.addMetric(ProxyMetric.SettleFailures, PROXY_METRIC_UNITS.SettleFailures, 1);

@@ -204,12 +204,39 @@ export interface UsageRow {
    * request was held in (`keyspend#…`), which its settle moves from held to spent.
    */
   keyBudget?: string;
+  /**
+   * Set when the request was held in a credit lease of its gateway instance (`lease#…` sort key):
+   * its hold and cost move the lease, not the wallet; the lease's close charges the wallet the sum.
+   */
+  lease?: string;
   settledAt?: string;
   /** While pending: the running cost a long stream last wrote, what the sweeper charges if it dies. */
   checkpoint?: number;
   /** Sparse index keys, present only while pending. */
   pending?: string;
   pendingSince?: string;
+}
+
+/**
+ * A credit lease (DESIGN-level note in the README, "One busy account"): money one gateway instance
+ * reserved from the wallet at once, to hold its requests in without writing the wallet for each.
+ * While open, the wallet counts `amount` as held; the close charges the wallet `cost`, the sum of the
+ * costs of the requests held in it, and gives back the rest. Stored at `lease#<openedAt>#<id>` in
+ * the account's ledger partition, outside every ledger read.
+ */
+export interface LeaseRow {
+  accountId: string;
+  sk: string;
+  kind: 'lease';
+  /** nano-USD reserved from the wallet. */
+  amount: number;
+  status: 'open' | 'closed';
+  openedAt: string;
+  /** No request is held in the lease after this instant; the sweeper closes it once the holds may have expired. */
+  holdUntil: string;
+  /** nano-USD: Σ costs of its requests, once closed. */
+  cost?: number;
+  closedAt?: string;
 }
 
 /** The card payment behind a top-up (Stripe Checkout): what names it to the payer and to Stripe. */

@@ -65,12 +65,14 @@ export const PROXY_ACCESS = {
  * The sweeper (`sweepExpiredHolds`, `sendPendingAlerts`): `WalletStore.pendingHolds` and
  * `pendingAlerts` (Query on the ledger's pending index), `settle` (a transaction updating the ledger
  * row and the wallet) and the low-balance check after it (a conditional wallet UpdateItem, and a
- * PutItem of the alert row when it crosses); claiming and clearing an alert row (UpdateItem); the
+ * PutItem of the alert row when it crosses); claiming and clearing an alert row (UpdateItem); an
+ * expired credit lease: its requests' rows (Query on the table), their settles (UpdateItem) and the
+ * lease's close (a transaction updating the lease row and the wallet); the
  * account's members to e-mail (Query on the members' `byAccount` index only).
  */
 export const SWEEPER_ACCESS = {
   wallets: { table: ['UpdateItem'] },
-  ledger: { table: ['UpdateItem', 'PutItem'], indexes: { [LEDGER_PENDING_INDEX]: ['Query'] } },
+  ledger: { table: ['UpdateItem', 'PutItem', 'Query'], indexes: { [LEDGER_PENDING_INDEX]: ['Query'] } },
   members: { table: [], indexes: { [MEMBERS_BY_ACCOUNT_INDEX]: ['Query'] } },
 } as const satisfies FunctionAccess;
 

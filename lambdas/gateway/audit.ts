@@ -1,4 +1,4 @@
-import type { LedgerRow, Wallet } from '../vocabulary.ts';
+import type { LeaseRow, LedgerRow, Wallet } from '../vocabulary.ts';
 
 /**
  * An account's ledger summed up. Sums are bigints: each row's amount is exact as a number, but an
@@ -20,6 +20,9 @@ export interface AuditResult {
   difference: bigint;
   rows: number;
   pendingRows: number;
+  /** Credit leases still open (counted as held in full), and closed ones whose cost is not the sum of their requests' (anything but none is a bug). */
+  openLeases: number;
+  leaseMismatches: string[];
 }
 
 /**
@@ -27,21 +30,55 @@ export interface AuditResult {
  * `balance == Σ top-ups + Σ adjustments − Σ settled costs − Σ open holds`, to the last nano-USD, at
  * any size (adjustments are signed: a refunded card payment is negative).
  *
- * @example auditLedger(wallet, rows).difference // 0n
+ * A request held in a credit lease (gateway/leases.ts) moved the lease, not the wallet: an open
+ * lease counts as held in full, a closed one as settled at its cost — which must be the sum of its
+ * requests' costs, every one of them final (else it is listed in `leaseMismatches`).
+ *
+ * @example auditLedger(wallet, rows, leases).difference // 0n
  */
-export const auditLedger = (wallet: Wallet, rows: readonly LedgerRow[]): AuditResult => {
+export const auditLedger = (
+  wallet: Wallet,
+  rows: readonly LedgerRow[],
+  leases: readonly LeaseRow[] = [],
+): AuditResult => {
   let topUps = 0n;
   let adjustments = 0n;
   let settledCosts = 0n;
   let openHolds = 0n;
   let pendingRows = 0;
+  const leased = new Map<string, { cost: bigint; pending: number }>();
   for (const row of rows) {
     if (row.kind === 'topup') topUps += BigInt(row.amount);
     else if (row.kind === 'adjustment') adjustments += BigInt(row.amount);
-    else if (row.status === 'final') settledCosts += BigInt(row.cost ?? 0);
+    else if (row.lease !== undefined) {
+      const sum = leased.get(row.lease) ?? { cost: 0n, pending: 0 };
+      if (row.status === 'final') sum.cost += BigInt(row.cost ?? 0);
+      else {
+        sum.pending += 1;
+        pendingRows += 1;
+      }
+      leased.set(row.lease, sum);
+    } else if (row.status === 'final') settledCosts += BigInt(row.cost ?? 0);
     else {
       openHolds += BigInt(row.hold);
       pendingRows += 1;
+    }
+  }
+  let openLeases = 0;
+  const leaseMismatches: string[] = [];
+  for (const lease of leases) {
+    const sum = leased.get(lease.sk) ?? { cost: 0n, pending: 0 };
+    if (lease.status === 'open') {
+      openLeases += 1;
+      openHolds += BigInt(lease.amount);
+      continue;
+    }
+    settledCosts += BigInt(lease.cost ?? 0);
+    if (sum.pending > 0 || sum.cost !== BigInt(lease.cost ?? 0)) {
+      leaseMismatches.push(
+        `${lease.sk}: closed at ${lease.cost ?? 0} nano-USD, its requests cost ${sum.cost}` +
+          (sum.pending > 0 ? ` with ${sum.pending} still pending` : ''),
+      );
     }
   }
   const expected = topUps + adjustments - settledCosts - openHolds;
@@ -56,5 +93,7 @@ export const auditLedger = (wallet: Wallet, rows: readonly LedgerRow[]): AuditRe
     difference: BigInt(wallet.balance) - expected,
     rows: rows.length,
     pendingRows,
+    openLeases,
+    leaseMismatches,
   };
 };

@@ -10,6 +10,7 @@ import {
 import type { KeyRecord, Route, Usage, UsageRow, Wallet } from '../vocabulary.ts';
 import type { Completion, Progress } from './forward.ts';
 import { keyBudgetSk, keyLimitMessage, limitPeriod, limitResetOf } from './key-budget.ts';
+import { type Lease, LeaseBook, type LeaseOptions } from './leases.ts';
 import { formatUsd } from './money.ts';
 import { costOf, FULL_PRICE_PPM, type HoldQuote, insufficientBalanceMessage, quoteHold } from './pricing.ts';
 import type { OutputCap } from './spend-guard.ts';
@@ -25,6 +26,8 @@ export interface Hold {
   bodyChars: number;
   /** The running cost last written onto the pending row (see `Billing.checkpoint`). */
   checkpointed?: number;
+  /** The credit lease it is held in (gateway/leases.ts); absent: held in the wallet. */
+  lease?: Lease;
 }
 
 /** Characters per token for billing an answer whose upstream reported no usage (documented). */
@@ -82,6 +85,8 @@ export const settlementFor = (
   return settlement;
 };
 
+type LeaseWallets = Pick<WalletStore, 'holdLeased' | 'openLease' | 'closeLease'>;
+
 interface Snapshot {
   wallet: Wallet;
   /** What this instance believes is spendable: the last read, less holds taken since. */
@@ -90,7 +95,13 @@ interface Snapshot {
 }
 
 export interface BillingOptions {
-  wallets: Pick<WalletStore, 'get' | 'hold' | 'settle' | 'checkpoint'>;
+  wallets: Pick<WalletStore, 'get' | 'hold' | 'settle' | 'checkpoint'> & Partial<LeaseWallets>;
+  /**
+   * Credit leases for well-funded accounts (gateway/leases.ts), on wallets that have them; absent:
+   * every request holds in the wallet.
+   */
+  leases?: LeaseOptions;
+  onLeaseCloseFailure?: (lease: Lease, error: unknown) => void;
   /** A hold may overlap the upstream call when the snapshot covers this many such holds. */
   plentyFactor?: number;
   /** How long a wallet snapshot is trusted before it is read again (in the background). */
@@ -116,9 +127,28 @@ export class Billing {
   private readonly onAlreadySettled: NonNullable<BillingOptions['onAlreadySettled']>;
   private readonly snapshots = new Map<string, Snapshot>();
   private readonly refreshing = new Map<string, Promise<void>>();
+  private readonly leases: LeaseBook | undefined;
+  private readonly leaseWallets: LeaseWallets | undefined;
 
   constructor(options: BillingOptions) {
     this.wallets = options.wallets;
+    const { wallets } = options;
+    const leaseWallets =
+      wallets.holdLeased && wallets.openLease && wallets.closeLease ? (wallets as LeaseWallets) : undefined;
+    this.leaseWallets = leaseWallets;
+    this.leases =
+      options.leases &&
+      leaseWallets &&
+      new LeaseBook({
+        ...options.leases,
+        wallets: leaseWallets,
+        // The snapshot follows the wallet: a lease's slice leaves it, what the close gives back returns.
+        onWalletChange: (accountId, delta) => {
+          const snapshot = this.snapshots.get(accountId);
+          if (snapshot) snapshot.spendable += delta;
+        },
+        ...(options.onLeaseCloseFailure && { onCloseFailure: options.onLeaseCloseFailure }),
+      });
     this.plentyFactor = options.plentyFactor ?? 50;
     this.snapshotTtlMs = options.snapshotTtlMs ?? 30_000;
     this.settleRetryDelaysMs = options.settleRetryDelaysMs;
@@ -231,6 +261,23 @@ export class Billing {
     const period = limit === undefined ? undefined : limitPeriod(limitResetOf(key), heldAt);
     if (period !== undefined) row.keyBudget = keyBudgetSk(key.keyId, period);
     const budget = limit === undefined ? undefined : { room: limit - quote.amount };
+    // A well-funded account holds in this instance's credit lease: one ledger write, no wallet write,
+    // no waiting on the wallet before the upstream call (the first byte still waits for the row).
+    const lease =
+      budget === undefined && this.leases
+        ? await this.leases.take(key.accountId, quote.amount, snapshot?.spendable, heldAt)
+        : undefined;
+    if (lease) {
+      row.lease = lease.row.sk;
+      const committed = new Promise<void>((tick) => setTimeout(tick, 0))
+        .then(() => this.leaseWallets?.holdLeased(row))
+        .catch((error: unknown) => {
+          this.leases?.released(lease, quote.amount);
+          throw error;
+        });
+      committed.catch(() => undefined); // awaited before the first byte; never unhandled
+      return { row, quote, committed, bodyChars: bodyText.length, lease };
+    }
     // Only the wallet's snapshot can say "plenty"; a key's limit is always checked before the upstream call.
     const plenty =
       budget === undefined && snapshot !== undefined && snapshot.spendable >= quote.amount * this.plentyFactor;
@@ -276,6 +323,11 @@ export class Billing {
     return handle;
   }
 
+  /** Closes this instance's credit leases once their requests have settled (shutdown, tests). */
+  closeLeases(): Promise<void> {
+    return this.leases?.closeAll() ?? Promise.resolve();
+  }
+
   /**
    * Writes what a running stream would cost if it ended now onto its pending row, so that the
    * sweeper charges it, not nothing, if the invocation dies before its settle. Only a higher cost
@@ -316,8 +368,13 @@ export class Billing {
       try {
         if (!(await this.wallets.settle(handle.row, settlement, new Date(), { checkAlert }))) {
           // Already final: the sweeper charged the hold's checkpoint first. Nothing changed here.
+          if (handle.lease) this.leases?.abandoned(handle.lease);
           this.onAlreadySettled(handle.row, settlement);
           return undefined;
+        }
+        if (handle.lease) {
+          this.leases?.settled(handle.lease, handle.row.hold, settlement.cost);
+          return settlement;
         }
         // The snapshot follows locally; it is read again only once stale (see `snapshot`).
         const snapshot = this.snapshots.get(handle.row.accountId);
@@ -327,6 +384,7 @@ export class Billing {
         // A malformed write will not get better by waiting; a failing database may.
         const delay = (error as Error).name === 'ValidationException' ? undefined : this.settleRetryDelaysMs[attempt];
         if (delay === undefined) {
+          if (handle.lease) this.leases?.abandoned(handle.lease); // the sweeper settles the row and closes the lease
           this.onSettleFailure(handle.row, settlement, error);
           return undefined;
         }

@@ -1,3 +1,5 @@
+import { DEFAULT_LEASE_OPTIONS, type LeaseOptions } from './leases.ts';
+import { parseUsd } from './money.ts';
 import { DEFAULT_HOLD_EXPIRY_MS } from './sweep.ts';
 
 /** Tunables read once from the environment, each with the default DESIGN §6 names. */
@@ -21,7 +23,21 @@ export interface GatewayConfig {
   checkpointIntervalMs: number;
   /** Waits between settle attempts while DynamoDB fails; after the last, the sweeper takes over. */
   settleRetryDelaysMs: readonly number[];
+  /** Credit leases for well-funded accounts (gateway/leases.ts); undefined: every request holds in the wallet. */
+  leases: LeaseOptions | undefined;
 }
+
+/**
+ * `TOLLGATE_LEASES=off` turns credit leases off; `TOLLGATE_LEASE_MIN_SPENDABLE` (USD, default 100)
+ * is the spendable an account needs before its requests are held in leases.
+ */
+const leasesFromEnv = (env: NodeJS.ProcessEnv): LeaseOptions | undefined => {
+  if (env['TOLLGATE_LEASES'] === 'off') return undefined;
+  const min = env['TOLLGATE_LEASE_MIN_SPENDABLE'];
+  return min === undefined || min.trim() === ''
+    ? DEFAULT_LEASE_OPTIONS
+    : { ...DEFAULT_LEASE_OPTIONS, minSpendable: parseUsd(min) };
+};
 
 const seconds = (value: string | undefined, fallback: number): number => {
   if (value === undefined || value.trim() === '') return fallback * 1000;
@@ -44,4 +60,5 @@ export const configFromEnv = (env: NodeJS.ProcessEnv = process.env): GatewayConf
   deadlineMarginMs: seconds(env['TOLLGATE_DEADLINE_MARGIN'], 10),
   checkpointIntervalMs: seconds(env['TOLLGATE_CHECKPOINT_INTERVAL'], 30),
   settleRetryDelaysMs: [200, 500, 1_000, 2_000, 4_000, 8_000, 15_000, 30_000],
+  leases: leasesFromEnv(env),
 });

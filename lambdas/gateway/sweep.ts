@@ -1,4 +1,5 @@
-import type { WalletStore } from '../store/wallets.ts';
+import type { Settlement, WalletStore } from '../store/wallets.ts';
+import type { UsageRow } from '../vocabulary.ts';
 
 /** The proxy's maximum duration (15 min) plus a margin: a hold older than this has no live request. */
 export const DEFAULT_HOLD_EXPIRY_MS = 16 * 60_000;
@@ -10,6 +11,8 @@ export interface SweepResult {
   charged: number;
   /** Holds another sweeper or a late settle finished first: nothing done twice. */
   alreadySettled: number;
+  /** Credit leases of instances that died, closed now (their pending requests counted in the three above). */
+  leasesClosed: number;
 }
 
 /**
@@ -22,11 +25,12 @@ export interface SweepResult {
  * @example await sweepExpiredHolds(stores.wallets) // { released: 1, charged: 0, alreadySettled: 0 }
  */
 export const sweepExpiredHolds = async (
-  wallets: Pick<WalletStore, 'pendingHolds' | 'settle'>,
+  wallets: Pick<WalletStore, 'pendingHolds' | 'settle' | 'expiredLeases' | 'leaseRows' | 'closeLease'>,
   { expiryMs = DEFAULT_HOLD_EXPIRY_MS, now = Date.now() }: { expiryMs?: number; now?: number } = {},
 ): Promise<SweepResult> => {
   const cutoff = new Date(now - expiryMs).toISOString();
-  const result: SweepResult = { released: 0, charged: 0, alreadySettled: 0 };
+  const result: SweepResult = { released: 0, charged: 0, alreadySettled: 0, leasesClosed: 0 };
+  await sweepExpiredLeases(wallets, cutoff, result);
   for (;;) {
     const page = await wallets.pendingHolds(cutoff);
     let progressed = false;
@@ -43,5 +47,45 @@ export const sweepExpiredHolds = async (
     }
     // The index is eventually consistent: stop when a page brings nothing new.
     if (page.length === 0 || !progressed) return result;
+  }
+};
+
+const expire = (row: UsageRow): Settlement => {
+  const cost = Math.min(row.checkpoint ?? 0, row.hold);
+  return cost > 0 ? { cost, outcome: 'expired_hold', estimated: true } : { cost, outcome: 'expired_hold' };
+};
+
+/**
+ * Closes the credit leases whose last request was held before `cutoff` (gateway/leases.ts): an open
+ * one then belongs to an instance that died or froze, and none of its requests can still be running.
+ * Each pending request of it is settled as an expired hold (charged its checkpoint), then the lease
+ * closes at the sum of its requests' costs as the rows say — the wallet gets the rest back. The close
+ * is conditional on the lease being open, so a lease is closed once however many sweepers run.
+ */
+const sweepExpiredLeases = async (
+  wallets: Pick<WalletStore, 'settle' | 'expiredLeases' | 'leaseRows' | 'closeLease'>,
+  cutoff: string,
+  result: SweepResult,
+): Promise<void> => {
+  for (;;) {
+    const leases = await wallets.expiredLeases(cutoff);
+    let progressed = false;
+    for (const lease of leases) {
+      for (const row of await wallets.leaseRows(lease)) {
+        if (row.status !== 'pending') continue;
+        const settlement = expire(row);
+        const applied = await wallets.settle(row, settlement);
+        if (!applied) result.alreadySettled += 1;
+        else if (settlement.cost > 0) result.charged += 1;
+        else result.released += 1;
+      }
+      const rows = await wallets.leaseRows(lease);
+      const cost = rows.reduce((sum, row) => sum + (row.cost ?? 0), 0);
+      if (await wallets.closeLease(lease, cost)) {
+        result.leasesClosed += 1;
+        progressed = true;
+      }
+    }
+    if (leases.length === 0 || !progressed) return;
   }
 };

@@ -1,7 +1,7 @@
 import { type AuditResult, auditLedger } from '../gateway/audit.ts';
 import { formatUsd } from '../gateway/money.ts';
 import { CorruptRecordError } from '../store/wallets.ts';
-import type { LedgerRow } from '../vocabulary.ts';
+import type { LeaseRow, LedgerRow } from '../vocabulary.ts';
 import { requireWallet } from './accounts.ts';
 import type { ServiceDeps } from './deps.ts';
 import { NotFoundError } from './errors.ts';
@@ -30,6 +30,10 @@ export interface AccountAudit {
   /** balance − expected; anything but 0 is a bug (or a hand edit). */
   difference_usd: string;
   ledger_rows: number;
+  /** Credit leases of gateway instances still open (their slice counts in `open_holds_usd`). */
+  open_leases: number;
+  /** Closed leases whose cost is not the sum of their requests' costs: anything listed is a bug. */
+  lease_mismatches: string[];
   /**
    * False when the balance kept moving while the ledger was read (live traffic) on every attempt:
    * a difference may then be the traffic's, so run the audit again before concluding.
@@ -65,7 +69,7 @@ const AUDIT_CONCURRENCY = 8;
 
 const view = (audit: AuditResult, stable: boolean): AccountAudit => ({
   account: audit.accountId,
-  ok: audit.difference === 0n,
+  ok: audit.difference === 0n && audit.leaseMismatches.length === 0,
   top_ups_usd: formatUsd(audit.topUps),
   adjustments_usd: formatUsd(audit.adjustments),
   settled_costs_usd: formatUsd(audit.settledCosts),
@@ -76,19 +80,22 @@ const view = (audit: AuditResult, stable: boolean): AccountAudit => ({
   balance_nano: audit.balance,
   difference_usd: formatUsd(audit.difference),
   ledger_rows: audit.rows,
+  open_leases: audit.openLeases,
+  lease_mismatches: audit.leaseMismatches,
   stable,
 });
 
 const auditWallet = async (deps: AuditDeps, accountId: string, attempts: number): Promise<AccountAudit> => {
   let wallet = await requireWallet(deps, accountId);
   let rows: LedgerRow[] = [];
+  let leases: LeaseRow[] = [];
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    rows = await deps.wallets.allLedgerRows(accountId);
+    [rows, leases] = await Promise.all([deps.wallets.allLedgerRows(accountId), deps.wallets.leases(accountId)]);
     const after = await requireWallet(deps, accountId);
-    if (after.balance === wallet.balance) return view(auditLedger(wallet, rows), true);
+    if (after.balance === wallet.balance) return view(auditLedger(wallet, rows, leases), true);
     wallet = after;
   }
-  return view(auditLedger(wallet, rows), false);
+  return view(auditLedger(wallet, rows, leases), false);
 };
 
 /**

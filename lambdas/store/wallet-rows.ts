@@ -238,6 +238,7 @@ const parseUsageRow = (fields: Fields, accountId: string, sk: string): UsageRow 
       checkpoint: fields.optionalInt('checkpoint'),
       fallbackFrom: fields.optionalString('fallbackFrom'),
       keyBudget: fields.optionalString('keyBudget'),
+      lease: fields.optionalString('lease'),
       settledAt: fields.optionalString('settledAt'),
       pending: fields.optionalString('pending'),
       pendingSince: fields.optionalString('pendingSince'),

@@ -15,11 +15,13 @@ import {
   PutCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { LEDGER_PENDING_INDEX, type TableNames } from '../../lib/tables.ts';
 import {
   type AdjustmentPayment,
+  type LeaseRow,
   type LedgerRow,
   MAX_BALANCE_NANO,
   MAX_CREDIT_LIMIT_NANO,
@@ -220,8 +222,41 @@ export interface LedgerPageOptions extends LedgerRange {
 export const LEDGER_EVALUATION_BUDGET = 5_000;
 
 const PENDING = 'hold';
+/** The pending index's partition of requests held in a lease (settled by their lease's close, not the wallet). */
+const PENDING_LEASED = 'leased';
+/** The pending index's partition of open leases, by `holdUntil`. */
+const PENDING_LEASE = 'lease';
+/** Sort-key prefix of lease rows: after the ledger's real rows ('0'…'9~'), so no ledger read sees them. */
+export const LEASE_SK_PREFIX = 'lease#';
+/** A request stamped this long before its lease opened may still be held in it (routing before the hold). */
+export const LEASE_ROW_SKEW_MS = 5 * 60_000;
 /** `kind` of a key's spend row for a period of its limit (`keyspend#…`, outside every ledger read). */
 const KEY_SPEND_KIND = 'keyspend';
+
+const parseLeaseRow = (item: Record<string, unknown>, accountId: string): LeaseRow => {
+  const sk = String(item['sk']);
+  const amount = (field: string): number | undefined => {
+    if (item[field] === undefined) return undefined;
+    const value = safeInteger(item[field]);
+    if (value === undefined) throw new CorruptRecordError(accountId, `lease '${sk}' has no exact ${field}`);
+    return value;
+  };
+  const status = item['status'];
+  if (status !== 'open' && status !== 'closed') throw new CorruptRecordError(accountId, `lease '${sk}' has no status`);
+  const lease: LeaseRow = {
+    accountId,
+    sk,
+    kind: 'lease',
+    amount: amount('amount') ?? 0,
+    status,
+    openedAt: String(item['openedAt']),
+    holdUntil: String(item['holdUntil']),
+  };
+  const cost = amount('cost');
+  if (cost !== undefined) lease.cost = cost;
+  if (typeof item['closedAt'] === 'string') lease.closedAt = item['closedAt'];
+  return lease;
+};
 
 const parseKeySpend = (item: Record<string, unknown>, accountId: string): KeySpend => {
   const amount = (field: string): number => {
@@ -957,7 +992,7 @@ export class WalletStore {
    * low-balance alert when this settle left the balance below the wallet's threshold.
    */
   async settle(
-    row: Pick<UsageRow, 'accountId' | 'sk' | 'hold' | 'keyBudget'>,
+    row: Pick<UsageRow, 'accountId' | 'sk' | 'hold' | 'keyBudget' | 'lease'>,
     settlement: Settlement,
     at = new Date(),
     { checkAlert = true }: SettleOptions = {},
@@ -987,6 +1022,25 @@ export class WalletStore {
       names[`#${name}`] = name;
       values[`:${name}`] = value;
       sets.push(`#${name} = :${name}`);
+    }
+    if (row.lease !== undefined) {
+      // Held in a lease: the row alone turns final; the lease's close charges the wallet the sum.
+      try {
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.tables.ledger,
+            Key: { accountId: row.accountId, sk: row.sk },
+            UpdateExpression: `SET ${sets.join(', ')} REMOVE pending, pendingSince`,
+            ConditionExpression: '#status = :pending',
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          }),
+        );
+        return true;
+      } catch (error) {
+        if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+        throw error;
+      }
     }
     try {
       await this.transact({
@@ -1047,6 +1101,164 @@ export class WalletStore {
     // The settle stands whatever happens here: a failed check leaves the alert armed for the next settle.
     if (checkAlert) await this.raiseAlert(row.accountId, at).catch(() => false);
     return true;
+  }
+
+  // ─── credit leases ───────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Opens a credit lease: reserves `lease.amount` from the wallet (the conditional decrement a hold
+   * makes: `spendable >= amount`) and writes the open lease row, in one transaction. Throws
+   * {@link InsufficientFundsError} with the wallet as it was when it cannot cover it.
+   */
+  async openLease(lease: Pick<LeaseRow, 'accountId' | 'sk' | 'amount' | 'openedAt' | 'holdUntil'>): Promise<void> {
+    const item: LeaseRow & { pending: string; pendingSince: string } = {
+      ...lease,
+      kind: 'lease',
+      status: 'open',
+      pending: PENDING_LEASE,
+      pendingSince: lease.holdUntil,
+    };
+    try {
+      await this.transact({
+        TransactItems: [
+          {
+            Update: {
+              TableName: this.tables.wallets,
+              Key: { accountId: lease.accountId },
+              UpdateExpression:
+                'SET balance = balance - :h, spendable = spendable - :h, held = if_not_exists(held, :zero) + :h',
+              ConditionExpression: 'attribute_exists(accountId) AND spendable >= :h',
+              ExpressionAttributeValues: { ':h': lease.amount, ':zero': 0 },
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            },
+          },
+          { Put: { TableName: this.tables.ledger, Item: item, ConditionExpression: 'attribute_not_exists(sk)' } },
+        ],
+      });
+    } catch (error) {
+      if (error instanceof TransactionCanceledException && conditionFailed(error, 0)) {
+        const old = error.CancellationReasons?.[0]?.Item;
+        if (!old) throw new UnknownAccountError(`Unknown account '${lease.accountId}'`);
+        const { wallet } = parseWalletItem(unmarshallExact(old as Record<string, AttributeValue>), lease.accountId);
+        throw new InsufficientFundsError(wallet);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Writes the pending row of a request held in an open lease (`row.lease`): one PutItem, no wallet
+   * write — the lease reserved the money. Its settle turns the row final; its lease's close charges.
+   */
+  async holdLeased(row: UsageRow): Promise<void> {
+    if (row.lease === undefined) throw new Error('a leased hold needs row.lease');
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tables.ledger,
+        Item: { ...row, status: 'pending', pending: PENDING_LEASED, pendingSince: row.at },
+        ConditionExpression: 'attribute_not_exists(sk)',
+      }),
+    );
+  }
+
+  /**
+   * Closes an open lease: the lease row turns closed with `cost` (Σ costs of its requests), and the
+   * wallet gets back `amount − cost`, in one transaction. Answers false when it was closed already.
+   * Then, like a settle, looks for a low-balance crossing.
+   */
+  async closeLease(
+    lease: Pick<LeaseRow, 'accountId' | 'sk' | 'amount'>,
+    cost: number,
+    at = new Date(),
+  ): Promise<boolean> {
+    const refund = lease.amount - cost;
+    try {
+      await this.transact({
+        TransactItems: [
+          {
+            Update: {
+              TableName: this.tables.ledger,
+              Key: { accountId: lease.accountId, sk: lease.sk },
+              UpdateExpression: 'SET #status = :closed, cost = :c, closedAt = :at REMOVE pending, pendingSince',
+              ConditionExpression: '#status = :open AND amount = :a',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: {
+                ':closed': 'closed',
+                ':open': 'open',
+                ':c': cost,
+                ':a': lease.amount,
+                ':at': at.toISOString(),
+              },
+            },
+          },
+          {
+            Update: {
+              TableName: this.tables.wallets,
+              Key: { accountId: lease.accountId },
+              UpdateExpression:
+                'SET balance = balance + :r, spendable = spendable + :r, ' +
+                'held = if_not_exists(held, :zero) - :a, updatedAt = :at',
+              ExpressionAttributeValues: { ':r': refund, ':a': lease.amount, ':zero': 0, ':at': at.toISOString() },
+            },
+          },
+        ],
+      });
+    } catch (error) {
+      if (error instanceof TransactionCanceledException && conditionFailed(error, 0)) return false;
+      throw error;
+    }
+    await this.raiseAlert(lease.accountId, at).catch(() => false);
+    return true;
+  }
+
+  /** The account's leases, oldest first (for audits). */
+  async leases(accountId: string): Promise<LeaseRow[]> {
+    const items = await this.queryAll({
+      TableName: this.tables.ledger,
+      KeyConditionExpression: 'accountId = :a AND begins_with(sk, :p)',
+      ExpressionAttributeValues: { ':a': { S: accountId }, ':p': { S: LEASE_SK_PREFIX } },
+      ConsistentRead: true,
+    });
+    return items.map((item) => parseLeaseRow(item, accountId));
+  }
+
+  /** Open leases whose last hold was before `before` (ISO time), oldest first: what the sweeper closes. */
+  async expiredLeases(before: string, limit = 100): Promise<LeaseRow[]> {
+    const { Items } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tables.ledger,
+        IndexName: LEDGER_PENDING_INDEX,
+        KeyConditionExpression: 'pending = :p AND pendingSince < :before',
+        ExpressionAttributeValues: { ':p': { S: PENDING_LEASE }, ':before': { S: before } },
+        Limit: limit,
+      }),
+    );
+    return (Items ?? []).map((raw) => {
+      const item = unmarshallExact(raw);
+      return parseLeaseRow(item, String(item['accountId']));
+    });
+  }
+
+  /**
+   * The usage rows held in a lease: its requests were stamped from a little before it opened
+   * ({@link LEASE_ROW_SKEW_MS}) until its `holdUntil`.
+   */
+  async leaseRows(lease: Pick<LeaseRow, 'accountId' | 'sk' | 'openedAt' | 'holdUntil'>): Promise<UsageRow[]> {
+    const from = new Date(Date.parse(lease.openedAt) - LEASE_ROW_SKEW_MS).toISOString();
+    const items = await this.queryAll({
+      TableName: this.tables.ledger,
+      KeyConditionExpression: 'accountId = :a AND sk BETWEEN :from AND :to',
+      FilterExpression: '#lease = :lease',
+      ExpressionAttributeNames: { '#lease': 'lease' },
+      ExpressionAttributeValues: {
+        ':a': { S: lease.accountId },
+        ':from': { S: from },
+        ':to': { S: `${lease.holdUntil}~` },
+        ':lease': { S: lease.sk },
+      },
+      ConsistentRead: true,
+    });
+    return items.map(parseUsageItem);
   }
 
   /**

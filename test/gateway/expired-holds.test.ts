@@ -144,8 +144,8 @@ describe('checkpoints, the sweeper and a late settle (Billing on the real Wallet
       const result = await sweepExpiredHolds(db.stores.wallets, { now: Date.now() + LATER });
       const again = await sweepExpiredHolds(db.stores.wallets, { now: Date.now() + LATER });
       // Assess
-      expect(result).toEqual({ released: 1, charged: 2, alreadySettled: 0 });
-      expect(again).toEqual({ released: 0, charged: 0, alreadySettled: 0 });
+      expect(result).toEqual({ released: 1, charged: 2, alreadySettled: 0, leasesClosed: 0 });
+      expect(again).toEqual({ released: 0, charged: 0, alreadySettled: 0, leasesClosed: 0 });
       expect(await rowOf(streamed)).toMatchObject({
         status: 'final',
         outcome: 'expired_hold',
@@ -235,7 +235,7 @@ describe("the sweeper function's handler", () => {
     const { handler } = await import('../../lambdas/sweeper.ts');
     const result = await handler();
     // Assess
-    expect(result).toEqual({ released: 1, charged: 1, alreadySettled: 0 });
+    expect(result).toEqual({ released: 1, charged: 1, alreadySettled: 0, leasesClosed: 0 });
     const metric = (name: string) => added.mock.calls.find(([called]) => called === name)?.[2];
     expect(metric(SweeperMetric.ExpiredHolds)).toBe(2);
     expect(metric(SweeperMetric.HoldsReleased)).toBe(1);

@@ -38,7 +38,7 @@ const PROXY_GRANTS = {
 };
 const SWEEPER_GRANTS = {
   wallets: ['dynamodb:UpdateItem'],
-  ledger: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  ledger: ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
   [`ledger/index/${LEDGER_PENDING_INDEX}`]: ['dynamodb:Query'],
   [`members/index/${MEMBERS_BY_ACCOUNT_INDEX}`]: ['dynamodb:Query'],
 };

@@ -106,6 +106,8 @@ describe('sums over many large rows', () => {
       balance_nano: BALANCE,
       difference_usd: '0.00',
       ledger_rows: TOP_UPS + COSTS,
+      open_leases: 0,
+      lease_mismatches: [],
       stable: true,
     });
   });

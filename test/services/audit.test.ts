@@ -39,6 +39,8 @@ describe('audit service', () => {
       balance_nano: 8_987_654_329,
       difference_usd: '0.00',
       ledger_rows: 4,
+      open_leases: 0,
+      lease_mismatches: [],
       stable: true,
     });
   });

@@ -396,7 +396,7 @@ describe('daily spend', () => {
     expect(listing.ledger.data.map((entry) => entry.id)).toEqual(['req-2', 'req-1', 'inv-1']);
     expect(audit).toMatchObject({ ok: true, ledger_rows: 3 });
     expect(rows.map((found) => found.kind)).toEqual(['topup', 'usage', 'usage']);
-    expect(sweep).toEqual({ released: 1, charged: 0, alreadySettled: 0 });
+    expect(sweep).toEqual({ released: 1, charged: 0, alreadySettled: 0, leasesClosed: 0 });
     expect(csv.trimEnd().split('\r\n')).toHaveLength(4);
     expect(await own.stores.wallets.countLedger(accountId, {})).toBe(3);
     expect(await storedRollup(own, accountId, '2026-11-02')).toEqual(stored);

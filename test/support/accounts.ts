@@ -49,18 +49,30 @@ const exact = (sum: bigint): number => {
   return Number(sum);
 };
 
-/** Audits an account as `tollgate audit` does; the sums as numbers, so tests compare them with 0 and balances. */
+/**
+ * Audits an account as `tollgate audit` does — the wallet read again after the ledger and its leases,
+ * until it did not move in between (a lease closing meanwhile is a moving wallet, not a difference);
+ * the sums as numbers, so tests compare them with 0 and balances.
+ */
 export const audit = async (db: TestDatabase, accountId: string) => {
-  const wallet = await db.stores.wallets.get(accountId);
-  if (!wallet) throw new Error(`no wallet ${accountId}`);
-  const result = auditLedger(wallet, await db.stores.wallets.allLedgerRows(accountId));
-  return {
-    ...result,
-    topUps: exact(result.topUps),
-    adjustments: exact(result.adjustments),
-    settledCosts: exact(result.settledCosts),
-    openHolds: exact(result.openHolds),
-    expected: exact(result.expected),
-    difference: exact(result.difference),
-  };
+  for (let attempt = 1; ; attempt += 1) {
+    const wallet = await db.stores.wallets.get(accountId);
+    if (!wallet) throw new Error(`no wallet ${accountId}`);
+    const [rows, leases] = await Promise.all([
+      db.stores.wallets.allLedgerRows(accountId),
+      db.stores.wallets.leases(accountId),
+    ]);
+    const after = await db.stores.wallets.get(accountId);
+    if (after?.balance !== wallet.balance && attempt < 20) continue;
+    const result = auditLedger(wallet, rows, leases);
+    return {
+      ...result,
+      topUps: exact(result.topUps),
+      adjustments: exact(result.adjustments),
+      settledCosts: exact(result.settledCosts),
+      openHolds: exact(result.openHolds),
+      expected: exact(result.expected),
+      difference: exact(result.difference),
+    };
+  }
 };

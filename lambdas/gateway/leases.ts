@@ -1,0 +1,213 @@
+import { randomUUID } from 'node:crypto';
+import type { WalletStore } from '../store/wallets.ts';
+import { LEASE_ROW_SKEW_MS, LEASE_SK_PREFIX } from '../store/wallets.ts';
+import type { LeaseRow } from '../vocabulary.ts';
+
+/**
+ * Credit leases ("granted units", as prepaid telecom grants a switch a block of a subscriber's
+ * credit): one gateway instance reserves a slice of a well-funded wallet in one transaction, then
+ * holds its requests in that slice with one ledger write each (the pending row), settles them with
+ * one more (the row turns final), and never writes the wallet for them. The lease's close gives the
+ * wallet back the slice less the requests' costs, in one transaction. So a busy account's wallet item
+ * is written twice per lease, not twice per request, and concurrent requests never queue on it.
+ *
+ * The money rules hold as with a hold per request:
+ * - **never below −(credit limit)**: the slice is taken by the wallet's own conditional decrement, and
+ *   a request is held in it only while the slice still covers its hold;
+ * - **the hold bounds the spend**: each request still has its pending row with its hold, priced and
+ *   capped as before;
+ * - **settle is idempotent**: the row's settle is conditional on `pending`, the lease's close on `open`;
+ * - **audit is exact**: an open lease counts as held in full, a closed one as its cost, and its
+ *   requests' rows are summed into it (gateway/audit.ts).
+ *
+ * If the instance dies, the sweeper closes its lease once the lease's requests may no longer run: it
+ * settles what is still pending in it (charged its checkpoint), sums the costs from the rows and closes.
+ */
+
+export interface LeaseOptions {
+  /** Only accounts with at least this much spendable (nano-USD) lease; below, every request holds in the wallet. */
+  minSpendable: number;
+  /** A lease takes this share of what is spendable… */
+  share: number;
+  /** …at most this much (nano-USD)… */
+  maxAmount: number;
+  /** …and only when that covers at least this many holds like the one asking. */
+  minHolds: number;
+  /** New requests are held in a lease for this long after it opened; then a new one opens. */
+  holdWindowMs: number;
+  /** A lease with nothing in flight closes after this long without a new request. */
+  idleCloseMs: number;
+}
+
+export const DEFAULT_LEASE_OPTIONS: LeaseOptions = {
+  minSpendable: 100_000_000_000, // $100
+  share: 1 / 20,
+  maxAmount: 20_000_000_000, // $20
+  minHolds: 20,
+  holdWindowMs: 60_000,
+  idleCloseMs: 2_000,
+};
+
+/** One open lease of this instance, and what it holds now. */
+export interface Lease {
+  readonly row: Pick<LeaseRow, 'accountId' | 'sk' | 'amount' | 'openedAt' | 'holdUntil'>;
+  /** nano-USD not held and not spent: amount − Σ open holds − Σ settled costs (negative after an overrun). */
+  available: number;
+  /** Σ settled costs of its requests. */
+  spent: number;
+  /** Requests held in it and not yet settled. */
+  inFlight: number;
+  /** False once it takes no new request (expired, exhausted, idle): it closes when nothing is in flight. */
+  accepting: boolean;
+  /** A request of it could not be settled here: the sweeper closes it from the rows. */
+  abandoned: boolean;
+  idleTimer?: NodeJS.Timeout;
+}
+
+export interface LeaseBookOptions extends LeaseOptions {
+  wallets: Pick<WalletStore, 'openLease' | 'closeLease'>;
+  /** A lease opened (`delta` < 0) or closed (`delta` = what went back to the wallet): the instance's wallet snapshot follows. */
+  onWalletChange?: (accountId: string, delta: number) => void;
+  onCloseFailure?: (lease: Lease, error: unknown) => void;
+}
+
+/**
+ * This instance's leases, by account. `take` answers the lease a request is held in (or undefined:
+ * hold in the wallet), `settled`/`released` give back what the request did not spend.
+ */
+export class LeaseBook {
+  private readonly options: LeaseBookOptions;
+  private readonly current = new Map<string, Lease>();
+  private readonly opening = new Map<string, Promise<Lease | undefined>>();
+  /** Every lease not yet closed (closing ones included), for `closeAll`. */
+  private readonly live = new Set<Lease>();
+  private readonly closing = new Set<Promise<void>>();
+
+  constructor(options: LeaseBookOptions) {
+    this.options = options;
+  }
+
+  /**
+   * Reserves `hold` for a request stamped `at` in a lease of the account, opening one when none
+   * covers it; undefined when the account should hold in its wallet (too little spendable, a hold
+   * too large for a slice, or the wallet refused the slice).
+   */
+  async take(accountId: string, hold: number, spendable: number | undefined, at: Date): Promise<Lease | undefined> {
+    const now = Date.now();
+    const held = this.reserve(this.current.get(accountId), hold, at, now);
+    if (held) return held;
+    if (spendable === undefined || spendable < this.options.minSpendable) return undefined;
+    const amount = Math.min(this.options.maxAmount, Math.floor(spendable * this.options.share));
+    if (amount < hold * this.options.minHolds) return undefined;
+    let opening = this.opening.get(accountId);
+    if (!opening) {
+      opening = this.open(accountId, amount, now).finally(() => this.opening.delete(accountId));
+      this.opening.set(accountId, opening);
+    }
+    return this.reserve(await opening, hold, at, Date.now());
+  }
+
+  /** The request's pending row could not be written: its hold goes back to the lease. */
+  released(lease: Lease, hold: number): void {
+    lease.available += hold;
+    lease.inFlight -= 1;
+    this.afterRequest(lease);
+  }
+
+  /** The request's row is final at `cost`. */
+  settled(lease: Lease, hold: number, cost: number): void {
+    lease.available += hold - cost;
+    lease.spent += cost;
+    lease.inFlight -= 1;
+    this.afterRequest(lease);
+  }
+
+  /** The request's row could not be settled here (or was settled by the sweeper): the lease is the sweeper's. */
+  abandoned(lease: Lease): void {
+    lease.abandoned = true;
+    lease.accepting = false;
+    lease.inFlight -= 1;
+    if (this.current.get(lease.row.accountId) === lease) this.current.delete(lease.row.accountId);
+    clearTimeout(lease.idleTimer);
+    this.live.delete(lease);
+  }
+
+  /** Stops every lease taking requests and closes those with nothing in flight; resolves when they are closed. */
+  async closeAll(): Promise<void> {
+    for (const lease of this.live) {
+      lease.accepting = false;
+      this.afterRequest(lease);
+    }
+    await Promise.all([...this.closing]);
+  }
+
+  private reserve(lease: Lease | undefined, hold: number, at: Date, now: number): Lease | undefined {
+    if (!lease?.accepting) return undefined;
+    const usable =
+      now < Date.parse(lease.row.holdUntil) &&
+      at.getTime() >= Date.parse(lease.row.openedAt) - LEASE_ROW_SKEW_MS &&
+      at.toISOString() <= lease.row.holdUntil;
+    if (!usable || lease.available < hold) {
+      // Expired or spent: it takes nothing more, and closes once its requests have settled.
+      lease.accepting = false;
+      if (this.current.get(lease.row.accountId) === lease) this.current.delete(lease.row.accountId);
+      this.afterRequest(lease);
+      return undefined;
+    }
+    lease.available -= hold;
+    lease.inFlight += 1;
+    clearTimeout(lease.idleTimer);
+    return lease;
+  }
+
+  private async open(accountId: string, amount: number, now: number): Promise<Lease | undefined> {
+    const openedAt = new Date(now).toISOString();
+    const row = {
+      accountId,
+      sk: `${LEASE_SK_PREFIX}${openedAt}#${randomUUID()}`,
+      amount,
+      openedAt,
+      holdUntil: new Date(now + this.options.holdWindowMs).toISOString(),
+    };
+    try {
+      await this.options.wallets.openLease(row);
+    } catch {
+      // Refused (the wallet moved) or failed: this request holds in the wallet, which decides.
+      return undefined;
+    }
+    const lease: Lease = { row, available: amount, spent: 0, inFlight: 0, accepting: true, abandoned: false };
+    this.live.add(lease);
+    this.current.set(accountId, lease);
+    this.options.onWalletChange?.(accountId, -amount);
+    return lease;
+  }
+
+  /** After a request ends (or the lease stops taking them): close now, or once idle. */
+  private afterRequest(lease: Lease): void {
+    if (lease.inFlight > 0 || lease.abandoned || !this.live.has(lease)) return;
+    clearTimeout(lease.idleTimer);
+    if (lease.accepting && Date.now() < Date.parse(lease.row.holdUntil)) {
+      lease.idleTimer = setTimeout(() => {
+        lease.accepting = false;
+        if (this.current.get(lease.row.accountId) === lease) this.current.delete(lease.row.accountId);
+        this.afterRequest(lease);
+      }, this.options.idleCloseMs);
+      lease.idleTimer.unref();
+      return;
+    }
+    this.close(lease);
+  }
+
+  private close(lease: Lease): void {
+    this.live.delete(lease);
+    if (this.current.get(lease.row.accountId) === lease) this.current.delete(lease.row.accountId);
+    const closing = this.options.wallets
+      .closeLease(lease.row, lease.spent)
+      .then((closed) => {
+        if (closed) this.options.onWalletChange?.(lease.row.accountId, lease.row.amount - lease.spent);
+      })
+      .catch((error: unknown) => this.options.onCloseFailure?.(lease, error)) // the sweeper closes it
+      .finally(() => this.closing.delete(closing));
+    this.closing.add(closing);
+  }
+}
