@@ -248,7 +248,7 @@ export const createProxyHandler = (deps: ProxyDeps) => {
     return response;
   };
 
-  return middy<ProxyEvent, StreamingResponse, Error, Context>({
+  const handler = middy<ProxyEvent, StreamingResponse, Error, Context>({
     executionMode: executionModeStreamifyResponse,
     timeoutEarlyInMillis: 0,
     // Runs once the client's response has ended (or the client left): the invocation stays alive
@@ -273,4 +273,6 @@ export const createProxyHandler = (deps: ProxyDeps) => {
     .use(guardSpend())
     .use(rateLimit({ counters: deps.counters }))
     .handler(proxy);
+  // A server that stops (npm start's Ctrl-C) gives its credit leases back rather than leave them to the sweeper.
+  return Object.assign(handler, { closeLeases: () => billing.closeLeases() });
 };

@@ -75,7 +75,8 @@ export const startLocalGateway = async (options: LocalGatewayOptions): Promise<L
     reach: { local: true, ...(options.resolve ? { resolve: options.resolve } : {}) },
     ...(options.metrics ? { metrics: options.metrics } : {}),
   };
-  const proxy = createFunctionUrlListener({ handler: createProxyHandler(deps), functionName: 'tollgate-proxy-local' });
+  const proxyHandler = createProxyHandler(deps);
+  const proxy = createFunctionUrlListener({ handler: proxyHandler, functionName: 'tollgate-proxy-local' });
   // The console's public URLs are known only once the port is: its handler is built after listen().
   let consoleListener: ReturnType<typeof createFunctionUrlListener> | undefined;
   const server = createServer({ noDelay: true }, (req, res) => {
@@ -115,10 +116,15 @@ export const startLocalGateway = async (options: LocalGatewayOptions): Promise<L
     url,
     port,
     server,
-    close: () =>
-      new Promise<void>((closed) => {
+    close: async () => {
+      await new Promise<void>((closed) => {
         server.close(() => closed());
         server.closeAllConnections();
-      }),
+      });
+      // Requests have ended: their credit leases go back to the wallets now, not at the sweeper's.
+      await proxyHandler
+        .closeLeases()
+        .catch((error: unknown) => logger.warn('closing credit leases failed', { error }));
+    },
   };
 };
