@@ -15,10 +15,21 @@ export const lambdaCpuShare = (mb: number): number => mb / LAMBDA_FULL_VCPU_MB;
 /** The quota per 100 ms period: round(100000 × mb / 1769). */
 export const quotaUs = (mb: number): number => Math.round(CFS_PERIOD_US * lambdaCpuShare(mb));
 
+export interface Throttling {
+  /** Enforcement periods (100 ms) in which the cgroup ran. */
+  periods: number;
+  /** Of those, how many ran out of quota. */
+  throttled: number;
+  /** Time the cgroup's threads waited for the next period, in total. */
+  throttledMs: number;
+}
+
 export interface CpuLimits {
   version: 'v1' | 'v2';
   /** Puts `pid` (all its threads) under the quota for `mb`; the cgroup is created on first use. */
   limit(pid: number, mb: number): void;
+  /** The quota's throttling so far in the cgroup for `mb` (cpu.stat), or undefined when unreadable. */
+  throttling(mb: number): Throttling | undefined;
   /** Moves `pid` back where it was before the first `limit`. */
   release(pid: number): void;
   /** Moves every process it placed back and removes every cgroup it created (idempotent). */
@@ -107,6 +118,29 @@ export const openCpuLimits = (): CpuLimits | string => {
   };
   return {
     version,
+    throttling(mb) {
+      try {
+        const stat = Object.fromEntries(
+          readFileSync(join(root, NAME(mb), 'cpu.stat'), 'utf8')
+            .trim()
+            .split('\n')
+            .map((line) => {
+              const [key = '', value = ''] = line.split(' ');
+              return [key, Number(value)];
+            }),
+        );
+        return {
+          periods: stat['nr_periods'] ?? Number.NaN,
+          throttled: stat['nr_throttled'] ?? Number.NaN,
+          throttledMs:
+            version === 'v1'
+              ? (stat['throttled_time'] ?? Number.NaN) / 1e6
+              : (stat['throttled_usec'] ?? Number.NaN) / 1e3,
+        };
+      } catch {
+        return undefined;
+      }
+    },
     limit(pid, mb) {
       if (!origins.has(pid)) origins.set(pid, cgroupOf(pid, version));
       moveTo(pid, dir(mb));

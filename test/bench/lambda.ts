@@ -7,7 +7,7 @@
  * whole generation, so the cost per million 10-second streams is shown beside each size.
  */
 
-import { type CpuLimits, costPerMillion, lambdaCpuShare, openCpuLimits, quotaUs } from './cgroup.ts';
+import { type CpuLimits, costPerMillion, lambdaCpuShare, openCpuLimits, quotaUs, type Throttling } from './cgroup.ts';
 import { send } from './client.ts';
 import { type PhaseCpu, startPhase } from './cpu.ts';
 import { measuredSeries } from './measure.ts';
@@ -36,6 +36,8 @@ export interface LambdaSizeResult {
   /** Lambda's bill for a million 10-second streams at this size, USD. */
   costPerMillion: number;
   cpu: PhaseCpu;
+  /** How often the quota stopped the gateway during this size's measurement (cgroup cpu.stat). */
+  throttling?: Throttling;
 }
 
 export interface LambdaResult {
@@ -64,6 +66,7 @@ const measureSize = async (rig: Rig, limits: CpuLimits | undefined, mb: number):
       : 'Lambda sizes: the same measurement without a quota first, for reference…',
   );
   const label = limits ? `lambda ${mb} MB` : 'lambda, no quota';
+  const throttledBefore = limits?.throttling(mb);
   const done = startPhase(label, {
     'dynamodb-local': rig.dynamoPid,
     gateway: pid,
@@ -93,7 +96,17 @@ const measureSize = async (rig: Rig, limits: CpuLimits | undefined, mb: number):
       tokens.push(TRANSLATED_TOKENS / (sample.totalMs / 1000));
       mbs.push(sample.bytes / 1024 / 1024 / (sample.totalMs / 1000));
     }
+    const throttledAfter = limits?.throttling(mb);
+    const throttling =
+      throttledBefore && throttledAfter
+        ? {
+            periods: throttledAfter.periods - throttledBefore.periods,
+            throttled: throttledAfter.throttled - throttledBefore.throttled,
+            throttledMs: throttledAfter.throttledMs - throttledBefore.throttledMs,
+          }
+        : undefined;
     return {
+      ...(throttling ? { throttling } : {}),
       mb,
       cpuShare: share,
       quotaUs: limits ? quotaUs(mb) : Number.NaN,

@@ -393,6 +393,7 @@ const lambdaLines = (lambda: LambdaResult): string[] => {
         'tokens/s',
         'MB/s',
         'gateway CPU',
+        'throttled periods',
         'errors',
         `$/M ${COST_STREAM_SECONDS}s streams`,
       ],
@@ -406,6 +407,9 @@ const lambdaLines = (lambda: LambdaResult): string[] => {
         size.tokensPerSecond.toFixed(0),
         size.mbPerSecond.toFixed(2),
         `${(size.cpu.processes['gateway']?.percentOfCore ?? Number.NaN).toFixed(0)}% of a core`,
+        size.throttling
+          ? `${size.throttling.throttled}/${size.throttling.periods} (${(size.throttling.throttledMs / 1000).toFixed(1)} s)`
+          : '–',
         String(size.errors + size.streamErrors),
         size.mb === 0 ? '–' : usd(size.costPerMillion),
       ]),
@@ -416,6 +420,7 @@ const lambdaLines = (lambda: LambdaResult): string[] => {
     lines.push(
       `  suggested default: ${mb} MB (${usd(costPerMillion(mb, COST_STREAM_SECONDS))} per million ${COST_STREAM_SECONDS}-second streams)`,
       `  rule: ${SUGGESTION_RULE}; here ${referenceMb} MB, so added p99 ≤ ${thresholdMs.toFixed(2)} ms`,
+      '  (the rule reads non-stream latency at concurrency 1 only: weigh the translated stream TTFB and throughput columns beside it)',
     );
   }
   return lines;
