@@ -94,17 +94,38 @@ export class LeaseBook {
    */
   async take(accountId: string, hold: number, spendable: number | undefined, at: Date): Promise<Lease | undefined> {
     const now = Date.now();
-    const held = this.reserve(this.current.get(accountId), hold, at, now);
-    if (held) return held;
-    if (spendable === undefined || spendable < this.options.minSpendable) return undefined;
-    const amount = Math.min(this.options.maxAmount, Math.floor(spendable * this.options.share));
-    if (amount < hold * this.options.minHolds) return undefined;
+    const amount =
+      spendable === undefined || spendable < this.options.minSpendable
+        ? 0
+        : Math.min(this.options.maxAmount, Math.floor(spendable * this.options.share));
+    const current = this.current.get(accountId);
+    const held = this.reserve(current, hold, at, now);
+    if (held) {
+      // Nearly spent or nearly expired: the next lease opens now, in the background, so that no
+      // request of a busy account waits on the wallet before its upstream call.
+      if (amount >= hold * this.options.minHolds && this.runningLow(held, now)) this.openNext(accountId, amount, now);
+      return held;
+    }
+    if (amount === 0 || amount < hold * this.options.minHolds) return undefined;
+    return this.reserve(await this.openNext(accountId, amount, now), hold, at, Date.now());
+  }
+
+  /** Less than a quarter left, or less than a sixth of its window. */
+  private runningLow(lease: Lease, now: number): boolean {
+    return (
+      lease.available < lease.row.amount / 4 || Date.parse(lease.row.holdUntil) - now < this.options.holdWindowMs / 6
+    );
+  }
+
+  /** The account's next lease: the one opening, or a new one. */
+  private openNext(accountId: string, amount: number, now: number): Promise<Lease | undefined> {
     let opening = this.opening.get(accountId);
     if (!opening) {
       opening = this.open(accountId, amount, now).finally(() => this.opening.delete(accountId));
+      opening.catch(() => undefined);
       this.opening.set(accountId, opening);
     }
-    return this.reserve(await opening, hold, at, Date.now());
+    return opening;
   }
 
   /** The request's pending row could not be written: its hold goes back to the lease. */
@@ -177,7 +198,13 @@ export class LeaseBook {
     }
     const lease: Lease = { row, available: amount, spent: 0, inFlight: 0, accepting: true, abandoned: false };
     this.live.add(lease);
+    const previous = this.current.get(accountId);
     this.current.set(accountId, lease);
+    if (previous) {
+      // Opened ahead of it: the old lease takes nothing more and closes once its requests have settled.
+      previous.accepting = false;
+      this.afterRequest(previous);
+    }
     this.options.onWalletChange?.(accountId, -amount);
     return lease;
   }
