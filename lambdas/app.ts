@@ -47,7 +47,8 @@ export interface ProxyDeps {
     | 'ledger'
     | 'ledgerRow'
     | 'keySpend'
-    | 'holdLeased'
+    | 'checkpointLeased'
+    | 'settleLeased'
     | 'openLease'
     | 'closeLease'
   >;

@@ -85,7 +85,7 @@ export const settlementFor = (
   return settlement;
 };
 
-type LeaseWallets = Pick<WalletStore, 'holdLeased' | 'openLease' | 'closeLease'>;
+type LeaseWallets = Pick<WalletStore, 'checkpointLeased' | 'settleLeased' | 'openLease' | 'closeLease'>;
 
 interface Snapshot {
   wallet: Wallet;
@@ -134,7 +134,9 @@ export class Billing {
     this.wallets = options.wallets;
     const { wallets } = options;
     const leaseWallets =
-      wallets.holdLeased && wallets.openLease && wallets.closeLease ? (wallets as LeaseWallets) : undefined;
+      wallets.checkpointLeased && wallets.settleLeased && wallets.openLease && wallets.closeLease
+        ? (wallets as LeaseWallets)
+        : undefined;
     this.leaseWallets = leaseWallets;
     this.leases =
       options.leases &&
@@ -261,22 +263,17 @@ export class Billing {
     const period = limit === undefined ? undefined : limitPeriod(limitResetOf(key), heldAt);
     if (period !== undefined) row.keyBudget = keyBudgetSk(key.keyId, period);
     const budget = limit === undefined ? undefined : { room: limit - quote.amount };
-    // A well-funded account holds in this instance's credit lease: one ledger write, no wallet write,
-    // no waiting on the wallet before the upstream call (the first byte still waits for the row).
+    // A well-funded account holds in this instance's credit lease (gateway/leases.ts): no write of any
+    // kind before the upstream call, one ledger write at the settle, none on the wallet.
     const lease =
       budget === undefined && this.leases
         ? await this.leases.take(key.accountId, quote.amount, snapshot?.spendable, heldAt)
         : undefined;
     if (lease) {
+      // The lease's slice is the committed hold: nothing to write now. A stream that runs long
+      // writes its pending row with its first checkpoint; every request's row is written at its settle.
       row.lease = lease.row.sk;
-      const committed = new Promise<void>((tick) => setTimeout(tick, 0))
-        .then(() => this.leaseWallets?.holdLeased(row))
-        .catch((error: unknown) => {
-          this.leases?.released(lease, quote.amount);
-          throw error;
-        });
-      committed.catch(() => undefined); // awaited before the first byte; never unhandled
-      return { row, quote, committed, bodyChars: bodyText.length, lease };
+      return { row, quote, committed: Promise.resolve(), bodyChars: bodyText.length, lease };
     }
     // Only the wallet's snapshot can say "plenty"; a key's limit is always checked before the upstream call.
     const plenty =
@@ -340,7 +337,8 @@ export class Billing {
     handle.checkpointed = cost;
     try {
       await handle.committed;
-      await this.wallets.checkpoint(handle.row, cost);
+      if (handle.lease && this.leaseWallets) await this.leaseWallets.checkpointLeased(handle.row, cost);
+      else await this.wallets.checkpoint(handle.row, cost);
     } catch {
       if (handle.checkpointed === cost) handle.checkpointed = previous; // the next checkpoint retries
     }
@@ -366,15 +364,15 @@ export class Billing {
     const checkAlert = known === undefined || known.wallet.alertBelow !== undefined;
     for (let attempt = 0; ; attempt += 1) {
       try {
-        if (!(await this.wallets.settle(handle.row, settlement, new Date(), { checkAlert }))) {
-          // Already final: the sweeper charged the hold's checkpoint first. Nothing changed here.
-          if (handle.lease) this.leases?.abandoned(handle.lease);
-          this.onAlreadySettled(handle.row, settlement);
-          return undefined;
-        }
-        if (handle.lease) {
+        if (handle.lease && this.leaseWallets) {
+          await this.leaseWallets.settleLeased(handle.row, settlement);
           this.leases?.settled(handle.lease, handle.row.hold, settlement.cost);
           return settlement;
+        }
+        if (!(await this.wallets.settle(handle.row, settlement, new Date(), { checkAlert }))) {
+          // Already final: the sweeper charged the hold's checkpoint first. Nothing changed here.
+          this.onAlreadySettled(handle.row, settlement);
+          return undefined;
         }
         // The snapshot follows locally; it is read again only once stale (see `snapshot`).
         const snapshot = this.snapshots.get(handle.row.accountId);

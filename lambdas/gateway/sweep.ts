@@ -1,4 +1,4 @@
-import type { Settlement, WalletStore } from '../store/wallets.ts';
+import { LEASE_SWEEP_MARGIN_MS, type Settlement, type WalletStore } from '../store/wallets.ts';
 import type { UsageRow } from '../vocabulary.ts';
 
 /** The proxy's maximum duration (15 min) plus a margin: a hold older than this has no live request. */
@@ -30,7 +30,8 @@ export const sweepExpiredHolds = async (
 ): Promise<SweepResult> => {
   const cutoff = new Date(now - expiryMs).toISOString();
   const result: SweepResult = { released: 0, charged: 0, alreadySettled: 0, leasesClosed: 0 };
-  await sweepExpiredLeases(wallets, cutoff, result);
+  // A lease's rows are its instance's to write until a little after its holds expire.
+  await sweepExpiredLeases(wallets, new Date(now - expiryMs - LEASE_SWEEP_MARGIN_MS).toISOString(), result);
   for (;;) {
     const page = await wallets.pendingHolds(cutoff);
     let progressed = false;

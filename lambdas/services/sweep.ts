@@ -13,6 +13,8 @@ export interface SweepOutcome {
   charged: number;
   /** Holds a settle or another sweeper finished first: nothing done twice. */
   already_settled: number;
+  /** Credit leases of gateway instances that died, closed now (their requests counted above). */
+  leases_closed: number;
   older_than_seconds: number;
   /** Holds pending since before this instant were settled. */
   cutoff: string;
@@ -38,6 +40,7 @@ export const sweepHolds = async (
     released: result.released,
     charged: result.charged,
     already_settled: result.alreadySettled,
+    leases_closed: result.leasesClosed,
     older_than_seconds: seconds,
     cutoff: new Date(now - expiryMs).toISOString(),
   };

@@ -31,6 +31,7 @@ import {
   type Wallet,
 } from '../vocabulary.ts';
 import { safeInteger, unmarshallExact } from './client.ts';
+import { RowWriter } from './row-writer.ts';
 import {
   CorruptRecordError,
   parseLedgerRow,
@@ -222,14 +223,18 @@ export interface LedgerPageOptions extends LedgerRange {
 export const LEDGER_EVALUATION_BUDGET = 5_000;
 
 const PENDING = 'hold';
-/** The pending index's partition of requests held in a lease (settled by their lease's close, not the wallet). */
-const PENDING_LEASED = 'leased';
 /** The pending index's partition of open leases, by `holdUntil`. */
 const PENDING_LEASE = 'lease';
 /** Sort-key prefix of lease rows: after the ledger's real rows ('0'…'9~'), so no ledger read sees them. */
 export const LEASE_SK_PREFIX = 'lease#';
 /** A request stamped this long before its lease opened may still be held in it (routing before the hold). */
 export const LEASE_ROW_SKEW_MS = 5 * 60_000;
+/**
+ * The sweeper takes a lease this long after its holds may have expired: a settle retries for about a
+ * minute when DynamoDB fails (config.ts), and a lease's rows are written unconditionally by its
+ * instance until then.
+ */
+export const LEASE_SWEEP_MARGIN_MS = 3 * 60_000;
 /** `kind` of a key's spend row for a period of its limit (`keyspend#…`, outside every ledger read). */
 const KEY_SPEND_KIND = 'keyspend';
 
@@ -309,9 +314,13 @@ export class WalletStore {
   private readonly client: DynamoDBDocumentClient;
   private readonly tables: Pick<TableNames, 'wallets' | 'ledger'>;
 
+  /** Group-commits the rows of requests held in credit leases (row-writer.ts). */
+  private readonly leasedRows: RowWriter;
+
   constructor(client: DynamoDBDocumentClient, tables: Pick<TableNames, 'wallets' | 'ledger'>) {
     this.client = client;
     this.tables = tables;
+    this.leasedRows = new RowWriter(client, tables.ledger);
   }
 
   /**
@@ -1147,18 +1156,43 @@ export class WalletStore {
   }
 
   /**
-   * Writes the pending row of a request held in an open lease (`row.lease`): one PutItem, no wallet
-   * write — the lease reserved the money. Its settle turns the row final; its lease's close charges.
+   * Writes the pending row of a request held in an open lease (`row.lease`) with its running cost:
+   * what the sweeper charges if the instance dies before the settle. A short request needs none (its
+   * settle writes its row final); a long stream writes one at each checkpoint. Conditional on the row
+   * not being final yet, so a checkpoint that lands late (a retry after a timeout) can never turn a
+   * settled row back to pending. No wallet write: the lease reserved the money.
    */
-  async holdLeased(row: UsageRow): Promise<void> {
-    if (row.lease === undefined) throw new Error('a leased hold needs row.lease');
-    await this.client.send(
-      new PutCommand({
-        TableName: this.tables.ledger,
-        Item: { ...row, status: 'pending', pending: PENDING_LEASED, pendingSince: row.at },
-        ConditionExpression: 'attribute_not_exists(sk)',
-      }),
-    );
+  async checkpointLeased(row: UsageRow, checkpoint: number): Promise<boolean> {
+    if (row.lease === undefined) throw new Error('a leased checkpoint needs row.lease');
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tables.ledger,
+          Item: { ...row, status: 'pending', checkpoint },
+          ConditionExpression: 'attribute_not_exists(sk) OR (#status = :pending AND #checkpoint < :checkpoint)',
+          ExpressionAttributeNames: { '#status': 'status', '#checkpoint': 'checkpoint' },
+          ExpressionAttributeValues: { ':pending': 'pending', ':checkpoint': checkpoint },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Writes the final row of a request held in a lease (over its checkpoint row, if it wrote one): the
+   * whole final row is written, unconditionally and so idempotently — the lease's instance alone
+   * writes its rows until the sweeper may take the lease ({@link LEASE_SWEEP_MARGIN_MS} after its
+   * holds expire), and every settle ends before that. The sweeper settles with {@link settle}.
+   */
+  async settleLeased(row: UsageRow, settlement: Settlement, at = new Date()): Promise<void> {
+    if (row.lease === undefined) throw new Error('a leased settle needs row.lease');
+    const { pending: _pending, pendingSince: _since, checkpoint: _checkpoint, ...held } = row;
+    const final: Record<string, unknown> = { ...held, status: 'final', settledAt: at.toISOString() };
+    for (const [name, value] of Object.entries(settlement)) if (value !== undefined) final[name] = value;
+    await this.leasedRows.put(final);
   }
 
   /**

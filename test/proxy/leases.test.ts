@@ -137,8 +137,8 @@ describe('an instance that dies holding a lease', () => {
   });
 
   it('is closed by the sweeper: the request that died between its two writes is charged its checkpoint, the rest returns', async () => {
-    // Prepare: $10; a $2 lease opened an hour ago; three requests held in it:
-    // one settled at $0.10, one died after streaming ($0.05 checkpointed), one died before any output.
+    // Prepare: $10; a $2 lease opened an hour ago; three requests held in it: one settled at $0.10,
+    // one died after streaming ($0.05 checkpointed), one died before any output (no row at all).
     const now = new Date();
     const { accountId } = await createAccountWithKey(db, { usd: 10 });
     const openedAt = new Date(now.getTime() - 3_600_000);
@@ -150,10 +150,12 @@ describe('an instance that dies holding a lease', () => {
     });
     const settledRow = held('req-settled', 500_000_000);
     const streamedRow = held('req-streamed', 500_000_000);
-    const silentRow = held('req-silent', 500_000_000);
-    for (const row of [settledRow, streamedRow, silentRow]) await db.stores.wallets.holdLeased(row);
-    await db.stores.wallets.settle(settledRow, { cost: 100_000_000, outcome: 'completed' });
-    await db.stores.wallets.checkpoint(streamedRow, 50_000_000);
+    // The settled request's row is final; the streamed one wrote its checkpoint; the silent one never
+    // wrote anything (a short request's row is written only at its settle).
+    await db.stores.wallets.settleLeased(settledRow, { cost: 100_000_000, outcome: 'completed' });
+    await db.stores.wallets.checkpointLeased(streamedRow, 50_000_000);
+    // A checkpoint that lands after the settle (a retry) never turns the final row back to pending.
+    expect(await db.stores.wallets.checkpointLeased(settledRow, 60_000_000)).toBe(false);
     expect((await db.stores.wallets.get(accountId))?.balance).toBe(8_000_000_000);
     expect(await audit(db, accountId)).toMatchObject({ difference: 0, openLeases: 1 });
 
@@ -161,9 +163,10 @@ describe('an instance that dies holding a lease', () => {
     const first = await sweepHolds({ ...db.stores, now: () => now });
     const second = await sweepHolds({ ...db.stores, now: () => now });
 
-    // Assess: $10 − $0.10 − $0.05, the lease closed once.
-    expect(first).toMatchObject({ charged: 1, released: 1 });
-    expect(second).toMatchObject({ charged: 0, released: 0 });
+    // Assess: $10 − $0.10 − $0.05, the lease closed once; the silent request was never billed (as an
+    // expired hold without a checkpoint is released).
+    expect(first).toMatchObject({ charged: 1, released: 0, leases_closed: 1 });
+    expect(second).toMatchObject({ charged: 0, released: 0, leases_closed: 0 });
     expect((await db.stores.wallets.get(accountId))?.balance).toBe(9_850_000_000);
     expect(await audit(db, accountId)).toMatchObject({ difference: 0, openLeases: 0, leaseMismatches: [] });
     const [closed] = await db.stores.wallets.leases(accountId);

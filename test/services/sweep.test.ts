@@ -34,6 +34,7 @@ describe('sweep service', () => {
       released: 1,
       charged: 0,
       already_settled: 0,
+      leases_closed: 0,
       older_than_seconds: 960,
       cutoff: new Date(now.getTime() - 960_000).toISOString(),
     });
