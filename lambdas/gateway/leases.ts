@@ -82,6 +82,8 @@ export class LeaseBook {
   /** Every lease not yet closed (closing ones included), for `closeAll`. */
   private readonly live = new Set<Lease>();
   private readonly closing = new Set<Promise<void>>();
+  /** Accounts whose last lease open was refused or failed, until when: they hold in the wallet meanwhile. */
+  private readonly refusedUntil = new Map<string, number>();
 
   constructor(options: LeaseBookOptions) {
     this.options = options;
@@ -117,8 +119,9 @@ export class LeaseBook {
     );
   }
 
-  /** The account's next lease: the one opening, or a new one. */
+  /** The account's next lease: the one opening, or a new one (none for a while after a refusal). */
   private openNext(accountId: string, amount: number, now: number): Promise<Lease | undefined> {
+    if ((this.refusedUntil.get(accountId) ?? 0) > now) return Promise.resolve(undefined);
     let opening = this.opening.get(accountId);
     if (!opening) {
       opening = this.open(accountId, amount, now).finally(() => this.opening.delete(accountId));
@@ -193,9 +196,12 @@ export class LeaseBook {
     try {
       await this.options.wallets.openLease(row);
     } catch {
-      // Refused (the wallet moved) or failed: this request holds in the wallet, which decides.
+      // Refused (the wallet moved) or failed: requests hold in the wallet, which decides, and no
+      // lease is tried again for a while — not a wallet transaction per request.
+      this.refusedUntil.set(accountId, Date.now() + this.options.idleCloseMs * 5);
       return undefined;
     }
+    this.refusedUntil.delete(accountId);
     const lease: Lease = { row, available: amount, spent: 0, inFlight: 0, accepting: true, abandoned: false };
     this.live.add(lease);
     const previous = this.current.get(accountId);
