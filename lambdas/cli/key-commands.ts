@@ -276,7 +276,7 @@ export const keysSetCommand: Command = defineCommand({
   args: ['keyId'],
   synopsis:
     '[--limit USD|none] [--limit-reset P] [--rpm N|none] [--tpm N|none] [--models m1,m2|all] [--expires ISO-8601|never] [--name N]',
-  description: `Changes a key by its id (key_…, as keys list shows it); what is not given is kept. Over a per-minute limit, the gateway answers 429 rate_limit_error with retry-after until the minute ends; over its spend limit, 402 billing_error "Key limit reached". A spend limit just set (or given a new reset) counts what the key already spent in the current period. ${CACHE_NOTE}`,
+  description: `Changes a key by its id (key_…, as keys list shows it); what is not given is kept. Over a per-minute limit, the gateway answers 429 rate_limit_error with retry-after until the minute ends; over its spend limit, 402 billing_error "Key limit reached". A spend limit set or changed counts what the key already spent in the current period (not requests still running then). ${CACHE_NOTE}`,
   options: {
     limit: { type: 'string' },
     'limit-reset': { type: 'string' },
@@ -288,7 +288,7 @@ export const keysSetCommand: Command = defineCommand({
   },
   optionHelp: [
     ['--limit USD|none', `${LIMIT_HELP[0]?.[1]}; none removes it`],
-    ['--limit-reset P', `${LIMIT_HELP[1]?.[1]}; a new reset starts counting the current period afresh`],
+    ['--limit-reset P', `${LIMIT_HELP[1]?.[1]}; the new period counts what the key spent in it so far`],
     ...RATE_HELP.map(([flag, help]): [string, string] => [`${flag}|none`, `${help}; none removes the limit`]),
     ['--models m1,m2|all', 'allow only these models; all allows every routed model'],
     ['--expires ISO-8601|never', 'refuse the key from this date or time on; never removes the expiry'],

@@ -17,8 +17,8 @@ import { SPEND_DAYS_MAX, spendByDay } from './spend.ts';
 import { checkAccountId, checkList, checkNano, checkPositiveInteger, parseExpiry } from './validate.ts';
 
 export type KeysDeps = ServiceDeps<'keys' | 'wallets'>;
-/** Setting a spend limit counts what the key spent earlier in the period: the roll-ups are read. */
-export type KeyLimitDeps = ServiceDeps<'keys' | 'wallets' | 'rollups'>;
+/** Setting a spend limit counts what the key spent earlier in the period (read from the ledger). */
+export type KeyLimitDeps = ServiceDeps<'keys' | 'wallets'>;
 
 /** A key to mint for an account. */
 export interface NewKey {
@@ -296,9 +296,10 @@ export const revokeKey = async (
  * `accountId`, a key of another account is unknown (the write is conditional on it). A running
  * gateway caches keys for up to 30 s per instance, so it applies the change within that time.
  *
- * A spend limit just set, or given a new reset, counts what the key already spent in the current
- * period (from the account's daily roll-ups): "$20 per month" set on the 15th leaves $20 less what
- * the key spent since the 1st. A new amount on the same reset keeps counting as before.
+ * A spend limit set or changed counts what the key already spent in the current period, read from
+ * the ledger: "$20 per month" set on the 15th leaves $20 less what the key spent since the 1st.
+ * Requests still running when it is set, and those a gateway serves with the key cached without the
+ * limit (up to the key cache's 30 s), are not counted.
  *
  * @example await updateKey(stores, { keyId: 'key_0123456789abcdef', rpm: 120, tpm: null }) // { keyId, rpm: 120, … }
  * @example await updateKey(stores, { keyId: 'key_0123456789abcdef', spendLimit: 20e9, limitReset: 'monthly' })
@@ -320,12 +321,25 @@ export const updateKey = async (deps: KeyLimitDeps, update: KeyUpdate): Promise<
       changes.limitReset = 'never';
     }
   }
+  // A limit set or changed first counts what the key spent earlier in the period — before the key
+  // changes, so that a failure here leaves the key as it was and a retry does it all again.
+  if (before) {
+    const after = applyChanges(before, changes);
+    if (after.spendLimit !== undefined) await restartKeySpend(deps, after, now);
+  }
   const key = await deps.keys.update(keyId, changes, update.accountId);
   if (!key) throw unknownKey(keyId);
-  const restart =
-    key.spendLimit !== undefined && (before?.spendLimit === undefined || limitResetOf(before) !== limitResetOf(key));
-  if (restart) await restartKeySpend(deps, key, now);
   return summarize(key, now);
+};
+
+/** The key as `changes` leave it (`null` removes a field). */
+const applyChanges = (key: KeyRecord, changes: KeyChanges): KeyRecord => {
+  const after: Record<string, unknown> = { ...key };
+  for (const [field, value] of Object.entries(changes)) {
+    if (value === null) delete after[field];
+    else if (value !== undefined) after[field] = value;
+  }
+  return after as unknown as KeyRecord;
 };
 
 /** The days from `from` to `to` (inclusive, `YYYY-MM-DD`), in runs of at most {@link SPEND_DAYS_MAX}. */
@@ -341,21 +355,16 @@ const dayRuns = (from: string, to: string): { from: string; to: string }[] => {
 };
 
 /**
- * What a key spent (settled) from the start of its limit's current period until now, by the daily
- * roll-ups — the key's whole life for `never` — written as the period's spend row's `spent`.
+ * Counts, on the key's spend row for its limit's current period, what the key spent in the period
+ * (its whole life for `never`) that the row does not count already: the settled requests held
+ * without it. Exact (read from the ledger rows) and repeatable, so it runs whenever a limit is set.
  */
 const restartKeySpend = async (deps: KeyLimitDeps, key: KeyRecord, now: Date): Promise<void> => {
   const period = limitPeriod(limitResetOf(key), now);
-  const today = now.toISOString().slice(0, 10);
-  const from = period.start ?? key.createdAt.slice(0, 10);
-  let spent = 0n;
-  for (const run of from <= today ? dayRuns(from, today) : []) {
-    const days = await spendByDay(deps, { accountId: key.accountId, ...run });
-    for (const day of days) {
-      for (const entry of day.keys) if (entry.key_id === key.keyId) spent += BigInt(entry.cost_nano);
-    }
-  }
-  await deps.wallets.restartKeySpend(key.accountId, keyBudgetSk(key.keyId, period), key.keyId, Number(spent), now);
+  const sk = keyBudgetSk(key.keyId, period);
+  const since = period.start === undefined ? key.createdAt : `${period.start}T00:00:00.000Z`;
+  const untracked = await deps.wallets.untrackedKeySpend(key.accountId, key.keyId, since, sk);
+  await deps.wallets.restartKeySpend(key.accountId, sk, key.keyId, Number(untracked), now);
 };
 
 /**

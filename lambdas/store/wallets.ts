@@ -115,7 +115,7 @@ export class InsufficientFundsError extends Error {
 
 /** A key's spend in one period of its limit: `used = spent + held`, in nano-USD. */
 export interface KeySpend {
-  /** Settled costs of requests held in the period. */
+  /** Settled costs of requests held in the period (those from before the limit counted included). */
   spent: number;
   /** Holds of the period's requests still open. */
   held: number;
@@ -271,7 +271,8 @@ const parseKeySpend = (item: Record<string, unknown>, accountId: string): KeySpe
     }
     return value;
   };
-  return { spent: amount('spent'), held: amount('held'), used: amount('used') };
+  // `baseline` is what the key spent in the period before its limit counted it (restartKeySpend).
+  return { spent: amount('baseline') + amount('spent'), held: amount('held'), used: amount('used') };
 };
 /** The pending index's partition of low-balance alerts waiting for the sweeper. */
 const PENDING_ALERT = 'alert';
@@ -952,35 +953,103 @@ export class WalletStore {
   }
 
   /**
-   * Starts counting a key's period afresh at `spent` (what the key spent in the period before its
-   * limit counted it): `spent` is set, holds open on the row stay counted (`used = held + spent`).
-   * For a limit just set, or a key whose reset changed.
+   * Sets the part of a key's period spend that was settled before its limit counted it (`baseline`,
+   * from the roll-ups), for a limit just set or given a new reset: `used` moves by the difference.
+   * The settles of the period's requests keep their own attributes (`spent`, `held`), so one that
+   * lands meanwhile is never overwritten; the baseline is replaced only as it was read (a conditional
+   * write, read again on a race).
    */
-  async restartKeySpend(accountId: string, sk: string, keyId: string, spent: number, at = new Date()): Promise<void> {
-    await this.client.send(
-      new UpdateItemCommand({
-        TableName: this.tables.ledger,
-        Key: { accountId: { S: accountId }, sk: { S: sk } },
-        UpdateExpression:
-          'SET #spent = :s, #held = if_not_exists(#held, :zero), #used = if_not_exists(#held, :zero) + :s, ' +
-          '#kind = :kind, #keyId = :keyId, #updatedAt = :at',
-        ExpressionAttributeNames: {
-          '#spent': 'spent',
-          '#held': 'held',
-          '#used': 'used',
-          '#kind': 'kind',
-          '#keyId': 'keyId',
-          '#updatedAt': 'updatedAt',
-        },
-        ExpressionAttributeValues: marshall({
-          ':s': spent,
-          ':zero': 0,
-          ':kind': KEY_SPEND_KIND,
-          ':keyId': keyId,
-          ':at': at.toISOString(),
+  async restartKeySpend(
+    accountId: string,
+    sk: string,
+    keyId: string,
+    baseline: number,
+    at = new Date(),
+  ): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      const { Item } = await this.client.send(
+        new GetItemCommand({
+          TableName: this.tables.ledger,
+          Key: { accountId: { S: accountId }, sk: { S: sk } },
+          ConsistentRead: true,
         }),
-      }),
-    );
+      );
+      const stored = Item === undefined ? undefined : unmarshallExact(Item)['baseline'];
+      const old = stored === undefined ? 0 : safeInteger(stored);
+      if (old === undefined) throw new CorruptRecordError(accountId, `key spend row '${sk}' has no exact baseline`);
+      try {
+        await this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tables.ledger,
+            Key: { accountId: { S: accountId }, sk: { S: sk } },
+            UpdateExpression:
+              'SET #baseline = :new, #used = if_not_exists(#used, :zero) + :delta, ' +
+              '#held = if_not_exists(#held, :zero), #spent = if_not_exists(#spent, :zero), ' +
+              '#kind = :kind, #keyId = :keyId, #updatedAt = :at',
+            ConditionExpression: stored === undefined ? 'attribute_not_exists(#baseline)' : '#baseline = :old',
+            ExpressionAttributeNames: {
+              '#baseline': 'baseline',
+              '#used': 'used',
+              '#held': 'held',
+              '#spent': 'spent',
+              '#kind': 'kind',
+              '#keyId': 'keyId',
+              '#updatedAt': 'updatedAt',
+            },
+            ExpressionAttributeValues: marshall({
+              ':new': baseline,
+              ...(stored === undefined ? {} : { ':old': old }),
+              ':delta': baseline - old,
+              ':zero': 0,
+              ':kind': KEY_SPEND_KIND,
+              ':keyId': keyId,
+              ':at': at.toISOString(),
+            }),
+          }),
+        );
+        return;
+      } catch (error) {
+        if ((error as Error).name !== 'ConditionalCheckFailedException' || attempt >= 5) throw error;
+      }
+    }
+  }
+
+  /**
+   * What a key's settled requests since `since` (ISO time) cost that its spend row `sk` does not count
+   * already: final usage rows of the key held without that row (before its limit, under another
+   * reset, or while a gateway still had the key without a limit cached). Exact at any size; reads
+   * every ledger row of the account since then (costs only are sent back).
+   */
+  async untrackedKeySpend(accountId: string, keyId: string, since: string, sk: string): Promise<bigint> {
+    const items = await this.queryAll({
+      TableName: this.tables.ledger,
+      KeyConditionExpression: 'accountId = :a AND sk BETWEEN :from AND :to',
+      FilterExpression:
+        '#keyId = :keyId AND #status = :final AND (attribute_not_exists(#keyBudget) OR #keyBudget <> :sk)',
+      ProjectionExpression: '#cost',
+      ExpressionAttributeNames: {
+        '#keyId': 'keyId',
+        '#status': 'status',
+        '#keyBudget': 'keyBudget',
+        '#cost': 'cost',
+      },
+      ExpressionAttributeValues: {
+        ':a': { S: accountId },
+        ':from': { S: since },
+        ':to': { S: LEDGER_MAX_SK },
+        ':keyId': { S: keyId },
+        ':final': { S: 'final' },
+        ':sk': { S: sk },
+      },
+      ConsistentRead: true,
+    });
+    let sum = 0n;
+    for (const item of items) {
+      const cost = safeInteger(item['cost'] ?? 0);
+      if (cost === undefined) throw new CorruptRecordError(accountId, 'a usage row has no exact cost');
+      sum += BigInt(cost);
+    }
+    return sum;
   }
 
   /** Every spend row of a key (each period it held money in), by sort-key prefix: for audits. */
