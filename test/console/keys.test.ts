@@ -582,7 +582,9 @@ describe('console: API Keys page', () => {
     expect(totalRow).not.toContain('resets');
     // The edit form says where the key stands, where its user goes to raise the limit.
     const nowOf = (page: string) =>
-      textOf(/<div id="edit-limit-now" class="limit-now" data-testid="limit-now">[\s\S]*?<\/div>/.exec(page)?.[0] ?? '');
+      textOf(
+        /<div id="edit-limit-now" class="limit-now" data-testid="limit-now">[\s\S]*?<\/div>/.exec(page)?.[0] ?? '',
+      );
     expect(nowOf((await member.get(`/console/keys/${busy.keyId}`)).body)).toContain(
       `So far: $12.02 of $20.00 this month, and $0.05 held; ${resetsText('monthly')}.`,
     );
