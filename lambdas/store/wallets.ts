@@ -297,6 +297,43 @@ const isConflict = (error: unknown): boolean =>
   error instanceof TransactionCanceledException &&
   (error.CancellationReasons ?? []).some((reason) => reason.Code === 'TransactionConflict');
 
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/**
+ * The wallet item of a transaction that takes `amount` for requests in flight (a hold, a lease):
+ * the conditional decrement (`spendable >= amount`) that returns the wallet as it was when it fails.
+ */
+const takeFromWallet = (table: string, accountId: string, amount: number): TransactItem => ({
+  Update: {
+    TableName: table,
+    Key: { accountId },
+    UpdateExpression: 'SET balance = balance - :h, spendable = spendable - :h, held = if_not_exists(held, :zero) + :h',
+    ConditionExpression: 'attribute_exists(accountId) AND spendable >= :h',
+    ExpressionAttributeValues: { ':h': amount, ':zero': 0 },
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  },
+});
+
+/** The wallet item that ends what {@link takeFromWallet} took: `held` back to the balance, less `cost`. */
+const returnToWallet = (table: string, accountId: string, held: number, cost: number, at: Date): TransactItem => ({
+  Update: {
+    TableName: table,
+    Key: { accountId },
+    UpdateExpression:
+      'SET balance = balance + :r, spendable = spendable + :r, held = if_not_exists(held, :zero) - :h, updatedAt = :at',
+    ExpressionAttributeValues: { ':r': held - cost, ':h': held, ':zero': 0, ':at': at.toISOString() },
+  },
+});
+
+/** {@link InsufficientFundsError} for a transaction whose first item, {@link takeFromWallet}, failed its condition. */
+const insufficientFunds = (error: TransactionCanceledException, accountId: string): Error => {
+  const item = error.CancellationReasons?.[0]?.Item;
+  if (!item) return new UnknownAccountError(`Unknown account '${accountId}'`);
+  return new InsufficientFundsError(
+    parseWalletItem(unmarshallExact(item as Record<string, AttributeValue>), accountId).wallet,
+  );
+};
+
 /**
  * Wallets (one row per account) and the ledger rows that move them. Every change of a balance is
  * one DynamoDB transaction with its ledger row, so `tollgate audit` can always recompute it:
@@ -872,18 +909,8 @@ export class WalletStore {
     const pendingRow: UsageRow = { ...row, status: 'pending', pending: PENDING, pendingSince: row.at };
     if (budget !== undefined && row.keyBudget === undefined) throw new Error('a key budget needs row.keyBudget');
     if (budget !== undefined && budget.room < 0) throw new KeyLimitError(undefined);
-    const items: NonNullable<TransactWriteCommandInput['TransactItems']> = [
-      {
-        Update: {
-          TableName: this.tables.wallets,
-          Key: { accountId: row.accountId },
-          UpdateExpression:
-            'SET balance = balance - :h, spendable = spendable - :h, held = if_not_exists(held, :zero) + :h',
-          ConditionExpression: 'attribute_exists(accountId) AND spendable >= :h',
-          ExpressionAttributeValues: { ':h': row.hold, ':zero': 0 },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        },
-      },
+    const items: TransactItem[] = [
+      takeFromWallet(this.tables.wallets, row.accountId, row.hold),
       {
         Put: {
           TableName: this.tables.ledger,
@@ -925,10 +952,7 @@ export class WalletStore {
       await this.transact({ TransactItems: items });
     } catch (error) {
       if (error instanceof TransactionCanceledException && conditionFailed(error, 0)) {
-        const item = error.CancellationReasons?.[0]?.Item;
-        if (!item) throw new UnknownAccountError(`Unknown account '${row.accountId}'`);
-        const { wallet } = parseWalletItem(unmarshallExact(item as Record<string, AttributeValue>), row.accountId);
-        throw new InsufficientFundsError(wallet);
+        throw insufficientFunds(error, row.accountId);
       }
       if (error instanceof TransactionCanceledException && conditionFailed(error, 2)) {
         const item = error.CancellationReasons?.[2]?.Item;
@@ -1133,16 +1157,7 @@ export class WalletStore {
               ExpressionAttributeValues: values,
             },
           },
-          {
-            Update: {
-              TableName: this.tables.wallets,
-              Key: { accountId: row.accountId },
-              UpdateExpression:
-                'SET balance = balance + :r, spendable = spendable + :r, ' +
-                'held = if_not_exists(held, :zero) - :h, updatedAt = :at',
-              ExpressionAttributeValues: { ':r': refund, ':h': row.hold, ':zero': 0, ':at': at.toISOString() },
-            },
-          },
+          returnToWallet(this.tables.wallets, row.accountId, row.hold, settlement.cost, at),
           // The key's period moves this hold to its cost (the period it was held in, whatever the time now).
           ...(row.keyBudget === undefined
             ? []
@@ -1199,26 +1214,13 @@ export class WalletStore {
     try {
       await this.transact({
         TransactItems: [
-          {
-            Update: {
-              TableName: this.tables.wallets,
-              Key: { accountId: lease.accountId },
-              UpdateExpression:
-                'SET balance = balance - :h, spendable = spendable - :h, held = if_not_exists(held, :zero) + :h',
-              ConditionExpression: 'attribute_exists(accountId) AND spendable >= :h',
-              ExpressionAttributeValues: { ':h': lease.amount, ':zero': 0 },
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            },
-          },
+          takeFromWallet(this.tables.wallets, lease.accountId, lease.amount),
           { Put: { TableName: this.tables.ledger, Item: item, ConditionExpression: 'attribute_not_exists(sk)' } },
         ],
       });
     } catch (error) {
       if (error instanceof TransactionCanceledException && conditionFailed(error, 0)) {
-        const old = error.CancellationReasons?.[0]?.Item;
-        if (!old) throw new UnknownAccountError(`Unknown account '${lease.accountId}'`);
-        const { wallet } = parseWalletItem(unmarshallExact(old as Record<string, AttributeValue>), lease.accountId);
-        throw new InsufficientFundsError(wallet);
+        throw insufficientFunds(error, lease.accountId);
       }
       throw error;
     }
@@ -1274,7 +1276,6 @@ export class WalletStore {
     cost: number,
     at = new Date(),
   ): Promise<boolean> {
-    const refund = lease.amount - cost;
     try {
       await this.transact({
         TransactItems: [
@@ -1294,16 +1295,7 @@ export class WalletStore {
               },
             },
           },
-          {
-            Update: {
-              TableName: this.tables.wallets,
-              Key: { accountId: lease.accountId },
-              UpdateExpression:
-                'SET balance = balance + :r, spendable = spendable + :r, ' +
-                'held = if_not_exists(held, :zero) - :a, updatedAt = :at',
-              ExpressionAttributeValues: { ':r': refund, ':a': lease.amount, ':zero': 0, ':at': at.toISOString() },
-            },
-          },
+          returnToWallet(this.tables.wallets, lease.accountId, lease.amount, cost, at),
         ],
       });
     } catch (error) {
@@ -1327,19 +1319,22 @@ export class WalletStore {
 
   /** Open leases whose last hold was before `before` (ISO time), oldest first: what the sweeper closes. */
   async expiredLeases(before: string, limit = 100): Promise<LeaseRow[]> {
+    const items = await this.pendingSince(PENDING_LEASE, before, limit);
+    return items.map((item) => parseLeaseRow(item, String(item['accountId'])));
+  }
+
+  /** A page of the pending index's partition `pending`, pending since before `before`, oldest first. */
+  private async pendingSince(pending: string, before: string, limit: number): Promise<Record<string, unknown>[]> {
     const { Items } = await this.client.send(
       new QueryCommand({
         TableName: this.tables.ledger,
         IndexName: LEDGER_PENDING_INDEX,
         KeyConditionExpression: 'pending = :p AND pendingSince < :before',
-        ExpressionAttributeValues: { ':p': { S: PENDING_LEASE }, ':before': { S: before } },
+        ExpressionAttributeValues: { ':p': { S: pending }, ':before': { S: before } },
         Limit: limit,
       }),
     );
-    return (Items ?? []).map((raw) => {
-      const item = unmarshallExact(raw);
-      return parseLeaseRow(item, String(item['accountId']));
-    });
+    return (Items ?? []).map(unmarshallExact);
   }
 
   /**
@@ -1509,15 +1504,6 @@ export class WalletStore {
 
   /** Holds still pending since before `before` (ISO time), oldest first: what the sweeper releases. */
   async pendingHolds(before: string, limit = 100): Promise<UsageRow[]> {
-    const { Items } = await this.client.send(
-      new QueryCommand({
-        TableName: this.tables.ledger,
-        IndexName: LEDGER_PENDING_INDEX,
-        KeyConditionExpression: 'pending = :p AND pendingSince < :before',
-        ExpressionAttributeValues: { ':p': { S: PENDING }, ':before': { S: before } },
-        Limit: limit,
-      }),
-    );
-    return (Items ?? []).map((item) => parseUsageItem(unmarshallExact(item)));
+    return (await this.pendingSince(PENDING, before, limit)).map(parseUsageItem);
   }
 }
