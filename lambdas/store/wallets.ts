@@ -263,6 +263,16 @@ const parseLeaseRow = (item: Record<string, unknown>, accountId: string): LeaseR
   return lease;
 };
 
+/** Placeholders of a key spend row's attributes (several are DynamoDB reserved words). */
+const KEY_SPEND_NAMES = {
+  '#used': 'used',
+  '#held': 'held',
+  '#spent': 'spent',
+  '#kind': 'kind',
+  '#keyId': 'keyId',
+  '#updatedAt': 'updatedAt',
+};
+
 const parseKeySpend = (item: Record<string, unknown>, accountId: string): KeySpend => {
   const amount = (field: string): number => {
     const value = safeInteger(item[field] ?? 0);
@@ -928,14 +938,7 @@ export class WalletStore {
             'SET #used = if_not_exists(#used, :zero) + :h, #held = if_not_exists(#held, :zero) + :h, ' +
             '#spent = if_not_exists(#spent, :zero), #kind = :kind, #keyId = :keyId, #updatedAt = :at',
           ConditionExpression: 'attribute_not_exists(#used) OR #used <= :room',
-          ExpressionAttributeNames: {
-            '#used': 'used',
-            '#held': 'held',
-            '#spent': 'spent',
-            '#kind': 'kind',
-            '#keyId': 'keyId',
-            '#updatedAt': 'updatedAt',
-          },
+          ExpressionAttributeNames: KEY_SPEND_NAMES,
           ExpressionAttributeValues: {
             ':h': row.hold,
             ':zero': 0,
@@ -1011,15 +1014,7 @@ export class WalletStore {
               '#held = if_not_exists(#held, :zero), #spent = if_not_exists(#spent, :zero), ' +
               '#kind = :kind, #keyId = :keyId, #updatedAt = :at',
             ConditionExpression: stored === undefined ? 'attribute_not_exists(#baseline)' : '#baseline = :old',
-            ExpressionAttributeNames: {
-              '#baseline': 'baseline',
-              '#used': 'used',
-              '#held': 'held',
-              '#spent': 'spent',
-              '#kind': 'kind',
-              '#keyId': 'keyId',
-              '#updatedAt': 'updatedAt',
-            },
+            ExpressionAttributeNames: { ...KEY_SPEND_NAMES, '#baseline': 'baseline' },
             ExpressionAttributeValues: marshall({
               ':new': baseline,
               ...(stored === undefined ? {} : { ':old': old }),
