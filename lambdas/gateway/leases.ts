@@ -6,17 +6,20 @@ import type { LeaseRow } from '../vocabulary.ts';
 /**
  * Credit leases ("granted units", as prepaid telecom grants a switch a block of a subscriber's
  * credit): one gateway instance reserves a slice of a well-funded wallet in one transaction, then
- * holds its requests in that slice with one ledger write each (the pending row), settles them with
- * one more (the row turns final), and never writes the wallet for them. The lease's close gives the
- * wallet back the slice less the requests' costs, in one transaction. So a busy account's wallet item
- * is written twice per lease, not twice per request, and concurrent requests never queue on it.
+ * holds its requests in that slice in memory — nothing is written before the upstream call — and
+ * writes each request's ledger row once, final, at its settle (a long stream also at its
+ * checkpoints). The lease's close gives the wallet back the slice less the requests' costs, in one
+ * transaction. So a busy account's wallet item is written twice per lease, not twice per request,
+ * and concurrent requests never queue on it.
  *
  * The money rules hold as with a hold per request:
  * - **never below −(credit limit)**: the slice is taken by the wallet's own conditional decrement, and
  *   a request is held in it only while the slice still covers its hold;
- * - **the hold bounds the spend**: each request still has its pending row with its hold, priced and
- *   capped as before;
- * - **settle is idempotent**: the row's settle is conditional on `pending`, the lease's close on `open`;
+ * - **the hold bounds the spend**: each request is still held for its worst case, priced and capped
+ *   as before, and its row records that hold;
+ * - **settle is idempotent**: a request's final row is written whole (the same row again changes
+ *   nothing; a late checkpoint is conditional on the row not being final), the lease's close is
+ *   conditional on `open`;
  * - **audit is exact**: an open lease counts as held in full, a closed one as its cost, and its
  *   requests' rows are summed into it (gateway/audit.ts).
  *
@@ -73,7 +76,7 @@ export interface LeaseBookOptions extends LeaseOptions {
 
 /**
  * This instance's leases, by account. `take` answers the lease a request is held in (or undefined:
- * hold in the wallet), `settled`/`released` give back what the request did not spend.
+ * hold in the wallet), `settled` gives back what the request did not spend.
  */
 export class LeaseBook {
   private readonly options: LeaseBookOptions;
@@ -129,13 +132,6 @@ export class LeaseBook {
       this.opening.set(accountId, opening);
     }
     return opening;
-  }
-
-  /** The request's pending row could not be written: its hold goes back to the lease. */
-  released(lease: Lease, hold: number): void {
-    lease.available += hold;
-    lease.inFlight -= 1;
-    this.afterRequest(lease);
   }
 
   /** The request's row is final at `cost`. */

@@ -16,8 +16,8 @@
  * Designs compared:
  * - **per-request holds** (before issue 15): a hold transaction (wallet + the pending row, under 1 KB) and a settle
  *   transaction (row + wallet) per request;
- * - **credit leases** (gateway/leases.ts): one PutItem (the pending row) and one UpdateItem (final) per
- *   request; the wallet item sees two transactions per lease (open, close), one lease per busy instance
+ * - **credit leases** (gateway/leases.ts): one PutItem per request (its final row, written at the
+ *   settle); the wallet item sees two transactions per lease (open, close), one lease per busy instance
  *   per minute.
  *
  * A model with stated assumptions, not a measurement: the printed table says what it assumes.
@@ -161,8 +161,8 @@ const units = (kb: number) => Math.ceil(kb);
 const perRequest = {
   // Hold: transactional put of the row + wallet update; settle: transactional row update + wallet.
   perRequestHolds: { ledger: 2 * units(assume.rowKb) * 2, wallet: 2 * 1 * 2 },
-  // One plain PutItem and one plain UpdateItem of the row; the wallet only per lease.
-  leases: { ledger: units(assume.rowKb) * 2, wallet: 0 },
+  // One plain PutItem of the final row; the wallet only per lease.
+  leases: { ledger: units(assume.rowKb), wallet: 0 },
 };
 
 const rates = [5, 25, 50, 100, 150, 250, 500];
