@@ -1,7 +1,13 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
 import { isIP, type LookupFunction } from 'node:net';
+
+// node:http and node:https through require, not import: the ESM facade of a builtin reads every
+// export, and node:http's lazy WebSocket getters then load undici — about 25 ms of cold start.
+const require = createRequire(import.meta.url);
+const { Agent: HttpAgent, request: httpRequest } = require('node:http') as typeof import('node:http');
+const { Agent: HttpsAgent, request: httpsRequest } = require('node:https') as typeof import('node:https');
 
 /** What the gateway reads of an upstream answer, whoever produced it (HTTP or the echo provider). */
 export interface UpstreamResponse {
@@ -74,8 +80,8 @@ const guardedLookup =
   };
 
 interface Agents {
-  'http:': HttpAgent;
-  'https:': HttpsAgent;
+  'http:': InstanceType<typeof HttpAgent>;
+  'https:': InstanceType<typeof HttpsAgent>;
 }
 
 // One keep-alive pool per guard, created on first use and kept for the process (DESIGN §6): a socket
