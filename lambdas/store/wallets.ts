@@ -1120,19 +1120,19 @@ export class WalletStore {
       values[`:${name}`] = value;
       sets.push(`#${name} = :${name}`);
     }
+    // The row turns final, on the condition that it is still pending (what makes a settle idempotent).
+    const finalRow = {
+      TableName: this.tables.ledger,
+      Key: { accountId: row.accountId, sk: row.sk },
+      UpdateExpression: `SET ${sets.join(', ')} REMOVE pending, pendingSince`,
+      ConditionExpression: '#status = :pending',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    };
     if (row.lease !== undefined) {
       // Held in a lease: the row alone turns final; the lease's close charges the wallet the sum.
       try {
-        await this.client.send(
-          new UpdateCommand({
-            TableName: this.tables.ledger,
-            Key: { accountId: row.accountId, sk: row.sk },
-            UpdateExpression: `SET ${sets.join(', ')} REMOVE pending, pendingSince`,
-            ConditionExpression: '#status = :pending',
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-          }),
-        );
+        await this.client.send(new UpdateCommand(finalRow));
         return true;
       } catch (error) {
         if ((error as Error).name === 'ConditionalCheckFailedException') return false;
@@ -1142,16 +1142,7 @@ export class WalletStore {
     try {
       await this.transact({
         TransactItems: [
-          {
-            Update: {
-              TableName: this.tables.ledger,
-              Key: { accountId: row.accountId, sk: row.sk },
-              UpdateExpression: `SET ${sets.join(', ')} REMOVE pending, pendingSince`,
-              ConditionExpression: '#status = :pending',
-              ExpressionAttributeNames: names,
-              ExpressionAttributeValues: values,
-            },
-          },
+          { Update: finalRow },
           returnToWallet(this.tables.wallets, row.accountId, row.hold, settlement.cost, at),
           // The key's period moves this hold to its cost (the period it was held in, whatever the time now).
           ...(row.keyBudget === undefined
