@@ -27,7 +27,7 @@ import {
   type StreamOutcome,
   type Usage,
 } from '../vocabulary.ts';
-import { formatUsd } from './money.ts';
+import { formatUsd, usdNumber } from './money.ts';
 import type { Reach } from './reach.ts';
 
 /** What an upstream has produced so far, as observed once (protocols/observe.ts). */
@@ -107,9 +107,6 @@ export interface ForwardRequest {
    */
   price?: (usage: Usage) => number;
 }
-
-/** nano-USD as a JSON number of USD: exact below $1M (at most 15 significant digits round-trip). */
-const usdNumber = (nano: number): number => Number(formatUsd(nano));
 
 /** The adapter for a route, or the configuration error an operator must fix. */
 export const adapterFor = (route: Route): ProviderAdapter => {

@@ -1,6 +1,6 @@
 import type { WalletStore } from '../store/wallets.ts';
 import type { KeyRecord, LimitReset } from '../vocabulary.ts';
-import { formatUsd } from './money.ts';
+import { formatUsd, usdNumber } from './money.ts';
 
 /**
  * A key's spend limit (DESIGN §4, issue 14): the key may spend at most `spendLimit` nano-USD per
@@ -134,9 +134,6 @@ export interface KeyUsage {
 
 /** Reads a {@link KeyUsage} (services/keys.ts `keyUsage`, from the daily roll-ups). */
 export type KeyUsageReader = (key: KeyRecord, now: Date) => Promise<KeyUsage>;
-
-/** USD as a JSON number, for the fields OpenRouter's clients read; exact below $1M (≤ 15 significant digits). */
-const usdNumber = (nano: number): number => Number(formatUsd(nano));
 
 /**
  * `GET /v1/key`: the calling key, in the field names of OpenRouter's `GET /api/v1/key` (`data.limit`,

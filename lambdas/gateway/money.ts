@@ -56,3 +56,9 @@ export const formatUsd = (nano: number | bigint): string => {
   }
   return formatNano(BigInt(nano));
 };
+
+/**
+ * nano-USD as a JSON number of USD, for fields clients read as numbers (`usage.cost`, OpenRouter's
+ * `limit`): exact below $1M, where the decimal has at most 15 significant digits and so round-trips.
+ */
+export const usdNumber = (nano: number): number => Number(formatUsd(nano));

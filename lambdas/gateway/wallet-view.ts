@@ -1,6 +1,6 @@
 import { InvalidRequestError } from '../errors.ts';
 import type { LedgerRow, Outcome, UsageRow, Wallet } from '../vocabulary.ts';
-import { formatUsd } from './money.ts';
+import { formatUsd, usdNumber } from './money.ts';
 import { FULL_PRICE_PPM } from './pricing.ts';
 
 /**
@@ -254,7 +254,7 @@ export const ledgerEntry = (row: LedgerRow): LedgerEntry =>
  * envelope, with its settled cost also as `total_cost` (USD, a JSON number; null while pending).
  */
 export const generationView = (row: UsageRow) => ({
-  data: { ...ledgerEntry(row), total_cost: row.cost === undefined ? null : Number(formatUsd(row.cost)) },
+  data: { ...ledgerEntry(row), total_cost: row.cost === undefined ? null : usdNumber(row.cost) },
 });
 
 export const ledgerPage = (rows: readonly LedgerRow[], nextCursor: string | undefined): LedgerPage => ({
