@@ -54,6 +54,9 @@ export const DEFAULT_LEASE_OPTIONS: LeaseOptions = {
 /** One open lease of this instance, and what it holds now. */
 export interface Lease {
   readonly row: Pick<LeaseRow, 'accountId' | 'sk' | 'amount' | 'openedAt' | 'holdUntil'>;
+  /** `row.openedAt` and `row.holdUntil` as epoch ms, read on every request. */
+  readonly openedAtMs: number;
+  readonly holdUntilMs: number;
   /** nano-USD not held and not spent: amount − Σ open holds − Σ settled costs (negative after an overrun). */
   available: number;
   /** Σ settled costs of its requests. */
@@ -117,9 +120,7 @@ export class LeaseBook {
 
   /** Less than a quarter left, or less than a sixth of its window. */
   private runningLow(lease: Lease, now: number): boolean {
-    return (
-      lease.available < lease.row.amount / 4 || Date.parse(lease.row.holdUntil) - now < this.options.holdWindowMs / 6
-    );
+    return lease.available < lease.row.amount / 4 || lease.holdUntilMs - now < this.options.holdWindowMs / 6;
   }
 
   /** The account's next lease: the one opening, or a new one (none for a while after a refusal). */
@@ -164,9 +165,9 @@ export class LeaseBook {
   private reserve(lease: Lease | undefined, hold: number, at: Date, now: number): Lease | undefined {
     if (!lease?.accepting) return undefined;
     const usable =
-      now < Date.parse(lease.row.holdUntil) &&
-      at.getTime() >= Date.parse(lease.row.openedAt) - LEASE_ROW_SKEW_MS &&
-      at.toISOString() <= lease.row.holdUntil;
+      now < lease.holdUntilMs &&
+      at.getTime() >= lease.openedAtMs - LEASE_ROW_SKEW_MS &&
+      at.getTime() <= lease.holdUntilMs;
     if (!usable || lease.available < hold) {
       // Expired or spent: it takes nothing more, and closes once its requests have settled.
       lease.accepting = false;
@@ -198,7 +199,16 @@ export class LeaseBook {
       return undefined;
     }
     this.refusedUntil.delete(accountId);
-    const lease: Lease = { row, available: amount, spent: 0, inFlight: 0, accepting: true, abandoned: false };
+    const lease: Lease = {
+      row,
+      openedAtMs: now,
+      holdUntilMs: now + this.options.holdWindowMs,
+      available: amount,
+      spent: 0,
+      inFlight: 0,
+      accepting: true,
+      abandoned: false,
+    };
     this.live.add(lease);
     const previous = this.current.get(accountId);
     this.current.set(accountId, lease);
@@ -215,7 +225,7 @@ export class LeaseBook {
   private afterRequest(lease: Lease): void {
     if (lease.inFlight > 0 || lease.abandoned || !this.live.has(lease)) return;
     clearTimeout(lease.idleTimer);
-    if (lease.accepting && Date.now() < Date.parse(lease.row.holdUntil)) {
+    if (lease.accepting && Date.now() < lease.holdUntilMs) {
       lease.idleTimer = setTimeout(() => {
         lease.accepting = false;
         if (this.current.get(lease.row.accountId) === lease) this.current.delete(lease.row.accountId);
