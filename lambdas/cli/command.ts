@@ -19,6 +19,11 @@ export interface CommandContext {
   env: NodeJS.ProcessEnv;
 }
 
+/** How a result is printed for people: `wide` (`--wide`) shows every column of a table; without a view, the default. */
+export interface PrintView {
+  wide: boolean;
+}
+
 /** A command of the CLI; `print` renders `run`'s result for people (`--json` prints it as is). */
 export interface Command {
   /** One or two words: `balance`, `keys create`. */
@@ -36,7 +41,12 @@ export interface Command {
   optionHelp: [string, string][];
   examples: string[];
   run(context: CommandContext): Promise<object>;
-  print(result: object): string;
+  print(result: object, view?: PrintView): string;
+  /**
+   * Renders `run`'s result for `--json` in the one JSON convention (README "Operator CLI": snake_case,
+   * `*_usd` + `*_nano`, `*_at`, lists as `{data, has_more, next_cursor}`); absent: the result as is.
+   */
+  json?(result: object): object;
   /**
    * A result that is printed but still fails the command (exit 1), e.g. an audit that found a
    * difference: the message goes into the JSON output as `error.message`.
@@ -49,9 +59,10 @@ export interface Command {
   warnings?(result: object): string[];
 }
 
-interface CommandSpec<Result extends object> extends Omit<Command, 'run' | 'print' | 'failure' | 'warnings'> {
+interface CommandSpec<Result extends object> extends Omit<Command, 'run' | 'print' | 'json' | 'failure' | 'warnings'> {
   run(context: CommandContext): Promise<Result>;
-  print(result: Result): string;
+  print(result: Result, view?: PrintView): string;
+  json?(result: Result): object;
   failure?(result: Result): string | undefined;
   warnings?(result: Result): string[];
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { isDatabaseTimeout } from '../errors.ts';
 import type { Stores } from '../store/index.ts';
@@ -6,6 +7,7 @@ import { COMMANDS } from './commands.ts';
 import { type Connection, chooseTarget, connect } from './connect.ts';
 import { databaseTimeoutMessage, exitCodeOf, UsageError } from './errors.ts';
 import { scanAccountIds } from './scan.ts';
+import { closest } from './suggest.ts';
 
 export interface CliIo {
   stdout(text: string): void;
@@ -16,6 +18,8 @@ export interface CliIo {
 const GLOBAL_OPTIONS: ParseArgsOptionsConfig = {
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+  wide: { type: 'boolean' },
   aws: { type: 'boolean' },
   region: { type: 'string' },
   stack: { type: 'string' },
@@ -26,10 +30,13 @@ const GLOBAL_HELP: [string, string][] = [
   ['--aws', 'use DynamoDB on AWS with your AWS credentials (default credential chain)'],
   ['--stack NAME', 'use the tables that the deployed CloudFormation stack NAME outputs (implies --aws)'],
   ['--region R', 'AWS region (default: AWS_REGION)'],
-  ['-h, --help', 'show help; tollgate <command> --help for one command'],
+  ['--wide', 'tables show every column (by default they fit in 100 columns)'],
+  ['-h, --help', 'show help; npx tollgate <command> --help for one command'],
+  ['-v, --version', "print Tollgate's version and Node's"],
 ];
 
 const GROUPS = [...new Set(COMMANDS.map((command) => command.name.split(' ')[0] ?? ''))];
+const COMMAND_NAMES = COMMANDS.map((command) => command.name);
 
 /** Every option that takes a value, so that command words can be told from option values. */
 const VALUE_OPTIONS = new Set(
@@ -65,9 +72,17 @@ const columns = (rows: [string, string][]): string[] => {
   return rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`.trimEnd());
 };
 
+/** Tollgate's version (package.json, read only when asked) and Node's. */
+const versions = (): { version: string; node: string } => {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return { version: manifest.version, node: process.versions.node };
+};
+
 const usageLine = (command: Command): string =>
   [
-    'tollgate',
+    'npx tollgate',
     command.name,
     ...command.args.map((name) => `<${name}>`),
     ...(command.optionalArgs ?? []).map((name) => `[<${name}>]`),
@@ -79,7 +94,7 @@ const usageLine = (command: Command): string =>
 /** The top-level help. */
 export const globalHelp = (): string =>
   [
-    'Usage: tollgate <command> [arguments] [options]',
+    'Usage: npx tollgate <command> [arguments] [options]   (in the project folder)',
     '',
     'Operate a Tollgate gateway: accounts, keys, top-ups, balances, usage, audits and routes.',
     '',
@@ -103,31 +118,31 @@ export const globalHelp = (): string =>
     '    _WALLETS, _ROUTES, _LEDGER, _COUNTERS.',
     '',
     'Examples:',
-    '  tollgate accounts create acme',
-    '  tollgate topup acme 25.00 --id invoice-001',
-    '  tollgate keys create acme --name laptop --rpm 60',
-    '  tollgate keys set key_0123456789abcdef --tpm 200000 --rpm none',
-    '  tollgate members add acme ada@example.com',
-    '  tollgate members link ada@example.com',
-    '  tollgate accounts set acme --credit-limit 50 --discount 0.8',
-    '  tollgate balance acme --json',
-    '  tollgate usage acme --since 2026-11-01',
-    '  tollgate audit --all',
-    '  tollgate routes set gpt-5.2 --provider openai --input-price 1.75 --output-price 14 --fallbacks claude-sonnet-4-6',
-    '  tollgate routes list',
-    '  tollgate --stack Tollgate-prod --region eu-west-1 balance acme',
-    '  TOLLGATE_TABLE_PREFIX=tollgate-prod tollgate --region eu-west-1 balance acme',
+    '  npx tollgate accounts create acme',
+    '  npx tollgate topup acme 25.00 --id invoice-001',
+    '  npx tollgate keys create acme --name laptop --rpm 60',
+    '  npx tollgate keys set key_0123456789abcdef --tpm 200000 --rpm none',
+    '  npx tollgate members add acme ada@example.com',
+    '  npx tollgate members link ada@example.com',
+    '  npx tollgate accounts set acme --credit-limit 50 --discount 0.8',
+    '  npx tollgate balance acme --json',
+    '  npx tollgate usage acme --since 2026-11-01',
+    '  npx tollgate audit --all',
+    '  npx tollgate routes set gpt-5.2 --provider openai --input-price 1.75 --output-price 14 --fallbacks claude-sonnet-4-6',
+    '  npx tollgate routes list',
+    '  npx tollgate --stack Tollgate-prod --region eu-west-1 balance acme',
+    '  TOLLGATE_TABLE_PREFIX=tollgate-prod npx tollgate --region eu-west-1 balance acme',
   ].join('\n');
 
 const groupHelp = (group: string): string => {
   const commands = COMMANDS.filter((command) => command.name.startsWith(`${group} `));
   return [
-    `Usage: tollgate ${group} <${commands.map((command) => command.name.split(' ')[1]).join('|')}> …`,
+    `Usage: npx tollgate ${group} <${commands.map((command) => command.name.split(' ')[1]).join('|')}> …`,
     '',
     'Commands:',
     ...columns(commands.map((command) => [usageLine({ ...command, synopsis: '' }), command.summary])),
     '',
-    `Run tollgate ${group} <command> --help for one command's options and examples.`,
+    `Run npx tollgate ${group} <command> --help for one command's options and examples.`,
   ].join('\n');
 };
 
@@ -148,25 +163,60 @@ export const commandHelp = (command: Command): string =>
 
 type Resolved = { help: string } | { command: Command; words: number };
 
-const resolveCommand = (words: string[], help: boolean): Resolved => {
+/** "Unknown command 'key list'. Did you mean 'keys list'?", or where to find the commands. */
+const unknownCommand = (typed: string, candidates: readonly string[], help: string): UsageError => {
+  const suggestion = closest(typed, candidates);
+  return new UsageError(
+    `Unknown command '${typed}'. ${suggestion === undefined ? `Run ${help}` : `Did you mean '${suggestion}'?`}`,
+  );
+};
+
+/** `limit` of `--limit=5`. */
+const optionName = (flag: string): string => flag.slice(2).split('=')[0] ?? '';
+
+/** "Unknown option '--limt' for 'keys create'. Did you mean '--limit'?" */
+const unknownOption = (option: string, options: ParseArgsOptionsConfig, command?: Command): UsageError => {
+  const suggestion = closest(option.replace(/^-+/, ''), Object.keys(options));
+  const where = command === undefined ? '' : ` for '${command.name}'`;
+  const next =
+    suggestion === undefined
+      ? `Run npx tollgate ${command === undefined ? '' : `${command.name} `}--help`
+      : `Did you mean '--${suggestion}'?`;
+  return new UsageError(`Unknown option '${option}'${where}. ${next}`);
+};
+
+const resolveCommand = (words: string[], flags: string[]): Resolved => {
+  const help = flags.includes('--help') || flags.includes('-h');
   const [first, second] = words;
   if (first === undefined) {
     if (help) return { help: globalHelp() };
-    throw new UsageError('Missing command. Run tollgate --help for the list of commands');
+    const unknown = flags.find((flag) => flag.startsWith('--') && !Object.hasOwn(GLOBAL_OPTIONS, optionName(flag)));
+    if (unknown !== undefined) throw unknownOption(`--${optionName(unknown)}`, GLOBAL_OPTIONS);
+    throw new UsageError('Missing command. Run npx tollgate --help for the list of commands');
   }
   if (first === 'help') return { help: globalHelp() };
   const single = COMMANDS.find((command) => command.name === first);
   if (single) return help ? { help: commandHelp(single) } : { command: single, words: 1 };
   if (!GROUPS.includes(first)) {
-    throw new UsageError(`Unknown command '${first}'. Run tollgate --help for the list of commands`);
+    const pair = second === undefined ? undefined : closest(`${first} ${second}`, COMMAND_NAMES);
+    if (pair !== undefined) throw unknownCommand(`${first} ${second}`, COMMAND_NAMES, '');
+    throw unknownCommand(first, [...GROUPS, ...COMMAND_NAMES], 'npx tollgate --help for the list of commands');
   }
+  const subs = COMMANDS.filter((command) => command.name.startsWith(`${first} `)).map(
+    (c) => c.name.split(' ')[1] ?? '',
+  );
   if (second === undefined) {
     if (help) return { help: groupHelp(first) };
-    const subs = COMMANDS.filter((command) => command.name.startsWith(`${first} `)).map((c) => c.name.split(' ')[1]);
-    throw new UsageError(`Missing ${first} command: one of ${subs.join(', ')}. Run tollgate ${first} --help`);
+    throw new UsageError(`Missing ${first} command: one of ${subs.join(', ')}. Run npx tollgate ${first} --help`);
   }
   const command = COMMANDS.find((candidate) => candidate.name === `${first} ${second}`);
-  if (!command) throw new UsageError(`Unknown command '${first} ${second}'. Run tollgate ${first} --help`);
+  if (!command) {
+    throw unknownCommand(
+      `${first} ${second}`,
+      subs.map((sub) => `${first} ${sub}`),
+      `npx tollgate ${first} --help`,
+    );
+  }
   return help ? { help: commandHelp(command) } : { command, words: 2 };
 };
 
@@ -182,8 +232,8 @@ const parseCommandArgs = (argv: string[], command: Command): { args: string[]; v
   } catch (error) {
     const message = (error as Error).message;
     const unknown = /Unknown option '([^']+)'/.exec(message);
-    const reason = unknown ? `Unknown option '${unknown[1]}' for tollgate ${command.name}` : message;
-    throw new UsageError(`${reason}. Run tollgate ${command.name} --help`);
+    if (unknown?.[1] !== undefined) throw unknownOption(unknown[1], { ...GLOBAL_OPTIONS, ...command.options }, command);
+    throw new UsageError(`${message}. Run npx tollgate ${command.name} --help`);
   }
   const args = parsed.positionals.slice(command.name.split(' ').length);
   const missing = command.args.slice(args.length);
@@ -223,7 +273,12 @@ export const runCli = async (
 
   let connection: Connection | undefined;
   try {
-    const resolved = resolveCommand(positionalWords(argv), flags.includes('--help') || flags.includes('-h'));
+    if (flags.includes('--version') || flags.includes('-v') || argv[0] === 'version') {
+      const version = versions();
+      out(() => `tollgate ${version.version} (Node ${version.node})`, version);
+      return 0;
+    }
+    const resolved = resolveCommand(positionalWords(argv), flags);
     if ('help' in resolved) {
       out(() => resolved.help, { usage: resolved.help });
       return 0;
@@ -237,7 +292,8 @@ export const runCli = async (
       ...(typeof stack === 'string' ? { stack } : {}),
     });
     const open = async (): Promise<Connection> => {
-      connection ??= await connect(target);
+      // On stderr, --json too: stdout stays one JSON object, and a person still sees why it waits.
+      connection ??= await connect(target, { progress: (line) => io.stderr(`tollgate: ${line}\n`) });
       return connection;
     };
     const stores = async (): Promise<Stores> => (await open()).stores;
@@ -248,7 +304,11 @@ export const runCli = async (
     const result = await command.run({ args, values, stores, accountIds, target, env: io.env });
     // A result can fail the command and still be printed whole (an audit that found a difference).
     const failure = command.failure?.(result);
-    out(() => command.print(result), failure === undefined ? result : { ...result, error: { message: failure } });
+    const machine = command.json?.(result) ?? result;
+    out(
+      () => command.print(result, { wide: values['wide'] === true }),
+      failure === undefined ? machine : { ...machine, error: { message: failure } },
+    );
     if (!json) for (const warning of command.warnings?.(result) ?? []) io.stderr(`tollgate: warning: ${warning}\n`);
     return failure === undefined ? 0 : 1;
   } catch (error) {
