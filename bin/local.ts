@@ -18,7 +18,6 @@ try {
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 } catch (error) {
-  const { code, message } = error as NodeJS.ErrnoException;
-  console.error(code === 'EADDRINUSE' ? `Port ${env['PORT'] ?? 8787} is in use: set PORT to another port.` : message);
+  console.error((error as Error).message);
   process.exit(1);
 }

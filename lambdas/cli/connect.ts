@@ -3,6 +3,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TABLE_NAMES, type TableNames, tableEnvVar, tableNamesFromEnv } from '../../lib/tables.ts';
 import { ensureTables } from '../store/bootstrap.ts';
 import { createDocumentClient, type DynamoOptions, dynamoClientConfig, dynamoOptionsFromEnv } from '../store/client.ts';
+import { describeProgress } from '../store/dynamodb-local.ts';
 import { createStores, type Stores } from '../store/index.ts';
 import { openLocalDatabase } from '../store/local-database.ts';
 import { UsageError } from './errors.ts';
@@ -97,11 +98,18 @@ const dynamoOptionsOf = (target: Exclude<Target, { kind: 'local' }>): DynamoOpti
 
 /**
  * Opens the target's stores, reading a stack's outputs first where the target names one; `close()`
- * releases the client (and a DynamoDB Local it started).
+ * releases the client (and a DynamoDB Local it started). `progress` is told, a line at a time, how a
+ * start of DynamoDB Local goes (5–15 s of Java when no `npm start` is running on the data dir).
  */
-export const connect = async (target: Target): Promise<Connection> => {
+export const connect = async (
+  target: Target,
+  { progress }: { progress?: (line: string) => void } = {},
+): Promise<Connection> => {
   if (target.kind === 'local') {
-    const db = await openLocalDatabase({ dataDir: target.dataDir });
+    const db = await openLocalDatabase({
+      dataDir: target.dataDir,
+      ...(progress ? { onProgress: (step) => progress(describeProgress(step)) } : {}),
+    });
     return { stores: db.stores, target, client: db.client, tables: db.tables, close: db.stop };
   }
   // Loaded on demand: the CloudFormation client costs start-up time to every other command.

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DEFAULT_HOLD_EXPIRY_MS, sweepExpiredHolds } from '../gateway/sweep.ts';
 import type { Mailer } from '../mail/mailer.ts';
@@ -5,6 +6,7 @@ import { OutboxMailer } from '../mail/outbox.ts';
 import { PROVIDERS } from '../providers/index.ts';
 import { LocalReportSink } from '../reports/local.ts';
 import { sendPendingAlerts } from '../services/alerts.ts';
+import { describeProgress } from '../store/dynamodb-local.ts';
 import {
   type LocalDatabase,
   openLocalDatabase,
@@ -28,6 +30,28 @@ export interface RunningLocal {
   database: LocalDatabase;
   stop(): Promise<void>;
 }
+
+/** What `npm start` says when its port is taken; `PORT` is how bin/local.ts is told another one. */
+export const portInUseMessage = (port: number): string =>
+  `Port ${port} is in use (another \`npm start\`?): stop it or set PORT=… to another port.`;
+
+const portInUse = (error: unknown, port: number): unknown =>
+  (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? new Error(portInUseMessage(port), { cause: error }) : error;
+
+/**
+ * Fails when `host:port` cannot be listened on, in milliseconds: checked before DynamoDB Local's
+ * seconds of Java start-up are spent. Port 0 (any free port) always passes.
+ */
+export const assertPortFree = (host: string, port: number): Promise<void> =>
+  new Promise((done, fail) => {
+    if (port === 0) {
+      done();
+      return;
+    }
+    const probe = createServer();
+    probe.once('error', (error) => fail(portInUse(error, port)));
+    probe.listen(port, host, () => probe.close(() => done()));
+  });
 
 /** Which providers have their default credential in the environment, for the start-up banner. */
 const providerStatus = (env: NodeJS.ProcessEnv): string[] =>
@@ -81,6 +105,7 @@ export const startLocal = async ({
   env,
   print = console.log,
 }: StartLocalOptions): Promise<RunningLocal> => {
+  const began = performance.now();
   const dir = resolve(dataDir);
   const running = readGatewayInfo(dir);
   if (running && running.pid !== process.pid) {
@@ -94,8 +119,11 @@ export const startLocal = async ({
       removeGatewayInfo(dir); // left behind by a gateway that was killed
     }
   }
-  print(`Starting DynamoDB Local (data in ${join(dir, 'dynamodb')})…`);
-  const database = await openLocalDatabase({ dataDir: dir });
+  await assertPortFree(host, port);
+  const database = await openLocalDatabase({
+    dataDir: dir,
+    onProgress: (progress) => print(describeProgress(progress, join(dir, 'dynamodb'))),
+  });
   let gateway: LocalGateway;
   let sweeper: NodeJS.Timeout | undefined;
   const mailer = new OutboxMailer(join(dir, 'outbox.log'), print);
@@ -108,12 +136,15 @@ export const startLocal = async ({
       host,
       port,
       console: { mailer },
+    }).catch((error: unknown) => {
+      throw portInUse(error, port); // taken since assertPortFree
     });
     writeGatewayInfo(dir, {
       pid: process.pid,
       dynamoEndpoint: database.endpoint,
       port: gateway.port,
       startedAt: new Date().toISOString(),
+      controlToken: gateway.controlToken,
     });
     gateway.server.on('request', (request, response) => {
       const started = performance.now();
@@ -125,7 +156,7 @@ export const startLocal = async ({
       });
     });
     print('');
-    print(`Tollgate is listening on ${gateway.url}`);
+    print(`Tollgate is listening on ${gateway.url}  (ready in ${((performance.now() - began) / 1000).toFixed(1)} s)`);
     print(`  OpenAI base URL:    ${gateway.url}/v1`);
     print(`  Anthropic base URL: ${gateway.url}`);
     print(

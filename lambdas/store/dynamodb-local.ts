@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, type ExecFileException, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
@@ -21,7 +21,110 @@ export interface DynamoDbLocalOptions {
   port?: number;
   /** How long to wait for it to answer. */
   timeoutMs?: number;
+  /** Where `java` is looked for: `JAVA_HOME`, else `PATH`. */
+  env?: NodeJS.ProcessEnv;
+  /** Told when Java starts, every `progressEveryMs` while it boots, and when it answers. */
+  onProgress?: (progress: DynamoDbLocalProgress) => void;
+  progressEveryMs?: number;
 }
+
+/** Where a start of DynamoDB Local is, for a caller that shows it (store code prints nothing). */
+export type DynamoDbLocalProgress =
+  | { phase: 'starting' }
+  | { phase: 'waiting'; elapsedMs: number }
+  | { phase: 'ready'; elapsedMs: number };
+
+/**
+ * A line for a person waiting on DynamoDB Local, so a start of 5–15 s never looks like a hang.
+ *
+ * @example startDynamoDbLocal({ onProgress: (progress) => console.error(describeProgress(progress)) })
+ */
+export const describeProgress = (progress: DynamoDbLocalProgress, dataDir?: string): string => {
+  switch (progress.phase) {
+    case 'starting':
+      return `Starting DynamoDB Local (Java; usually 5–15 s${dataDir ? `; data in ${dataDir}` : ''})…`;
+    case 'waiting':
+      return `  still starting DynamoDB Local… ${Math.round(progress.elapsedMs / 1000)} s`;
+    case 'ready':
+      return `DynamoDB Local ready in ${(progress.elapsedMs / 1000).toFixed(1)} s`;
+  }
+};
+
+/** The oldest Java that runs DynamoDB Local and its launcher (a Java source file). */
+export const MIN_JAVA = 17;
+
+const JAVA_ADVICE = 'Install openjdk-17-jre-headless (apt) or set JAVA_HOME.';
+
+/** `$JAVA_HOME/bin/java` when JAVA_HOME is set, else the first `java` on PATH (undefined: none). */
+export const findJava = (env: NodeJS.ProcessEnv = process.env): string | undefined => {
+  const exe = process.platform === 'win32' ? 'java.exe' : 'java';
+  const home = env['JAVA_HOME'];
+  if (home) return join(home, 'bin', exe);
+  const separator = process.platform === 'win32' ? ';' : ':';
+  return (env['PATH'] ?? '')
+    .split(separator)
+    .filter(Boolean)
+    .map((folder) => join(folder, exe))
+    .find((candidate) => existsSync(candidate));
+};
+
+/** The major version in `java -version`'s first line: `"17.0.15"` → 17, `"1.8.0_292"` → 8. */
+export const javaMajorVersion = (versionOutput: string): number | undefined => {
+  const match = /version "(\d+)(?:\.(\d+))?[^"]*"/.exec(versionOutput);
+  if (!match) return undefined;
+  const major = Number(match[1]);
+  return major === 1 && match[2] ? Number(match[2]) : major;
+};
+
+const checkedJava = new Map<string, Promise<void>>();
+
+/**
+ * Fails with a clear message when there is no Java, or one older than 17, before DynamoDB Local
+ * is started on it (which would otherwise fail after seconds with Java's own error). One
+ * `java -version` per java path and process.
+ */
+export const checkJava = (java: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<void> => {
+  if (!java) {
+    const where = env['JAVA_HOME'] ? `in JAVA_HOME (${env['JAVA_HOME']})` : 'on PATH';
+    return Promise.reject(
+      new Error(`DynamoDB Local needs Java ${MIN_JAVA} or newer; no java was found ${where}. ${JAVA_ADVICE}`),
+    );
+  }
+  let checked = checkedJava.get(java);
+  if (!checked) {
+    checked = new Promise<void>((done, fail) => {
+      // `java -version` writes to stderr.
+      execFile(java, ['-version'], { timeout: 10_000 }, (error: ExecFileException | null, stdout, stderr) => {
+        if (error && (error.code === 'ENOENT' || error.code === 'EACCES')) {
+          fail(
+            new Error(
+              `DynamoDB Local needs Java ${MIN_JAVA} or newer; ${java} cannot be run (${error.code}). ${JAVA_ADVICE}`,
+            ),
+          );
+          return;
+        }
+        const output = `${stderr}${stdout}`;
+        const major = javaMajorVersion(output);
+        if (major === undefined) {
+          // An unknown version string: let DynamoDB Local's own start say what is wrong.
+          done();
+          return;
+        }
+        if (major < MIN_JAVA) {
+          const found = /version "([^"]+)"/.exec(output)?.[1] ?? String(major);
+          fail(
+            new Error(`DynamoDB Local needs Java ${MIN_JAVA} or newer; found Java ${found} (${java}). ${JAVA_ADVICE}`),
+          );
+          return;
+        }
+        done();
+      });
+    });
+    checkedJava.set(java, checked);
+    checked.catch(() => checkedJava.delete(java));
+  }
+  return checked;
+};
 
 export const freePort = (): Promise<number> =>
   new Promise((done, fail) => {
@@ -75,11 +178,18 @@ export const startDynamoDbLocal = async ({
   dataDir,
   port = 0,
   timeoutMs = 30_000,
+  env = process.env,
+  onProgress,
+  progressEveryMs = 2_000,
 }: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> => {
+  const java = findJava(env);
+  await checkJava(java, env);
   const chosenPort = port || (await freePort());
   const path = dataDir ? resolve(dataDir) : null;
   if (path) mkdirSync(path, { recursive: true });
-  const child = spawn('java', dynamoDbLocalArgs(chosenPort, path), { stdio: 'pipe' });
+  const started = performance.now();
+  onProgress?.({ phase: 'starting' });
+  const child = spawn(java ?? 'java', dynamoDbLocalArgs(chosenPort, path), { stdio: 'pipe' });
   let output = '';
   const collect = (chunk: Buffer): void => {
     output = (output + chunk.toString()).slice(-4_000);
@@ -107,28 +217,38 @@ export const startDynamoDbLocal = async ({
     }
   };
 
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (spawnError) {
-      const hint =
-        (spawnError as NodeJS.ErrnoException).code === 'ENOENT' ? ' (is Java 17+ installed and on PATH?)' : '';
-      throw new Error(`DynamoDB Local could not start: ${spawnError.message}${hint}`);
-    }
-    if (child.exitCode !== null) {
-      // The launcher is a Java source file: a Java runtime without its compiler module cannot run it.
-      const hint = output.includes('jdk.compiler') ? ' (this Java has no jdk.compiler module: install a JDK 17+)' : '';
-      throw new Error(`DynamoDB Local exited with code ${child.exitCode}${hint}:\n${output}`);
-    }
-    try {
-      await probe.send(new ListTablesCommand({ Limit: 1 }));
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        await stop();
-        throw new Error(`DynamoDB Local did not answer on ${endpoint} within ${timeoutMs} ms:\n${output}`);
+  const ticker = onProgress
+    ? setInterval(() => onProgress({ phase: 'waiting', elapsedMs: performance.now() - started }), progressEveryMs)
+    : undefined;
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (spawnError) {
+        const hint =
+          (spawnError as NodeJS.ErrnoException).code === 'ENOENT' ? ' (is Java 17+ installed and on PATH?)' : '';
+        throw new Error(`DynamoDB Local could not start: ${spawnError.message}${hint}`);
       }
-      await sleep(100);
+      if (child.exitCode !== null) {
+        // The launcher is a Java source file: a Java runtime without its compiler module cannot run it.
+        const hint = output.includes('jdk.compiler')
+          ? ' (this Java has no jdk.compiler module: install a JDK 17+)'
+          : '';
+        throw new Error(`DynamoDB Local exited with code ${child.exitCode}${hint}:\n${output}`);
+      }
+      try {
+        await probe.send(new ListTablesCommand({ Limit: 1 }));
+        break;
+      } catch {
+        if (Date.now() > deadline) {
+          await stop();
+          throw new Error(`DynamoDB Local did not answer on ${endpoint} within ${timeoutMs} ms:\n${output}`);
+        }
+        await sleep(100);
+      }
     }
+  } finally {
+    clearInterval(ticker);
   }
+  onProgress?.({ phase: 'ready', elapsedMs: performance.now() - started });
   return { endpoint, port: chosenPort, process: child, stop };
 };

@@ -5,7 +5,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type TableNames, tableNamesFromEnv } from '../../lib/tables.ts';
 import { ensureTables } from './bootstrap.ts';
 import { createDocumentClient } from './client.ts';
-import { startDynamoDbLocal } from './dynamodb-local.ts';
+import { type DynamoDbLocalProgress, startDynamoDbLocal } from './dynamodb-local.ts';
 import { createStores, type Stores } from './index.ts';
 
 /** What a running local gateway (`npm start`) publishes in `<dataDir>/gateway.json`. */
@@ -14,6 +14,8 @@ export interface GatewayInfo {
   dynamoEndpoint: string;
   port: number;
   startedAt: string;
+  /** The token of its local control endpoints (runtime/local-control.ts): the CLI flushes its caches with it. */
+  controlToken?: string;
 }
 
 const GATEWAY_FILE = 'gateway.json';
@@ -29,7 +31,8 @@ export const writeGatewayInfo = (dataDir: string, info: GatewayInfo): void => {
   mkdirSync(dataDir, { recursive: true });
   const path = join(dataDir, GATEWAY_FILE);
   const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(info, null, 2)}\n`);
+  // Owner-only: it holds the control token.
+  writeFileSync(temp, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
   renameSync(temp, path);
 };
 
@@ -42,13 +45,14 @@ export const readGatewayInfo = (dataDir: string): GatewayInfo | undefined => {
     return undefined;
   }
   if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const { pid, dynamoEndpoint, port, startedAt } = parsed as Record<string, unknown>;
+  const { pid, dynamoEndpoint, port, startedAt, controlToken } = parsed as Record<string, unknown>;
   if (!Number.isSafeInteger(pid) || typeof dynamoEndpoint !== 'string') return undefined;
   return {
     pid: pid as number,
     dynamoEndpoint,
     port: typeof port === 'number' ? port : 0,
     startedAt: typeof startedAt === 'string' ? startedAt : '',
+    ...(typeof controlToken === 'string' ? { controlToken } : {}),
   };
 };
 
@@ -86,6 +90,8 @@ const answers = async (endpoint: string): Promise<boolean> => {
 export interface LocalDatabaseOptions {
   /** Folder holding local state: the database file under `dynamodb/`, and `gateway.json`. */
   dataDir: string;
+  /** Told how a start of DynamoDB Local goes (not called when a running gateway's is reused). */
+  onProgress?: (progress: DynamoDbLocalProgress) => void;
 }
 
 export interface LocalDatabase {
@@ -106,10 +112,10 @@ export interface LocalDatabase {
  * `tollgate-*` tables are created if missing.
  *
  * @example
- * const db = await openLocalDatabase({ dataDir: '.tollgate' });
+ * const db = await openLocalDatabase({ dataDir: '.tollgate', onProgress: (p) => console.error(describeProgress(p)) });
  * try { console.log(await db.stores.routes.list()); } finally { await db.stop(); }
  */
-export const openLocalDatabase = async ({ dataDir }: LocalDatabaseOptions): Promise<LocalDatabase> => {
+export const openLocalDatabase = async ({ dataDir, onProgress }: LocalDatabaseOptions): Promise<LocalDatabase> => {
   const dir = resolve(dataDir);
   const tables = tableNamesFromEnv({}, 'tollgate');
   const gateway = readGatewayInfo(dir);
@@ -118,7 +124,7 @@ export const openLocalDatabase = async ({ dataDir }: LocalDatabaseOptions): Prom
   if (gateway && isAlive(gateway.pid) && (await answers(gateway.dynamoEndpoint))) {
     endpoint = gateway.dynamoEndpoint;
   } else {
-    const dynamo = await startDynamoDbLocal({ dataDir: join(dir, 'dynamodb') });
+    const dynamo = await startDynamoDbLocal({ dataDir: join(dir, 'dynamodb'), ...(onProgress ? { onProgress } : {}) });
     endpoint = dynamo.endpoint;
     stopDynamo = dynamo.stop;
   }
