@@ -53,11 +53,11 @@ export const codesCreateCommand: Command = defineCommand({
     ['--note TEXT', 'what the batch is for, shown by codes list'],
   ],
   examples: [
-    'tollgate codes create --amount 25.00 --count 10',
-    'tollgate codes create --amount 5 --count 200 --expires 2027-01-31 --note "PyCon booth" --json',
+    'npx tollgate codes create --amount 25.00 --count 10',
+    'npx tollgate codes create --amount 5 --count 200 --expires 2027-01-31 --note "PyCon booth" --json',
   ],
   run: async (context) => {
-    requireFlags(context.values, ['amount', 'count'], 'tollgate codes create --amount USD --count N');
+    requireFlags(context.values, ['amount', 'count'], 'npx tollgate codes create --amount USD --count N');
     const input: NewCodes = {
       amountUsd: str(context.values, 'amount') ?? '',
       count: parsePositiveInteger(str(context.values, 'count') ?? '', 'count'),
@@ -87,7 +87,7 @@ export const codesListCommand: Command = defineCommand({
     "Lists redemption codes, oldest first: id, last four characters, batch, amount, expiry, status (active, expired, redeemed or revoked) and who redeemed it when. The codes themselves are never shown: only their hashes are stored. Name one to 'codes revoke' by its id.",
   options: { batch: { type: 'string' } },
   optionHelp: [['--batch ID', 'only the codes of this batch (batch_…, as codes create printed it)']],
-  examples: ['tollgate codes list', 'tollgate codes list --batch batch_0123456789ab --json'],
+  examples: ['npx tollgate codes list', 'npx tollgate codes list --batch batch_0123456789ab --json'],
   run: async (context) => {
     const batchId = str(context.values, 'batch');
     if (batchId !== undefined && !BATCH_ID.test(batchId)) {
@@ -96,7 +96,7 @@ export const codesListCommand: Command = defineCommand({
     return listCodes(await context.stores(), batchId === undefined ? {} : { batchId });
   },
   print: (r) => {
-    if (r.codes.length === 0) return 'No codes. Create some with: tollgate codes create --amount 25.00 --count 10';
+    if (r.codes.length === 0) return 'No codes. Create some with: npx tollgate codes create --amount 25.00 --count 10';
     return table(
       ['CODE ID', 'ENDS', 'BATCH', 'AMOUNT', 'CREATED', 'EXPIRES', 'STATUS', 'REDEEMED BY', 'REDEEMED AT', 'NOTE'],
       codeRows(r.codes),
@@ -112,7 +112,7 @@ export const codesRevokeCommand: Command = defineCommand({
     'Revokes an active code, named by its id (code_…, as codes list shows it) or by the code itself: it can no longer be redeemed. A redeemed code cannot be revoked (its credit is a top-up in the ledger).',
   options: {},
   optionHelp: [],
-  examples: ['tollgate codes revoke code_0123456789abcdef', 'tollgate codes revoke TG-7K2QM-…'],
+  examples: ['npx tollgate codes revoke code_0123456789abcdef', 'npx tollgate codes revoke TG-7K2QM-…'],
   run: async (context) => revokeCode(await context.stores(), { code: arg(context, 0) }),
   print: (r) => `Revoked ${r.code_id} (…${r.last4}, ${usd(r.amount_usd)}, batch ${r.batch_id}).`,
 });

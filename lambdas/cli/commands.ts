@@ -22,13 +22,13 @@ export const COMMANDS: readonly Command[] = [
       "Creates the account's wallet with a zero balance. Account ids are 1-64 characters of A-Z a-z 0-9 . _ -",
     options: {},
     optionHelp: [],
-    examples: ['tollgate accounts create acme'],
+    examples: ['npx tollgate accounts create acme'],
     run: async (context) => {
       const accountId = checkAccountId(arg(context, 0));
       return createAccount(await context.stores(), { accountId });
     },
     print: (r) =>
-      `Created account ${r.account} (balance ${usd(r.balance_usd)}). Top it up with: tollgate topup ${r.account} 10.00`,
+      `Created account ${r.account} (balance ${usd(r.balance_usd)}). Top it up with: npx tollgate topup ${r.account} 10.00`,
   }),
   accountsSetCommand,
   keysCreateCommand,
@@ -45,7 +45,7 @@ export const COMMANDS: readonly Command[] = [
       'Credits an amount in USD (exact decimal, e.g. 12.50) to the account. Give --id (an invoice or payment id) to make retries safe: the same id again changes nothing, the same id with another amount is refused.',
     options: { id: { type: 'string' } },
     optionHelp: [['--id ID', 'idempotency id for this top-up (default: a new random id)']],
-    examples: ['tollgate topup acme 25.00 --id invoice-2026-11-001', 'tollgate topup acme 5'],
+    examples: ['npx tollgate topup acme 25.00 --id invoice-2026-11-001', 'npx tollgate topup acme 5'],
     run: async (context) => {
       const input: TopUp = {
         accountId: arg(context, 0),

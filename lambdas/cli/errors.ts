@@ -25,7 +25,7 @@ export const withAccountHint = async <Result>(work: Promise<Result>): Promise<Re
     return await work;
   } catch (error) {
     if (error instanceof NotFoundError && error.entity === 'account') {
-      throw new CommandError(`${error.message} (create it with: tollgate accounts create ${error.id})`);
+      throw new CommandError(`${error.message} (create it with: npx tollgate accounts create ${error.id})`);
     }
     throw error;
   }

@@ -203,7 +203,7 @@ export const keysCreateCommand: Command = defineCommand({
   args: ['account'],
   synopsis: '[--name N] [--models m1,m2] [--expires ISO-8601] [--rpm N] [--tpm N] [--limit USD [--limit-reset P]]',
   description:
-    'Mints a key (sk-…) for an existing account. The secret is printed once and only its SHA-256 hash is stored: copy it now. Change its limits, models, expiry or name later with tollgate keys set.',
+    'Mints a key (sk-…) for an existing account. The secret is printed once and only its SHA-256 hash is stored: copy it now. Change its limits, models, expiry or name later with npx tollgate keys set.',
   options: {
     name: { type: 'string' },
     models: { type: 'string' },
@@ -221,10 +221,10 @@ export const keysCreateCommand: Command = defineCommand({
     ...LIMIT_HELP.map(([flag, help]): [string, string] => [flag, `${help} (default: no limit; reset never)`]),
   ],
   examples: [
-    'tollgate keys create acme --name laptop',
-    'tollgate keys create acme --name cline --limit 20 --limit-reset monthly',
-    'tollgate keys create acme --name ci --models gpt-5-mini,claude-haiku-4-5 --expires 2027-01-31',
-    'tollgate keys create acme --name batch --rpm 60 --tpm 200000',
+    'npx tollgate keys create acme --name laptop',
+    'npx tollgate keys create acme --name cline --limit 20 --limit-reset monthly',
+    'npx tollgate keys create acme --name ci --models gpt-5-mini,claude-haiku-4-5 --expires 2027-01-31',
+    'npx tollgate keys create acme --name batch --rpm 60 --tpm 200000',
   ],
   run: async (context) => {
     const options: NewKeyOptions = given(context.values, [
@@ -256,13 +256,13 @@ export const keysListCommand: Command = defineCommand({
     "Lists the account's keys with their model allow-list, per-minute limits (RPM requests, TPM tokens) and status: active, revoked or expired. Secrets are never shown.",
   options: {},
   optionHelp: [],
-  examples: ['tollgate keys list acme', 'tollgate keys list acme --json'],
+  examples: ['npx tollgate keys list acme', 'npx tollgate keys list acme --json'],
   run: async (context) => {
     const accountId = checkAccountId(arg(context, 0));
     return withAccountHint(listKeys(await context.stores(), { accountId }));
   },
   print: (r) => {
-    if (r.keys.length === 0) return `No keys for ${r.account}. Create one with: tollgate keys create ${r.account}`;
+    if (r.keys.length === 0) return `No keys for ${r.account}. Create one with: npx tollgate keys create ${r.account}`;
     return table(
       ['KEY ID', 'NAME', 'PREFIX', 'MODELS', 'RPM', 'TPM', 'SPEND LIMIT', 'CREATED', 'EXPIRES', 'STATUS'],
       keyRows(r.keys),
@@ -295,11 +295,11 @@ export const keysSetCommand: Command = defineCommand({
     ['--name N', 'a new label'],
   ],
   examples: [
-    'tollgate keys set key_0123456789abcdef --limit 20 --limit-reset monthly',
-    'tollgate keys set key_0123456789abcdef --limit none',
-    'tollgate keys set key_0123456789abcdef --rpm 60 --tpm 200000',
-    'tollgate keys set key_0123456789abcdef --tpm none',
-    'tollgate keys set key_0123456789abcdef --models all --expires never --json',
+    'npx tollgate keys set key_0123456789abcdef --limit 20 --limit-reset monthly',
+    'npx tollgate keys set key_0123456789abcdef --limit none',
+    'npx tollgate keys set key_0123456789abcdef --rpm 60 --tpm 200000',
+    'npx tollgate keys set key_0123456789abcdef --tpm none',
+    'npx tollgate keys set key_0123456789abcdef --models all --expires never --json',
   ],
   run: async (context) => {
     const settings: KeySettings = given(context.values, [
@@ -328,7 +328,7 @@ export const keysRevokeCommand: Command = defineCommand({
   description: `Revokes a key by its id (key_…, as keys list shows it). Requests with it are refused from then on. ${CACHE_NOTE}`,
   options: {},
   optionHelp: [],
-  examples: ['tollgate keys revoke key_0123456789abcdef'],
+  examples: ['npx tollgate keys revoke key_0123456789abcdef'],
   run: async (context) => revokeKey(await context.stores(), { keyId: arg(context, 0) }),
   print: (r) => `Revoked ${r.keyId} (${r.account}) at ${r.revokedAt ?? ''}`,
 });

@@ -81,7 +81,7 @@ const withMemberHint = async <Result>(work: Promise<Result>, email: string): Pro
   } catch (error) {
     if (error instanceof NotFoundError && error.entity === 'member') {
       throw new CommandError(
-        `'${email}' is not a member of any account, so no link was made. Add them first: tollgate members add <account> ${email}`,
+        `'${email}' is not a member of any account, so no link was made. Add them first: npx tollgate members add <account> ${email}`,
       );
     }
     throw error;
@@ -93,10 +93,10 @@ export const membersAddCommand: Command = defineCommand({
   summary: 'Let an e-mail address sign in to the console for an account',
   args: ['account', 'email'],
   description:
-    'Makes the e-mail address a member of the account: they can ask the console for a sign-in link (or get one from tollgate members link) and then see its wallet, keys and models. One address may be a member of several accounts. Adding a member twice changes nothing. Addresses are stored trimmed and in lower case.',
+    'Makes the e-mail address a member of the account: they can ask the console for a sign-in link (or get one from npx tollgate members link) and then see its wallet, keys and models. One address may be a member of several accounts. Adding a member twice changes nothing. Addresses are stored trimmed and in lower case.',
   options: {},
   optionHelp: [],
-  examples: ['tollgate members add acme ada@example.com', 'tollgate members add acme ada@example.com --json'],
+  examples: ['npx tollgate members add acme ada@example.com', 'npx tollgate members add acme ada@example.com --json'],
   run: async (context) => {
     const accountId = checkAccountId(arg(context, 0));
     const email = checkEmail(arg(context, 1));
@@ -104,7 +104,7 @@ export const membersAddCommand: Command = defineCommand({
   },
   print: (r) =>
     r.added
-      ? `Added ${r.email} to ${r.account}. They can sign in at the console, or send them a link: tollgate members link ${r.email}`
+      ? `Added ${r.email} to ${r.account}. They can sign in at the console, or send them a link: npx tollgate members link ${r.email}`
       : `${r.email} is already a member of ${r.account} (since ${r.added_at}); nothing changed.`,
 });
 
@@ -115,14 +115,14 @@ export const membersListCommand: Command = defineCommand({
   description: 'Lists the e-mail addresses that may sign in to the console for the account, and when each was added.',
   options: {},
   optionHelp: [],
-  examples: ['tollgate members list acme', 'tollgate members list acme --json'],
+  examples: ['npx tollgate members list acme', 'npx tollgate members list acme --json'],
   run: async (context) => {
     const accountId = checkAccountId(arg(context, 0));
     return withAccountHint(listMembers(await context.stores(), { accountId }));
   },
   print: (r) => {
     if (r.members.length === 0) {
-      return `No members of ${r.account}. Add one with: tollgate members add ${r.account} <email>`;
+      return `No members of ${r.account}. Add one with: npx tollgate members add ${r.account} <email>`;
     }
     return table(
       ['EMAIL', 'ADDED'],
@@ -139,7 +139,7 @@ export const membersRemoveCommand: Command = defineCommand({
     'Removes the member. Their open console sessions lose the account at their next request (membership is checked on every request); links already sent stop opening it too.',
   options: {},
   optionHelp: [],
-  examples: ['tollgate members remove acme ada@example.com'],
+  examples: ['npx tollgate members remove acme ada@example.com'],
   run: async (context) => {
     const accountId = checkAccountId(arg(context, 0));
     const email = checkEmail(arg(context, 1));
@@ -147,7 +147,7 @@ export const membersRemoveCommand: Command = defineCommand({
       return await removeMember(await context.stores(), { accountId, email });
     } catch (error) {
       if (error instanceof NotFoundError && error.entity === 'member') {
-        throw new CommandError(`${error.message} (see who is: tollgate members list ${accountId})`);
+        throw new CommandError(`${error.message} (see who is: npx tollgate members list ${accountId})`);
       }
       throw error;
     }
@@ -164,10 +164,10 @@ export const membersLinkCommand: Command = defineCommand({
   options: { 'console-url': { type: 'string' } },
   optionHelp: [['--console-url URL', "the console's public address, e.g. https://console.example.com/console"]],
   examples: [
-    'tollgate members link ada@example.com',
-    'tollgate members link ada@example.com --json',
-    'tollgate --stack Tollgate-prod --region eu-west-1 members link ada@example.com',
-    'tollgate members link ada@example.com --console-url https://console.example.com/console',
+    'npx tollgate members link ada@example.com',
+    'npx tollgate members link ada@example.com --json',
+    'npx tollgate --stack Tollgate-prod --region eu-west-1 members link ada@example.com',
+    'npx tollgate members link ada@example.com --console-url https://console.example.com/console',
   ],
   run: async (context) => {
     const email = checkEmail(arg(context, 0));

@@ -105,15 +105,15 @@ export const routesSetCommand: Command = defineCommand({
     ['--fallbacks m1,m2', FALLBACKS_HELP],
   ],
   examples: [
-    'tollgate routes set claude-sonnet-4-6 --provider anthropic --input-price 3 --output-price 15 --cache-read-price 0.30 --cache-write-price 3.75',
-    'tollgate routes set llama-3.3-70b --provider openai-compatible --base-url https://api.groq.com/openai/v1 --credential GROQ_API_KEY --upstream-model llama-3.3-70b-versatile --input-price 0.59 --output-price 0.79',
-    'tollgate routes set gpt-5.2 --provider openai --input-price 1.75 --output-price 14 --fallbacks claude-sonnet-4-6,llama-3.3-70b',
+    'npx tollgate routes set claude-sonnet-4-6 --provider anthropic --input-price 3 --output-price 15 --cache-read-price 0.30 --cache-write-price 3.75',
+    'npx tollgate routes set llama-3.3-70b --provider openai-compatible --base-url https://api.groq.com/openai/v1 --credential GROQ_API_KEY --upstream-model llama-3.3-70b-versatile --input-price 0.59 --output-price 0.79',
+    'npx tollgate routes set gpt-5.2 --provider openai --input-price 1.75 --output-price 14 --fallbacks claude-sonnet-4-6,llama-3.3-70b',
   ],
   run: async (context) => {
     requireFlags(
       context.values,
       ['provider', 'input-price', 'output-price'],
-      'tollgate routes set <model> --provider P --input-price USD --output-price USD [options]',
+      'npx tollgate routes set <model> --provider P --input-price USD --output-price USD [options]',
     );
     const spec = routeSpecFrom(context);
     buildRoute(spec);
@@ -135,10 +135,10 @@ export const routesListCommand: Command = defineCommand({
     'Lists every route with its prices in USD per million tokens and its fallbacks in the order tried. The --json output is a catalogue: routes import reads it back.',
   options: {},
   optionHelp: [],
-  examples: ['tollgate routes list', 'tollgate routes list --json > routes.json'],
+  examples: ['npx tollgate routes list', 'npx tollgate routes list --json > routes.json'],
   run: async (context) => listRoutes(await context.stores()),
   print: ({ routes }) => {
-    if (routes.length === 0) return 'No routes. Add some with: tollgate routes import lib/catalogue.json';
+    if (routes.length === 0) return 'No routes. Add some with: npx tollgate routes import lib/catalogue.json';
     return table(
       [
         'MODEL',
@@ -165,7 +165,7 @@ export const routesDeleteCommand: Command = defineCommand({
     'Deletes the route of a model; requests for it are then answered 404, and routes that list it as a fallback skip it (with a warning naming them).',
   options: {},
   optionHelp: [],
-  examples: ['tollgate routes delete gpt-5-mini'],
+  examples: ['npx tollgate routes delete gpt-5-mini'],
   run: async (context) => deleteRoute(await context.stores(), { model: arg(context, 0) }),
   print: (r) => `Deleted route ${r.model}`,
   warnings: (r) => r.warnings,
@@ -179,7 +179,7 @@ export const routesImportCommand: Command = defineCommand({
     'Creates or replaces every route of a JSON catalogue in the format of lib/catalogue.json ({"routes": [{"model", "provider", "prices": {"input": "3.00", …}, "fallbacks": ["other-model"], …}]}). The whole file is checked first; on any problem nothing is written. Routes not in the file are left alone. A fallback that names neither a route of the file nor an existing route is imported with a warning.',
   options: {},
   optionHelp: [],
-  examples: ['tollgate routes import lib/catalogue.json', 'tollgate routes import routes.json --json'],
+  examples: ['npx tollgate routes import lib/catalogue.json', 'npx tollgate routes import routes.json --json'],
   run: async (context) => {
     const file = arg(context, 0);
     let json: unknown;

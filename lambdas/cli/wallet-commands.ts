@@ -50,11 +50,11 @@ export const accountsSetCommand: Command = defineCommand({
     ],
   ],
   examples: [
-    'tollgate accounts set acme --credit-limit 50',
-    'tollgate accounts set acme --discount 0.8',
-    'tollgate accounts set acme --credit-limit 0 --discount 1 --json',
-    'tollgate accounts set acme --alert-below 5',
-    'tollgate accounts set acme --alert-below none',
+    'npx tollgate accounts set acme --credit-limit 50',
+    'npx tollgate accounts set acme --discount 0.8',
+    'npx tollgate accounts set acme --credit-limit 0 --discount 1 --json',
+    'npx tollgate accounts set acme --alert-below 5',
+    'npx tollgate accounts set acme --alert-below none',
   ],
   run: async (context) => {
     const changes: AccountChanges = { accountId: checkAccountId(arg(context, 0)) };
@@ -63,7 +63,7 @@ export const accountsSetCommand: Command = defineCommand({
     const alertBelow = str(context.values, 'alert-below');
     if (creditLimit === undefined && discount === undefined && alertBelow === undefined) {
       throw new UsageError(
-        'Nothing to set: give --credit-limit USD, --discount FRACTION and/or --alert-below USD. Usage: tollgate accounts set <account> [--credit-limit USD] [--discount FRACTION] [--alert-below USD|none]',
+        'Nothing to set: give --credit-limit USD, --discount FRACTION and/or --alert-below USD. Usage: npx tollgate accounts set <account> [--credit-limit USD] [--discount FRACTION] [--alert-below USD|none]',
       );
     }
     if (creditLimit !== undefined) changes.creditLimitUsd = creditLimit;
@@ -83,7 +83,7 @@ export const balanceCommand: Command = defineCommand({
     "Shows the account's balance, credit limit, what requests may still hold (available = balance + credit limit) and its discount. Open holds are already taken out of the balance.",
   options: {},
   optionHelp: [],
-  examples: ['tollgate balance acme', 'tollgate balance acme --json'],
+  examples: ['npx tollgate balance acme', 'npx tollgate balance acme --json'],
   run: async (context) => {
     const accountId = checkAccountId(arg(context, 0));
     return getAccount(await context.stores(), { accountId });
@@ -144,7 +144,7 @@ const printUsage = (r: UsageListing): string => {
   const next =
     r.ledger.next_cursor === null
       ? undefined
-      : `tollgate usage ${r.account}${rangeFlags(r)}${r.limit === USAGE_LIMIT_DEFAULT ? '' : ` --limit ${r.limit}`} --cursor '${r.ledger.next_cursor}'`;
+      : `npx tollgate usage ${r.account}${rangeFlags(r)}${r.limit === USAGE_LIMIT_DEFAULT ? '' : ` --limit ${r.limit}`} --cursor '${r.ledger.next_cursor}'`;
   if (r.ledger.data.length === 0) {
     if (next === undefined) return `No ledger rows for ${r.account}${range}.`;
     return `No matching rows for ${r.account}${range} among the ${USAGE_EVALUATION_BUDGET} rows searched; search older rows: ${next}`;
@@ -188,16 +188,16 @@ export const usageCommand: Command = defineCommand({
       '--until ISO-8601',
       'only rows before this date (midnight UTC) or time, e.g. 2026-12-01 (November and earlier); exclusive',
     ],
-    ['--key KEY_ID', 'only the requests of this key, e.g. key_0123456789abcdef (tollgate keys list shows the ids)'],
+    ['--key KEY_ID', 'only the requests of this key, e.g. key_0123456789abcdef (npx tollgate keys list shows the ids)'],
     ['--model MODEL', 'only the requests billed to this model (the route that answered), e.g. gpt-4o'],
     ['--limit N', `rows per page, 1-${USAGE_LIMIT_MAX} (default ${USAGE_LIMIT_DEFAULT})`],
     ['--cursor C', 'the next_cursor of the previous page, with the same --since, --until, --key and --model'],
   ],
   examples: [
-    'tollgate usage acme',
-    'tollgate usage acme --since 2026-11-01 --until 2026-12-01 --limit 200',
-    'tollgate usage acme --key key_0123456789abcdef --model gpt-4o',
-    "tollgate usage acme --json --cursor '2026-11-02T10:00:00.000Z#req_01'",
+    'npx tollgate usage acme',
+    'npx tollgate usage acme --since 2026-11-01 --until 2026-12-01 --limit 200',
+    'npx tollgate usage acme --key key_0123456789abcdef --model gpt-4o',
+    "npx tollgate usage acme --json --cursor '2026-11-02T10:00:00.000Z#req_01'",
   ],
   run: async (context) => {
     const query: UsageQuery = { accountId: checkAccountId(arg(context, 0)) };
@@ -249,7 +249,7 @@ export const auditOfAllFailure = (all: AuditOfAll): string | undefined => {
     const named = all.unreadable.map((entry) => entry.account).join(', ');
     problems.push(`${plural(all.unreadable.length, 'account')} could not be read: ${named}`);
   }
-  return `AUDIT FAILED: ${problems.join('; ')}. Run tollgate audit <account> for the details.`;
+  return `AUDIT FAILED: ${problems.join('; ')}. Run npx tollgate audit <account> for the details.`;
 };
 
 const auditRows = (audits: readonly AccountAudit[]): string[][] =>
@@ -308,12 +308,12 @@ export const auditCommand: Command = defineCommand({
     'Reads every ledger row of the account and checks that its balance equals Σ top-ups − Σ settled costs − Σ open holds, to the nano-USD. Exits 0 when it does and 1 with AUDIT FAILED when it does not (the --json object then carries error.message). With --all, audits every account (a scan of the wallets table) and exits 1 if any differs; an account whose wallet or ledger holds a corrupt or out-of-range amount is reported as unreadable and the others are still audited (exit 1 at the end). Live traffic is allowed: an account whose balance moves during its audit is read again.',
   options: { all: { type: 'boolean' } },
   optionHelp: [['--all', 'audit every account instead of one']],
-  examples: ['tollgate audit acme', 'tollgate audit --all --json'],
+  examples: ['npx tollgate audit acme', 'npx tollgate audit --all --json'],
   run: async (context): Promise<AccountAudit | AuditOfAll> => {
     const all = context.values['all'] === true;
     const account = context.args[0];
     if (all === (account !== undefined)) {
-      throw new UsageError('Give one account or --all. Usage: tollgate audit [<account>] | --all');
+      throw new UsageError('Give one account or --all. Usage: npx tollgate audit [<account>] | --all');
     }
     if (account !== undefined) return auditAccount(await context.stores(), { accountId: checkAccountId(account) });
     return auditAccounts(await context.stores(), { accountIds: await context.accountIds() });
@@ -332,7 +332,7 @@ export const sweepCommand: Command = defineCommand({
   optionHelp: [
     ['--older-than SECONDS', `settle holds pending for longer than this (default ${DEFAULT_OLDER_THAN_SECONDS})`],
   ],
-  examples: ['tollgate sweep', 'tollgate sweep --older-than 3600 --json'],
+  examples: ['npx tollgate sweep', 'npx tollgate sweep --older-than 3600 --json'],
   run: async (context) => {
     const olderThan = str(context.values, 'older-than');
     const olderThanSeconds = olderThan === undefined ? undefined : parsePositiveInteger(olderThan, '--older-than');

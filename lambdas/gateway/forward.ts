@@ -115,7 +115,7 @@ export const adapterFor = (route: Route): ProviderAdapter => {
       'unknown_provider',
       route.model,
       `Model '${route.model}' is misconfigured on this gateway (unknown provider). The operator has been notified.`,
-      `Route '${route.model}' names provider '${route.provider}'; use one of openai, anthropic, openai-compatible, echo (tollgate routes set).`,
+      `Route '${route.model}' names provider '${route.provider}'; use one of openai, anthropic, openai-compatible, echo (npx tollgate routes set).`,
     );
   }
   return PROVIDERS[route.provider];
@@ -138,7 +138,7 @@ const resolveUpstream = (
       'bad_base_url',
       route.model,
       `Model '${route.model}' is misconfigured on this gateway (upstream URL). The operator has been notified.`,
-      `Route '${route.model}': ${why} (tollgate routes set ${route.model} --base-url https://…).`,
+      `Route '${route.model}': ${why} (npx tollgate routes set ${route.model} --base-url https://…).`,
     );
   if (!configured) throw misconfigured('provider openai-compatible needs a base URL');
   let url: URL;
@@ -164,7 +164,7 @@ const resolveCredential = async (route: Route, adapter: ProviderAdapter, credent
       'bad_credential_name',
       route.model,
       `Model '${route.model}' is misconfigured on this gateway (credential). The operator has been notified.`,
-      `Route '${route.model}' names credential '${name}', which is not a credential name (${CREDENTIAL_NAME_RULE}); it was not read (tollgate routes set ${route.model} --credential …).`,
+      `Route '${route.model}' names credential '${name}', which is not a credential name (${CREDENTIAL_NAME_RULE}); it was not read (npx tollgate routes set ${route.model} --credential …).`,
     );
   }
   if (value === undefined) {
@@ -222,7 +222,7 @@ const upstreamFailure = async (
       'upstream_model_not_found',
       route.model,
       `Model '${route.model}' is misconfigured on this gateway (the upstream does not know it). The operator has been notified.`,
-      `Provider ${route.provider} answered 404 for upstream model '${route.upstreamModel ?? route.model}': ${truncate(body)} (tollgate routes set ${route.model} --upstream-model …).`,
+      `Provider ${route.provider} answered 404 for upstream model '${route.upstreamModel ?? route.model}': ${truncate(body)} (npx tollgate routes set ${route.model} --upstream-model …).`,
     );
   }
   return new UpstreamError(status, body, forwardedHeaders(response.headers));
@@ -304,7 +304,7 @@ const send = async (
         'refused_address',
         call.route.model,
         `Model '${call.route.model}' is misconfigured on this gateway (upstream address). The operator has been notified.`,
-        `Route '${call.route.model}': ${error.message}; nothing was sent (tollgate routes set ${call.route.model} --base-url https://…).`,
+        `Route '${call.route.model}': ${error.message}; nothing was sent (npx tollgate routes set ${call.route.model} --base-url https://…).`,
       );
     }
     throw new UpstreamConnectionError(error);

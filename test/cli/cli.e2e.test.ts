@@ -171,7 +171,7 @@ describe.concurrent('tollgate CLI (spawned)', () => {
     ]);
 
     expect(unknownCommand.code).toBe(2);
-    expect(unknownCommand.stderr.trim().split('\n')).toEqual([expect.stringContaining("Unknown command 'acounts'")]);
+    expect(unknownCommand.stderr.trim().split('\n')).toEqual([expect.stringContaining("Unknown command 'acounts create'. Did you mean 'accounts create'?")]);
     expect(unknownFlag.code).toBe(2);
     expect(json(unknownFlag)).toEqual({ error: { message: expect.stringContaining("'--colour'") } });
   });
@@ -180,12 +180,12 @@ describe.concurrent('tollgate CLI (spawned)', () => {
     const [global, command] = await Promise.all([tollgate(db, '--help'), tollgate(db, 'routes', 'set', '-h')]);
 
     expect(global.code).toBe(0);
-    expect(global.stdout).toContain('Usage: tollgate <command>');
+    expect(global.stdout).toContain('Usage: npx tollgate <command>');
     expect(global.stdout).toContain('keys create <account>');
     expect(command.code).toBe(0);
-    expect(command.stdout).toContain('Usage: tollgate routes set <model> --provider P');
+    expect(command.stdout).toContain('Usage: npx tollgate routes set <model> --provider P');
     expect(command.stdout).toContain('Secrets Manager');
-    expect(command.stdout).toMatch(/Examples:\n {2}tollgate routes set/);
+    expect(command.stdout).toMatch(/Examples:\n {2}npx tollgate routes set/);
   });
 });
 

@@ -119,6 +119,6 @@ describe('tollgate codes', () => {
 
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('--amount USD');
-    expect(run.stdout).toContain('tollgate codes create --amount 25.00 --count 10');
+    expect(run.stdout).toContain('npx tollgate codes create --amount 25.00 --count 10');
   });
 });

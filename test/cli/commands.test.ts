@@ -25,7 +25,7 @@ describe('accounts create', () => {
 
     expect(run).toMatchObject({ code: 0, stderr: '' });
     expect(run.stdout).toBe(
-      'Created account acme.eu_1-x (balance $0.00). Top it up with: tollgate topup acme.eu_1-x 10.00\n',
+      'Created account acme.eu_1-x (balance $0.00). Top it up with: npx tollgate topup acme.eu_1-x 10.00\n',
     );
   });
 
@@ -108,7 +108,7 @@ describe('topup and balance', () => {
 
     expect(topUp).toMatchObject({
       code: 1,
-      stderr: "tollgate: Unknown account 'ghost' (create it with: tollgate accounts create ghost)\n",
+      stderr: "tollgate: Unknown account 'ghost' (create it with: npx tollgate accounts create ghost)\n",
     });
     expect(balance.code).toBe(1);
     expect(jsonOf(balance)).toEqual({ error: { message: "Unknown account 'ghost'" } });
@@ -179,7 +179,7 @@ describe('keys create', () => {
     for (const run of [key, list]) {
       expect(run).toMatchObject({
         code: 1,
-        stderr: "tollgate: Unknown account 'ghost' (create it with: tollgate accounts create ghost)\n",
+        stderr: "tollgate: Unknown account 'ghost' (create it with: npx tollgate accounts create ghost)\n",
       });
     }
     expect(revoke.code).toBe(1);

@@ -133,10 +133,10 @@ describe('key limit commands', () => {
     const create = await runWithEnv({}, 'keys', 'create', '--help');
 
     expect(help.stdout).toContain(
-      'Usage: tollgate keys set <keyId> [--limit USD|none] [--limit-reset P] [--rpm N|none] [--tpm N|none] [--models m1,m2|all] [--expires ISO-8601|never] [--name N]',
+      'Usage: npx tollgate keys set <keyId> [--limit USD|none] [--limit-reset P] [--rpm N|none] [--tpm N|none] [--models m1,m2|all] [--expires ISO-8601|never] [--name N]',
     );
     expect(help.stdout).toContain('caches keys for 30 s');
-    expect(help.stdout).toMatch(/Examples:\n {2}tollgate keys set key_/);
+    expect(help.stdout).toMatch(/Examples:\n {2}npx tollgate keys set key_/);
     expect(create.stdout).toContain('--rpm N');
     expect(create.stdout).toContain('--tpm N');
   });

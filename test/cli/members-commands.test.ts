@@ -36,7 +36,7 @@ describe('tollgate members', () => {
 
     expect(run).toMatchObject({ code: 0, stderr: '' });
     expect(run.stdout).toBe(
-      'Added ada@example.com to acme. They can sign in at the console, or send them a link: tollgate members link ada@example.com\n',
+      'Added ada@example.com to acme. They can sign in at the console, or send them a link: npx tollgate members link ada@example.com\n',
     );
   });
 
@@ -55,7 +55,7 @@ describe('tollgate members', () => {
     const run = await runOn(db, 'members', 'add', 'nobody', 'ada@example.com');
 
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('tollgate accounts create nobody');
+    expect(run.stderr).toContain('npx tollgate accounts create nobody');
   });
 
   it.each([
@@ -85,7 +85,7 @@ describe('tollgate members', () => {
     const run = await runOn(db, 'members', 'list', 'listed');
     const json = jsonOf(await runOn(db, 'members', 'list', 'listed', '--json'));
 
-    expect(empty.stdout).toBe('No members of listed. Add one with: tollgate members add listed <email>\n');
+    expect(empty.stdout).toBe('No members of listed. Add one with: npx tollgate members add listed <email>\n');
     expect(run.stdout.split('\n')[0]).toMatch(/^EMAIL\s+ADDED$/);
     expect(run.stdout).toContain('a@example.com');
     expect(json).toEqual({
@@ -101,7 +101,7 @@ describe('tollgate members', () => {
     const run = await runOn(db, 'members', 'list', 'ghost');
 
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('tollgate accounts create ghost');
+    expect(run.stderr).toContain('npx tollgate accounts create ghost');
   });
 
   it('removes a member, and exits 1 naming members list when they were not one', async () => {
@@ -113,7 +113,7 @@ describe('tollgate members', () => {
     expect(jsonOf(removed)).toEqual({ email: 'gone@example.com', account: 'acme', added_at: expect.any(String) });
     expect(again.code).toBe(1);
     expect(again.stderr).toContain("'gone@example.com' is not a member of account 'acme'");
-    expect(again.stderr).toContain('tollgate members list acme');
+    expect(again.stderr).toContain('npx tollgate members list acme');
   });
 
   describe('members link', () => {
@@ -190,7 +190,7 @@ describe('tollgate members', () => {
 
       expect(run.code).toBe(1);
       expect(run.stdout).toBe('');
-      expect(run.stderr).toContain('tollgate members add <account> stranger@example.com');
+      expect(run.stderr).toContain('npx tollgate members add <account> stranger@example.com');
       expect(json).toEqual({ error: { message: expect.stringContaining('is not a member of any account') } });
     });
 

@@ -48,7 +48,7 @@ describe('tollgate argument handling', () => {
     expect(await run()).toMatchObject({ code: 0, stdout: expect.stringContaining('Commands:') });
     const group = await run('keys', '--help');
     expect(group.code).toBe(0);
-    expect(group.stdout).toContain('tollgate keys revoke <keyId>');
+    expect(group.stdout).toContain('npx tollgate keys revoke <keyId>');
   });
 
   it('lists the wallet commands and explains each with examples', async () => {
@@ -58,9 +58,9 @@ describe('tollgate argument handling', () => {
     }
     const usage = await run('usage', '--help');
     expect(usage.stdout).toContain(
-      'Usage: tollgate usage <account> [--since ISO-8601] [--until ISO-8601] [--key KEY_ID] [--model MODEL] [--limit N] [--cursor C]',
+      'Usage: npx tollgate usage <account> [--since ISO-8601] [--until ISO-8601] [--key KEY_ID] [--model MODEL] [--limit N] [--cursor C]',
     );
-    expect(usage.stdout).toMatch(/Examples:\n {2}tollgate usage acme/);
+    expect(usage.stdout).toMatch(/Examples:\n {2}npx tollgate usage acme/);
     expect((await run('accounts', 'set', '-h')).stdout).toContain('0.8 = 20% off');
     expect((await run('sweep', '--help')).stdout).toContain('--older-than SECONDS');
   });
@@ -78,7 +78,7 @@ describe('tollgate argument handling', () => {
 
   it('wraps help in one JSON object with --json', async () => {
     const result = await run('balance', '--help', '--json');
-    expect(JSON.parse(result.stdout)).toEqual({ usage: expect.stringContaining('Usage: tollgate balance <account>') });
+    expect(JSON.parse(result.stdout)).toEqual({ usage: expect.stringContaining('Usage: npx tollgate balance <account>') });
   });
 });
 

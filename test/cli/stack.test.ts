@@ -197,6 +197,6 @@ describe('tollgate --stack (fake CloudFormation on 127.0.0.1, DynamoDB Local)', 
     expect(help).toContain('--stack NAME');
     expect(help).toContain('TOLLGATE_DYNAMODB_ENDPOINT set: that DynamoDB (Local), even with --stack');
     expect(help).toContain('AWS_ENDPOINT_URL_CLOUDFORMATION');
-    expect(help).toContain('tollgate --stack Tollgate-prod --region eu-west-1 balance acme');
+    expect(help).toContain('npx tollgate --stack Tollgate-prod --region eu-west-1 balance acme');
   });
 });

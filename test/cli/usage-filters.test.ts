@@ -41,7 +41,7 @@ describe('usage --until, --key and --model', () => {
       'Shown: 1 row until 2026-11-01T08:05:00.000Z of key key_a, 1 request costing $0.000001; tokens 10 in, 5 out, 0 cache read, 0 cache write',
     );
     expect(lines[4]).toBe(
-      "Older rows: tollgate usage user --until 2026-11-01T08:05:00.000Z --key key_a --limit 1 --cursor '2026-11-01T08:04:00.000Z#req-4'",
+      "Older rows: npx tollgate usage user --until 2026-11-01T08:05:00.000Z --key key_a --limit 1 --cursor '2026-11-01T08:04:00.000Z#req-4'",
     );
   });
 
@@ -50,7 +50,7 @@ describe('usage --until, --key and --model', () => {
     const hint = first.stdout.trimEnd().split('\n').at(-1) ?? '';
 
     expect(hint).toBe(
-      "Older rows: tollgate usage user --model 'odd'\\''model' --limit 2 --cursor '2026-11-01T08:04:00.000Z#req-4'",
+      "Older rows: npx tollgate usage user --model 'odd'\\''model' --limit 2 --cursor '2026-11-01T08:04:00.000Z#req-4'",
     );
     const next = await runOn(
       db,
@@ -89,7 +89,7 @@ describe('usage --until, --key and --model', () => {
 
     expect(usageCommand.print(listing)).toBe(
       'No matching rows for user of key key_rare among the 5000 rows searched; search older rows: ' +
-        "tollgate usage user --key key_rare --cursor '2026-11-01T08:00:00.000Z#req-0'",
+        "npx tollgate usage user --key key_rare --cursor '2026-11-01T08:00:00.000Z#req-0'",
     );
   });
 

@@ -77,7 +77,7 @@ describe('accounts set and balance', () => {
 
     expect(run).toMatchObject({
       code: 1,
-      stderr: "tollgate: Unknown account 'ghost' (create it with: tollgate accounts create ghost)\n",
+      stderr: "tollgate: Unknown account 'ghost' (create it with: npx tollgate accounts create ghost)\n",
     });
   });
 });
@@ -126,7 +126,7 @@ describe('usage', () => {
     expect(lines[5]).toBe(
       'Shown: 3 rows, 3 requests costing $0.0135 + $0.02 held by 1 pending; tokens 2000 in, 500 out, 200 cache read, 0 cache write',
     );
-    expect(lines[6]).toBe("Older rows: tollgate usage user --limit 3 --cursor '2026-11-01T08:01:00.000Z#req-done'");
+    expect(lines[6]).toBe("Older rows: npx tollgate usage user --limit 3 --cursor '2026-11-01T08:01:00.000Z#req-done'");
   });
 
   it('prints the last page with its top-up, and follows the cursor it printed', async () => {
@@ -197,7 +197,7 @@ describe('usage', () => {
     expect(none).toMatchObject({ code: 0, stdout: 'No ledger rows for user since 2026-11-02T00:00:00.000Z.\n' });
     expect(ghost).toMatchObject({
       code: 1,
-      stderr: "tollgate: Unknown account 'ghost' (create it with: tollgate accounts create ghost)\n",
+      stderr: "tollgate: Unknown account 'ghost' (create it with: npx tollgate accounts create ghost)\n",
     });
   });
 
@@ -297,7 +297,7 @@ describe('audit', () => {
       unreadable: [],
       error: {
         message:
-          'AUDIT FAILED: 2 of 4 accounts differ from their ledger: tampered ($0.000000001), tampered-2 (-$2.00). Run tollgate audit <account> for the details.',
+          'AUDIT FAILED: 2 of 4 accounts differ from their ledger: tampered ($0.000000001), tampered-2 (-$2.00). Run npx tollgate audit <account> for the details.',
       },
     });
   });

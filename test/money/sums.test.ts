@@ -201,7 +201,7 @@ describe('audit --all past an account it cannot read', () => {
     expect(human.stdout).toContain(`UNREADABLE huge: Account 'huge': the wallet's balance is stored as ${BEYOND}`);
     expect(human.stdout).not.toContain('18014398509481984');
     expect(human.stdout.trimEnd().split('\n').at(-1)).toBe(
-      'AUDIT FAILED: 2 accounts could not be read: huge, mangled. Run tollgate audit <account> for the details.',
+      'AUDIT FAILED: 2 accounts could not be read: huge, mangled. Run npx tollgate audit <account> for the details.',
     );
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout)).toMatchObject({
