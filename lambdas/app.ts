@@ -274,6 +274,17 @@ export const createProxyHandler = (deps: ProxyDeps) => {
     .use(guardSpend())
     .use(rateLimit({ counters: deps.counters }))
     .handler(proxy);
-  // A server that stops (npm start's Ctrl-C) gives its credit leases back rather than leave them to the sweeper.
-  return Object.assign(handler, { closeLeases: () => billing.closeLeases() });
+  return Object.assign(handler, {
+    // A server that stops (npm start's Ctrl-C) gives its credit leases back rather than leave them to the sweeper.
+    closeLeases: () => billing.closeLeases(),
+    /**
+     * Forgets the cached keys (found and unknown) and the route table, so an operator's change is
+     * seen by the next request. Only lookups: leases and wallet snapshots hold money and stay.
+     * Called by the local gateway's control endpoint only; Lambda instances wait out the TTLs.
+     */
+    flushCaches: () => {
+      keyCache.clear();
+      routeCache.clear();
+    },
+  });
 };

@@ -1,4 +1,5 @@
 import { describeLimit } from '../gateway/key-budget.ts';
+import { hashKey, parsePresentedKey } from '../gateway/keys.ts';
 import { formatUsd } from '../gateway/money.ts';
 import {
   checkKeyChanges,
@@ -14,9 +15,11 @@ import {
 } from '../services/keys.ts';
 import { checkAccountId, parseAmount, parseList, parsePositiveInteger } from '../services/validate.ts';
 import { LIMIT_RESETS, type LimitReset, MAX_BALANCE_NANO } from '../vocabulary.ts';
-import { arg, type Command, defineCommand, type OptionValues, str } from './command.ts';
+import { arg, type Command, type CommandContext, defineCommand, type OptionValues, str } from './command.ts';
 import { UsageError, withAccountHint } from './errors.ts';
 import { table } from './format.ts';
+import { type CacheEffect, cacheTtlSeconds, flushGatewayCaches, withCacheEffect } from './gateway-control.ts';
+import { secretShape } from './secret-shape.ts';
 
 /** The options of `keys create` as typed: every value a string. */
 export interface NewKeyOptions {
@@ -136,8 +139,39 @@ export const parseKeySettings = (settings: KeySettings, now = new Date()): Omit<
   return update;
 };
 
-/** Said wherever a key changes: the gateway's key cache (DESIGN §6) holds a key for 30 s. */
-const CACHE_NOTE = 'A running gateway caches keys for 30 s per instance, so changes apply within about 30 s.';
+/** Said wherever a key changes: how soon gateways see it (DESIGN §6: the key cache's TTL). */
+const CACHE_NOTE = `Through a running local gateway (npm start) the change is effective at once: the CLI drops its caches. On AWS, each Lambda instance caches keys for ${cacheTtlSeconds('keys')} s (TOLLGATE_KEY_CACHE_TTL), so a change applies there within that time.`;
+
+const KEY_ID_HELP = 'key ids look like key_0123456789abcdef (see `npx tollgate keys list <account>`)';
+
+/**
+ * The key id argument, refused when it is a secret (never echoed): a Tollgate key's id is looked up
+ * by its hash and named in the error, so the operator can act by id.
+ */
+const keyIdArg = async (context: CommandContext, verb: string): Promise<string> => {
+  const given = arg(context, 0);
+  if (given.startsWith('key_')) return given;
+  const presented = parsePresentedKey(given.trim());
+  if (presented) {
+    const key = await (await context.stores()).keys.get(hashKey(presented.secret));
+    const which = key
+      ? `it is ${key.keyId} of account ${key.accountId}: npx tollgate keys ${verb} ${key.keyId}`
+      : `it is no key of this database; ${KEY_ID_HELP}`;
+    throw new UsageError(
+      `That is an API key, not a key id: ${which}. ${verb === 'revoke' ? 'Revoke' : 'Change a key'} by id.`,
+    );
+  }
+  const shape = secretShape(given);
+  if (shape) {
+    throw new UsageError(
+      `The key id ${shape}, like a secret: ${KEY_ID_HELP}. ${verb === 'revoke' ? 'Revoke' : 'Change a key'} by id.`,
+    );
+  }
+  return given;
+};
+
+const keyFlush = (context: CommandContext): Promise<CacheEffect> =>
+  flushGatewayCaches(context.target, context.env, 'keys');
 
 const RATE_HELP: [string, string][] = [
   ['--rpm N', 'at most N requests per minute, across every gateway instance'],
@@ -311,13 +345,14 @@ export const keysSetCommand: Command = defineCommand({
       'expires',
       'name',
     ] as const);
-    const update: KeyUpdate = { keyId: arg(context, 0), ...parseKeySettings(settings) };
+    const update: KeyUpdate = { keyId: await keyIdArg(context, 'set'), ...parseKeySettings(settings) };
     checkKeyUpdate(update);
-    return updateKey(await context.stores(), update);
+    const updated = await updateKey(await context.stores(), update);
+    return { ...updated, gateway_cache: await keyFlush(context) };
   },
   print: (r) => {
     const name = r.name ? ` (${r.name})` : '';
-    return `Updated ${r.keyId}${name} of ${r.account}: ${describeKey(r)}. ${CACHE_NOTE}`;
+    return withCacheEffect(`Updated ${r.keyId}${name} of ${r.account}: ${describeKey(r)}`, r.gateway_cache, 'keys');
   },
 });
 
@@ -329,6 +364,9 @@ export const keysRevokeCommand: Command = defineCommand({
   options: {},
   optionHelp: [],
   examples: ['npx tollgate keys revoke key_0123456789abcdef'],
-  run: async (context) => revokeKey(await context.stores(), { keyId: arg(context, 0) }),
-  print: (r) => `Revoked ${r.keyId} (${r.account}) at ${r.revokedAt ?? ''}`,
+  run: async (context) => {
+    const revoked = await revokeKey(await context.stores(), { keyId: await keyIdArg(context, 'revoke') });
+    return { ...revoked, gateway_cache: await keyFlush(context) };
+  },
+  print: (r) => withCacheEffect(`Revoked ${r.keyId} (${r.account}) at ${r.revokedAt ?? ''}`, r.gateway_cache, 'keys'),
 });

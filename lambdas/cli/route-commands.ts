@@ -3,9 +3,12 @@ import { catalogueRoutes } from '../services/catalogue.ts';
 import { InvalidInputError } from '../services/errors.ts';
 import { buildRoute, type RouteSpec, type RouteView } from '../services/route-spec.ts';
 import { deleteRoute, importRoutes, listRoutes, setRoute } from '../services/routes.ts';
+import type { ProviderKind } from '../vocabulary.ts';
 import { arg, type Command, type CommandContext, defineCommand, requireFlags, str } from './command.ts';
 import { CommandError, UsageError } from './errors.ts';
 import { table, usd } from './format.ts';
+import { cacheTtlSeconds, credentialWarnings, flushGatewayCaches, withCacheEffect } from './gateway-control.ts';
+import { maskedSecret, secretShape } from './secret-shape.ts';
 
 const routeRows = (routes: RouteView[]): string[][] =>
   routes.map((route) => [
@@ -20,6 +23,32 @@ const routeRows = (routes: RouteView[]): string[][] =>
     route.fallbacks?.join(',') ?? '',
     [route.baseUrl, route.credential && `credential ${route.credential}`].filter(Boolean).join(' '),
   ]);
+
+/** A stored credential that is a secret, not a name (written before names were checked): never shown. */
+const masked = (route: RouteView): RouteView =>
+  route.credential !== undefined && secretShape(route.credential)
+    ? { ...route, credential: maskedSecret(route.credential) }
+    : route;
+
+/** Refuses a secret where a credential NAME belongs, without ever echoing it. */
+const checkCredentialIsName = (credential: string | undefined, where: string): void => {
+  const shape = credential === undefined ? undefined : secretShape(credential);
+  if (shape) {
+    throw new UsageError(
+      `${where} looks like a secret (${shape}): pass the NAME of the environment variable that holds it, e.g. --credential OPENAI_API_KEY`,
+    );
+  }
+};
+
+const routeFlush = (context: CommandContext) => flushGatewayCaches(context.target, context.env, 'routes');
+
+/** The credential a route's requests read: its own, else its provider's default (none for echo). */
+const credentialOf = async (route: RouteView): Promise<string | undefined> => {
+  if (route.credential !== undefined) return route.credential;
+  // Loaded on demand: the adapters cost start-up time to every other command.
+  const { PROVIDERS } = await import('../providers/index.ts');
+  return PROVIDERS[route.provider as ProviderKind]?.defaultCredential;
+};
 
 const routeSpecFrom = (context: CommandContext): RouteSpec => {
   const { values } = context;
@@ -66,7 +95,8 @@ export const routesSetCommand: Command = defineCommand({
   synopsis:
     '--provider P --input-price USD --output-price USD [--upstream-model M] [--base-url URL [--allow-http] [--allow-private]] [--credential NAME] [--cache-read-price USD] [--cache-write-price USD] [--default-max-tokens N] [--fallbacks m1,m2]',
   description:
-    'Routes a client-facing model id to an upstream provider, with its prices in USD per million tokens (exact decimals). Every field is replaced; omitted options are cleared. A fallback that has no route yet is written with a warning: requests skip it until its route is set. A running gateway caches routes for 30 s.',
+    'Routes a client-facing model id to an upstream provider, with its prices in USD per million tokens (exact decimals). Every field is replaced; omitted options are cleared. A fallback that has no route yet is written with a warning: requests skip it until its route is set. Through a running local gateway (npm start) the change is effective at once (the CLI drops its caches); on AWS, each Lambda instance caches routes for ' +
+    `${cacheTtlSeconds('routes')} s (TOLLGATE_ROUTE_CACHE_TTL). Warns when the credential is not set where the gateway runs.`,
   options: {
     provider: { type: 'string' },
     'upstream-model': { type: 'string' },
@@ -116,13 +146,25 @@ export const routesSetCommand: Command = defineCommand({
       'npx tollgate routes set <model> --provider P --input-price USD --output-price USD [options]',
     );
     const spec = routeSpecFrom(context);
+    checkCredentialIsName(spec.credential, 'The --credential value');
     buildRoute(spec);
-    return setRoute(await context.stores(), spec);
+    const set = await setRoute(await context.stores(), spec);
+    const gateway_cache = await routeFlush(context);
+    const credential = await credentialOf(set.route);
+    const missing =
+      credential === undefined
+        ? []
+        : await credentialWarnings(context.target, context.env, credential, set.route.model);
+    return { ...set, warnings: [...set.warnings, ...missing], gateway_cache };
   },
-  print: ({ route, created }) => {
+  print: ({ route, created, gateway_cache }) => {
     const upstream = route.upstreamModel ? ` as ${route.upstreamModel}` : '';
     const fallbacks = route.fallbacks ? `; falls back to ${route.fallbacks.join(', then ')}` : '';
-    return `${created ? 'Created' : 'Replaced'} route ${route.model} → ${route.provider}${upstream}: ${usd(route.prices.input)} in / ${usd(route.prices.output)} out per 1M tokens${fallbacks}`;
+    return withCacheEffect(
+      `${created ? 'Created' : 'Replaced'} route ${route.model} → ${route.provider}${upstream}: ${usd(route.prices.input)} in / ${usd(route.prices.output)} out per 1M tokens${fallbacks}`,
+      gateway_cache,
+      'routes',
+    );
   },
   warnings: (r) => r.warnings,
 });
@@ -136,7 +178,10 @@ export const routesListCommand: Command = defineCommand({
   options: {},
   optionHelp: [],
   examples: ['npx tollgate routes list', 'npx tollgate routes list --json > routes.json'],
-  run: async (context) => listRoutes(await context.stores()),
+  run: async (context) => {
+    const { routes } = await listRoutes(await context.stores());
+    return { routes: routes.map(masked) };
+  },
   print: ({ routes }) => {
     if (routes.length === 0) return 'No routes. Add some with: npx tollgate routes import lib/catalogue.json';
     return table(
@@ -166,8 +211,11 @@ export const routesDeleteCommand: Command = defineCommand({
   options: {},
   optionHelp: [],
   examples: ['npx tollgate routes delete gpt-5-mini'],
-  run: async (context) => deleteRoute(await context.stores(), { model: arg(context, 0) }),
-  print: (r) => `Deleted route ${r.model}`,
+  run: async (context) => {
+    const deleted = await deleteRoute(await context.stores(), { model: arg(context, 0) });
+    return { ...deleted, gateway_cache: await routeFlush(context) };
+  },
+  print: (r) => withCacheEffect(`Deleted route ${r.model}`, r.gateway_cache, 'routes'),
   warnings: (r) => r.warnings,
 });
 
@@ -189,6 +237,15 @@ export const routesImportCommand: Command = defineCommand({
       const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
       throw new CommandError(`Cannot read catalogue '${file}': ${reason}`);
     }
+    const credentials = (json as { routes?: { credential?: unknown }[] } | null)?.routes;
+    if (Array.isArray(credentials)) {
+      for (const [index, route] of credentials.entries()) {
+        const credential = (route as { credential?: unknown } | null)?.credential;
+        if (typeof credential === 'string' && secretShape(credential)) {
+          checkCredentialIsName(credential, `Route ${index + 1}'s credential in '${file}'`);
+        }
+      }
+    }
     try {
       catalogueRoutes(json);
     } catch (error) {
@@ -196,8 +253,14 @@ export const routesImportCommand: Command = defineCommand({
       if (error instanceof InvalidInputError) throw new CommandError(error.message);
       throw error;
     }
-    return importRoutes(await context.stores(), { catalogue: json });
+    const imported = await importRoutes(await context.stores(), { catalogue: json });
+    return { ...imported, gateway_cache: await routeFlush(context) };
   },
-  print: (r) => `Imported ${r.imported} routes (${r.created} created, ${r.updated} replaced): ${r.models.join(', ')}`,
+  print: (r) =>
+    withCacheEffect(
+      `Imported ${r.imported} routes (${r.created} created, ${r.updated} replaced): ${r.models.join(', ')}`,
+      r.gateway_cache,
+      'routes',
+    ),
   warnings: (r) => r.warnings,
 });

@@ -46,6 +46,8 @@ export class LookupCache<V extends {}> {
   private readonly pending = new Map<string, Promise<V | undefined>>();
   private readonly clock: Clock;
   private readonly refreshAfterMs: number;
+  /** Bumped by {@link clear}: a load that began before it must not store what it read. */
+  private generation = 0;
 
   constructor({ ttlMs, max, negativeTtlMs = ttlMs, negativeMax = max, clock = performance }: LookupCacheOptions) {
     this.clock = clock;
@@ -74,9 +76,23 @@ export class LookupCache<V extends {}> {
     return { found: this.found?.size ?? 0, missing: this.missing?.size ?? 0 };
   }
 
+  /**
+   * Forgets every found value and every miss, so the next lookup reads the store: the local
+   * gateway's control endpoint calls it after an operator's change. Loads already running answer
+   * their callers but store nothing, since they may have read the value from before the change.
+   */
+  clear(): void {
+    this.generation++;
+    this.pending.clear();
+    this.found?.clear();
+    this.missing?.clear();
+  }
+
   private load(key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
+    const generation = this.generation;
     const loading = load().then(
       (value) => {
+        if (generation !== this.generation) return value;
         this.pending.delete(key);
         if (value === undefined) {
           this.found?.delete(key);
@@ -88,7 +104,7 @@ export class LookupCache<V extends {}> {
         return value;
       },
       (error: unknown) => {
-        this.pending.delete(key);
+        if (generation === this.generation) this.pending.delete(key);
         throw error;
       },
     );

@@ -13,6 +13,7 @@ import { keyUsageReader } from '../services/keys.ts';
 import { paymentsFromEnv } from '../services/payments.ts';
 import type { Stores } from '../store/index.ts';
 import { createFunctionUrlListener, installLambdaGlobals } from './function-url.ts';
+import { isControlPath, newControlToken, serveControl } from './local-control.ts';
 
 export interface LocalGatewayOptions {
   stores: Stores;
@@ -43,6 +44,8 @@ export interface LocalGateway {
   url: string;
   port: number;
   server: Server;
+  /** The token of the control endpoints (runtime/local-control.ts); `npm start` publishes it in gateway.json. */
+  controlToken: string;
   close(): Promise<void>;
 }
 
@@ -79,8 +82,18 @@ export const startLocalGateway = async (options: LocalGatewayOptions): Promise<L
   const proxy = createFunctionUrlListener({ handler: proxyHandler, functionName: 'tollgate-proxy-local' });
   // The console's public URLs are known only once the port is: its handler is built after listen().
   let consoleListener: ReturnType<typeof createFunctionUrlListener> | undefined;
+  const controlToken = newControlToken();
+  const control = { token: controlToken, flushCaches: proxyHandler.flushCaches, env };
   const server = createServer({ noDelay: true }, (req, res) => {
     const path = req.url ?? '/';
+    if (isControlPath(path)) {
+      serveControl(req, res, control).catch((error: unknown) => {
+        logger.error('local control request failed', { error });
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+      return;
+    }
     const forConsole =
       path === CONSOLE_PREFIX || path.startsWith(`${CONSOLE_PREFIX}/`) || path.startsWith(`${CONSOLE_PREFIX}?`);
     (forConsole && consoleListener ? consoleListener : proxy)(req, res);
@@ -116,6 +129,7 @@ export const startLocalGateway = async (options: LocalGatewayOptions): Promise<L
     url,
     port,
     server,
+    controlToken,
     close: async () => {
       await new Promise<void>((closed) => {
         server.close(() => closed());

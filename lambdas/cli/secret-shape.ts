@@ -1,0 +1,54 @@
+import { isCredentialName } from '../vocabulary.ts';
+
+/** Prefixes of well-known API keys and tokens, longest first. */
+const SECRET_PREFIXES = [
+  'sk-ant-',
+  'sk-proj-',
+  'sk-or-',
+  'sk-',
+  'gsk_',
+  'xai-',
+  'hf_',
+  'ghp_',
+  'github_pat_',
+  'AIza',
+  'whsec_',
+  'rk_live_',
+  'Bearer ',
+] as const;
+
+/** An AWS access key id. */
+const AWS_ACCESS_KEY_ID = /^(?:AKIA|ASIA)[A-Z0-9]{16}$/;
+
+/** Bits per character of the text's own character distribution. */
+const entropy = (text: string): number => {
+  const counts = new Map<string, number>();
+  for (const char of text) counts.set(char, (counts.get(char) ?? 0) + 1);
+  let bits = 0;
+  for (const count of counts.values()) {
+    const p = count / text.length;
+    bits -= p * Math.log2(p);
+  }
+  return bits;
+};
+
+/**
+ * Why a value given where a NAME belongs (a credential name, a key id) looks like a secret itself,
+ * or undefined when it does not. The reason never contains the value, only a well-known prefix.
+ *
+ * @example secretShape('sk-abc123') // "starts with 'sk-'"; secretShape('GROQ_API_KEY') // undefined
+ */
+export const secretShape = (value: string): string | undefined => {
+  const text = value.trim();
+  if (AWS_ACCESS_KEY_ID.test(text)) return "has the shape of an AWS access key id ('AKIA…')";
+  const prefix = SECRET_PREFIXES.find((candidate) => text.startsWith(candidate));
+  if (prefix) return `starts with '${prefix.trim()}'`;
+  if (isCredentialName(text)) return undefined;
+  if (text.length >= 20 && /[a-z]/.test(text) && /[0-9]/.test(text)) return 'is long and mixes lower case and digits';
+  if (text.length >= 20 && entropy(text) >= 3.5) return 'is long and random-looking';
+  return undefined;
+};
+
+/** `…(40 characters, looks like a secret: not shown)`, for a stored value that should have been a name. */
+export const maskedSecret = (value: string): string =>
+  `[not shown: ${value.length} characters that look like a secret, not a variable name]`;
