@@ -53,6 +53,16 @@ export const assertPortFree = (host: string, port: number): Promise<void> =>
     probe.listen(port, host, () => probe.close(() => done()));
   });
 
+/** Prints `  still <doing>… N s` every 2 s until stopped, so no wait goes untold for longer. */
+const keepTelling = (print: (line: string) => void, doing: string): (() => void) => {
+  const since = performance.now();
+  const timer = setInterval(
+    () => print(`  still ${doing}… ${Math.round((performance.now() - since) / 1000)} s`),
+    2_000,
+  );
+  return () => clearInterval(timer);
+};
+
 /** Which providers have their default credential in the environment, for the start-up banner. */
 const providerStatus = (env: NodeJS.ProcessEnv): string[] =>
   Object.values(PROVIDERS).flatMap((adapter) => {
@@ -120,9 +130,17 @@ export const startLocal = async ({
     }
   }
   await assertPortFree(host, port);
+  // After Java: the tables, and on a first start the catalogue and the demo account (seconds on a busy machine).
+  let stopTelling = (): void => {};
   const database = await openLocalDatabase({
     dataDir: dir,
-    onProgress: (progress) => print(describeProgress(progress, join(dir, 'dynamodb'))),
+    onProgress: (progress) => {
+      print(describeProgress(progress, join(dir, 'dynamodb')));
+      if (progress.phase === 'ready') stopTelling = keepTelling(print, 'preparing the tables and data');
+    },
+  }).catch((error: unknown) => {
+    stopTelling();
+    throw error;
   });
   let gateway: LocalGateway;
   let sweeper: NodeJS.Timeout | undefined;
@@ -155,6 +173,7 @@ export const startLocal = async ({
         );
       });
     });
+    stopTelling();
     print('');
     print(`Tollgate is listening on ${gateway.url}  (ready in ${((performance.now() - began) / 1000).toFixed(1)} s)`);
     print(`  OpenAI base URL:    ${gateway.url}/v1`);
@@ -179,6 +198,7 @@ export const startLocal = async ({
     print(`Console sign-in: npx tollgate members add demo you@example.com, then open ${gateway.url}/console`);
     sweeper = startSweeper(database, env, print, { mailer, consoleUrl: `${gateway.url}/console` });
   } catch (error) {
+    stopTelling();
     await database.stop();
     throw error;
   }
@@ -191,8 +211,9 @@ export const startLocal = async ({
       stopping ??= (async () => {
         clearInterval(stopSweeper);
         await gateway.close();
-        removeGatewayInfo(dir, process.pid);
+        // Only once Java has let go of the database file: a start before that is told this one still runs.
         await database.stop();
+        removeGatewayInfo(dir, process.pid);
       })();
       return stopping;
     },
