@@ -95,11 +95,17 @@ export const codesListCommand: Command = defineCommand({
     }
     return listCodes(await context.stores(), batchId === undefined ? {} : { batchId });
   },
-  print: (r) => {
+  print: (r, view) => {
     if (r.codes.length === 0) return 'No codes. Create some with: npx tollgate codes create --amount 25.00 --count 10';
     return table(
       ['CODE ID', 'ENDS', 'BATCH', 'AMOUNT', 'CREATED', 'EXPIRES', 'STATUS', 'REDEEMED BY', 'REDEEMED AT', 'NOTE'],
       codeRows(r.codes),
+      {
+        wide: view?.wide,
+        wideOnly: ['BATCH', 'CREATED', 'REDEEMED AT', 'NOTE'],
+        times: ['EXPIRES'],
+        maxWidth: { AMOUNT: 12, 'REDEEMED BY': 24 },
+      },
     );
   },
 });

@@ -104,7 +104,7 @@ const OLD: Record<Cached, string> = { keys: 'the old key', routes: 'the old rout
 
 /**
  * The sentence that follows a change: "the running gateway on :8787 dropped its caches: effective
- * now." Empty when no gateway runs.
+ * now." Empty when no local gateway runs.
  */
 export const describeCacheEffect = (effect: CacheEffect, what: Cached): string => {
   if (effect.effective === 'now')

@@ -17,7 +17,7 @@ import { checkAccountId, parseAmount, parseList, parsePositiveInteger } from '..
 import { LIMIT_RESETS, type LimitReset, MAX_BALANCE_NANO } from '../vocabulary.ts';
 import { arg, type Command, type CommandContext, defineCommand, type OptionValues, str } from './command.ts';
 import { UsageError, withAccountHint } from './errors.ts';
-import { table } from './format.ts';
+import { compactCount, table } from './format.ts';
 import { type CacheEffect, cacheTtlSeconds, flushGatewayCaches, withCacheEffect } from './gateway-control.ts';
 import { secretShape } from './secret-shape.ts';
 
@@ -195,6 +195,16 @@ const LIMIT_HELP: [string, string][] = [
   ['--limit-reset P', 'when the limit starts again (UTC): daily, weekly (Mondays), monthly or never'],
 ];
 
+/** "600 rpm, 2M tpm, $20.00/month", or "none": every limit, short enough for the default table. */
+const shortLimits = (key: KeySummary): string => {
+  const limits = [
+    key.rpm === undefined ? '' : `${compactCount(key.rpm)} rpm`,
+    key.tpm === undefined ? '' : `${compactCount(key.tpm)} tpm`,
+    key.spendLimit === undefined ? '' : shortLimit(key),
+  ].filter(Boolean);
+  return limits.length === 0 ? 'none' : limits.join(', ');
+};
+
 const keyRows = (keys: KeySummary[]): string[][] =>
   keys.map((key) => [
     key.keyId,
@@ -295,11 +305,21 @@ export const keysListCommand: Command = defineCommand({
     const accountId = checkAccountId(arg(context, 0));
     return withAccountHint(listKeys(await context.stores(), { accountId }));
   },
-  print: (r) => {
+  print: (r, view) => {
     if (r.keys.length === 0) return `No keys for ${r.account}. Create one with: npx tollgate keys create ${r.account}`;
     return table(
-      ['KEY ID', 'NAME', 'PREFIX', 'MODELS', 'RPM', 'TPM', 'SPEND LIMIT', 'CREATED', 'EXPIRES', 'STATUS'],
-      keyRows(r.keys),
+      ['KEY ID', 'NAME', 'PREFIX', 'MODELS', 'RPM', 'TPM', 'SPEND LIMIT', 'LIMITS', 'CREATED', 'EXPIRES', 'STATUS'],
+      keyRows(r.keys).map((row, index) => [
+        ...row.slice(0, 7),
+        shortLimits(r.keys[index] as KeySummary),
+        ...row.slice(7),
+      ]),
+      {
+        wide: view?.wide,
+        wideOnly: ['PREFIX', 'RPM', 'TPM', 'SPEND LIMIT', 'CREATED', 'EXPIRES'],
+        narrowOnly: ['LIMITS'],
+        maxWidth: { NAME: 14, MODELS: 20, LIMITS: 30 },
+      },
     );
   },
 });

@@ -120,13 +120,14 @@ export const membersListCommand: Command = defineCommand({
     const accountId = checkAccountId(arg(context, 0));
     return withAccountHint(listMembers(await context.stores(), { accountId }));
   },
-  print: (r) => {
+  print: (r, view) => {
     if (r.members.length === 0) {
       return `No members of ${r.account}. Add one with: npx tollgate members add ${r.account} <email>`;
     }
     return table(
       ['EMAIL', 'ADDED'],
       r.members.map((member: MemberSummary) => [member.email, member.added_at]),
+      { wide: view?.wide, maxWidth: { EMAIL: 72 } },
     );
   },
 });

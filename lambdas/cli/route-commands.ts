@@ -182,7 +182,7 @@ export const routesListCommand: Command = defineCommand({
     const { routes } = await listRoutes(await context.stores());
     return { routes: routes.map(masked) };
   },
-  print: ({ routes }) => {
+  print: ({ routes }, view) => {
     if (routes.length === 0) return 'No routes. Add some with: npx tollgate routes import lib/catalogue.json';
     return table(
       [
@@ -198,6 +198,11 @@ export const routesListCommand: Command = defineCommand({
         'UPSTREAM SETUP',
       ],
       routeRows(routes),
+      {
+        wide: view?.wide,
+        wideOnly: ['UPSTREAM', 'CACHE READ', 'CACHE WRITE', 'MAX TOKENS', 'UPSTREAM SETUP'],
+        maxWidth: { MODEL: 28, FALLBACKS: 32 },
+      },
     );
   },
 });

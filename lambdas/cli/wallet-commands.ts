@@ -19,7 +19,7 @@ import {
   parseSince,
   parseUntil,
 } from '../services/validate.ts';
-import { arg, type Command, defineCommand, str } from './command.ts';
+import { arg, type Command, defineCommand, type PrintView, str } from './command.ts';
 import { UsageError, withAccountHint } from './errors.ts';
 import { describeDiscount, table, usd } from './format.ts';
 
@@ -139,7 +139,7 @@ const rangeWords = (r: UsageListing): string =>
     r.model === null ? '' : ` of model ${r.model}`,
   ].join('');
 
-const printUsage = (r: UsageListing): string => {
+const printUsage = (r: UsageListing, view?: PrintView): string => {
   const range = rangeWords(r);
   const next =
     r.ledger.next_cursor === null
@@ -156,10 +156,16 @@ const printUsage = (r: UsageListing): string => {
     table(
       ['TIME', 'REQUEST / TOP-UP', 'MODEL', 'OUTCOME', 'IN', 'OUT', 'CACHE READ', 'CACHE WRITE', 'USD'],
       usageRows(r),
+      {
+        wide: view?.wide,
+        wideOnly: ['REQUEST / TOP-UP', 'CACHE READ', 'CACHE WRITE'],
+        times: ['TIME'],
+        maxWidth: { MODEL: 22 },
+      },
     ),
     '',
-    `Shown: ${plural(r.ledger.data.length, 'row')}${range}, ${plural(totals.requests, 'request')} costing ${usd(totals.cost_usd)}${pending}${topUps}; ` +
-      `tokens ${totals.usage.input_tokens} in, ${totals.usage.output_tokens} out, ${totals.usage.cache_read_tokens} cache read, ${totals.usage.cache_write_tokens} cache write`,
+    `Shown: ${plural(r.ledger.data.length, 'row')}${range}, ${plural(totals.requests, 'request')} costing ${usd(totals.cost_usd)}${pending}${topUps}`,
+    `Tokens: ${totals.usage.input_tokens} in, ${totals.usage.output_tokens} out, ${totals.usage.cache_read_tokens} cache read, ${totals.usage.cache_write_tokens} cache write`,
   ];
   if (next !== undefined) lines.push(`Older rows: ${next}`);
   return lines.join('\n');
@@ -283,12 +289,15 @@ const printAccountAudit = (audit: AccountAudit): string =>
     accountAuditFailure(audit) ?? 'OK: the balance equals top-ups − settled costs − open holds, to the nano-USD.',
   ].join('\n');
 
-const printAuditOfAll = (all: AuditOfAll): string => {
+const printAuditOfAll = (all: AuditOfAll, view?: PrintView): string => {
   if (all.audited === 0 && all.unreadable.length === 0) return 'No accounts to audit.';
   const lines: string[] = [];
   if (all.audited > 0) {
     lines.push(
-      table(['ACCOUNT', 'BALANCE', 'EXPECTED', 'DIFFERENCE', 'OPEN HOLDS', 'STATUS'], auditRows(all.accounts)),
+      table(['ACCOUNT', 'BALANCE', 'EXPECTED', 'DIFFERENCE', 'OPEN HOLDS', 'STATUS'], auditRows(all.accounts), {
+        wide: view?.wide,
+        maxWidth: { ACCOUNT: 32 },
+      }),
       '',
     );
   }
@@ -318,7 +327,7 @@ export const auditCommand: Command = defineCommand({
     if (account !== undefined) return auditAccount(await context.stores(), { accountId: checkAccountId(account) });
     return auditAccounts(await context.stores(), { accountIds: await context.accountIds() });
   },
-  print: (r) => ('accounts' in r ? printAuditOfAll(r) : printAccountAudit(r)),
+  print: (r, view) => ('accounts' in r ? printAuditOfAll(r, view) : printAccountAudit(r)),
   failure: (r) => ('accounts' in r ? auditOfAllFailure(r) : accountAuditFailure(r)),
 });
 

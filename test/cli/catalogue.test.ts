@@ -104,7 +104,9 @@ describe('routes import', () => {
     const run = await runOn(db, 'routes', 'import', path);
 
     expect(run).toMatchObject({ code: 0, stderr: '' });
-    expect(run.stdout).toBe('Imported 2 routes (2 created, 0 replaced): first, second\n');
+    expect(run.stdout).toBe(
+      'Imported 2 routes (2 created, 0 replaced): first, second. A gateway on this database may use the old routes for up to 30 s (cache TTL).\n',
+    );
   });
 
   it('exits 1 before connecting on a missing file or a catalogue it refuses, naming the entry', async () => {
