@@ -45,6 +45,8 @@ export interface BenchOptions {
   lambdaStreams: number;
   /** Write a V8 CPU profile of the gateway process during the non-stream series to bench-results/. */
   profile: boolean;
+  /** Write one during the first round's throughput bursts instead (every concurrency). */
+  profileLoad: boolean;
 }
 
 const HELP = `npm run bench -- [flags]
@@ -73,6 +75,7 @@ const HELP = `npm run bench -- [flags]
   --dynamo-delay-ms <ms>  delay each DynamoDB request by this much (default 0: DynamoDB Local as is)
   --profile               CPU-profile the gateway during the non-stream series (bench-results/*.cpuprofile;
                           the profiler slows the gateway, so that series' numbers are not comparable)
+  --profile-load          the same during the first round's throughput bursts (where its CPU per request matters)
   --help`;
 
 const integer = (name: string, value: string | undefined, fallback: number, min = 0): number => {
@@ -115,6 +118,7 @@ export const parseBenchOptions = (argv: string[]): BenchOptions | 'help' => {
       'wallet-runs': { type: 'string' },
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
+      'profile-load': { type: 'boolean', default: false },
       'dynamo-delay-ms': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -156,6 +160,7 @@ export const parseBenchOptions = (argv: string[]): BenchOptions | 'help' => {
     lambdaRequests: integer('lambda-requests', values['lambda-requests'], quick ? 20 : 200, 1),
     lambdaStreams: integer('lambda-streams', values['lambda-streams'], quick ? 5 : 20, 1),
     profile: values.profile === true,
+    profileLoad: values['profile-load'] === true,
   };
 };
 

@@ -96,7 +96,12 @@ const run = async (options: BenchOptions): Promise<BenchResults> => {
     const anthropic = await phase(`${tag} anthropic stream`, () =>
       measuredSeries(rig, `${tag} anthropic stream, concurrency 1`, messagesSpec(), anthropicRounds),
     );
+    if (options.profileLoad && round === 1) await rig.gateway.call('startProfile');
     const load = await phase(`${tag} throughput`, () => measureThroughput(rig));
+    if (options.profileLoad && round === 1) {
+      await rig.gateway.call('stopProfile', { file: profile });
+      log(`CPU profile of the gateway during the first throughput bursts: ${profile}`);
+    }
     rounds.push({ nonStream, stream, anthropic, load });
   }
   const memory = await phase('memory', () => measureMemory(rig));
