@@ -15,6 +15,7 @@ import {
   writeGatewayInfo,
 } from '../store/local-database.ts';
 import { type LocalGateway, startLocalGateway } from './local-gateway.ts';
+import { LocalLogger } from './local-logger.ts';
 import { seedIfEmpty } from './seed.ts';
 
 export interface StartLocalOptions {
@@ -154,6 +155,11 @@ export const startLocal = async ({
       host,
       port,
       console: { mailer },
+      // One line an error here; the entry whole (stack included) in gateway.log.
+      logger: new LocalLogger(
+        { serviceName: 'tollgate-proxy', logLevel: 'WARN' },
+        { print, file: join(dir, 'gateway.log') },
+      ),
     }).catch((error: unknown) => {
       throw portInUse(error, port); // taken since assertPortFree
     });
@@ -194,6 +200,7 @@ export const startLocal = async ({
       print(`    -d '{"model":"tollgate-echo","stream":true,"messages":[{"role":"user","content":"hello tollgate"}]}'`);
     }
     print('');
+    print(`Errors: one line here, the details in ${join(dir, 'gateway.log')}`);
     print('Operator CLI: npx tollgate --help    Stop: Ctrl-C');
     print(`Console sign-in: npx tollgate members add demo you@example.com, then open ${gateway.url}/console`);
     sweeper = startSweeper(database, env, print, { mailer, consoleUrl: `${gateway.url}/console` });
