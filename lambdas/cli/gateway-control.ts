@@ -126,7 +126,8 @@ export const withCacheEffect = (done: string, effect: CacheEffect, what: Cached)
 /**
  * Warnings about a credential name the gateway cannot read where it runs: locally, the running
  * gateway's environment (asked through its control endpoint: which names are set, never values),
- * or the CLI's own when none runs; on AWS, where the secret must be. Empty when all is well.
+ * or the CLI's own when none runs; on AWS, where the secret must be. Empty when all is well, and on
+ * a DynamoDB endpoint (`TOLLGATE_DYNAMODB_ENDPOINT`), whose gateway is unknown.
  *
  * @example await credentialWarnings(target, env, 'GROQ_API_KEY', 'llama-3.3-70b')
  */
@@ -142,6 +143,8 @@ export const credentialWarnings = async (
       `On AWS the gateway reads ${name} from the Secrets Manager secret <SecretPrefix>${name} (the stack's SecretPrefix output, tollgate/<stage>/), not from an environment variable: check it exists with aws secretsmanager describe-secret --secret-id tollgate/<stage>/${name}; ${failing}.`,
     ];
   }
+  // A DynamoDB endpoint of one's own: which gateway reads it, and with what environment, is unknown.
+  if (target.kind === 'endpoint') return [];
   const local = runningLocal(target);
   if (local) {
     try {

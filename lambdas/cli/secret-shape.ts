@@ -44,11 +44,14 @@ export const secretShape = (value: string): string | undefined => {
   const prefix = SECRET_PREFIXES.find((candidate) => text.startsWith(candidate));
   if (prefix) return `starts with '${prefix.trim()}'`;
   if (isCredentialName(text)) return undefined;
-  if (text.length >= 20 && /[a-z]/.test(text) && /[0-9]/.test(text)) return 'is long and mixes lower case and digits';
-  if (text.length >= 20 && entropy(text) >= 3.5) return 'is long and random-looking';
+  // ARNs and names split into short words at these; a key is one long random run (base64 keeps '/').
+  const run = text.split(/[-_:.]/).reduce((longest, part) => (part.length > longest.length ? part : longest), '');
+  if (run.length < 20) return undefined;
+  if (/[0-9]/.test(run) && /[a-z]/.test(run)) return 'is long and mixes letters and digits';
+  if (/[a-z]/.test(run) && /[A-Z]/.test(run) && entropy(run) >= 4) return 'is long and random-looking';
   return undefined;
 };
 
-/** `…(40 characters, looks like a secret: not shown)`, for a stored value that should have been a name. */
+/** What `routes list` shows instead of a stored value that looks like a secret, not a name. */
 export const maskedSecret = (value: string): string =>
   `[not shown: ${value.length} characters that look like a secret, not a variable name]`;

@@ -257,8 +257,13 @@ describe('--credential that is a secret', () => {
   it('tells names from secrets', () => {
     expect(secretShape('GROQ_API_KEY')).toBeUndefined();
     expect(secretShape('LOOP_KEY')).toBeUndefined();
+    // Paths and ARNs are refused as names by the route check, and echoed: they are no secrets.
+    expect(secretShape('../prod/OPENAI_API_KEY')).toBeUndefined();
+    expect(secretShape('tollgate/prod/OPENAI_API_KEY')).toBeUndefined();
+    expect(secretShape('arn:aws:secretsmanager:eu-west-1:123456789012:secret:X_API_KEY')).toBeUndefined();
+    expect(secretShape('wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY')).toBe('is long and mixes letters and digits');
     expect(secretShape('sk-ant-api03-abc')).toBe("starts with 'sk-ant-'");
-    expect(secretShape('q8Zr2mX0pLk4vN7tY1uB5cW9')).toBe('is long and mixes lower case and digits');
+    expect(secretShape('q8Zr2mX0pLk4vN7tY1uB5cW9')).toBe('is long and mixes letters and digits');
   });
 });
 
