@@ -89,7 +89,7 @@ describe('key limit commands', () => {
     await runOn(db, 'keys', 'create', 'acme', '--name', 'free');
 
     // Act
-    const listed = await runOn(db, 'keys', 'list', 'acme');
+    const listed = await runOn(db, 'keys', 'list', 'acme', '--wide');
 
     // Assess
     expect(created.code).toBe(0);

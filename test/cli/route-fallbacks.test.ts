@@ -23,7 +23,7 @@ describe('route fallback commands', () => {
 
   it('sets fallbacks from --fallbacks and shows them in routes list', async () => {
     const result = await set('main', '--fallbacks', 'backup, spare');
-    const listed = await runOn(db, 'routes', 'list');
+    const listed = await runOn(db, 'routes', 'list', '--wide');
 
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('falls back to backup, then spare');

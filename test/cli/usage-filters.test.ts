@@ -31,16 +31,15 @@ describe('usage --until, --key and --model', () => {
   it('lists the rows of one key before --until, and prints the filters in the next command', async () => {
     const { code, stdout } = await runOn(
       db,
-      ...['usage', 'user', '--key', 'key_a', '--until', '2026-11-01T08:05:00Z', '--limit', '1'],
+      ...['usage', 'user', '--key', 'key_a', '--until', '2026-11-01T08:05:00Z', '--limit', '1', '--wide'],
     );
     const lines = stdout.trimEnd().split('\n');
 
     expect(code).toBe(0);
     expect(lines[1]).toMatch(/^2026-11-01T08:04:00.000Z\s+req-4\s+odd'model\s+completed/);
-    expect(lines[3]).toBe(
-      'Shown: 1 row until 2026-11-01T08:05:00.000Z of key key_a, 1 request costing $0.000001; tokens 10 in, 5 out, 0 cache read, 0 cache write',
-    );
-    expect(lines[4]).toBe(
+    expect(lines[3]).toBe('Shown: 1 row until 2026-11-01T08:05:00.000Z of key key_a, 1 request costing $0.000001');
+    expect(lines[4]).toBe('Tokens: 10 in, 5 out, 0 cache read, 0 cache write');
+    expect(lines[5]).toBe(
       "Older rows: npx tollgate usage user --until 2026-11-01T08:05:00.000Z --key key_a --limit 1 --cursor '2026-11-01T08:04:00.000Z#req-4'",
     );
   });

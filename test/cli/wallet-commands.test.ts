@@ -111,7 +111,7 @@ describe('usage', () => {
   });
 
   it('prints a table with a totals line, and a cursor hint when there is more', async () => {
-    const { code, stdout } = await runOn(db, 'usage', 'user', '--limit', '3');
+    const { code, stdout } = await runOn(db, 'usage', 'user', '--limit', '3', '--wide');
     const lines = stdout.trimEnd().split('\n');
 
     expect(code).toBe(0);
@@ -123,24 +123,24 @@ describe('usage', () => {
     );
     expect(lines[2]).toMatch(/^2026-11-01T08:02:00.000Z\s+req-open\s+gpt-test\s+pending\s+hold \$0\.02$/);
     expect(lines[3]).toMatch(/req-done\s+gpt-test\s+completed\s+1000\s+500\s+200\s+0\s+\$0\.0105$/);
-    expect(lines[5]).toBe(
-      'Shown: 3 rows, 3 requests costing $0.0135 + $0.02 held by 1 pending; tokens 2000 in, 500 out, 200 cache read, 0 cache write',
-    );
-    expect(lines[6]).toBe("Older rows: npx tollgate usage user --limit 3 --cursor '2026-11-01T08:01:00.000Z#req-done'");
+    expect(lines[5]).toBe('Shown: 3 rows, 3 requests costing $0.0135 + $0.02 held by 1 pending');
+    expect(lines[6]).toBe('Tokens: 2000 in, 500 out, 200 cache read, 0 cache write');
+    expect(lines[7]).toBe("Older rows: npx tollgate usage user --limit 3 --cursor '2026-11-01T08:01:00.000Z#req-done'");
   });
 
   it('prints the last page with its top-up, and follows the cursor it printed', async () => {
     const { code, stdout } = await runOn(
       db,
-      ...['usage', 'user', '--limit', '3', '--cursor', '2026-11-01T08:01:00.000Z#req-done'],
+      ...['usage', 'user', '--limit', '3', '--cursor', '2026-11-01T08:01:00.000Z#req-done', '--wide'],
     );
     const lines = stdout.trimEnd().split('\n');
 
     expect(code).toBe(0);
     expect(lines[1]).toMatch(/^2026-11-01T08:00:00.000Z\s+inv-1\s+\(top-up\)\s+\+\$5\.00$/);
-    expect(lines.at(-1)).toBe(
-      'Shown: 1 row, 0 requests costing $0.00; top-ups $5.00; tokens 0 in, 0 out, 0 cache read, 0 cache write',
-    );
+    expect(lines.slice(-2)).toEqual([
+      'Shown: 1 row, 0 requests costing $0.00; top-ups $5.00',
+      'Tokens: 0 in, 0 out, 0 cache read, 0 cache write',
+    ]);
   });
 
   it('prints one JSON object: the rows in the /v1/wallet shape, totals, and the cursor in ledger', async () => {
@@ -185,7 +185,7 @@ describe('usage', () => {
       model: 'gpt-spare',
     });
 
-    const { stdout } = await runOn(db, 'usage', 'fell-back');
+    const { stdout } = await runOn(db, 'usage', 'fell-back', '--wide');
 
     expect(stdout).toMatch(/req-fallback\s+gpt-spare \(fallback from gpt-test\)\s+completed/);
   });
