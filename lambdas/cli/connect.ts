@@ -108,7 +108,16 @@ export const connect = async (
   if (target.kind === 'local') {
     const db = await openLocalDatabase({
       dataDir: target.dataDir,
-      ...(progress ? { onProgress: (step) => progress(describeProgress(step)) } : {}),
+      ...(progress
+        ? {
+            onProgress: (step) => {
+              progress(describeProgress(step));
+              // Each command run while the gateway is stopped pays this start again.
+              if (step.phase === 'starting')
+                progress('  (no `npm start` runs on this data dir; while one does, commands skip this)');
+            },
+          }
+        : {}),
     });
     return { stores: db.stores, target, client: db.client, tables: db.tables, close: db.stop };
   }
