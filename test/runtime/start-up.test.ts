@@ -10,6 +10,7 @@ import {
   javaMajorVersion,
   startDynamoDbLocal,
 } from '../../lambdas/store/dynamodb-local.ts';
+import { runWithEnv } from '../cli/in-process.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'tollgate-start-up-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -114,5 +115,20 @@ describe('DynamoDB Local start-up progress', () => {
     expect(waits.length).toBeGreaterThan(0);
     expect(describeProgress(progress.at(-1) as DynamoDbLocalProgress)).toMatch(/^DynamoDB Local ready in \d+\.\d s$/);
     expect(describeProgress({ phase: 'waiting', elapsedMs: 6_200 })).toBe('  still starting DynamoDB Local… 6 s');
+  }, 60_000);
+});
+
+describe('a CLI command that starts its own DynamoDB Local', () => {
+  it('tells on stderr why it waits and when it is ready, and keeps --json stdout one JSON object', async () => {
+    // Act
+    const run = await runWithEnv({ TOLLGATE_DATA_DIR: join(scratch, 'cli') }, 'routes', 'list', '--json');
+
+    // Assess
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ data: [] });
+    const told = run.stderr.trim().split('\n');
+    expect(told[0]).toBe('tollgate: Starting DynamoDB Local (Java; usually 5–15 s)…');
+    expect(told[1]).toContain('no `npm start` runs on this data dir');
+    expect(told.at(-1)).toMatch(/^tollgate: DynamoDB Local ready in \d+\.\d s$/);
   }, 60_000);
 });
