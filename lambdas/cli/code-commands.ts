@@ -11,6 +11,7 @@ import { parsePositiveInteger } from '../services/validate.ts';
 import { arg, type Command, defineCommand, requireFlags, str } from './command.ts';
 import { UsageError } from './errors.ts';
 import { table, usd } from './format.ts';
+import { wholePage } from './json.ts';
 
 const BATCH_ID = /^batch_[0-9a-f]{12}$/;
 
@@ -108,6 +109,7 @@ export const codesListCommand: Command = defineCommand({
       },
     );
   },
+  json: ({ codes }) => wholePage(codes),
 });
 
 export const codesRevokeCommand: Command = defineCommand({

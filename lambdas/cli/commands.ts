@@ -59,6 +59,7 @@ export const COMMANDS: readonly Command[] = [
       r.applied
         ? `Credited ${usd(r.amount_usd)} to ${r.account} (top-up ${r.topUpId}). Balance: ${usd(r.balance_usd)}`
         : `Top-up ${r.topUpId} was already applied; nothing changed. Balance of ${r.account}: ${usd(r.balance_usd)}`,
+    json: ({ account, topUpId, ...rest }) => ({ account, top_up_id: topUpId, ...rest }),
   }),
   ...CODES_COMMANDS,
   balanceCommand,

@@ -19,6 +19,7 @@ import { arg, type Command, type CommandContext, defineCommand, type OptionValue
 import { UsageError, withAccountHint } from './errors.ts';
 import { compactCount, table } from './format.ts';
 import { type CacheEffect, cacheTtlSeconds, flushGatewayCaches, withCacheEffect } from './gateway-control.ts';
+import { keyJson, wholePage } from './json.ts';
 import { secretShape } from './secret-shape.ts';
 
 /** The options of `keys create` as typed: every value a string. */
@@ -290,6 +291,7 @@ export const keysCreateCommand: Command = defineCommand({
     const spend = r.spendLimit === undefined ? '' : ` It may spend ${spendLimit(r)}.`;
     return `Created key ${r.keyId}${name} for ${r.account}.${limits}${spend} Copy the secret now, it is not shown again:\n${r.key}`;
   },
+  json: (r) => keyJson(r),
 });
 
 export const keysListCommand: Command = defineCommand({
@@ -322,6 +324,7 @@ export const keysListCommand: Command = defineCommand({
       },
     );
   },
+  json: ({ keys }) => wholePage(keys.map(keyJson)),
 });
 
 export const keysSetCommand: Command = defineCommand({
@@ -374,6 +377,7 @@ export const keysSetCommand: Command = defineCommand({
     const name = r.name ? ` (${r.name})` : '';
     return withCacheEffect(`Updated ${r.keyId}${name} of ${r.account}: ${describeKey(r)}`, r.gateway_cache, 'keys');
   },
+  json: (r) => keyJson(r),
 });
 
 export const keysRevokeCommand: Command = defineCommand({
@@ -389,4 +393,5 @@ export const keysRevokeCommand: Command = defineCommand({
     return { ...revoked, gateway_cache: await keyFlush(context) };
   },
   print: (r) => withCacheEffect(`Revoked ${r.keyId} (${r.account}) at ${r.revokedAt ?? ''}`, r.gateway_cache, 'keys'),
+  json: (r) => keyJson(r),
 });

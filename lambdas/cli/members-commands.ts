@@ -14,6 +14,7 @@ import { readGatewayInfo } from '../store/local-database.ts';
 import { arg, type Command, type CommandContext, defineCommand, str } from './command.ts';
 import { CommandError, UsageError, withAccountHint } from './errors.ts';
 import { table } from './format.ts';
+import { wholePage } from './json.ts';
 
 const DEFAULT_PORT = 8787;
 const LINK_MINUTES = SIGN_IN_LINK_TTL_MS / 60_000;
@@ -130,6 +131,7 @@ export const membersListCommand: Command = defineCommand({
       { wide: view?.wide, maxWidth: { EMAIL: 72 } },
     );
   },
+  json: ({ members }) => wholePage(members),
 });
 
 export const membersRemoveCommand: Command = defineCommand({

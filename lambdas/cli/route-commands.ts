@@ -8,6 +8,7 @@ import { arg, type Command, type CommandContext, defineCommand, requireFlags, st
 import { CommandError, UsageError } from './errors.ts';
 import { table, usd } from './format.ts';
 import { cacheTtlSeconds, credentialWarnings, flushGatewayCaches, withCacheEffect } from './gateway-control.ts';
+import { routeJson, wholePage } from './json.ts';
 import { maskedSecret, secretShape } from './secret-shape.ts';
 
 const routeRows = (routes: RouteView[]): string[][] =>
@@ -166,6 +167,7 @@ export const routesSetCommand: Command = defineCommand({
       'routes',
     );
   },
+  json: ({ route, ...rest }) => ({ route: routeJson(route), ...rest }),
   warnings: (r) => r.warnings,
 });
 
@@ -174,7 +176,7 @@ export const routesListCommand: Command = defineCommand({
   summary: 'List the routes, their prices and fallbacks',
   args: [],
   description:
-    'Lists every route with its prices in USD per million tokens and its fallbacks in the order tried. The --json output is a catalogue: routes import reads it back.',
+    'Lists every route with its prices in USD per million tokens and its fallbacks in the order tried. routes import reads the --json output back.',
   options: {},
   optionHelp: [],
   examples: ['npx tollgate routes list', 'npx tollgate routes list --json > routes.json'],
@@ -205,6 +207,7 @@ export const routesListCommand: Command = defineCommand({
       },
     );
   },
+  json: ({ routes }) => wholePage(routes.map(routeJson)),
 });
 
 export const routesDeleteCommand: Command = defineCommand({

@@ -352,9 +352,9 @@ export const sweepCommand: Command = defineCommand({
     const leases =
       r.leases_closed > 0 ? ` Closed ${plural(r.leases_closed, 'credit lease')} of gateway instances that died.` : '';
     if (r.released === 0 && r.charged === 0 && r.already_settled === 0 && r.leases_closed === 0) {
-      return `No holds pending since before ${r.cutoff} (older than ${r.older_than_seconds} s): nothing to release.`;
+      return `No holds pending since before ${r.cutoff_at} (older than ${r.older_than_seconds} s): nothing to release.`;
     }
     const charged = r.charged > 0 ? `, charged ${plural(r.charged, 'hold')} its last checkpoint` : '';
-    return `Released ${plural(r.released, 'hold')}${charged} pending since before ${r.cutoff} (older than ${r.older_than_seconds} s)${already}.${leases}`;
+    return `Released ${plural(r.released, 'hold')}${charged} pending since before ${r.cutoff_at} (older than ${r.older_than_seconds} s)${already}.${leases}`;
   },
 });

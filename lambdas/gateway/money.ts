@@ -62,3 +62,10 @@ export const formatUsd = (nano: number | bigint): string => {
  * `limit`): exact below $1M, where the decimal has at most 15 significant digits and so round-trips.
  */
 export const usdNumber = (nano: number): number => Number(formatUsd(nano));
+
+/**
+ * A sum of nano-USD (a bigint, exact at any size) as the `*_nano` JSON integer next to its `*_usd`
+ * string: the number while it is exact, null past ±(2⁵³ − 1) nano-USD (about $9M), where only the
+ * `*_usd` string stays exact.
+ */
+export const sumNano = (nano: bigint): number | null => (nano > MAX_EXACT || nano < -MAX_EXACT ? null : Number(nano));

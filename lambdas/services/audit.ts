@@ -1,5 +1,5 @@
 import { type AuditResult, auditLedger } from '../gateway/audit.ts';
-import { formatUsd } from '../gateway/money.ts';
+import { formatUsd, sumNano } from '../gateway/money.ts';
 import { CorruptRecordError } from '../store/wallets.ts';
 import type { LeaseRow, LedgerRow } from '../vocabulary.ts';
 import { requireWallet } from './accounts.ts';
@@ -10,25 +10,31 @@ import { checkAccountId, checkPositiveInteger } from './validate.ts';
 export type AuditDeps = ServiceDeps<'wallets'>;
 
 /**
- * One account's audit, every amount an exact USD string. Sums over the ledger (and so the expected
- * balance and the difference) have no `_nano` twin: they are not bounded by the money limits and may
- * pass what a JSON number holds exactly (see gateway/wallet-view.ts); the balance has one.
+ * One account's audit: every amount an exact `*_usd` string and its `*_nano` integer. Sums over the
+ * ledger (and so the expected balance and the difference) are not bounded by the money limits: their
+ * `*_nano` is null past what a JSON number holds exactly (`sumNano`), the `*_usd` string never is.
  */
 export interface AccountAudit {
   account: string;
   /** True when the balance equals Σ top-ups − Σ settled costs − Σ open holds, to the nano-USD. */
   ok: boolean;
   top_ups_usd: string;
+  top_ups_nano: number | null;
   /** Σ adjustments (refunded or disputed card payments), signed: negative takes money back. */
   adjustments_usd: string;
+  adjustments_nano: number | null;
   settled_costs_usd: string;
+  settled_costs_nano: number | null;
   open_holds: number;
   open_holds_usd: string;
+  open_holds_nano: number | null;
   expected_balance_usd: string;
+  expected_balance_nano: number | null;
   balance_usd: string;
   balance_nano: number;
   /** balance − expected; anything but 0 is a bug (or a hand edit). */
   difference_usd: string;
+  difference_nano: number | null;
   ledger_rows: number;
   /** Credit leases of gateway instances still open (their slice counts in `open_holds_usd`). */
   open_leases: number;
@@ -71,14 +77,20 @@ const view = (audit: AuditResult, stable: boolean): AccountAudit => ({
   account: audit.accountId,
   ok: audit.difference === 0n && audit.leaseMismatches.length === 0,
   top_ups_usd: formatUsd(audit.topUps),
+  top_ups_nano: sumNano(audit.topUps),
   adjustments_usd: formatUsd(audit.adjustments),
+  adjustments_nano: sumNano(audit.adjustments),
   settled_costs_usd: formatUsd(audit.settledCosts),
+  settled_costs_nano: sumNano(audit.settledCosts),
   open_holds: audit.pendingRows,
   open_holds_usd: formatUsd(audit.openHolds),
+  open_holds_nano: sumNano(audit.openHolds),
   expected_balance_usd: formatUsd(audit.expected),
+  expected_balance_nano: sumNano(audit.expected),
   balance_usd: formatUsd(audit.balance),
   balance_nano: audit.balance,
   difference_usd: formatUsd(audit.difference),
+  difference_nano: sumNano(audit.difference),
   ledger_rows: audit.rows,
   open_leases: audit.openLeases,
   lease_mismatches: audit.leaseMismatches,

@@ -17,7 +17,7 @@ export interface SweepOutcome {
   leases_closed: number;
   older_than_seconds: number;
   /** Holds pending since before this instant were settled. */
-  cutoff: string;
+  cutoff_at: string;
 }
 
 /**
@@ -26,7 +26,7 @@ export interface SweepOutcome {
  * wrote one, else released. Exactly once per hold, however often it runs. A shorter time may settle
  * the hold of a request still running, which is then billed no more than its checkpoint.
  *
- * @example await sweepHolds(stores) // { released: 1, charged: 0, already_settled: 0, older_than_seconds: 960, cutoff: '…' }
+ * @example await sweepHolds(stores) // { released: 1, charged: 0, already_settled: 0, older_than_seconds: 960, cutoff_at: '…' }
  */
 export const sweepHolds = async (
   deps: SweepDeps,
@@ -42,6 +42,6 @@ export const sweepHolds = async (
     already_settled: result.alreadySettled,
     leases_closed: result.leasesClosed,
     older_than_seconds: seconds,
-    cutoff: new Date(now - expiryMs).toISOString(),
+    cutoff_at: new Date(now - expiryMs).toISOString(),
   };
 };

@@ -1,4 +1,4 @@
-import { formatUsd } from '../gateway/money.ts';
+import { formatUsd, sumNano } from '../gateway/money.ts';
 import { type LedgerEntry, type LedgerPage, ledgerPage, type TokenUsage } from '../gateway/wallet-view.ts';
 import { LEDGER_EVALUATION_BUDGET, type LedgerRange } from '../store/wallets.ts';
 import { requireWallet } from './accounts.ts';
@@ -38,18 +38,21 @@ export interface UsageQuery extends UsageRange {
 }
 
 /**
- * Sums over the rows of one page, not the whole ledger. Amounts are exact USD strings only: a page
- * of a thousand $1,000,000 top-ups adds up past what a JSON number holds exactly, so sums carry no
- * `_nano` twin (see gateway/wallet-view.ts).
+ * Sums over the rows of one page, not the whole ledger. A page of a thousand $1,000,000 top-ups adds
+ * up past what a JSON number holds exactly, so a sum's `*_nano` is null there (`sumNano`); its
+ * `*_usd` string is always exact.
  */
 export interface UsageTotals {
   requests: number;
   pending: number;
   cost_usd: string;
+  cost_nano: number | null;
   /** Held by the pending rows of the page. */
   held_usd: string;
+  held_nano: number | null;
   top_ups: number;
   top_ups_usd: string;
+  top_ups_nano: number | null;
   usage: TokenUsage;
 }
 
@@ -159,9 +162,12 @@ const totalsOf = (entries: readonly LedgerEntry[]): UsageTotals => {
     requests,
     pending,
     cost_usd: formatUsd(cost),
+    cost_nano: sumNano(cost),
     held_usd: formatUsd(held),
+    held_nano: sumNano(held),
     top_ups: topUps,
     top_ups_usd: formatUsd(topUpAmount),
+    top_ups_nano: sumNano(topUpAmount),
     usage,
   };
 };

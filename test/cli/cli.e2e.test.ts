@@ -55,7 +55,7 @@ describe.concurrent('tollgate CLI (spawned)', () => {
 
     // Act
     const created = await tollgate(db, 'keys', 'create', 'acme', '--name', 'laptop', '--json');
-    const { key, keyId } = json(created) as { key: string; keyId: string };
+    const { key, key_id: keyId } = json(created) as { key: string; key_id: string };
     const listed = await tollgate(db, 'keys', 'list', 'acme', '--json');
     const revoked = await tollgate(db, 'keys', 'revoke', keyId, '--json');
     const afterRevoke = await tollgate(db, 'keys', 'list', 'acme');
@@ -65,13 +65,15 @@ describe.concurrent('tollgate CLI (spawned)', () => {
     expect(key).toMatch(/^sk-[^-]+$/);
     expect(keyId).toMatch(/^key_/);
     expect(listed.code).toBe(0);
-    expect(json(listed)['keys']).toEqual([
-      expect.objectContaining({ keyId, name: 'laptop', prefix: key.slice(0, 9), status: 'active' }),
-    ]);
+    expect(json(listed)).toEqual({
+      data: [expect.objectContaining({ key_id: keyId, name: 'laptop', prefix: key.slice(0, 9), status: 'active' })],
+      has_more: false,
+      next_cursor: null,
+    });
     expect(listed.stdout).not.toContain(key);
     const [stored] = await db.stores.keys.listByAccount('acme');
     expect(listed.stdout).not.toContain(stored?.keyHash);
-    expect(json(revoked)).toMatchObject({ keyId, status: 'revoked' });
+    expect(json(revoked)).toMatchObject({ key_id: keyId, status: 'revoked' });
     expect(afterRevoke.stdout).toMatch(new RegExp(`${keyId}.*revoked`));
   });
 
@@ -88,8 +90,8 @@ describe.concurrent('tollgate CLI (spawned)', () => {
     ]);
 
     // Assess
-    expect(json(first)).toMatchObject({ topUpId: 'inv-1', applied: true, amount_usd: '5.00', balance_usd: '5.00' });
-    expect(json(again)).toMatchObject({ topUpId: 'inv-1', applied: false, balance_usd: '5.00' });
+    expect(json(first)).toMatchObject({ top_up_id: 'inv-1', applied: true, amount_usd: '5.00', balance_usd: '5.00' });
+    expect(json(again)).toMatchObject({ top_up_id: 'inv-1', applied: false, balance_usd: '5.00' });
     expect(conflict.code).toBe(1);
     expect(conflict.stderr).toContain('already used for a different amount');
     expect(json(balance)).toEqual({
@@ -157,10 +159,14 @@ describe.concurrent('tollgate CLI (spawned)', () => {
 
     // Assess
     expect(set.code).toBe(0);
-    expect(json(listed)['routes']).toEqual([
-      expect.objectContaining({ model: 'cheap-model', provider: 'openai', prices: { input: '0.075', output: '0.30' } }),
+    expect(json(listed)['data']).toEqual([
+      expect.objectContaining({
+        model: 'cheap-model',
+        provider: 'openai',
+        prices: { input_usd: '0.075', input_nano: 75_000_000, output_usd: '0.30', output_nano: 300_000_000 },
+      }),
     ]);
-    expect(json(deleted)).toEqual({ model: 'cheap-model', deleted: true, warnings: [] });
+    expect(json(deleted)).toMatchObject({ model: 'cheap-model', deleted: true, warnings: [] });
     expect(await db.stores.routes.get('cheap-model')).toBeUndefined();
   });
 
@@ -171,7 +177,9 @@ describe.concurrent('tollgate CLI (spawned)', () => {
     ]);
 
     expect(unknownCommand.code).toBe(2);
-    expect(unknownCommand.stderr.trim().split('\n')).toEqual([expect.stringContaining("Unknown command 'acounts create'. Did you mean 'accounts create'?")]);
+    expect(unknownCommand.stderr.trim().split('\n')).toEqual([
+      expect.stringContaining("Unknown command 'acounts create'. Did you mean 'accounts create'?"),
+    ]);
     expect(unknownFlag.code).toBe(2);
     expect(json(unknownFlag)).toEqual({ error: { message: expect.stringContaining("'--colour'") } });
   });
@@ -215,7 +223,7 @@ describe('tollgate --stack (spawned)', () => {
 
     // Act
     const created = await cli('keys', 'create', 'stacked', '--rpm', '60', '--json');
-    const { keyId } = json(created) as { keyId: string };
+    const { key_id: keyId } = json(created) as { key_id: string };
     const changed = await cli('keys', 'set', keyId, '--rpm', 'none', '--tpm', '1000', '--json');
     const routed = await cli(
       ...['routes', 'set', 'main', '--provider', 'echo', '--input-price', '1', '--output-price', '2'],
@@ -224,8 +232,7 @@ describe('tollgate --stack (spawned)', () => {
 
     // Assess
     expect(created.code).toBe(0);
-    expect(json(changed)).toMatchObject({ keyId, account: 'stacked', tpm: 1000 });
-    expect(json(changed)).not.toHaveProperty('rpm');
+    expect(json(changed)).toMatchObject({ key_id: keyId, account: 'stacked', tpm: 1000, rpm: null });
     expect(await db.stores.keys.findByKeyId(keyId)).toMatchObject({ tpm: 1000 });
     expect(routed.code).toBe(0);
     expect(routed.stderr).toContain("tollgate: warning: Route main: fallback 'spare' has no route yet");

@@ -64,7 +64,7 @@ describe('tollgate codes', () => {
 
     const run = await runOn(db, 'codes', 'list', '--batch', created.batch_id);
     const json = JSON.parse((await runOn(db, 'codes', 'list', '--batch', created.batch_id, '--json')).stdout) as {
-      codes: Record<string, unknown>[];
+      data: Record<string, unknown>[];
     };
 
     expect(run.code).toBe(0);
@@ -72,8 +72,8 @@ describe('tollgate codes', () => {
     expect(run.stdout).toContain(`…${first.code.slice(-4)}`);
     expect(run.stdout).toMatch(/redeemed +acme/);
     expect(run.stdout.match(CODE)).toBeNull();
-    expect(json.codes).toHaveLength(2);
-    expect(json.codes.find((code) => code['code_id'] === first.code_id)).toMatchObject({
+    expect(json.data).toHaveLength(2);
+    expect(json.data.find((code) => code['code_id'] === first.code_id)).toMatchObject({
       status: 'redeemed',
       redeemed_by: 'acme',
     });

@@ -58,7 +58,7 @@ describe('topup and balance', () => {
     const big = await runOn(db, 'topup', 'exact', '12.50', '--id', 'inv-9');
     const balance = await runOn(db, 'balance', 'exact', '--json');
 
-    expect(jsonOf(small)).toMatchObject({ applied: true, amount_usd: '0.000000001', topUpId: expect.any(String) });
+    expect(jsonOf(small)).toMatchObject({ applied: true, amount_usd: '0.000000001', top_up_id: expect.any(String) });
     expect(big.stdout).toBe('Credited $12.50 to exact (top-up inv-9). Balance: $12.500000001\n');
     expect(jsonOf(balance)).toMatchObject({
       account: 'exact',
@@ -74,7 +74,7 @@ describe('topup and balance', () => {
     const first = jsonOf(await runOn(db, 'topup', 'twice-credited', '1', '--json'));
     const second = jsonOf(await runOn(db, 'topup', 'twice-credited', '1', '--json'));
 
-    expect(first['topUpId']).not.toBe(second['topUpId']);
+    expect(first['top_up_id']).not.toBe(second['top_up_id']);
     expect(second).toMatchObject({ applied: true, balance_usd: '2.00' });
   });
 
@@ -164,10 +164,10 @@ describe('keys create', () => {
     );
     expect(jsonOf(json)).toMatchObject({
       key: expect.stringMatching(/^sk-[0-9a-f]{48}$/),
-      keyId: expect.stringMatching(/^key_/),
+      key_id: expect.stringMatching(/^key_/),
       account: 'acme',
       models: ['gpt-5.2', 'claude-haiku-4-5'],
-      expiresAt: '2099-01-31T00:00:00.000Z',
+      expires_at: '2099-01-31T00:00:00.000Z',
     });
   });
 

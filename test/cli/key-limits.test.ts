@@ -85,7 +85,7 @@ describe('key limit commands', () => {
   it('shows RPM and TPM columns in keys list, "unlimited" where there is none', async () => {
     // Prepare
     const created = await runOn(db, 'keys', 'create', 'acme', '--rpm', '60', '--tpm', '200000', '--json');
-    const { keyId } = JSON.parse(created.stdout) as { keyId: string };
+    const { key_id: keyId } = JSON.parse(created.stdout) as { key_id: string };
     await runOn(db, 'keys', 'create', 'acme', '--name', 'free');
 
     // Act
@@ -100,7 +100,9 @@ describe('key limit commands', () => {
   });
 
   it('changes a key with keys set and says when a running gateway applies it', async () => {
-    const { keyId } = JSON.parse((await runOn(db, 'keys', 'create', 'acme', '--json')).stdout) as { keyId: string };
+    const { key_id: keyId } = JSON.parse((await runOn(db, 'keys', 'create', 'acme', '--json')).stdout) as {
+      key_id: string;
+    };
 
     const set = await runOn(db, 'keys', 'set', keyId, '--rpm', '5', '--models', 'gpt-5-mini');
     const json = await runOn(db, 'keys', 'set', keyId, '--rpm', 'none', '--json');
@@ -109,9 +111,9 @@ describe('key limit commands', () => {
     expect(set.stdout).toContain(`Updated ${keyId} of acme: models gpt-5-mini, rpm 5, tpm unlimited`);
     expect(set.stdout).toContain('30 s');
     expect(JSON.parse(json.stdout)).toEqual(
-      expect.objectContaining({ keyId, account: 'acme', models: ['gpt-5-mini'], status: 'active' }),
+      expect.objectContaining({ key_id: keyId, account: 'acme', models: ['gpt-5-mini'], status: 'active' }),
     );
-    expect(JSON.parse(json.stdout)).not.toHaveProperty('rpm');
+    expect(JSON.parse(json.stdout)).toMatchObject({ rpm: null });
   });
 
   it('exits 2 on a bad keys set before connecting, and 1 on an unknown key', async () => {
@@ -172,16 +174,28 @@ describe('key spend limits on the command line', () => {
     expect(created.code).toBe(0);
     expect(created.stdout).toContain('It may spend $20.00 per month.');
     expect(listed.stdout.split('\n').find((row) => row.startsWith(keyId))).toContain('$20.00/month');
-    expect(JSON.parse(daily.stdout)).toMatchObject({ keyId, spendLimit: 2_500_000_000, limitReset: 'daily' });
-    expect(JSON.parse(removed.stdout)).not.toHaveProperty('spendLimit');
-    expect(JSON.parse(removed.stdout)).not.toHaveProperty('limitReset');
+    expect(JSON.parse(daily.stdout)).toMatchObject({
+      key_id: keyId,
+      spend_limit_usd: '2.50',
+      spend_limit_nano: 2_500_000_000,
+      limit_reset: 'daily',
+    });
+    expect(JSON.parse(removed.stdout)).toMatchObject({
+      spend_limit_usd: null,
+      spend_limit_nano: null,
+      limit_reset: null,
+    });
     expect((await db.stores.keys.findByKeyId(keyId))?.spendLimit).toBeUndefined();
   });
 
   it('makes a limit without a reset a total that never resets', async () => {
     const created = await runOn(db, 'keys', 'create', 'acme', '--limit', '5', '--json');
 
-    expect(JSON.parse(created.stdout)).toMatchObject({ spendLimit: 5_000_000_000, limitReset: 'never' });
+    expect(JSON.parse(created.stdout)).toMatchObject({
+      spend_limit_usd: '5.00',
+      spend_limit_nano: 5_000_000_000,
+      limit_reset: 'never',
+    });
   });
 
   it.each([
@@ -199,7 +213,9 @@ describe('key spend limits on the command line', () => {
   });
 
   it('refuses a reset alone on a key without a limit', async () => {
-    const { keyId } = JSON.parse((await runOn(db, 'keys', 'create', 'acme', '--json')).stdout) as { keyId: string };
+    const { key_id: keyId } = JSON.parse((await runOn(db, 'keys', 'create', 'acme', '--json')).stdout) as {
+      key_id: string;
+    };
 
     const result = await runOn(db, 'keys', 'set', keyId, '--limit-reset', 'weekly');
 

@@ -89,11 +89,12 @@ describe('tollgate members', () => {
     expect(run.stdout.split('\n')[0]).toMatch(/^EMAIL\s+ADDED$/);
     expect(run.stdout).toContain('a@example.com');
     expect(json).toEqual({
-      account: 'listed',
-      members: [
+      data: [
         { email: 'a@example.com', account: 'listed', added_at: expect.any(String) },
         { email: 'b@example.com', account: 'listed', added_at: expect.any(String) },
       ],
+      has_more: false,
+      next_cursor: null,
     });
   });
 

@@ -100,7 +100,7 @@ describe('routes can only reach what they are meant to (routes set, routes impor
       expect(stored?.allowHttp).toBe(flags.includes('--allow-http') ? true : undefined);
       expect(stored?.allowPrivate).toBe(flags.includes('--allow-private') ? true : undefined);
       expect(JSON.parse(result.stdout).route).toMatchObject(
-        flags.includes('--allow-private') ? { allowPrivate: true } : {},
+        flags.includes('--allow-private') ? { allow_private: true } : { allow_private: false },
       );
     });
   });
@@ -153,9 +153,12 @@ describe('routes can only reach what they are meant to (routes set, routes impor
       '--allow-private',
       '--allow-http',
     );
-    const listed = JSON.parse((await runOn(db, 'routes', 'list', '--json')).stdout) as { routes: { model: string }[] };
+    const listed = JSON.parse((await runOn(db, 'routes', 'list', '--json')).stdout) as { data: { model: string }[] };
     const file = join(tmpdir(), `tollgate-reach-round-${process.pid}.json`);
-    await writeFile(file, JSON.stringify({ routes: listed.routes.filter((route) => route.model === 'round-trip') }));
+    await writeFile(
+      file,
+      JSON.stringify({ ...listed, data: listed.data.filter((route) => route.model === 'round-trip') }),
+    );
     await db.stores.routes.delete('round-trip');
 
     const result = await runOn(db, 'routes', 'import', file);

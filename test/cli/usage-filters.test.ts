@@ -81,7 +81,8 @@ describe('usage --until, --key and --model', () => {
       ...{ account: 'user', since: null, until: null, key_id: 'key_rare', model: null, limit: 50 },
       ledger: { data: [], has_more: true, next_cursor: '2026-11-01T08:00:00.000Z#req-0' },
       totals: {
-        ...{ requests: 0, pending: 0, cost_usd: '0.00', held_usd: '0.00', top_ups: 0, top_ups_usd: '0.00' },
+        ...{ requests: 0, pending: 0, cost_usd: '0.00', cost_nano: 0, held_usd: '0.00', held_nano: 0 },
+        ...{ top_ups: 0, top_ups_usd: '0.00', top_ups_nano: 0 },
         usage: { input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0 },
       },
     };

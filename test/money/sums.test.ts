@@ -92,19 +92,25 @@ describe('sums over many large rows', () => {
     });
   });
 
-  it("passes the account's audit to the nano-USD, the sums as exact USD strings", async () => {
+  it("passes the account's audit to the nano-USD, the sums as exact USD strings (their _nano null past 2^53)", async () => {
     expect(await auditAccount(db.stores, { accountId: 'whale' })).toEqual({
       account: 'whale',
       ok: true,
       top_ups_usd: '10999999.999999989',
+      top_ups_nano: null,
       adjustments_usd: '0.00',
+      adjustments_nano: 0,
       settled_costs_usd: '9999999.99999999',
+      settled_costs_nano: null,
       open_holds: 0,
       open_holds_usd: '0.00',
+      open_holds_nano: 0,
       expected_balance_usd: '999999.999999999',
+      expected_balance_nano: BALANCE,
       balance_usd: '999999.999999999',
       balance_nano: BALANCE,
       difference_usd: '0.00',
+      difference_nano: 0,
       ledger_rows: TOP_UPS + COSTS,
       open_leases: 0,
       lease_mismatches: [],
@@ -120,9 +126,12 @@ describe('sums over many large rows', () => {
       requests: COSTS,
       pending: 0,
       cost_usd: '9999999.99999999',
+      cost_nano: null,
       held_usd: '0.00',
+      held_nano: 0,
       top_ups: TOP_UPS,
       top_ups_usd: '10999999.999999989',
+      top_ups_nano: null,
       usage: { input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0 },
     });
     // Each row keeps its exact amount as a number: the limits keep one row within range.

@@ -68,11 +68,14 @@ describe('GET /v1/key and GET /v1/generation', () => {
         limit_remaining_usd: '19.987976',
         limit_remaining_nano: 19_987_976_000,
         limit_reset: 'monthly',
+        limit_spent_usd: '0.012024',
         limit_spent_nano: 12_024_000,
+        limit_held_usd: '0.00',
         limit_held_nano: 0,
         usage: 0.012024,
         usage_nano: 12_024_000,
         usage_daily: 0.012024,
+        usage_daily_usd: '0.012024',
         usage_weekly: 0.012024,
         usage_monthly: 0.012024,
         is_free_tier: false,
@@ -82,7 +85,7 @@ describe('GET /v1/key and GET /v1/generation', () => {
         models: ['gpt-key'],
         expires_at: null,
       });
-      expect(data.limit_period_start).toBe(`${new Date().toISOString().slice(0, 7)}-01`);
+      expect(data.limit_period_started_at).toBe(`${new Date().toISOString().slice(0, 7)}-01T00:00:00.000Z`);
       expect(data.limit_resets_at).toMatch(/^\d{4}-\d{2}-01T00:00:00\.000Z$/);
       expect(JSON.stringify(data)).not.toContain(record.keyHash);
     });

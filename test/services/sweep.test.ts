@@ -36,7 +36,7 @@ describe('sweep service', () => {
       already_settled: 0,
       leases_closed: 0,
       older_than_seconds: 960,
-      cutoff: new Date(now.getTime() - 960_000).toISOString(),
+      cutoff_at: new Date(now.getTime() - 960_000).toISOString(),
     });
     expect(second).toMatchObject({ released: 0, already_settled: 0 });
     expect((await getAccount(db.stores, { accountId: 'crashy' })).balance_usd).toBe('0.90');

@@ -82,9 +82,12 @@ describe('usage service', () => {
       requests: 3,
       pending: 1,
       cost_usd: '0.0135',
+      cost_nano: 13_500_000,
       held_usd: '0.02',
+      held_nano: 20_000_000,
       top_ups: 1,
       top_ups_usd: '5.00',
+      top_ups_nano: 5_000_000_000,
       usage: { input_tokens: 2_000, output_tokens: 500, cache_read_tokens: 200, cache_write_tokens: 0 },
     });
     expect(listing.ledger).toMatchObject({ has_more: false, next_cursor: null });
