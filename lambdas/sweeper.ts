@@ -12,7 +12,7 @@ import { SesMailer } from './mail/ses.ts';
 import { type AlertsOutcome, sendPendingAlerts } from './services/alerts.ts';
 import { createDocumentClient, databaseDeadlineMs, dynamoOptionsFromEnv, isDatabaseTimeout } from './store/client.ts';
 import { MemberStore } from './store/members.ts';
-import { WalletStore } from './store/wallets.ts';
+import { WalletAdminStore } from './store/wallet-admin.ts';
 
 const env = process.env;
 const logger = new Logger({ serviceName: env['POWERTOOLS_SERVICE_NAME'] ?? SWEEPER_SERVICE });
@@ -23,7 +23,7 @@ const metrics = new Metrics({
 const dynamoOptions = dynamoOptionsFromEnv(env);
 const client = createDocumentClient(dynamoOptions);
 const tables = tableNamesFromEnv(env);
-const wallets = new WalletStore(client, tables);
+const wallets = new WalletAdminStore(client, tables);
 const members = new MemberStore(client, tables.members);
 const sender = env['TOLLGATE_SENDER_EMAIL'];
 const mailer = sender ? new SesMailer(sender) : undefined;

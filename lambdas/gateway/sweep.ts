@@ -1,4 +1,5 @@
-import { LEASE_SWEEP_MARGIN_MS, type Settlement, type WalletStore } from '../store/wallets.ts';
+import type { WalletAdminStore } from '../store/wallet-admin.ts';
+import { LEASE_SWEEP_MARGIN_MS, type Settlement } from '../store/wallets.ts';
 import type { UsageRow } from '../vocabulary.ts';
 
 /** The proxy's maximum duration (15 min) plus a margin: a hold older than this has no live request. */
@@ -25,7 +26,7 @@ export interface SweepResult {
  * @example await sweepExpiredHolds(stores.wallets) // { released: 1, charged: 0, alreadySettled: 0 }
  */
 export const sweepExpiredHolds = async (
-  wallets: Pick<WalletStore, 'pendingHolds' | 'settle' | 'expiredLeases' | 'leaseRows' | 'closeLease'>,
+  wallets: Pick<WalletAdminStore, 'pendingHolds' | 'settle' | 'expiredLeases' | 'leaseRows' | 'closeLease'>,
   { expiryMs = DEFAULT_HOLD_EXPIRY_MS, now = Date.now() }: { expiryMs?: number; now?: number } = {},
 ): Promise<SweepResult> => {
   const cutoff = new Date(now - expiryMs).toISOString();
@@ -64,7 +65,7 @@ const expire = (row: UsageRow): Settlement => {
  * is conditional on the lease being open, so a lease is closed once however many sweepers run.
  */
 const sweepExpiredLeases = async (
-  wallets: Pick<WalletStore, 'settle' | 'expiredLeases' | 'leaseRows' | 'closeLease'>,
+  wallets: Pick<WalletAdminStore, 'settle' | 'expiredLeases' | 'leaseRows' | 'closeLease'>,
   cutoff: string,
   result: SweepResult,
 ): Promise<void> => {

@@ -1,6 +1,5 @@
 import { type WalletSummary, walletSummary } from '../gateway/wallet-view.ts';
-import type { Stores } from '../store/index.ts';
-import { AccountExistsError, MoneyLimitError, UnknownAccountError } from '../store/wallets.ts';
+import { AccountExistsError, MoneyLimitError, UnknownAccountError, type WalletStore } from '../store/wallets.ts';
 import { MAX_BALANCE_NANO, MAX_CREDIT_LIMIT_NANO, type Wallet } from '../vocabulary.ts';
 import { clock, type ServiceDeps } from './deps.ts';
 import { ConflictError, InvalidInputError, LimitExceededError, unknownAccount } from './errors.ts';
@@ -33,7 +32,10 @@ export const createAccount = async (
 };
 
 /** The wallet of an account id as given (checked by the caller); a {@link NotFoundError} when there is none. */
-export const requireWallet = async (deps: Pick<Stores, 'wallets'>, accountId: string): Promise<Wallet> => {
+export const requireWallet = async (
+  deps: { wallets: Pick<WalletStore, 'get'> },
+  accountId: string,
+): Promise<Wallet> => {
   const wallet = await deps.wallets.get(accountId);
   if (!wallet) throw unknownAccount(accountId);
   return wallet;

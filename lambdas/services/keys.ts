@@ -13,7 +13,7 @@ import { type KeyRecord, LIMIT_RESETS, type LimitReset, MAX_BALANCE_NANO } from 
 import { requireWallet } from './accounts.ts';
 import { clock, type ServiceDeps } from './deps.ts';
 import { InvalidInputError, NotFoundError } from './errors.ts';
-import { SPEND_DAYS_MAX, spendByDay } from './spend.ts';
+import { SPEND_DAYS_MAX, type SpendDeps, spendByDay } from './spend.ts';
 import { checkAccountId, checkList, checkNano, checkPositiveInteger, parseExpiry } from './validate.ts';
 
 export type KeysDeps = ServiceDeps<'keys' | 'wallets'>;
@@ -373,7 +373,7 @@ const restartKeySpend = async (deps: KeyLimitDeps, key: KeyRecord, now: Date): P
  *
  * @example await keyUsage(stores, key) // { total: 42_000_000_000, daily: 1_200_000_000, weekly: …, monthly: … }
  */
-export const keyUsage = async (deps: ServiceDeps<'wallets' | 'rollups'>, key: KeyRecord): Promise<KeyUsage> => {
+export const keyUsage = async (deps: SpendDeps, key: KeyRecord): Promise<KeyUsage> => {
   const now = clock(deps);
   const today = now.toISOString().slice(0, 10);
   const week = limitPeriod('weekly', now).start as string;
@@ -401,7 +401,7 @@ export const keyUsage = async (deps: ServiceDeps<'wallets' | 'rollups'>, key: Ke
 
 /** {@link keyUsage} as the proxy reads it (`GET /v1/key`), on these stores. */
 export const keyUsageReader =
-  (stores: Pick<ServiceDeps<'wallets' | 'rollups'>, 'wallets' | 'rollups'>): KeyUsageReader =>
+  (stores: Pick<SpendDeps, 'wallets' | 'rollups'>): KeyUsageReader =>
   (key, now) =>
     keyUsage({ wallets: stores.wallets, rollups: stores.rollups, now: () => now }, key);
 

@@ -11,6 +11,7 @@ import { formatUsd } from '../gateway/money.ts';
 import { DEFAULT_HOLD_EXPIRY_MS } from '../gateway/sweep.ts';
 import type { TokenUsage } from '../gateway/wallet-view.ts';
 import type { DayRollup, SpendRow } from '../store/rollups.ts';
+import type { WalletStore } from '../store/wallets.ts';
 import { requireWallet } from './accounts.ts';
 import { clock, type ServiceDeps } from './deps.ts';
 import { InvalidInputError } from './errors.ts';
@@ -27,7 +28,8 @@ export const ROLLUP_CLOSE_MARGIN_MS = 60 * 60_000;
 const LIVE_DAY_CONCURRENCY = 8;
 const DAY_MS = 86_400_000;
 
-export type SpendDeps = ServiceDeps<'wallets' | 'rollups'>;
+/** The proxy's smaller wallet store does: only the wallet's existence is read. */
+export type SpendDeps = ServiceDeps<'rollups'> & { wallets: Pick<WalletStore, 'get'> };
 
 /** The days to sum: from and to inclusive, UTC `YYYY-MM-DD`. */
 export interface SpendQuery {

@@ -7,7 +7,7 @@ import { MemberStore } from './members.ts';
 import { RollupStore } from './rollups.ts';
 import { RouteStore } from './routes.ts';
 import { SessionStore } from './sessions.ts';
-import { WalletStore } from './wallets.ts';
+import { WalletAdminStore } from './wallet-admin.ts';
 
 export interface Stores {
   codes: CodeStore;
@@ -17,7 +17,7 @@ export interface Stores {
   rollups: RollupStore;
   routes: RouteStore;
   sessions: SessionStore;
-  wallets: WalletStore;
+  wallets: WalletAdminStore;
 }
 
 export const createStores = (client: DynamoDBDocumentClient, tables: TableNames): Stores => ({
@@ -28,5 +28,5 @@ export const createStores = (client: DynamoDBDocumentClient, tables: TableNames)
   rollups: new RollupStore(client, tables),
   routes: new RouteStore(client, tables.routes),
   sessions: new SessionStore(client, tables.sessions),
-  wallets: new WalletStore(client, tables),
+  wallets: new WalletAdminStore(client, tables),
 });

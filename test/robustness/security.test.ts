@@ -5,7 +5,7 @@ import { hashKey, mintKey } from '../../lambdas/gateway/keys.ts';
 import type { LocalGateway } from '../../lambdas/runtime/local-gateway.ts';
 import { freePort } from '../../lambdas/store/dynamodb-local.ts';
 import type { Stores } from '../../lambdas/store/index.ts';
-import type { WalletStore } from '../../lambdas/store/wallets.ts';
+import type { WalletAdminStore } from '../../lambdas/store/wallet-admin.ts';
 import type { UsageRow } from '../../lambdas/vocabulary.ts';
 import { createAccountWithKey, putRoute } from '../support/accounts.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
@@ -132,7 +132,7 @@ describe('security', () => {
           const value: unknown = Reflect.get(target, property, target);
           return typeof value === 'function' ? value.bind(target) : value;
         },
-      }) as WalletStore;
+      }) as WalletAdminStore;
       const stores: Stores = { ...db.stores, keys, wallets };
       ({ gateway, captured } = await startCapturedGateway(stores, {
         OPENAI_API_KEY: OPENAI_CREDENTIAL,

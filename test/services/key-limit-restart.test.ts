@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Billing, type Hold } from '../../lambdas/gateway/billing.ts';
 import { keyBudgetSk, keyLimitState, limitPeriod } from '../../lambdas/gateway/key-budget.ts';
 import { updateKey } from '../../lambdas/services/keys.ts';
-import type { WalletStore } from '../../lambdas/store/wallets.ts';
+import type { WalletAdminStore } from '../../lambdas/store/wallet-admin.ts';
 import type { KeyRecord, Route } from '../../lambdas/vocabulary.ts';
 import { createAccountWithKey } from '../support/accounts.ts';
 import { createTestDatabase, type TestDatabase } from '../support/dynamo.ts';
@@ -50,7 +50,7 @@ describe('a spend limit set or changed counts the period so far, exactly once', 
     const running = await hold(limited);
     await updateKey(db.stores, { keyId: record.keyId, accountId, spendLimit: null });
     // The request settles while the limit is set again, between the count's read and its write.
-    const wallets = Object.create(db.stores.wallets) as WalletStore;
+    const wallets = Object.create(db.stores.wallets) as WalletAdminStore;
     wallets.untrackedKeySpend = async (...args) => {
       const sum = await db.stores.wallets.untrackedKeySpend(...args);
       await billing.settle(running, completed);
@@ -71,7 +71,7 @@ describe('a spend limit set or changed counts the period so far, exactly once', 
     // Prepare: three requests without a limit: $2.40 spent today.
     const { accountId, record } = await createAccountWithKey(db, { usd: 100 });
     for (let index = 0; index < 3; index += 1) await billing.settle(await hold(record), completed);
-    const failing = Object.create(db.stores.wallets) as WalletStore;
+    const failing = Object.create(db.stores.wallets) as WalletAdminStore;
     failing.untrackedKeySpend = async () => {
       throw Object.assign(new Error('timed out'), { name: 'TimeoutError' });
     };
