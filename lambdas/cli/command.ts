@@ -24,7 +24,7 @@ export interface PrintView {
   wide: boolean;
 }
 
-/** A command of the CLI; `print` renders `run`'s result for people (`--json` prints it as is). */
+/** A command of the CLI; `print` renders `run`'s result for people, `json` (or the result as is) for `--json`. */
 export interface Command {
   /** One or two words: `balance`, `keys create`. */
   name: string;

@@ -232,6 +232,27 @@ describe('one JSON convention', () => {
     }
   });
 
+  it('prints --version and --help with --json in the convention too', async () => {
+    for (const argv of [['--version'], ['--help'], ['keys', 'list', '--help']]) {
+      const run = await runOn(db, ...argv, '--json');
+
+      expect(run.code).toBe(0);
+      expect(problemsOf(onlyObject(run.stdout)), argv.join(' ')).toEqual([]);
+    }
+  });
+
+  it('imports routes list --json back, and refuses a price whose _nano is not its _usd', async () => {
+    const listed = onlyObject((await runOn(db, 'routes', 'list', '--json')).stdout);
+    const route = (listed['data'] as { [key: string]: Json }[]).find((entry) => entry['model'] === 'echo-json');
+    const wrong = { ...route, prices: { input_usd: '1.00', input_nano: 1_000_000_001, output_usd: '2.00' } };
+    await writeFile(catalogue, JSON.stringify({ data: [wrong], has_more: false, next_cursor: null }));
+
+    const run = await runOn(db, 'routes', 'import', catalogue);
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("data[0] (echo-json): prices.input_nano 1000000001 is not input_usd '1.00'");
+  });
+
   it('pages the ledger of usage --json exactly as GET /v1/wallet does', async () => {
     const usage = onlyObject((await runOn(db, 'usage', ACCOUNT, '--limit', '3', '--json')).stdout);
     const wallet = (await (
