@@ -311,11 +311,10 @@ export const keysListCommand: Command = defineCommand({
     if (r.keys.length === 0) return `No keys for ${r.account}. Create one with: npx tollgate keys create ${r.account}`;
     return table(
       ['KEY ID', 'NAME', 'PREFIX', 'MODELS', 'RPM', 'TPM', 'SPEND LIMIT', 'LIMITS', 'CREATED', 'EXPIRES', 'STATUS'],
-      keyRows(r.keys).map((row, index) => [
-        ...row.slice(0, 7),
-        shortLimits(r.keys[index] as KeySummary),
-        ...row.slice(7),
-      ]),
+      r.keys.map((key) => {
+        const [row = []] = keyRows([key]);
+        return [...row.slice(0, 7), shortLimits(key), ...row.slice(7)];
+      }),
       {
         wide: view?.wide,
         wideOnly: ['PREFIX', 'RPM', 'TPM', 'SPEND LIMIT', 'CREATED', 'EXPIRES'],

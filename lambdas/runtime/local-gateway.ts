@@ -96,7 +96,14 @@ export const startLocalGateway = async (options: LocalGatewayOptions): Promise<L
     }
     const forConsole =
       path === CONSOLE_PREFIX || path.startsWith(`${CONSOLE_PREFIX}/`) || path.startsWith(`${CONSOLE_PREFIX}?`);
-    (forConsole && consoleListener ? consoleListener : proxy)(req, res);
+    if (forConsole && consoleListener) {
+      // The console changes keys (revoke, edit, limits) in this same process: once its answer is out,
+      // the proxy forgets what it cached, so the change holds for the very next request (as the CLI's).
+      if (req.method === 'POST') res.once('finish', proxyHandler.flushCaches);
+      consoleListener(req, res);
+      return;
+    }
+    proxy(req, res);
   });
   await new Promise<void>((listening, failed) => {
     server.once('error', failed);

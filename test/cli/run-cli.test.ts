@@ -48,13 +48,13 @@ describe('tollgate argument handling', () => {
     expect(await run()).toMatchObject({ code: 0, stdout: expect.stringContaining('Commands:') });
     const group = await run('keys', '--help');
     expect(group.code).toBe(0);
-    expect(group.stdout).toContain('npx tollgate keys revoke <keyId>');
+    expect(group.stdout).toContain('\n  keys revoke <keyId>  ');
   });
 
   it('lists the wallet commands and explains each with examples', async () => {
     const global = await run('--help');
     for (const line of ['accounts set <account>', 'usage <account>', 'audit [<account>]', 'sweep']) {
-      expect(global.stdout).toContain(`tollgate ${line}`);
+      expect(global.stdout).toContain(`\n  ${line}`);
     }
     const usage = await run('usage', '--help');
     expect(usage.stdout).toContain(
