@@ -80,9 +80,10 @@ const versions = (): { version: string; node: string } => {
   return { version: manifest.version, node: process.versions.node };
 };
 
-const usageLine = (command: Command): string =>
+/** `npx tollgate keys create <account> …`; in the lists of commands, without `npx tollgate`. */
+const usageLine = (command: Command, program = 'npx tollgate'): string =>
   [
-    'npx tollgate',
+    program,
     command.name,
     ...command.args.map((name) => `<${name}>`),
     ...(command.optionalArgs ?? []).map((name) => `[<${name}>]`),
@@ -99,7 +100,7 @@ export const globalHelp = (): string =>
     'Operate a Tollgate gateway: accounts, keys, top-ups, balances, usage, audits and routes.',
     '',
     'Commands:',
-    ...columns(COMMANDS.map((command) => [usageLine({ ...command, synopsis: '' }), command.summary])),
+    ...columns(COMMANDS.map((command) => [usageLine({ ...command, synopsis: '' }, ''), command.summary])),
     '',
     'Global options:',
     ...columns(GLOBAL_HELP),
@@ -140,7 +141,7 @@ const groupHelp = (group: string): string => {
     `Usage: npx tollgate ${group} <${commands.map((command) => command.name.split(' ')[1]).join('|')}> …`,
     '',
     'Commands:',
-    ...columns(commands.map((command) => [usageLine({ ...command, synopsis: '' }), command.summary])),
+    ...columns(commands.map((command) => [usageLine({ ...command, synopsis: '' }, ''), command.summary])),
     '',
     `Run npx tollgate ${group} <command> --help for one command's options and examples.`,
   ].join('\n');

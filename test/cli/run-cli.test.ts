@@ -78,7 +78,9 @@ describe('tollgate argument handling', () => {
 
   it('wraps help in one JSON object with --json', async () => {
     const result = await run('balance', '--help', '--json');
-    expect(JSON.parse(result.stdout)).toEqual({ usage: expect.stringContaining('Usage: npx tollgate balance <account>') });
+    expect(JSON.parse(result.stdout)).toEqual({
+      usage: expect.stringContaining('Usage: npx tollgate balance <account>'),
+    });
   });
 });
 
