@@ -144,7 +144,7 @@ describe('sums over many large rows', () => {
 
     expect(audit.code).toBe(0);
     expect(audit.stdout).toMatch(/top-ups\s+\$10999999\.999999989\n/);
-    expect(usage.stdout).toContain('costing $9999999.99999999; top-ups $10999999.999999989;');
+    expect(usage.stdout).toContain('costing $9999999.99999999; top-ups $10999999.999999989\n');
   });
 });
 
