@@ -232,7 +232,7 @@ export const routesImportCommand: Command = defineCommand({
   summary: 'Create or replace routes from a catalogue file',
   args: ['file'],
   description:
-    'Creates or replaces every route of a JSON catalogue in the format of lib/catalogue.json ({"routes": [{"model", "provider", "prices": {"input": "3.00", …}, "fallbacks": ["other-model"], …}]}). The whole file is checked first; on any problem nothing is written. Routes not in the file are left alone. A fallback that names neither a route of the file nor an existing route is imported with a warning.',
+    'Creates or replaces every route of a JSON catalogue in the format of lib/catalogue.json ({"routes": [{"model", "provider", "prices": {"input": "3.00", …}, "fallbacks": ["other-model"], …}]}), or of what routes list --json printed ({"data": [{"model", "provider", "prices": {"input_usd": "3.00", "input_nano": 3000000000, …}, …}]}). The whole file is checked first; on any problem nothing is written. Routes not in the file are left alone. A fallback that names neither a route of the file nor an existing route is imported with a warning.',
   options: {},
   optionHelp: [],
   examples: ['npx tollgate routes import lib/catalogue.json', 'npx tollgate routes import routes.json --json'],
