@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { isDatabaseTimeout } from '../errors.ts';
 import type { Stores } from '../store/index.ts';
@@ -8,6 +7,7 @@ import { type Connection, chooseTarget, connect } from './connect.ts';
 import { databaseTimeoutMessage, exitCodeOf, UsageError } from './errors.ts';
 import { scanAccountIds } from './scan.ts';
 import { closest } from './suggest.ts';
+import { versionText, wantsVersion } from './version.ts';
 
 export interface CliIo {
   stdout(text: string): void;
@@ -70,14 +70,6 @@ const positionalWords = (argv: string[]): string[] => {
 const columns = (rows: [string, string][]): string[] => {
   const width = Math.max(0, ...rows.map(([left]) => left.length));
   return rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`.trimEnd());
-};
-
-/** Tollgate's version (package.json, read only when asked) and Node's. */
-const versions = (): { version: string; node: string } => {
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return { version: manifest.version, node: process.versions.node };
 };
 
 /** `npx tollgate keys create <account> …`; in the lists of commands, without `npx tollgate`. */
@@ -274,9 +266,8 @@ export const runCli = async (
 
   let connection: Connection | undefined;
   try {
-    if (flags.includes('--version') || flags.includes('-v') || argv[0] === 'version') {
-      const version = versions();
-      out(() => `tollgate ${version.version} (Node ${version.node})`, version);
+    if (wantsVersion(argv)) {
+      io.stdout(`${versionText(argv)}\n`);
       return 0;
     }
     const resolved = resolveCommand(positionalWords(argv), flags);

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../lambdas/cli/commands.ts';
@@ -15,6 +16,12 @@ describe('tollgate --version', () => {
     const result = await run(flag);
 
     expect(result).toEqual({ code: 0, stdout: `tollgate ${version} (Node ${process.versions.node})\n`, stderr: '' });
+  });
+
+  it('answers from bin/tollgate.ts before loading the commands', () => {
+    const stdout = execFileSync(process.execPath, ['bin/tollgate.ts', '-v'], { encoding: 'utf8' });
+
+    expect(stdout).toBe(`tollgate ${version} (Node ${process.versions.node})\n`);
   });
 
   it('prints one JSON object with --json', async () => {
