@@ -172,7 +172,12 @@ class FunctionUrlResponse {
     if (!res.hasHeader('content-type')) res.setHeader('content-type', DEFAULT_CONTENT_TYPE);
     if (cookies.length > 0) res.setHeader('set-cookie', cookies);
     res.writeHead(statusCode);
+    // The headers leave now, as a function URL sends them once the prelude ends — in one write with
+    // whatever the handler writes in this same tick (a whole answer's body), not a write of their own.
+    const socket = res.socket;
+    socket?.cork();
     res.flushHeaders();
+    if (socket) process.nextTick(() => socket.uncork());
     this.#started = true;
   }
 
@@ -486,6 +491,14 @@ const clfTime = (d: Date): string =>
 
 const traceId = (): string => `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
 
+// One execution environment, one log stream (per day here, as the date is in its name).
+let logStream: { day: string; name: string } | undefined;
+const logStreamName = (today: Date): string => {
+  const day = `${today.getUTCFullYear()}/${pad(today.getUTCMonth() + 1)}/${pad(today.getUTCDate())}`;
+  if (logStream?.day !== day) logStream = { day, name: `${day}/[$LATEST]${randomBytes(16).toString('hex')}` };
+  return logStream.name;
+};
+
 const toContext = (requestId: string, { functionName, timeoutMs, region }: Invocation): Context => {
   const deadline = Date.now() + timeoutMs;
   const today = new Date();
@@ -500,7 +513,7 @@ const toContext = (requestId: string, { functionName, timeoutMs, region }: Invoc
     memoryLimitInMB: '1024',
     awsRequestId: requestId,
     logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: `${today.getUTCFullYear()}/${pad(today.getUTCMonth() + 1)}/${pad(today.getUTCDate())}/[$LATEST]${randomBytes(16).toString('hex')}`,
+    logStreamName: logStreamName(today),
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     done: unsupported('done'),
     fail: unsupported('fail'),
