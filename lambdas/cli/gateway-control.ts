@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import { configFromEnv } from '../gateway/config.ts';
-import { CONTROL_PATH, CONTROL_TOKEN_HEADER, type CredentialAnswer } from '../runtime/local-control.ts';
-import { readGatewayInfo } from '../store/local-database.ts';
+import { CONTROL_PATH, CONTROL_TOKEN_HEADER, type CredentialAnswer, readGatewayInfo } from '../store/local-database.ts';
 import type { Target } from './connect.ts';
 
 /** How long the CLI waits for the local gateway's control endpoint. */

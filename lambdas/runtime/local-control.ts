@@ -1,5 +1,11 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  CONTROL_PATH,
+  CONTROL_TOKEN_HEADER,
+  type CredentialAnswer,
+  type CredentialQuery,
+} from '../store/local-database.ts';
 import { isCredentialName } from '../vocabulary.ts';
 
 /**
@@ -9,21 +15,6 @@ import { isCredentialName } from '../vocabulary.ts';
  * Lambda handler has no such path — and answer only loopback callers that send the token
  * `npm start` wrote into `<dataDir>/gateway.json`.
  */
-export const CONTROL_PATH = '/_tollgate/local';
-/** The header carrying the control token: not `Authorization`, so it is never read as an API key. */
-export const CONTROL_TOKEN_HEADER = 'x-tollgate-control-token';
-
-/** What `POST /_tollgate/local/credentials` takes and answers. */
-export interface CredentialQuery {
-  names: string[];
-}
-export interface CredentialAnswer {
-  /** The asked names the gateway's environment sets to a non-empty value. */
-  set: string[];
-  /** The others, including names that cannot be credentials (they are never read). */
-  missing: string[];
-}
-
 /** 256 random bits, URL-safe. */
 export const newControlToken = (): string => randomBytes(32).toString('base64url');
 

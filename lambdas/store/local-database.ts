@@ -18,6 +18,22 @@ export interface GatewayInfo {
   controlToken?: string;
 }
 
+/** The running gateway's control endpoints (runtime/local-control.ts), which the CLI calls with the token. */
+export const CONTROL_PATH = '/_tollgate/local';
+/** The header carrying the control token: not `Authorization`, so it is never read as an API key. */
+export const CONTROL_TOKEN_HEADER = 'x-tollgate-control-token';
+
+/** What `POST /_tollgate/local/credentials` takes and answers. */
+export interface CredentialQuery {
+  names: string[];
+}
+export interface CredentialAnswer {
+  /** The asked names the gateway's environment sets to a non-empty value. */
+  set: string[];
+  /** The others, including names that cannot be credentials (they are never read). */
+  missing: string[];
+}
+
 const GATEWAY_FILE = 'gateway.json';
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 

@@ -5,9 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { credentialWarnings, describeCacheEffect, flushGatewayCaches } from '../../lambdas/cli/gateway-control.ts';
 import { secretShape } from '../../lambdas/cli/secret-shape.ts';
 import { configFromEnv } from '../../lambdas/gateway/config.ts';
-import { CONTROL_PATH, CONTROL_TOKEN_HEADER } from '../../lambdas/runtime/local-control.ts';
 import { type RunningLocal, startLocal } from '../../lambdas/runtime/start-local.ts';
-import { readGatewayInfo } from '../../lambdas/store/local-database.ts';
+import { CONTROL_PATH, CONTROL_TOKEN_HEADER, readGatewayInfo } from '../../lambdas/store/local-database.ts';
 import { tableNamesFromEnv } from '../../lib/tables.ts';
 import { runWithEnv } from './in-process.ts';
 
