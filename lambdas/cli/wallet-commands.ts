@@ -1,3 +1,4 @@
+import { parsePresentedKey } from '../gateway/keys.ts';
 import type { TokenUsage, UsageEntry, WalletSummary } from '../gateway/wallet-view.ts';
 import { type AccountChanges, checkAccountChanges, getAccount, updateAccount } from '../services/accounts.ts';
 import { type AccountAudit, type AuditOfAll, auditAccount, auditAccounts } from '../services/audit.ts';
@@ -22,6 +23,7 @@ import {
 import { arg, type Command, defineCommand, type PrintView, str } from './command.ts';
 import { UsageError, withAccountHint } from './errors.ts';
 import { describeDiscount, table, usd } from './format.ts';
+import { secretShape } from './secret-shape.ts';
 
 const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
@@ -215,7 +217,15 @@ export const usageCommand: Command = defineCommand({
     const cursor = str(context.values, 'cursor');
     if (since !== undefined) query.since = parseSince(since, '--since');
     if (until !== undefined) query.until = parseUntil(until, '--until');
-    if (keyId !== undefined) query.keyId = keyId;
+    if (keyId !== undefined) {
+      // A secret pasted where the id belongs is refused without being echoed (as keys revoke does).
+      if (!keyId.startsWith('key_') && (parsePresentedKey(keyId.trim()) || secretShape(keyId))) {
+        throw new UsageError(
+          '--key takes a key id (key_0123456789abcdef, see `npx tollgate keys list <account>`), not an API key',
+        );
+      }
+      query.keyId = keyId;
+    }
     if (model !== undefined) query.model = model;
     if (limit !== undefined) {
       query.limit = checkPositiveInteger(parsePositiveInteger(limit, '--limit'), '--limit', USAGE_LIMIT_MAX);

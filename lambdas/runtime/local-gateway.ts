@@ -121,7 +121,10 @@ export const startLocalGateway = async (options: LocalGatewayOptions): Promise<L
     handler: createConsoleHandler({
       stores: options.stores,
       mailer,
-      logger: new Logger({ serviceName: 'tollgate-console', logLevel: 'WARN' }),
+      // npm start's logger (one line an error, the entry in gateway.log) for the console too.
+      logger: options.logger
+        ? options.logger.createChild({ serviceName: 'tollgate-console' })
+        : new Logger({ serviceName: 'tollgate-console', logLevel: 'WARN' }),
       consoleUrl: `${url}${CONSOLE_PREFIX}`,
       gatewayUrl: url,
       // Card payments when STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are set (README, Card payments).

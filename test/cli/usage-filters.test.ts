@@ -117,3 +117,17 @@ describe('usage --until, --key and --model', () => {
     expect(run.stderr).toContain(message);
   });
 });
+
+describe('usage --key given an API key', () => {
+  it.each([
+    [`sk-${'3f'.repeat(24)}`],
+    [`sk-${'3f'.repeat(24)}-openai/gpt-4o`],
+    ['sk-proj-AbCdEf0123456789AbCdEf0123456789'],
+  ])('exits 2 before connecting and never echoes the secret (%#)', async (secret) => {
+    const run = await runWithEnv(OFFLINE, 'usage', 'user', '--key', secret);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--key takes a key id');
+    expect(run.stderr + run.stdout).not.toContain(secret.slice(3, 20));
+  });
+});
