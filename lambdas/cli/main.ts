@@ -67,9 +67,47 @@ const positionalWords = (argv: string[]): string[] => {
   return words;
 };
 
+/** Help fits a 100-column terminal. */
+const HELP_WIDTH = 100;
+
+/** `text` in lines of at most `width` characters (a longer word stays whole), the first after `first`, the rest after `rest`. */
+const wrap = (
+  text: string | string[],
+  first: string,
+  rest = ' '.repeat(first.length),
+  width = HELP_WIDTH,
+): string[] => {
+  const lines: string[] = [];
+  let line = first;
+  let empty = true;
+  for (const word of typeof text === 'string' ? text.split(/\s+/).filter(Boolean) : text) {
+    if (!empty && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = rest;
+      empty = true;
+    }
+    line += empty ? word : ` ${word}`;
+    empty = false;
+  }
+  lines.push(line);
+  return lines.map((each) => each.trimEnd());
+};
+
+/** A usage line's words, each `[…]` group (nested ones too) kept whole, so a line breaks between options. */
+const usageWords = (line: string): string[] => {
+  const words: string[] = [];
+  let depth = 0;
+  for (const part of line.split(' ')) {
+    if (depth > 0) words[words.length - 1] += ` ${part}`;
+    else words.push(part);
+    depth += (part.match(/\[/g)?.length ?? 0) - (part.match(/\]/g)?.length ?? 0);
+  }
+  return words;
+};
+
 const columns = (rows: [string, string][]): string[] => {
   const width = Math.max(0, ...rows.map(([left]) => left.length));
-  return rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`.trimEnd());
+  return rows.flatMap(([left, right]) => wrap(right, `  ${left.padEnd(width)}  `));
 };
 
 /** `npx tollgate keys create <account> …`; in the lists of commands, without `npx tollgate`. */
@@ -99,16 +137,17 @@ export const globalHelp = (): string =>
     '',
     'Where it connects (the first that applies):',
     '  TOLLGATE_DYNAMODB_ENDPOINT set: that DynamoDB (Local), even with --stack or --aws.',
-    '  --stack, --aws, or TOLLGATE_TABLE_PREFIX / TOLLGATE_TABLE_<NAME> set: DynamoDB on AWS with your AWS',
-    '    credentials (default credential chain) in --region or AWS_REGION.',
+    '  --stack, --aws, or TOLLGATE_TABLE_PREFIX / TOLLGATE_TABLE_<NAME> set: DynamoDB on AWS with your',
+    '    AWS credentials (default credential chain) in --region or AWS_REGION.',
     '  Otherwise: the local database in TOLLGATE_DATA_DIR (default .tollgate), the one npm start uses.',
     '',
     'Which tables:',
-    "  --stack NAME: the stack's outputs KeysTableName, WalletsTableName, RoutesTableName, LedgerTableName,",
-    '    CountersTableName (or <TablePrefix>-<table>), read with CloudFormation DescribeStacks; they win over',
-    '    TOLLGATE_TABLE_*. AWS_ENDPOINT_URL_CLOUDFORMATION points DescribeStacks at another endpoint.',
-    '  Otherwise: <TOLLGATE_TABLE_PREFIX>-keys … (default prefix tollgate), or as named by TOLLGATE_TABLE_KEYS,',
-    '    _WALLETS, _ROUTES, _LEDGER, _COUNTERS.',
+    "  --stack NAME: the stack's outputs KeysTableName, WalletsTableName, RoutesTableName,",
+    '    LedgerTableName, CountersTableName (or <TablePrefix>-<table>), read with CloudFormation',
+    '    DescribeStacks; they win over TOLLGATE_TABLE_*. AWS_ENDPOINT_URL_CLOUDFORMATION points',
+    '    DescribeStacks at another endpoint.',
+    '  Otherwise: <TOLLGATE_TABLE_PREFIX>-keys … (default prefix tollgate), or as named by',
+    '    TOLLGATE_TABLE_KEYS, _WALLETS, _ROUTES, _LEDGER, _COUNTERS.',
     '',
     'Examples:',
     '  npx tollgate accounts create acme',
@@ -121,7 +160,8 @@ export const globalHelp = (): string =>
     '  npx tollgate balance acme --json',
     '  npx tollgate usage acme --since 2026-11-01',
     '  npx tollgate audit --all',
-    '  npx tollgate routes set gpt-5.2 --provider openai --input-price 1.75 --output-price 14 --fallbacks claude-sonnet-4-6',
+    '  npx tollgate routes set gpt-5.2 --provider openai --input-price 1.75 --output-price 14 \\',
+    '      --fallbacks claude-sonnet-4-6',
     '  npx tollgate routes list',
     '  npx tollgate --stack Tollgate-prod --region eu-west-1 balance acme',
     '  TOLLGATE_TABLE_PREFIX=tollgate-prod npx tollgate --region eu-west-1 balance acme',
@@ -142,17 +182,31 @@ const groupHelp = (group: string): string => {
 /** One command's help: usage, what it does, options, examples. */
 export const commandHelp = (command: Command): string =>
   [
-    `Usage: ${usageLine(command)}`,
+    ...wrap(usageWords(usageLine(command)), 'Usage: ', '         '),
     '',
-    command.description,
+    ...wrap(command.description, ''),
     ...(command.optionHelp.length > 0 ? ['', 'Options:', ...columns(command.optionHelp)] : []),
     '',
     'Global options:',
     ...columns(GLOBAL_HELP),
     '',
     'Examples:',
-    ...command.examples.map((example) => `  ${example}`),
+    ...command.examples.flatMap(exampleLines),
   ].join('\n');
+
+/** An example as the shell takes it: past 100 columns, continued with `\\` between options. */
+const exampleLines = (example: string): string[] => {
+  const units: string[] = [];
+  for (const word of example.split(' ')) {
+    const last = units.at(-1);
+    // An option's value stays on its option's line.
+    if (last?.startsWith('--') && !last.includes(' ') && !word.startsWith('-'))
+      units[units.length - 1] = `${last} ${word}`;
+    else units.push(word);
+  }
+  const lines = wrap(units, '  ', '      ', HELP_WIDTH - 2);
+  return lines.map((line, index) => (index < lines.length - 1 ? `${line} \\` : line));
+};
 
 type Resolved = { help: string } | { command: Command; words: number };
 

@@ -160,7 +160,7 @@ export const membersRemoveCommand: Command = defineCommand({
 
 export const membersLinkCommand: Command = defineCommand({
   name: 'members link',
-  summary: 'Print a one-time console sign-in link for a member (nothing is mailed)',
+  summary: 'Print a one-time console sign-in link (nothing is mailed)',
   args: ['email'],
   synopsis: '[--console-url URL]',
   description: `Makes a sign-in link for a member and prints it; nothing is sent, hand it over yourself, privately: whoever opens it first signs in as that member. It works once, for ${LINK_MINUTES} minutes. The console's address comes from --console-url, else TOLLGATE_CONSOLE_URL, else the stack's ConsoleUrl output (with --stack), else the local gateway (npm start): the port it runs on, else http://127.0.0.1:$PORT/console (PORT default ${DEFAULT_PORT}).`,

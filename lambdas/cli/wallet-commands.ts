@@ -79,7 +79,7 @@ export const accountsSetCommand: Command = defineCommand({
 
 export const balanceCommand: Command = defineCommand({
   name: 'balance',
-  summary: "Show an account's balance, credit limit, discount and low-balance alert",
+  summary: "Show an account's balance, credit limit, discount and alert",
   args: ['account'],
   description:
     "Shows the account's balance, credit limit, what requests may still hold (available = balance + credit limit) and its discount. Open holds are already taken out of the balance.",
@@ -319,7 +319,7 @@ const printAuditOfAll = (all: AuditOfAll, view?: PrintView): string => {
 
 export const auditCommand: Command = defineCommand({
   name: 'audit',
-  summary: "Prove an account's balance from its ledger (exit 1 if it differs)",
+  summary: "Prove an account's balance from its ledger (exit 1 if not)",
   args: [],
   optionalArgs: ['account'],
   synopsis: '| --all',

@@ -107,3 +107,13 @@ describe('README "Operator CLI"', () => {
     }
   });
 });
+
+describe('help fits a 100-column terminal', () => {
+  it.each([[[] as string[]], ...COMMANDS.map((command) => [command.name.split(' ')])])('%j --help', async (words) => {
+    const { code, stdout } = await runWithEnv({}, ...words, '--help');
+    const wide = stdout.split('\n').filter((line) => [...line].length > 100);
+
+    expect(code).toBe(0);
+    expect(wide).toEqual([]);
+  });
+});
