@@ -218,7 +218,8 @@ export const startDynamoDbLocal = async ({
     probe.destroy();
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
-      await Promise.race([exited, sleep(5_000).then(() => child.kill('SIGKILL'))]);
+      // Unref'd: once Java has exited, this timer must not keep a CLI process alive for 5 s more.
+      await Promise.race([exited, sleep(5_000, undefined, { ref: false }).then(() => child.kill('SIGKILL'))]);
     }
   };
 

@@ -73,3 +73,19 @@ describe('DynamoDB Local for local mode', () => {
     expect(dynamo.process.spawnargs).toContain('-disableTelemetry');
   });
 });
+
+describe('stopping DynamoDB Local', () => {
+  it('leaves nothing behind that keeps the process alive (a CLI command exits as soon as it is done)', async () => {
+    // Prepare
+    const timers = () => process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
+    const dynamo = await startDynamoDbLocal();
+    const before = timers();
+
+    // Act
+    await dynamo.stop();
+
+    // Assess: Java has exited, and no timer of the stop is left holding the event loop
+    expect(dynamo.process.exitCode ?? dynamo.process.signalCode).not.toBeNull();
+    expect(timers()).toBeLessThanOrEqual(before);
+  });
+});
