@@ -1,6 +1,12 @@
 import { resolve } from 'node:path';
 import { configFromEnv } from '../gateway/config.ts';
-import { CONTROL_PATH, CONTROL_TOKEN_HEADER, type CredentialAnswer, readGatewayInfo } from '../store/local-database.ts';
+import {
+  CONTROL_PATH,
+  CONTROL_TOKEN_HEADER,
+  type CredentialAnswer,
+  isAlive,
+  readGatewayInfo,
+} from '../store/local-database.ts';
 import type { Target } from './connect.ts';
 
 /** How long the CLI waits for the local gateway's control endpoint. */
@@ -29,15 +35,6 @@ interface LocalControl {
   port: number;
   token: string | undefined;
 }
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 /** The `npm start` running on the target's data dir, from its `gateway.json`; undefined when none runs. */
 const runningLocal = (target: Target): LocalControl | undefined => {

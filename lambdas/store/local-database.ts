@@ -81,7 +81,8 @@ export const removeGatewayInfo = (dataDir: string, pid?: number): void => {
   rmSync(join(dataDir, GATEWAY_FILE), { force: true });
 };
 
-const isAlive = (pid: number): boolean => {
+/** Whether process `pid` exists (signal 0). */
+export const isAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
     return true;
