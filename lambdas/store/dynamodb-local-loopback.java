@@ -19,6 +19,18 @@ public class LoopbackDynamoDbLocal {
     Connector[] connectors = server.getConnectors();
     if (connectors.length == 0) throw new IllegalStateException("DynamoDB Local has no connector to bind");
     for (Connector connector : connectors) ((ServerConnector) connector).setHost("127.0.0.1");
+    // Dies with the Node process that started it, however that one ends (Ctrl-C during start-up, a
+    // kill -9): its stdin is a pipe from that process, and reads end-of-file once the process is gone.
+    Thread watchdog = new Thread(() -> {
+      try {
+        while (System.in.read() != -1) {}
+      } catch (java.io.IOException ignored) {
+        // a broken pipe ends the same way
+      }
+      System.exit(0);
+    }, "parent-watchdog");
+    watchdog.setDaemon(true);
+    watchdog.start();
     proxy.start();
   }
 }

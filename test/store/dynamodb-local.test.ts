@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,4 +88,44 @@ describe('stopping DynamoDB Local', () => {
     expect(dynamo.process.exitCode ?? dynamo.process.signalCode).not.toBeNull();
     expect(timers()).toBeLessThanOrEqual(before);
   });
+});
+
+describe('DynamoDB Local outliving its starter', () => {
+  it('exits when the process that started it is killed (Ctrl-C during start-up, kill -9)', async () => {
+    // Prepare: a Node process that starts DynamoDB Local, says Java's pid, and stays
+    const script = `
+      const { startDynamoDbLocal } = await import(${JSON.stringify(new URL('../../lambdas/store/dynamodb-local.ts', import.meta.url).href)});
+      const dynamo = await startDynamoDbLocal();
+      process.stdout.write(String(dynamo.process.pid) + '\\n');
+      setInterval(() => {}, 1000);
+    `;
+    const starter = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const javaPid = await new Promise<number>((found, failed) => {
+      starter.stdout.once('data', (chunk: Buffer) => found(Number(chunk.toString().trim())));
+      starter.once('exit', (code) => failed(new Error(`the starter exited (${code}) before DynamoDB Local answered`)));
+    });
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(alive(javaPid)).toBe(true);
+
+    // Act: the starter dies without a chance to stop anything
+    starter.kill('SIGKILL');
+    let gone = false;
+    for (let waited = 0; waited < 15_000 && !gone; waited += 100) {
+      await new Promise((tick) => setTimeout(tick, 100));
+      gone = !alive(javaPid);
+    }
+
+    // Assess
+    if (!gone) process.kill(javaPid, 'SIGKILL');
+    expect(gone).toBe(true);
+  }, 60_000);
 });
