@@ -1,11 +1,11 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TABLE_NAMES, type TableNames, tableEnvVar, tableNamesFromEnv } from '../../lib/tables.ts';
 import { ensureTables } from '../store/bootstrap.ts';
 import { createDocumentClient, type DynamoOptions, dynamoClientConfig, dynamoOptionsFromEnv } from '../store/client.ts';
 import { describeProgress } from '../store/dynamodb-local.ts';
 import { createStores, type Stores } from '../store/index.ts';
 import { openLocalDatabase } from '../store/local-database.ts';
+import { DynamoDBClient } from '../store/sdk/client-dynamodb.ts';
+import type { DynamoDBDocumentClient } from '../store/sdk/lib-dynamodb.ts';
 import { UsageError } from './errors.ts';
 import type { StackLookup } from './stack.ts';
 

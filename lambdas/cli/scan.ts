@@ -1,4 +1,4 @@
-import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, ScanCommand } from '../store/sdk/lib-dynamodb.ts';
 
 /**
  * Every account id of the wallets table, sorted. A full scan (keys only): for operator commands

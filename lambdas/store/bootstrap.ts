@@ -1,3 +1,4 @@
+import { TABLE_NAMES, TABLE_SCHEMAS, type TableNames, type TableSchema } from '../../lib/tables.ts';
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
@@ -5,8 +6,7 @@ import {
   type DynamoDBClient,
   ResourceNotFoundException,
   UpdateTimeToLiveCommand,
-} from '@aws-sdk/client-dynamodb';
-import { TABLE_NAMES, TABLE_SCHEMAS, type TableNames, type TableSchema } from '../../lib/tables.ts';
+} from './sdk/client-dynamodb.ts';
 
 const createTableInput = (schema: TableSchema, tableName: string): CreateTableCommandInput => {
   const keys = [

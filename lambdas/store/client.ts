@@ -1,6 +1,6 @@
-import { type AttributeValue, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { NumberValueImpl as NumberValue, unmarshall } from '@aws-sdk/util-dynamodb';
+import { type AttributeValue, DynamoDBClient, type DynamoDBClientConfig } from './sdk/client-dynamodb.ts';
+import { DynamoDBDocumentClient } from './sdk/lib-dynamodb.ts';
+import { NumberValueImpl as NumberValue, unmarshall } from './sdk/util-dynamodb.ts';
 
 /** What a call that hit its deadline throws is recognised by (for callers that may not import errors.ts). */
 export { isDatabaseTimeout } from '../errors.ts';

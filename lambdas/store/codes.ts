@@ -1,3 +1,4 @@
+import { CODES_BY_CODE_ID_INDEX } from '../../lib/tables.ts';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -5,8 +6,7 @@ import {
   QueryCommand,
   ScanCommand,
   UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { CODES_BY_CODE_ID_INDEX } from '../../lib/tables.ts';
+} from './sdk/lib-dynamodb.ts';
 import type { TopUpCondition } from './wallets.ts';
 
 export type CodeStatus = 'active' | 'redeemed' | 'revoked';

@@ -1,4 +1,4 @@
-import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, UpdateCommand } from './sdk/lib-dynamodb.ts';
 
 export interface WindowCount {
   requests: number;

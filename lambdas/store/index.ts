@@ -1,4 +1,3 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../../lib/tables.ts';
 import { CodeStore } from './codes.ts';
 import { CounterStore } from './counters.ts';
@@ -6,6 +5,7 @@ import { KeyStore } from './keys.ts';
 import { MemberStore } from './members.ts';
 import { RollupStore } from './rollups.ts';
 import { RouteStore } from './routes.ts';
+import type { DynamoDBDocumentClient } from './sdk/lib-dynamodb.ts';
 import { SessionStore } from './sessions.ts';
 import { WalletAdminStore } from './wallet-admin.ts';
 

@@ -1,13 +1,13 @@
+import { KEYS_BY_ACCOUNT_INDEX, KEYS_BY_KEY_ID_INDEX } from '../../lib/tables.ts';
+import type { KeyRecord } from '../vocabulary.ts';
+import { parseKey } from './records.ts';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { KEYS_BY_ACCOUNT_INDEX, KEYS_BY_KEY_ID_INDEX } from '../../lib/tables.ts';
-import type { KeyRecord } from '../vocabulary.ts';
-import { parseKey } from './records.ts';
+} from './sdk/lib-dynamodb.ts';
 
 /** The fields of a key an operator may change after minting it. */
 export type KeyChangeField = 'name' | 'models' | 'expiresAt' | 'rpm' | 'tpm' | 'spendLimit' | 'limitReset';

@@ -1,12 +1,12 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type TableNames, tableNamesFromEnv } from '../../lib/tables.ts';
 import { ensureTables } from './bootstrap.ts';
 import { createDocumentClient } from './client.ts';
 import { type DynamoDbLocalProgress, startDynamoDbLocal } from './dynamodb-local.ts';
 import { createStores, type Stores } from './index.ts';
+import { DynamoDBClient, ListTablesCommand } from './sdk/client-dynamodb.ts';
+import type { DynamoDBDocumentClient } from './sdk/lib-dynamodb.ts';
 
 /** What a running local gateway (`npm start`) publishes in `<dataDir>/gateway.json`. */
 export interface GatewayInfo {

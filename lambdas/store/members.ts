@@ -1,11 +1,11 @@
+import { MEMBERS_BY_ACCOUNT_INDEX } from '../../lib/tables.ts';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { MEMBERS_BY_ACCOUNT_INDEX } from '../../lib/tables.ts';
+} from './sdk/lib-dynamodb.ts';
 
 /** Someone who may sign in to the console for an account. */
 export interface Member {

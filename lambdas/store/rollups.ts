@@ -8,12 +8,13 @@
  * rounds); counts and tokens are numbers. Everything read back is checked with zod: a malformed
  * roll-up is a {@link CorruptRecordError} naming the account and the row, never half-read.
  */
-import { type AttributeValue, QueryCommand as RawQueryCommand } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+
 import { array, int, literal, looseObject, minimum, number, regex, safeParse, string } from 'zod/mini';
 import type { TableNames } from '../../lib/tables.ts';
 import type { Usage } from '../vocabulary.ts';
 import { numberText, safeInteger, unmarshallExact } from './client.ts';
+import { type AttributeValue, QueryCommand as RawQueryCommand } from './sdk/client-dynamodb.ts';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from './sdk/lib-dynamodb.ts';
 import { CorruptRecordError } from './wallet-rows.ts';
 
 /** One model's requests of a day: every usage row, pending or final; cost is Σ settled costs. */

@@ -1,6 +1,6 @@
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Route } from '../vocabulary.ts';
 import { parseRoute } from './records.ts';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from './sdk/lib-dynamodb.ts';
 
 /** The routes table: one row per client-facing model id. */
 export class RouteStore {

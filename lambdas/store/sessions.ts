@@ -4,7 +4,7 @@ import {
   GetCommand,
   PutCommand,
   UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+} from './sdk/lib-dynamodb.ts';
 
 /** A console session as stored: the id is the SHA-256 of the cookie's secret, never the secret. */
 export interface SessionRecord {

@@ -1,13 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type AttributeValue,
-  GetItemCommand,
-  QueryCommand,
-  TransactionCanceledException,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import { LEDGER_PENDING_INDEX } from '../../lib/tables.ts';
 import {
   type LeaseRow,
@@ -20,6 +11,15 @@ import {
   type Wallet,
 } from '../vocabulary.ts';
 import { safeInteger, unmarshallExact } from './client.ts';
+import {
+  type AttributeValue,
+  GetItemCommand,
+  QueryCommand,
+  TransactionCanceledException,
+  UpdateItemCommand,
+} from './sdk/client-dynamodb.ts';
+import { GetCommand, PutCommand } from './sdk/lib-dynamodb.ts';
+import { marshall } from './sdk/util-dynamodb.ts';
 import { CorruptRecordError, parseLedgerRow, parseUsageItem, usd } from './wallet-rows.ts';
 import {
   AccountExistsError,

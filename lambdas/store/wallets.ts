@@ -1,22 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  type AttributeValue,
-  GetItemCommand,
-  QueryCommand,
-  type QueryCommandInput,
-  TransactionCanceledException,
-  UpdateItemCommand,
-  type UpdateItemCommandInput,
-} from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  PutCommand,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import type { TableNames } from '../../lib/tables.ts';
 import {
   type AdjustmentPayment,
@@ -30,6 +13,23 @@ import {
 } from '../vocabulary.ts';
 import { safeInteger, unmarshallExact } from './client.ts';
 import { RowWriter } from './row-writer.ts';
+import {
+  type AttributeValue,
+  GetItemCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactionCanceledException,
+  UpdateItemCommand,
+  type UpdateItemCommandInput,
+} from './sdk/client-dynamodb.ts';
+import {
+  type DynamoDBDocumentClient,
+  PutCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from './sdk/lib-dynamodb.ts';
+import { marshall } from './sdk/util-dynamodb.ts';
 import { CorruptRecordError, parseLedgerRow, parseWalletItem, usd, type WalletItem } from './wallet-rows.ts';
 
 export { CorruptRecordError, UnsafeAmountError } from './wallet-rows.ts';
