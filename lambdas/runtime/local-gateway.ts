@@ -97,9 +97,14 @@ export const startLocalGateway = async (options: LocalGatewayOptions): Promise<L
     const forConsole =
       path === CONSOLE_PREFIX || path.startsWith(`${CONSOLE_PREFIX}/`) || path.startsWith(`${CONSOLE_PREFIX}?`);
     if (forConsole && consoleListener) {
-      // The console changes keys (revoke, edit, limits) in this same process: once its answer is out,
-      // the proxy forgets what it cached, so the change holds for the very next request (as the CLI's).
-      if (req.method === 'POST') res.once('finish', proxyHandler.flushCaches);
+      // The console changes keys (revoke, edit, limits) in this same process: once such a change has
+      // been made (its form answers 303), the proxy forgets what it cached, so the change holds for the
+      // very next request (as the CLI's). Other POSTs (sign-in, refused forms) leave the caches alone.
+      if (req.method === 'POST' && path.startsWith(`${CONSOLE_PREFIX}/keys`)) {
+        res.once('finish', () => {
+          if (res.statusCode === 303) proxyHandler.flushCaches();
+        });
+      }
       consoleListener(req, res);
       return;
     }
