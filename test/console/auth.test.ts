@@ -323,7 +323,10 @@ describe('console CSRF and same-origin checks', () => {
   });
 
   it('refuses a sign-out with a wrong CSRF token with 403', async () => {
-    const wrong = await console.post('/console/sign-out', { cookie, form: { _csrf: `${csrf.slice(0, -1)}x` } });
+    const wrong = await console.post('/console/sign-out', {
+      cookie,
+      form: { _csrf: `${csrf.slice(0, -1)}${csrf.endsWith('x') ? 'y' : 'x'}` },
+    });
     const short = await console.post('/console/sign-out', { cookie, form: { _csrf: 'x' } });
 
     expect(wrong.status).toBe(403);

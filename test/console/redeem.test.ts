@@ -96,7 +96,7 @@ describe('console: redeem a code', () => {
     const missing = await console.post('/console/wallet/redeem', { cookie, form: { code } });
     const wrong = await console.post('/console/wallet/redeem', {
       cookie,
-      form: { code, _csrf: `${csrf.slice(0, -1)}x` },
+      form: { code, _csrf: `${csrf.slice(0, -1)}${csrf.endsWith('x') ? 'y' : 'x'}` },
     });
     const signedOut = await console.post('/console/wallet/redeem', { form: { code, _csrf: csrf } });
 
