@@ -3,7 +3,10 @@ import { BatchWriteCommand, type DynamoDBDocumentClient, PutCommand } from './sd
 
 /** BatchWriteItem's limit. */
 const MAX_BATCH = 25;
-/** Writes in flight at once; more wait and go out together. */
+/**
+ * Writes in flight at once. The second starts only when a whole batch waits: while one write is out,
+ * the rows that come wait and go out together, so a busy process makes one call per many rows.
+ */
 const MAX_FLIGHTS = 2;
 /** Attempts at items DynamoDB left unprocessed (throttled) before the write fails. */
 const UNPROCESSED_ATTEMPTS = 8;
@@ -17,10 +20,11 @@ const keyOf = (item: Record<string, unknown>): string => `${String(item['account
 
 /**
  * Unconditional PutItems of ledger rows into one table, group-committed: a put goes out at once when
- * fewer than {@link MAX_FLIGHTS} writes are in flight; otherwise it waits, and every put that waited
- * goes out together as one BatchWriteItem (up to 25 rows) when a flight lands. One request at a time
- * (a Lambda instance) pays one PutItem per row, as before; many at once (one process serving a busy
- * account, `npm start`) pay one call per batch instead of one per row.
+ * no write is in flight; otherwise it waits, and the puts that waited go out together as one
+ * BatchWriteItem (up to 25 rows) when the flight lands — or at once, in a second flight, when 25
+ * are waiting. One request at a time (a Lambda instance) pays one PutItem per row, as before; many
+ * at once (one process serving a busy account, `npm start`) pay one call per batch instead of one
+ * per row.
  *
  * Only for rows that need no condition: a credit lease's request rows, which their instance alone
  * writes until the lease has expired for the sweeper (gateway/leases.ts).
@@ -47,7 +51,10 @@ export class RowWriter {
   }
 
   private drain(): void {
-    while (this.flights < MAX_FLIGHTS && this.waiting.length > 0) {
+    while (
+      this.waiting.length > 0 &&
+      (this.flights === 0 || (this.flights < MAX_FLIGHTS && this.waiting.length >= MAX_BATCH))
+    ) {
       // A row is written by one put at a time, in the order of the puts (DynamoDB also refuses two
       // puts of one row in a batch): a later put of a row being written waits for the next batch.
       const batch: Pending[] = [];
