@@ -124,12 +124,28 @@ export const adapterFor = (route: Route): ProviderAdapter => {
 /** The echo provider answers in-process: its calls reach no address at all. */
 const NO_NETWORK: UpstreamGuard = { refusal: () => 'is not reachable: this provider answers in-process' };
 
+type Upstream = { baseUrl: string | undefined; guard: UpstreamGuard };
+
+/**
+ * Each route object's checked upstream, with the env and reach it was checked under: the route
+ * table's cache hands out the same object until it reloads, so a request checks nothing again.
+ */
+const checkedUpstreams = new WeakMap<Route, { deps: Pick<ForwardDeps, 'env' | 'reach'>; upstream: Upstream }>();
+
 /** The route's base URL, checked against the reach rules, and the guard its connections go through. */
 const resolveUpstream = (
   route: Route,
   adapter: ProviderAdapter,
   deps: Pick<ForwardDeps, 'env' | 'reach'>,
-): { baseUrl: string | undefined; guard: UpstreamGuard } => {
+): Upstream => {
+  const checked = checkedUpstreams.get(route);
+  if (checked && checked.deps.env === deps.env && checked.deps.reach === deps.reach) return checked.upstream;
+  const upstream = checkUpstream(route, adapter, deps);
+  checkedUpstreams.set(route, { deps: { env: deps.env, reach: deps.reach }, upstream });
+  return upstream;
+};
+
+const checkUpstream = (route: Route, adapter: ProviderAdapter, deps: Pick<ForwardDeps, 'env' | 'reach'>): Upstream => {
   if (adapter.kind === 'echo') return { baseUrl: undefined, guard: NO_NETWORK };
   const configured =
     route.baseUrl ?? (adapter.defaultBaseUrl && (deps.env[adapter.defaultBaseUrl.env] || adapter.defaultBaseUrl.url));

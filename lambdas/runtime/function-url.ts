@@ -489,7 +489,9 @@ const clfTime = (d: Date): string =>
   `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:` +
   `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
 
-const traceId = (): string => `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
+// 24 hex digits of a UUID: randomUUID draws from a cached pool, randomBytes from OpenSSL on every call.
+const traceId = (): string =>
+  `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomUUID().replaceAll('-', '').slice(0, 24)}`;
 
 // One execution environment, one log stream (per day here, as the date is in its name).
 let logStream: { day: string; name: string } | undefined;
