@@ -12,8 +12,13 @@ export interface BenchOptions {
   requests: number;
   /** Requests per target in the streamed series (each lasts ttfb + ~(chunks + 3) × chunk-ms). */
   streamRequests: number;
-  /** Warm-up requests per target before anything is measured. */
+  /** Warm-up requests per target before anything is measured (and a burst at the top concurrency). */
   warmup: number;
+  /**
+   * Ledger rows written straight into DynamoDB Local before anything is measured, so its optimizing
+   * JIT is warm: it stands in for a service that is always warm and not on this machine.
+   */
+  dynamoWarmup: number;
   /** Idle time after each measured request (after Tollgate's, once its settle has reached DynamoDB). */
   pauseMs: number;
   /** Concurrency levels of the throughput series. */
@@ -57,7 +62,8 @@ const HELP = `npm run bench -- [flags]
   --rounds <n>            independent rounds of every headline figure, printed as median [min–max] (default 3)
   --requests <n>          requests per target and round, non-streamed series (default 400, quick 15)
   --stream-requests <n>   requests per target and round, streamed series (default requests / 2, quick requests / 3)
-  --warmup <n>            warm-up requests per target (default 50)
+  --warmup <n>            warm-up requests per target (default 50), then a burst at the top concurrency
+  --dynamo-warmup <n>     rows written to DynamoDB Local first, to warm its JIT (default 30000, quick 10000)
   --pause-ms <ms>         idle time after each measured request (default 2)
   --concurrency <list>    throughput concurrency levels (default 1,16,64)
   --throughput-ms <ms>    time per target, level and round in the throughput series (default 2000, quick 250)
@@ -103,6 +109,7 @@ export const parseBenchOptions = (argv: string[]): BenchOptions | 'help' => {
       requests: { type: 'string' },
       'stream-requests': { type: 'string' },
       warmup: { type: 'string' },
+      'dynamo-warmup': { type: 'string' },
       'pause-ms': { type: 'string' },
       concurrency: { type: 'string' },
       'throughput-ms': { type: 'string' },
@@ -144,6 +151,7 @@ export const parseBenchOptions = (argv: string[]): BenchOptions | 'help' => {
       1,
     ),
     warmup: integer('warmup', values.warmup, quick ? 10 : 50),
+    dynamoWarmup: integer('dynamo-warmup', values['dynamo-warmup'], quick ? 10_000 : 30_000),
     pauseMs: integer('pause-ms', values['pause-ms'], 2),
     concurrency,
     throughputMs: integer('throughput-ms', values['throughput-ms'], quick ? 250 : 2000, 100),

@@ -18,8 +18,8 @@ import { measureLambdaSizes } from './lambda.ts';
 import { measuredSeries, measureMemory, measureThroughput } from './measure.ts';
 import { BENCH_HELP, type BenchOptions, parseBenchOptions } from './options.ts';
 import { type BenchResults, buildChecks, headlineFigures, type RoundResult, renderReport } from './report.ts';
-import { chatSpec, log, messagesSpec, startRig } from './rig.ts';
-import { alternate } from './series.ts';
+import { chatSpec, dynamoIdle, log, messagesSpec, startRig } from './rig.ts';
+import { alternate, throughput } from './series.ts';
 import { measureWallet } from './wallet.ts';
 
 const RESULTS_DIR = join(new URL('../../', import.meta.url).pathname, 'bench-results');
@@ -60,6 +60,11 @@ const run = async (options: BenchOptions): Promise<BenchResults> => {
   await alternate(rig.targets, chatSpec(false), options.warmup);
   await alternate(rig.targets, chatSpec(true), Math.max(2, Math.ceil(options.warmup / 10)));
   await alternate(rig.targets, messagesSpec(), 2);
+  // A warm instance has served thousands of requests: its JIT has compiled the request path
+  const top = Math.max(...options.concurrency);
+  const burstMs = options.quick ? 500 : 2_000;
+  log(`warming up: ${burstMs} ms per target at concurrency ${top}…`);
+  await throughput(rig.targets, chatSpec(false), top, burstMs, 1, () => dynamoIdle(rig));
   const warm = await send(tollgate, chatSpec(false));
   if (warm.status !== 200) throw new Error(`Tollgate answered ${warm.status} after warm-up; see its output above`);
 

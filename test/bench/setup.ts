@@ -7,6 +7,7 @@ import { createDocumentClient } from '../../lambdas/store/client.ts';
 import { createStores } from '../../lambdas/store/index.ts';
 import type { Route } from '../../lambdas/vocabulary.ts';
 import { tableNamesFromEnv } from '../../lib/tables.ts';
+import { writeLedgerVolume } from './ledger-volume.ts';
 
 export const BENCH_TABLE_PREFIX = 'bench';
 export const BENCH_ACCOUNT = 'bench';
@@ -63,6 +64,21 @@ export const seedBench = async (endpoint: string, upstreamUrl: string): Promise<
     ];
     for (const route of routes) await stores.routes.put(route);
     return key.secret;
+  } finally {
+    client.destroy();
+  }
+};
+
+/**
+ * Writes `rows` final usage rows of an account nobody else uses (`bench-warmup`) into the bench's
+ * ledger, four BatchWrites at a time: DynamoDB Local's JIT compiles its write path with these, not
+ * with the measured requests.
+ */
+export const warmDynamo = async (endpoint: string, rows: number): Promise<void> => {
+  const client = createDocumentClient({ endpoint });
+  try {
+    const { ledger } = tableNamesFromEnv({}, BENCH_TABLE_PREFIX);
+    await writeLedgerVolume(client, ledger, { accountId: 'bench-warmup', rows, topUps: 0, concurrency: 4 });
   } finally {
     client.destroy();
   }
