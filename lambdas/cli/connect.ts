@@ -99,7 +99,7 @@ const dynamoOptionsOf = (target: Exclude<Target, { kind: 'local' }>): DynamoOpti
 /**
  * Opens the target's stores, reading a stack's outputs first where the target names one; `close()`
  * releases the client (and a DynamoDB Local it started). `progress` is told, a line at a time, how a
- * start of DynamoDB Local goes (5–15 s of Java when no `npm start` is running on the data dir).
+ * start of DynamoDB Local goes (2–10 s of Java when no `npm start` is running on the data dir).
  */
 export const connect = async (
   target: Target,

@@ -41,14 +41,14 @@ export type DynamoDbLocalProgress =
   | { phase: 'ready'; elapsedMs: number };
 
 /**
- * A line for a person waiting on DynamoDB Local, so a start of 5–15 s never looks like a hang.
+ * A line for a person waiting on DynamoDB Local, so a start of 2–10 s never looks like a hang.
  *
  * @example startDynamoDbLocal({ onProgress: (progress) => console.error(describeProgress(progress)) })
  */
 export const describeProgress = (progress: DynamoDbLocalProgress, dataDir?: string): string => {
   switch (progress.phase) {
     case 'starting':
-      return `Starting DynamoDB Local (Java; usually 5–15 s${dataDir ? `; data in ${dataDir}` : ''})…`;
+      return `Starting DynamoDB Local (Java; usually 2–10 s${dataDir ? `; data in ${dataDir}` : ''})…`;
     case 'waiting':
       return `  still starting DynamoDB Local… ${Math.round(progress.elapsedMs / 1000)} s`;
     case 'ready':

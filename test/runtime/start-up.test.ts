@@ -127,7 +127,7 @@ describe('a CLI command that starts its own DynamoDB Local', () => {
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ data: [] });
     const told = run.stderr.trim().split('\n');
-    expect(told[0]).toBe('tollgate: Starting DynamoDB Local (Java; usually 5–15 s)…');
+    expect(told[0]).toBe('tollgate: Starting DynamoDB Local (Java; usually 2–10 s)…');
     expect(told[1]).toContain('no `npm start` runs on this data dir');
     expect(told.at(-1)).toMatch(/^tollgate: DynamoDB Local ready in \d+\.\d s$/);
   }, 60_000);
