@@ -8,6 +8,7 @@ import { isIP, type LookupFunction } from 'node:net';
 const require = createRequire(import.meta.url);
 const { Agent: HttpAgent, request: httpRequest } = require('node:http') as typeof import('node:http');
 const { Agent: HttpsAgent, request: httpsRequest } = require('node:https') as typeof import('node:https');
+const { urlToHttpOptions } = require('node:url') as typeof import('node:url');
 
 /** What the gateway reads of an upstream answer, whoever produced it (HTTP or the echo provider). */
 export interface UpstreamResponse {
@@ -132,6 +133,40 @@ export const fromFetchResponse = (response: Response): UpstreamResponse => ({
   text: () => response.text(),
 });
 
+interface Target {
+  protocol: string;
+  /** `http.request`'s options for the URL (host, port, path). */
+  options: ReturnType<typeof urlToHttpOptions>;
+  /** An IP literal is connected to without a lookup: the guard's word on it, checked once. */
+  literal: { address: string; refusal: string | undefined } | undefined;
+}
+
+// Each guard's upstream URLs, parsed and checked once: they come from routes (a handful per route),
+// never from clients; the bound only keeps a long-lived process from growing with route edits.
+const targets = new WeakMap<UpstreamGuard, Map<string, Target>>();
+const MAX_TARGETS = 256;
+
+const targetOf = (url: string, guard: UpstreamGuard): Target => {
+  let byUrl = targets.get(guard);
+  if (!byUrl) {
+    byUrl = new Map();
+    targets.set(guard, byUrl);
+  }
+  let target = byUrl.get(url);
+  if (!target) {
+    const parsed = new URL(url);
+    const address = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+    target = {
+      protocol: parsed.protocol,
+      options: urlToHttpOptions(parsed),
+      literal: isIP(address) ? { address, refusal: guard.refusal(address) } : undefined,
+    };
+    if (byUrl.size >= MAX_TARGETS) byUrl.clear();
+    byUrl.set(url, target);
+  }
+  return target;
+};
+
 /**
  * POSTs JSON upstream over `node:http(s)` with keep-alive: leaner per request than `fetch`, and its
  * body is a Node stream the gateway forwards without web-stream conversions. Resolves when the
@@ -146,7 +181,7 @@ export const postJson = (
   guard: UpstreamGuard,
 ): Promise<UpstreamResponse> =>
   new Promise((resolve, reject) => {
-    const target = new URL(url);
+    const target = targetOf(url, guard);
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     const agent = agentsFor(guard)[target.protocol as keyof Agents];
     if (!agent) {
@@ -154,16 +189,20 @@ export const postJson = (
       return;
     }
     // An IP literal is connected to without a lookup: it is checked here instead.
-    const literal = target.hostname.replace(/^\[(.*)\]$/, '$1');
-    const reason = isIP(literal) ? guard.refusal(literal) : undefined;
-    if (reason !== undefined) {
-      reject(new RefusedAddressError(literal, literal, reason));
+    if (target.literal?.refusal !== undefined) {
+      const { address, refusal } = target.literal;
+      reject(new RefusedAddressError(address, address, refusal));
       return;
     }
     const payload = Buffer.from(body);
     const request = send(
-      target,
-      { method: 'POST', agent, signal, headers: { ...headers, 'content-length': String(payload.length) } },
+      {
+        ...target.options,
+        method: 'POST',
+        agent,
+        signal,
+        headers: { ...headers, 'content-length': String(payload.length) },
+      },
       (message) => resolve(fromIncoming(message)),
     );
     request.setNoDelay(true);
