@@ -102,11 +102,18 @@ const agentsFor = (guard: UpstreamGuard): Agents => {
   return agents;
 };
 
-const collect = async (body: AsyncIterable<Uint8Array>): Promise<string> => {
-  const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(Buffer.from(chunk));
-  return Buffer.concat(chunks).toString('utf8');
-};
+// The whole body by its events: an async iterator over the message costs more than the few chunks
+// of a JSON answer. A connection that breaks (or is aborted) before the end rejects.
+const collect = (message: IncomingMessage): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    message.on('data', (chunk: Buffer) => chunks.push(chunk));
+    message.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    message.once('error', reject);
+    message.once('close', () => {
+      if (!message.complete) reject(new Error('the upstream connection closed before the body ended'));
+    });
+  });
 
 const fromIncoming = (message: IncomingMessage): UpstreamResponse => {
   const status = message.statusCode ?? 502;
