@@ -24,6 +24,24 @@ const chat = (url: string, secret: string, model = 'tollgate-echo'): Promise<Res
 describe('changes through a running local gateway', { timeout: 60_000 }, () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-control-'));
   const cli = (...argv: string[]) => runWithEnv({ TOLLGATE_DATA_DIR: dataDir }, ...argv);
+  /** `routes set loop` to a loopback upstream that reads its key from `credential`. */
+  const route = (credential: string, ...extra: string[]) =>
+    cli(
+      'routes',
+      'set',
+      'loop',
+      '--provider',
+      'openai-compatible',
+      '--base-url',
+      'http://127.0.0.1:9/v1',
+      '--credential',
+      credential,
+      '--input-price',
+      '1',
+      '--output-price',
+      '1',
+      ...extra,
+    );
   let local: RunningLocal;
   let url: string;
 
@@ -107,24 +125,6 @@ describe('changes through a running local gateway', { timeout: 60_000 }, () => {
   });
 
   it("warns, without failing, when the running gateway's environment lacks the credential", async () => {
-    const route = (credential: string, ...extra: string[]) =>
-      cli(
-        'routes',
-        'set',
-        'loop',
-        '--provider',
-        'openai-compatible',
-        '--base-url',
-        'http://127.0.0.1:9/v1',
-        '--credential',
-        credential,
-        '--input-price',
-        '1',
-        '--output-price',
-        '1',
-        ...extra,
-      );
-
     const missing = await route('LOOP_API_KEY');
     const missingJson = await route('LOOP_API_KEY', '--json');
     // Set in the gateway's environment, not in the CLI's: the gateway was asked.
@@ -194,22 +194,7 @@ describe('changes through a running local gateway', { timeout: 60_000 }, () => {
   it('checks the CLI environment, with a note on npm start, once no gateway runs', async () => {
     await local.stop();
 
-    const missing = await cli(
-      'routes',
-      'set',
-      'loop',
-      '--provider',
-      'openai-compatible',
-      '--base-url',
-      'http://127.0.0.1:9/v1',
-      '--credential',
-      'LOOP_API_KEY',
-      '--input-price',
-      '1',
-      '--output-price',
-      '1',
-      '--json',
-    );
+    const missing = await route('LOOP_API_KEY', '--json');
 
     expect(missing.code).toBe(0);
     const result = JSON.parse(missing.stdout);
