@@ -130,7 +130,7 @@ type Upstream = { baseUrl: string | undefined; guard: UpstreamGuard };
  * Each route object's checked upstream, with the env and reach it was checked under: the route
  * table's cache hands out the same object until it reloads, so a request checks nothing again.
  */
-const checkedUpstreams = new WeakMap<Route, { deps: Pick<ForwardDeps, 'env' | 'reach'>; upstream: Upstream }>();
+const checkedUpstreams = new WeakMap<Route, Pick<ForwardDeps, 'env' | 'reach'> & { upstream: Upstream }>();
 
 /** The route's base URL, checked against the reach rules, and the guard its connections go through. */
 const resolveUpstream = (
@@ -139,9 +139,9 @@ const resolveUpstream = (
   deps: Pick<ForwardDeps, 'env' | 'reach'>,
 ): Upstream => {
   const checked = checkedUpstreams.get(route);
-  if (checked && checked.deps.env === deps.env && checked.deps.reach === deps.reach) return checked.upstream;
+  if (checked && checked.env === deps.env && checked.reach === deps.reach) return checked.upstream;
   const upstream = checkUpstream(route, adapter, deps);
-  checkedUpstreams.set(route, { deps: { env: deps.env, reach: deps.reach }, upstream });
+  checkedUpstreams.set(route, { env: deps.env, reach: deps.reach, upstream });
   return upstream;
 };
 
