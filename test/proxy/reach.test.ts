@@ -149,4 +149,26 @@ describe('the proxy reaches only what a route is meant to', () => {
     expect(lookups).toEqual([]);
     expect(upstream.requestCount).toBe(0);
   });
+
+  // The proxy checks a cached route's base URL once (and an upstream URL's IP literal once): a
+  // refusal must hold for every later request on that route too, not only the first.
+  it('refuses the same routes again on every later request, and still serves the fine one', async () => {
+    const models = ['gpt-metadata-ip', 'gpt-plain-http', 'gpt-swapped', 'gpt-ok'];
+    const statuses: Record<string, number[]> = Object.fromEntries(models.map((model) => [model, []]));
+    for (let round = 0; round < 3; round++) {
+      for (const model of models) {
+        const response = await chat(model);
+        await response.text();
+        statuses[model]?.push(response.status);
+      }
+    }
+
+    expect(statuses).toEqual({
+      'gpt-metadata-ip': [500, 500, 500],
+      'gpt-plain-http': [500, 500, 500],
+      'gpt-swapped': [500, 500, 500],
+      'gpt-ok': [200, 200, 200],
+    });
+    expect(upstream.requestCount).toBe(3); // the three answers of gpt-ok: nothing else reached it
+  });
 });
