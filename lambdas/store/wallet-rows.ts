@@ -151,6 +151,17 @@ class Fields {
     return this.item[field];
   }
 
+  /** A field that holds JSON text (free-form data stored whole), parsed. */
+  optionalJson(field: string): unknown {
+    const text = this.optionalString(field);
+    if (text === undefined) return undefined;
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw this.corrupt(`JSON ${field}`, text);
+    }
+  }
+
   map(field: string): Item {
     const value = this.item[field];
     if (value === undefined) throw new CorruptRecordError(this.accountId, `${this.missing} ${field}`);
@@ -232,7 +243,7 @@ const parseUsageRow = (fields: Fields, accountId: string, sk: string): UsageRow 
         cacheWriteTokens: fields.intAt(usage['cacheWriteTokens'], 'usage.cacheWriteTokens'),
       },
       // The upstream's own usage, kept as it came: free-form, no amount of ours.
-      rawUsage: plainNumbers(fields.raw('rawUsage')),
+      rawUsage: fields.optionalJson('rawUsageJson') ?? plainNumbers(fields.raw('rawUsage')),
       estimated: fields.optionalBoolean('estimated'),
       overrun: fields.optionalBoolean('overrun'),
       checkpoint: fields.optionalInt('checkpoint'),

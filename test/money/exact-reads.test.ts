@@ -1,4 +1,4 @@
-import { type AttributeValue, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CorruptRecordError, UnsafeAmountError } from '../../lambdas/store/wallets.ts';
 import { runOn } from '../cli/in-process.ts';
@@ -170,6 +170,84 @@ describe('amounts read from DynamoDB', () => {
       rawUsage: { prompt_tokens: 1, completion_tokens: 2, cost: 0.25, details: [{ n: 3 }] },
       usage: { inputTokens: 1, outputTokens: 2, cacheReadTokens: 0, cacheWriteTokens: 0 },
     });
+  });
+
+  it('stores the raw usage as JSON text, and still reads the map of a row written before', async () => {
+    // Prepare: a row settled now, and one as rows were written before (the usage as a map)
+    await db.stores.wallets.create('raw-text');
+    const row = {
+      accountId: 'raw-text',
+      sk: '2026-01-05T00:00:00.000Z#now',
+      kind: 'usage' as const,
+      requestId: 'now',
+      status: 'pending' as const,
+      hold: 10,
+      model: 'm',
+      provider: 'openai',
+      upstreamModel: 'm',
+      keyId: 'key_x',
+      at: '2026-01-05T00:00:00.000Z',
+      prices: { input: 1, output: 2 },
+      discountPpm: 1_000_000,
+    };
+    const rawUsage = { prompt_tokens: 1, completion_tokens: 2, cost: 0.25, details: [{ n: 3 }], note: 'x"y' };
+    await db.stores.wallets.topUp('raw-text', 100, 'raw-text-seed');
+    await db.stores.wallets.hold(row);
+    await db.stores.wallets.settle(row, { cost: 7, outcome: 'completed', rawUsage });
+    await putRawLedgerRow(db, {
+      accountId: { S: 'raw-text' },
+      sk: { S: '2026-01-04T00:00:00.000Z#before' },
+      kind: { S: 'usage' },
+      requestId: { S: 'before' },
+      status: { S: 'final' },
+      hold: { N: '10' },
+      cost: { N: '7' },
+      model: { S: 'm' },
+      provider: { S: 'openai' },
+      upstreamModel: { S: 'm' },
+      keyId: { S: 'key_x' },
+      at: { S: '2026-01-04T00:00:00.000Z' },
+      prices: { M: { input: { N: '1' }, output: { N: '2' } } },
+      discountPpm: { N: '1000000' },
+      rawUsage: { M: { prompt_tokens: { N: '1' }, completion_tokens: { N: '2' } } },
+    });
+
+    // Act
+    const stored = await db.client.send(
+      new GetItemCommand({ TableName: db.tables.ledger, Key: { accountId: { S: 'raw-text' }, sk: { S: row.sk } } }),
+    );
+    const rows = (await db.stores.wallets.allLedgerRows('raw-text')).filter((entry) => entry.kind === 'usage');
+
+    // Assess
+    expect(stored.Item?.['rawUsageJson']).toEqual({ S: JSON.stringify(rawUsage) });
+    expect(stored.Item?.['rawUsage']).toBeUndefined();
+    expect(rows.find((entry) => entry.sk === row.sk)).toMatchObject({ status: 'final', cost: 7, rawUsage });
+    expect(rows.find((entry) => entry.sk.endsWith('#before'))).toMatchObject({
+      rawUsage: { prompt_tokens: 1, completion_tokens: 2 },
+    });
+  });
+
+  it('refuses raw usage text that is not JSON, naming the row', async () => {
+    await putRawLedgerRow(db, {
+      accountId: { S: 'raw-bad' },
+      sk: { S: '2026-01-04T00:00:00.000Z#bad' },
+      kind: { S: 'usage' },
+      requestId: { S: 'bad' },
+      status: { S: 'final' },
+      hold: { N: '10' },
+      model: { S: 'm' },
+      provider: { S: 'openai' },
+      upstreamModel: { S: 'm' },
+      keyId: { S: 'key_x' },
+      at: { S: '2026-01-04T00:00:00.000Z' },
+      prices: { M: { input: { N: '1' }, output: { N: '2' } } },
+      discountPpm: { N: '1000000' },
+      rawUsageJson: { S: '{"prompt_tokens":' },
+    });
+
+    await expect(db.stores.wallets.allLedgerRows('raw-bad')).rejects.toThrow(
+      "Account 'raw-bad': ledger row '2026-01-04T00:00:00.000Z#bad' has no JSON rawUsageJson",
+    );
   });
 
   it('prints a clear error from balance and audit, not a stack trace or a rounded figure', async () => {

@@ -70,6 +70,10 @@ describe('credit leases: one busy account without a wallet write per request', (
     expect(statuses).toEqual(Array(64).fill(200));
     const rows = await settledUsage(db, accountId, 64);
     expect(rows.every((row) => row.lease?.startsWith('lease#'))).toBe(true);
+    // The upstream's own usage reads back whole from the final rows (stored as JSON text).
+    expect(rows.map((row) => row.rawUsage)).toEqual(
+      Array(64).fill(expect.objectContaining({ prompt_tokens: 10, completion_tokens: 20 })),
+    );
     const leases = new Set(rows.map((row) => row.lease));
     expect(leases.size).toBeLessThanOrEqual(2);
     const result = await closedAudit(accountId);
