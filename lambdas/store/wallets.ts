@@ -163,7 +163,7 @@ export type Settlement = Required<Pick<UsageRow, 'cost' | 'outcome'>> &
 /**
  * The upstream's own usage as a settled row stores it: JSON text in `rawUsageJson`, not a map. It is
  * free-form and only ever read back whole, and each nested number costs DynamoDB a parse and a size
- * computation on every write (DynamoDB Local: a row with the map took ~30% more CPU to write).
+ * computation on every write (DynamoDB Local: a row with the map took 10–25% more CPU to write).
  * Rows written before keep their `rawUsage` map; the ledger parser reads both.
  */
 const rawUsageJson = (rawUsage: unknown): string | undefined =>
