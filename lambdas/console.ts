@@ -2,6 +2,8 @@
  * The console function's entry on AWS Lambda: the account holders' pages, server-rendered by
  * console/app.ts, over the same tables as the proxy. Clients are created at module init.
  */
+// First: stack traces name the TypeScript sources (reports/source-mapped-stacks.ts).
+import './reports/source-mapped-stacks.ts';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';

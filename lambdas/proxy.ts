@@ -2,6 +2,8 @@
  * The proxy function's entry on AWS Lambda: wires the environment to the middy chain in app.ts.
  * Clients are created at module init so warm invocations reuse their connections.
  */
+// First: stack traces name the TypeScript sources (reports/source-mapped-stacks.ts).
+import './reports/source-mapped-stacks.ts';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';

@@ -3,6 +3,8 @@
  * request will settle, then e-mails the low-balance alerts that settles recorded (SES, from
  * `TOLLGATE_SENDER_EMAIL`). Locally, `npm start` runs the same sweep on a timer.
  */
+// First: stack traces name the TypeScript sources (reports/source-mapped-stacks.ts).
+import './reports/source-mapped-stacks.ts';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE, SWEEPER_METRIC_UNITS, SWEEPER_SERVICE, SweeperMetric } from '../lib/metrics.ts';

@@ -19,8 +19,10 @@ export interface TollgateFunctionProps
 }
 
 /**
- * A Node.js 24 arm64 Lambda function with Tollgate's defaults fixed: one minified ESM esbuild bundle,
- * external source maps switched on with `--enable-source-maps`, JSON logs into its
+ * A Node.js 24 arm64 Lambda function with Tollgate's defaults fixed: one minified ESM esbuild bundle
+ * with its source map beside it (read only when a stack is first formatted, by
+ * lambdas/reports/source-mapped-stacks.ts, which each entry imports first: Node's
+ * `--enable-source-maps` would read it at every cold start), JSON logs into its
  * own log group with a retention, and a role that can write that log group and nothing else until access
  * is granted (`bindTable`, `grant*`). Bundles locally with the project's esbuild: no Docker needed.
  *
@@ -60,7 +62,7 @@ export class TollgateFunction extends NodejsFunction {
       architecture: Architecture.ARM_64,
       role: serviceRole,
       logGroup,
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...environment },
+      ...(environment ? { environment } : {}),
       bundling: {
         format: OutputFormat.ESM,
         // ESM output still meets CommonJS dependencies that `require` Node built-ins.
