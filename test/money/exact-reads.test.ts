@@ -28,6 +28,47 @@ const putRawWallet = (db: TestDatabase, accountId: string, numbers: Record<strin
 const putRawLedgerRow = (db: TestDatabase, item: Record<string, AttributeValue>) =>
   db.client.send(new PutItemCommand({ TableName: db.tables.ledger, Item: item }));
 
+/** A final usage row as DynamoDB holds it, to write straight: a hand edit, or a row an older version wrote. */
+const rawUsageItem = (
+  accountId: string,
+  requestId: string,
+  at: string,
+  fields: Record<string, AttributeValue> = {},
+): Record<string, AttributeValue> => ({
+  accountId: { S: accountId },
+  sk: { S: `${at}#${requestId}` },
+  kind: { S: 'usage' },
+  requestId: { S: requestId },
+  status: { S: 'final' },
+  hold: { N: '10' },
+  cost: { N: '0' },
+  model: { S: 'm' },
+  provider: { S: 'openai' },
+  upstreamModel: { S: 'm' },
+  keyId: { S: 'key_x' },
+  at: { S: at },
+  prices: { M: { input: { N: '1' }, output: { N: '2' } } },
+  discountPpm: { N: '1000000' },
+  ...fields,
+});
+
+/** A usage row as a hold writes it (pending), for the store to settle. */
+const heldRow = (accountId: string, requestId: string, at: string) => ({
+  accountId,
+  sk: `${at}#${requestId}`,
+  kind: 'usage' as const,
+  requestId,
+  status: 'pending' as const,
+  hold: 10,
+  model: 'm',
+  provider: 'openai',
+  upstreamModel: 'm',
+  keyId: 'key_x',
+  at,
+  prices: { input: 1, output: 2 },
+  discountPpm: 1_000_000,
+});
+
 describe('amounts read from DynamoDB', () => {
   let db: TestDatabase;
   beforeAll(async () => {
@@ -113,22 +154,11 @@ describe('amounts read from DynamoDB', () => {
   it('reads a usage row hold or price beyond 2^53 as an error', async () => {
     await db.stores.wallets.create('usage-bad');
     const at = '2026-01-03T00:00:00.000Z';
-    const row = (requestId: string, hold: string, input: string): Record<string, AttributeValue> => ({
-      accountId: { S: 'usage-bad' },
-      sk: { S: `${at}#${requestId}` },
-      kind: { S: 'usage' },
-      requestId: { S: requestId },
-      status: { S: 'final' },
-      hold: { N: hold },
-      cost: { N: '0' },
-      model: { S: 'm' },
-      provider: { S: 'openai' },
-      upstreamModel: { S: 'm' },
-      keyId: { S: 'key_x' },
-      at: { S: at },
-      prices: { M: { input: { N: input }, output: { N: '1' } } },
-      discountPpm: { N: '1000000' },
-    });
+    const row = (requestId: string, hold: string, input: string) =>
+      rawUsageItem('usage-bad', requestId, at, {
+        hold: { N: hold },
+        prices: { M: { input: { N: input }, output: { N: '1' } } },
+      });
     await putRawLedgerRow(db, row('r1', JUST_BEYOND, '1'));
     await expect(db.stores.wallets.allLedgerRows('usage-bad')).rejects.toThrow(`hold stored as ${JUST_BEYOND}`);
     await putRawLedgerRow(db, row('r1', '1', BEYOND));
@@ -137,21 +167,7 @@ describe('amounts read from DynamoDB', () => {
 
   it('keeps the upstream raw usage as it came, numbers and all', async () => {
     await db.stores.wallets.create('raw');
-    const row = {
-      accountId: 'raw',
-      sk: '2026-01-04T00:00:00.000Z#req',
-      kind: 'usage' as const,
-      requestId: 'req',
-      status: 'pending' as const,
-      hold: 10,
-      model: 'm',
-      provider: 'openai',
-      upstreamModel: 'm',
-      keyId: 'key_x',
-      at: '2026-01-04T00:00:00.000Z',
-      prices: { input: 1, output: 2 },
-      discountPpm: 1_000_000,
-    };
+    const row = heldRow('raw', 'req', '2026-01-04T00:00:00.000Z');
     await db.stores.wallets.topUp('raw', 100, 'raw-seed');
     await db.stores.wallets.hold(row);
     await db.stores.wallets.settle(row, {
@@ -175,42 +191,18 @@ describe('amounts read from DynamoDB', () => {
   it('stores the raw usage as JSON text, and still reads the map of a row written before', async () => {
     // Prepare: a row settled now, and one as rows were written before (the usage as a map)
     await db.stores.wallets.create('raw-text');
-    const row = {
-      accountId: 'raw-text',
-      sk: '2026-01-05T00:00:00.000Z#now',
-      kind: 'usage' as const,
-      requestId: 'now',
-      status: 'pending' as const,
-      hold: 10,
-      model: 'm',
-      provider: 'openai',
-      upstreamModel: 'm',
-      keyId: 'key_x',
-      at: '2026-01-05T00:00:00.000Z',
-      prices: { input: 1, output: 2 },
-      discountPpm: 1_000_000,
-    };
+    const row = heldRow('raw-text', 'now', '2026-01-05T00:00:00.000Z');
     const rawUsage = { prompt_tokens: 1, completion_tokens: 2, cost: 0.25, details: [{ n: 3 }], note: 'x"y' };
     await db.stores.wallets.topUp('raw-text', 100, 'raw-text-seed');
     await db.stores.wallets.hold(row);
     await db.stores.wallets.settle(row, { cost: 7, outcome: 'completed', rawUsage });
-    await putRawLedgerRow(db, {
-      accountId: { S: 'raw-text' },
-      sk: { S: '2026-01-04T00:00:00.000Z#before' },
-      kind: { S: 'usage' },
-      requestId: { S: 'before' },
-      status: { S: 'final' },
-      hold: { N: '10' },
-      cost: { N: '7' },
-      model: { S: 'm' },
-      provider: { S: 'openai' },
-      upstreamModel: { S: 'm' },
-      keyId: { S: 'key_x' },
-      at: { S: '2026-01-04T00:00:00.000Z' },
-      prices: { M: { input: { N: '1' }, output: { N: '2' } } },
-      discountPpm: { N: '1000000' },
-      rawUsage: { M: { prompt_tokens: { N: '1' }, completion_tokens: { N: '2' } } },
-    });
+    await putRawLedgerRow(
+      db,
+      rawUsageItem('raw-text', 'before', '2026-01-04T00:00:00.000Z', {
+        cost: { N: '7' },
+        rawUsage: { M: { prompt_tokens: { N: '1' }, completion_tokens: { N: '2' } } },
+      }),
+    );
 
     // Act
     const stored = await db.client.send(
@@ -228,22 +220,10 @@ describe('amounts read from DynamoDB', () => {
   });
 
   it('refuses raw usage text that is not JSON, naming the row', async () => {
-    await putRawLedgerRow(db, {
-      accountId: { S: 'raw-bad' },
-      sk: { S: '2026-01-04T00:00:00.000Z#bad' },
-      kind: { S: 'usage' },
-      requestId: { S: 'bad' },
-      status: { S: 'final' },
-      hold: { N: '10' },
-      model: { S: 'm' },
-      provider: { S: 'openai' },
-      upstreamModel: { S: 'm' },
-      keyId: { S: 'key_x' },
-      at: { S: '2026-01-04T00:00:00.000Z' },
-      prices: { M: { input: { N: '1' }, output: { N: '2' } } },
-      discountPpm: { N: '1000000' },
-      rawUsageJson: { S: '{"prompt_tokens":' },
-    });
+    await putRawLedgerRow(
+      db,
+      rawUsageItem('raw-bad', 'bad', '2026-01-04T00:00:00.000Z', { rawUsageJson: { S: '{"prompt_tokens":' } }),
+    );
 
     await expect(db.stores.wallets.allLedgerRows('raw-bad')).rejects.toThrow(
       "Account 'raw-bad': ledger row '2026-01-04T00:00:00.000Z#bad' has no JSON rawUsageJson",
