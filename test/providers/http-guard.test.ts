@@ -109,3 +109,73 @@ describe('upstream connections go through the guard (connect-time check of the r
     expect(sockets.size).toBe(1);
   });
 });
+
+describe('an upstream call follows its abort signal', () => {
+  let server: Server;
+  let base: URL;
+  const received: string[] = [];
+  const closed: string[] = [];
+
+  beforeAll(async () => {
+    // /slow-headers answers never; /slow-body sends its headers and one chunk, then waits.
+    server = createServer((request, response) => {
+      received.push(request.url ?? '');
+      request.resume();
+      response.on('close', () => closed.push(request.url ?? ''));
+      if (request.url === '/slow-body') {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.write('{"partial":');
+      }
+    });
+    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+    base = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  });
+  afterAll(() => {
+    server.closeAllConnections();
+    return new Promise<void>((done) => server.close(() => done()));
+  });
+
+  const guardOf = (url: URL) => createReach({ local: true }).guard(url, {});
+  const until = async (check: () => boolean) => {
+    for (let i = 0; i < 200 && !check(); i++) await new Promise((tick) => setTimeout(tick, 5));
+  };
+
+  it('sends nothing when the signal is already aborted, and rejects with its reason', async () => {
+    const url = new URL('/never', base);
+    const reason = new Error('cancelled before the call');
+
+    const call = postJson(url.href, {}, '{}', AbortSignal.abort(reason), guardOf(url));
+
+    await expect(call).rejects.toBe(reason);
+    await new Promise((tick) => setTimeout(tick, 50));
+    expect(received).not.toContain('/never');
+  });
+
+  it('drops the connection and rejects with the reason while waiting for the headers', async () => {
+    const url = new URL('/slow-headers', base);
+    const abort = new AbortController();
+    const reason = new Error('upstream headers timeout');
+
+    const call = postJson(url.href, {}, '{}', abort.signal, guardOf(url));
+    await until(() => received.includes('/slow-headers'));
+    abort.abort(reason);
+
+    await expect(call).rejects.toBe(reason);
+    await until(() => closed.includes('/slow-headers'));
+    expect(closed).toContain('/slow-headers');
+  });
+
+  it('breaks the body being read when the signal aborts after the headers', async () => {
+    const url = new URL('/slow-body', base);
+    const abort = new AbortController();
+
+    const response = await postJson(url.href, {}, '{}', abort.signal, guardOf(url));
+    const text = response.text();
+    abort.abort(new Error('request deadline'));
+
+    expect(response.status).toBe(200);
+    await expect(text).rejects.toThrow();
+    await until(() => closed.includes('/slow-body'));
+    expect(closed).toContain('/slow-body');
+  });
+});
