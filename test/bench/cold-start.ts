@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { build, type Metafile } from 'esbuild';
+import { lambdaBundleOptions } from '../support/lambda-bundle.ts';
 import { summarize } from './stats.ts';
 
 const run = promisify(execFile);
@@ -29,25 +30,6 @@ export interface ColdStart {
 }
 
 const ROOT = new URL('../../', import.meta.url);
-
-// The options TollgateFunction gives NodejsFunction, as its esbuild command line comes out.
-const bundleOptions = (outfile: string) => ({
-  entryPoints: [join(ROOT.pathname, 'lambdas', 'proxy.ts')],
-  bundle: true,
-  outfile,
-  platform: 'node' as const,
-  format: 'esm' as const,
-  target: 'node24',
-  minify: true,
-  sourcemap: true,
-  sourcesContent: false,
-  mainFields: ['module', 'main'],
-  banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-  // As lib/tollgate-function.ts: the Node.js 24 runtime provides the AWS SDK.
-  external: ['@aws-sdk/*', '@smithy/*'],
-  metafile: true,
-  logLevel: 'silent' as const,
-});
 
 const packageOf = (input: string): string => {
   const at = input.lastIndexOf('node_modules/');
@@ -122,7 +104,10 @@ export const measureColdStart = async (processes: number, rounds = 1): Promise<C
   const dir = await mkdtemp(join(ROOT.pathname, 'bench-results', 'bundle-'));
   try {
     const outfile = join(dir, 'index.mjs');
-    const result = await build(bundleOptions(outfile));
+    const result = await build({
+      ...lambdaBundleOptions(join(ROOT.pathname, 'lambdas', 'proxy.ts'), outfile),
+      metafile: true,
+    });
     const [bundle, map] = await Promise.all([stat(outfile), stat(`${outfile}.map`)]);
     const url = pathToFileURL(outfile).href;
     await timeImport(url, ''); // the first read warms the OS file cache, as Lambda's is warm for a cached image

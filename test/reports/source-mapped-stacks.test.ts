@@ -3,30 +3,17 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { type BuildOptions, build } from 'esbuild';
+import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lambdaBundleOptions } from '../support/lambda-bundle.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'stacks', 'throws.ts');
 
-/** Bundled as TollgateFunction has NodejsFunction bundle a Lambda entry (lib/tollgate-function.ts). */
+/** Bundled as TollgateFunction has NodejsFunction bundle a Lambda entry. */
 const bundle = (entry: string, outfile: string, sourcemap: boolean) =>
-  build({
-    entryPoints: [entry],
-    bundle: true,
-    outfile,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    minify: true,
-    sourcemap,
-    sourcesContent: false,
-    mainFields: ['module', 'main'],
-    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-    external: ['@aws-sdk/*', '@smithy/*'],
-    logLevel: 'silent',
-  } satisfies BuildOptions);
+  build(lambdaBundleOptions(entry, outfile, sourcemap));
 
 /**
  * What a fresh Node process (no flags, as deployed) prints when it runs `before`, imports `bundle`,
