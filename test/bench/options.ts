@@ -12,8 +12,15 @@ export interface BenchOptions {
   requests: number;
   /** Requests per target in the streamed series (each lasts ttfb + ~(chunks + 3) × chunk-ms). */
   streamRequests: number;
-  /** Warm-up requests per target before anything is measured (and a burst at the top concurrency). */
+  /** Warm-up requests per target before anything is measured (then bursts at the top concurrency). */
   warmup: number;
+  /**
+   * Warm-up bursts at the top concurrency (every target, 2 s each, in turn). Measured here, the whole rig
+   * (the gateway, DynamoDB Local, the fake upstream and the client, each JIT-compiling) serves a
+   * burst at concurrency 64 at about half its steady rate at first and reaches it after 10–15 s of
+   * such load: a busy deployment is past that.
+   */
+  warmupBursts: number;
   /**
    * Ledger rows written straight into DynamoDB Local before anything is measured, so its optimizing
    * JIT is warm: it stands in for a service that is always warm and not on this machine.
@@ -62,7 +69,9 @@ const HELP = `npm run bench -- [flags]
   --rounds <n>            independent rounds of every headline figure, printed as median [min–max] (default 3)
   --requests <n>          requests per target and round, non-streamed series (default 400, quick 15)
   --stream-requests <n>   requests per target and round, streamed series (default requests / 2, quick requests / 3)
-  --warmup <n>            warm-up requests per target (default 50), then a burst at the top concurrency
+  --warmup <n>            warm-up requests per target (default 50), then bursts at the top concurrency
+  --warmup-bursts <n>     warm-up bursts at the top concurrency, every target 2 s each (default 6, quick 1):
+                          the whole rig takes 10–15 s of that load to reach its steady state
   --dynamo-warmup <n>     rows written to DynamoDB Local first, to warm its JIT (default 30000, quick 10000)
   --pause-ms <ms>         idle time after each measured request (default 2)
   --concurrency <list>    throughput concurrency levels (default 1,16,64)
@@ -109,6 +118,7 @@ export const parseBenchOptions = (argv: string[]): BenchOptions | 'help' => {
       requests: { type: 'string' },
       'stream-requests': { type: 'string' },
       warmup: { type: 'string' },
+      'warmup-bursts': { type: 'string' },
       'dynamo-warmup': { type: 'string' },
       'pause-ms': { type: 'string' },
       concurrency: { type: 'string' },
@@ -151,6 +161,7 @@ export const parseBenchOptions = (argv: string[]): BenchOptions | 'help' => {
       1,
     ),
     warmup: integer('warmup', values.warmup, quick ? 10 : 50),
+    warmupBursts: integer('warmup-bursts', values['warmup-bursts'], quick ? 1 : 6, 1),
     dynamoWarmup: integer('dynamo-warmup', values['dynamo-warmup'], quick ? 10_000 : 30_000),
     pauseMs: integer('pause-ms', values['pause-ms'], 2),
     concurrency,

@@ -59,6 +59,8 @@ export interface BenchResults {
   stream: LatencyResult;
   anthropicStream: LatencyResult;
   throughput: PerTarget<Throughput>[];
+  /** Requests per second of each warm-up burst at the top concurrency, in order. */
+  warmup: PerTarget<number>[];
   dynamo: {
     nonStream: DynamoResult;
     stream: DynamoResult;
@@ -441,6 +443,12 @@ export const renderReport = (results: BenchResults): string => {
     `upstream: TTFB ${options.ttfbMs} ms, ${options.chunks} content chunks ${options.chunkMs} ms apart (${options.chunks + 4} SSE events); ` +
       `${options.requests} non-stream + ${options.streamRequests} stream requests per target, alternating (the next sent ${options.pauseMs} ms after the previous ended and Tollgate's settle reached DynamoDB)`,
   );
+  if (results.warmup.length > 0) {
+    const rates = (name: 'tollgate' | 'minimal') => results.warmup.map((burst) => burst[name].toFixed(0)).join(' → ');
+    lines.push(
+      `warm-up at concurrency ${Math.max(...options.concurrency)} before measuring, req/s per burst: Tollgate ${rates('tollgate')}; minimal ${rates('minimal')}`,
+    );
+  }
   lines.push(
     '',
     `Headline figures over ${results.rounds.length} independent rounds: median [min–max] (PASS/FAIL uses the median)`,

@@ -19,7 +19,7 @@ import { measuredSeries, measureMemory, measureThroughput } from './measure.ts';
 import { BENCH_HELP, type BenchOptions, parseBenchOptions } from './options.ts';
 import { type BenchResults, buildChecks, headlineFigures, type RoundResult, renderReport } from './report.ts';
 import { chatSpec, dynamoIdle, log, messagesSpec, startRig } from './rig.ts';
-import { alternate, throughput } from './series.ts';
+import { alternate, type PerTarget, throughput } from './series.ts';
 import { measureWallet } from './wallet.ts';
 
 const RESULTS_DIR = join(new URL('../../', import.meta.url).pathname, 'bench-results');
@@ -60,11 +60,23 @@ const run = async (options: BenchOptions): Promise<BenchResults> => {
   await alternate(rig.targets, chatSpec(false), options.warmup);
   await alternate(rig.targets, chatSpec(true), Math.max(2, Math.ceil(options.warmup / 10)));
   await alternate(rig.targets, messagesSpec(), 2);
-  // A warm instance has served thousands of requests: its JIT has compiled the request path
+  // A warm instance has served thousands of requests: its JIT has compiled the request path. So
+  // has a warm DynamoDB, upstream and client: the rig's steady state takes 10–15 s of top load.
   const top = Math.max(...options.concurrency);
   const burstMs = options.quick ? 500 : 2_000;
-  log(`warming up: ${burstMs} ms per target at concurrency ${top}…`);
-  await throughput(rig.targets, chatSpec(false), top, burstMs, 1, () => dynamoIdle(rig));
+  const warmup: PerTarget<number>[] = [];
+  for (let burst = 1; burst <= options.warmupBursts; burst += 1) {
+    const rates = await throughput(rig.targets, chatSpec(false), top, burstMs, 1, () => dynamoIdle(rig));
+    warmup.push({
+      direct: rates.direct.perSecond,
+      minimal: rates.minimal.perSecond,
+      tollgate: rates.tollgate.perSecond,
+    });
+    log(
+      `warm-up burst ${burst}/${options.warmupBursts} at concurrency ${top}, ${burstMs} ms per target: ` +
+        `Tollgate ${rates.tollgate.perSecond.toFixed(0)} req/s, minimal ${rates.minimal.perSecond.toFixed(0)}`,
+    );
+  }
   const warm = await send(tollgate, chatSpec(false));
   if (warm.status !== 200) throw new Error(`Tollgate answered ${warm.status} after warm-up; see its output above`);
 
@@ -142,6 +154,7 @@ const run = async (options: BenchOptions): Promise<BenchResults> => {
     stream: stream.latency,
     anthropicStream: anthropic.latency,
     throughput: load.results,
+    warmup,
     dynamo: {
       nonStream: nonStream.dynamo,
       stream: stream.dynamo,
