@@ -15,7 +15,7 @@ export interface BenchOptions {
   /** Warm-up requests per target before anything is measured (then bursts at the top concurrency). */
   warmup: number;
   /**
-   * Warm-up bursts at the top concurrency (every target, 2 s each, in turn). Measured here, the whole rig
+   * Warm-up bursts at the top concurrency (every target in turn, 2 s each; quick 0.5 s). Measured here, the whole rig
    * (the gateway, DynamoDB Local, the fake upstream and the client, each JIT-compiling) serves a
    * burst at concurrency 64 at about half its steady rate at first and reaches it after 10–15 s of
    * such load: a busy deployment is past that.
@@ -70,8 +70,8 @@ const HELP = `npm run bench -- [flags]
   --requests <n>          requests per target and round, non-streamed series (default 400, quick 15)
   --stream-requests <n>   requests per target and round, streamed series (default requests / 2, quick requests / 3)
   --warmup <n>            warm-up requests per target (default 50), then bursts at the top concurrency
-  --warmup-bursts <n>     warm-up bursts at the top concurrency, every target 2 s each (default 6, quick 1):
-                          the whole rig takes 10–15 s of that load to reach its steady state
+  --warmup-bursts <n>     warm-up bursts at the top concurrency, every target in turn for 2 s (quick 0.5 s)
+                          (default 6, quick 1): the whole rig takes 10–15 s of that load to reach its steady state
   --dynamo-warmup <n>     rows written to DynamoDB Local first, to warm its JIT (default 30000, quick 10000)
   --pause-ms <ms>         idle time after each measured request (default 2)
   --concurrency <list>    throughput concurrency levels (default 1,16,64)
